@@ -1,0 +1,1 @@
+# bench/bench.mk - placeholder, owned by its area

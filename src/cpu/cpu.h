@@ -1,0 +1,218 @@
+/* cpu.h - the architectural and execution state of one virtual i686 CPU,
+ * and the entry points every part of the CPU core shares.
+ *
+ * One struct cpu per rank: this is the "one clearly named place" for the
+ * per-rank CPU state. It is passed explicitly everywhere; nothing in
+ * src/cpu reads a global CPU. */
+#ifndef VSMP_CPU_H
+#define VSMP_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/fpu_state.h"
+#include "mem/phys.h"
+#include "mem/tlb.h"
+
+/* General registers, in ModRM encoding order. */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+
+/* Segment registers, in ModRM/Sreg encoding order. SEG_NONE marks "no
+ * memory operand" in a decoded instruction. */
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, SEG_COUNT, SEG_NONE = 7 };
+
+/* EFLAGS bits. */
+#define F_CF   0x00000001u
+#define F_BIT1 0x00000002u /* always 1 */
+#define F_PF   0x00000004u
+#define F_AF   0x00000010u
+#define F_ZF   0x00000040u
+#define F_SF   0x00000080u
+#define F_TF   0x00000100u
+#define F_IF   0x00000200u
+#define F_DF   0x00000400u
+#define F_OF   0x00000800u
+#define F_IOPL 0x00003000u
+#define F_NT   0x00004000u
+#define F_RF   0x00010000u
+#define F_VM   0x00020000u
+#define F_AC   0x00040000u
+#define F_VIF  0x00080000u
+#define F_VIP  0x00100000u
+#define F_ID   0x00200000u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+/* Control register bits. */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+#define CR4_VME 0x0001u
+#define CR4_PVI 0x0002u
+#define CR4_TSD 0x0004u
+#define CR4_DE  0x0008u
+#define CR4_PSE 0x0010u
+#define CR4_PAE 0x0020u
+#define CR4_MCE 0x0040u
+#define CR4_PGE 0x0080u
+#define CR4_PCE 0x0100u
+#define CR4_OSFXSR 0x0200u
+#define CR4_OSXMMEXCPT 0x0400u
+
+/* Exception vectors. */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11,
+    EXC_SS = 12, EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17,
+    EXC_MC = 18, EXC_XM = 19,
+};
+
+/* Page-fault error code bits. */
+#define PF_P    0x1u
+#define PF_W    0x2u
+#define PF_U    0x4u
+#define PF_RSVD 0x8u
+#define PF_I    0x10u
+
+/* Segment descriptor cache. `ar` holds the access rights in the layout of
+ * the descriptor's high dword bits 8..23, shifted down by 8:
+ *   bits 0-3 type, 4 S, 5-6 DPL, 7 P, 12 AVL, 14 D/B, 15 G.
+ * `limit` is already expanded to bytes (G applied). */
+struct segment {
+    uint16_t sel;
+    uint32_t base;
+    uint32_t limit;
+    uint16_t ar;
+    uint8_t fast;     /* SEGF_*: accesses the inline path may take with a
+                       * plain limit check (set by seg_refresh_fast()) */
+};
+#define SEGF_R 0x1u   /* readable, expand-up, usable */
+#define SEGF_W 0x2u   /* writable, expand-up, usable */
+#define AR_TYPE(ar) ((ar) & 0xf)
+#define AR_S    0x0010u
+#define AR_DPL(ar) (((ar) >> 5) & 3)
+#define AR_P    0x0080u
+#define AR_DB   0x4000u
+#define AR_G    0x8000u
+
+struct dtr {
+    uint32_t base;
+    uint16_t limit;
+};
+
+/* Model-specific registers vsmp implements. */
+#define MSR_TSC             0x010
+#define MSR_APIC_BASE       0x01b
+#define MSR_SYSENTER_CS     0x174
+#define MSR_SYSENTER_ESP    0x175
+#define MSR_SYSENTER_EIP    0x176
+#define MSR_MISC_ENABLE     0x1a0
+#define MSR_PAT             0x277
+
+/* Why cpu_run() returned. */
+enum cpu_exit {
+    CPU_EXIT_BUDGET,     /* executed the instruction budget */
+    CPU_EXIT_HALT,       /* HLT: waiting for an interrupt */
+    CPU_EXIT_REQUEST,    /* somebody set cpu->exit_request (device, debug-exit) */
+    CPU_EXIT_EXCEPTION,  /* stop_on_exception was set and an exception was raised */
+    CPU_EXIT_SHUTDOWN,   /* triple fault */
+    CPU_EXIT_WAIT_SIPI,  /* application processor waiting for STARTUP */
+};
+
+/* The platform the CPU is plugged into: port I/O and the interrupt line.
+ * Set by the machine (src/), faked by unit tests. */
+struct cpu_bus {
+    void *ctx;
+    uint32_t (*io_in)(void *ctx, uint16_t port, int size);
+    void (*io_out)(void *ctx, uint16_t port, int size, uint32_t value);
+    /* Interrupt acknowledge: the vector of the highest pending external
+     * interrupt; called only while cpu->intr is set and EFLAGS.IF=1. */
+    int (*intr_ack)(void *ctx);
+};
+
+struct cpu {
+    /* ---- architectural state ---- */
+    uint32_t r[8];
+    uint32_t eip;
+    uint32_t eflags;          /* all flags, kept current (eager) */
+    struct segment seg[SEG_COUNT];
+    struct segment ldtr, tr;
+    struct dtr gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    int cpl;                  /* current privilege level, 0..3 */
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t apic_base;
+    uint64_t pat;
+    uint64_t tsc_offset;      /* guest TSC = host ticks + offset */
+    struct fpu fpu;
+    uint32_t a20_mask;        /* 0xffffffff: A20 always enabled */
+
+    /* ---- derived mode, refreshed by cpu_update_mode() ---- */
+    bool pe;                  /* CR0.PE */
+    bool code32;              /* CS.D */
+    bool stack32;             /* SS.B */
+
+    /* ---- execution ---- */
+    uint32_t insn_eip;        /* start of the instruction being executed */
+    uint32_t insn_esp;        /* ESP at its start (restored on faults) */
+    jmp_buf *fault_jmp;       /* where cpu_raise() unwinds to */
+    int exc_nest;             /* contributory/#PF nesting, for #DF */
+    int inhibit_irq;          /* instructions left with interrupts shadowed
+                               * (after STI, MOV SS, POP SS) */
+    volatile int exit_request; /* leave cpu_run() at the next instruction */
+    volatile int intr;        /* external INTR line (level) */
+    volatile int nmi;         /* NMI pending (edge) */
+    bool halted;
+    bool wait_sipi;           /* AP before STARTUP */
+    bool stop_on_exception;   /* tests: return CPU_EXIT_EXCEPTION instead of
+                               * delivering through the IDT */
+    int last_exc;             /* vector of the last raised exception, -1 */
+    uint32_t last_exc_err;
+    uint64_t icount;          /* instructions retired */
+    const char *shutdown_reason;
+
+    struct cpu_bus bus;
+    struct phys *phys;
+    struct tlb tlb;
+    struct blockcache *bcache; /* decoded-instruction cache (exec.c) */
+};
+
+/* ---- lifecycle (cpu.c) ---- */
+void cpu_init(struct cpu *cpu, struct phys *phys, const struct cpu_bus *bus);
+void cpu_reset(struct cpu *cpu);        /* power-on state: real mode, F000:FFF0 */
+void cpu_free(struct cpu *cpu);
+/* Put the CPU in flat 32-bit protected mode, paging off, CPL 0 (the
+ * Multiboot entry state, and the tests' starting point). */
+void cpu_set_flat32(struct cpu *cpu);
+void cpu_update_mode(struct cpu *cpu);  /* after CR0/CS/SS/EFLAGS changes */
+
+/* ---- execution (exec.c) ---- */
+enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget);
+/* A code page was written: drop decoded instructions of that page. */
+void cpu_code_written(struct cpu *cpu, uint32_t paddr);
+
+/* ---- exceptions and interrupts (except.c) ---- */
+/* Raise a fault/trap from inside an instruction: unwinds to cpu_run(). */
+__attribute__((noreturn)) void cpu_raise(struct cpu *cpu, int vector, uint32_t err);
+__attribute__((noreturn)) void cpu_raise_noerr(struct cpu *cpu, int vector);
+/* Deliver vector through the IVT/IDT. `soft` is set for INT n / INT3 / INTO
+ * (privilege check against gate DPL, EIP already points past the INT). */
+void cpu_deliver(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool soft);
+bool exc_has_error_code(int vector);
+
+/* ---- registers ---- */
+static inline uint32_t cpu_sp_mask(const struct cpu *cpu)
+{
+    return cpu->stack32 ? 0xffffffffu : 0xffffu;
+}
+
+#endif

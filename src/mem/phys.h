@@ -1,0 +1,82 @@
+/* phys.h - guest physical address space: RAM, ROM, MMIO windows, and the
+ * per-page bookkeeping that self-modifying-code detection needs.
+ *
+ * RAM is one host allocation of `ram_size` bytes at guest physical 0
+ * (later a window shared with other ranks by the DSM layer). A ROM image
+ * can be mapped read-only at the top of the first MiB and at the top of
+ * 4 GiB. MMIO windows route accesses to device callbacks. Unassigned
+ * addresses read as all-ones and ignore writes, as on a PC. */
+#ifndef VSMP_PHYS_H
+#define VSMP_PHYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SIZE 4096u
+#define PAGE_MASK 0xfffff000u
+
+/* page_flags bits */
+#define PG_CODE 0x01u /* decoded or translated code exists for this page */
+
+typedef uint32_t (*mmio_read_fn)(void *ctx, uint32_t offset, int size);
+typedef void (*mmio_write_fn)(void *ctx, uint32_t offset, int size, uint32_t value);
+
+struct mmio_region {
+    uint32_t base, size;
+    void *ctx;
+    mmio_read_fn read;
+    mmio_write_fn write;
+};
+
+#define PHYS_MAX_MMIO 16
+#define PHYS_MAX_ROM 2
+
+struct rom_map {
+    uint32_t base, size;
+    const uint8_t *data;
+};
+
+struct phys {
+    uint8_t *ram;
+    uint32_t ram_size;        /* bytes, multiple of PAGE_SIZE */
+    uint8_t *page_flags;      /* one byte per RAM page */
+    uint8_t *rom;             /* ROM image (owned) */
+    uint32_t rom_size;
+    struct rom_map roms[PHYS_MAX_ROM];
+    int nroms;
+    struct mmio_region mmio[PHYS_MAX_MMIO];
+    int nmmio;
+    /* Called after a write hit a page with PG_CODE (the flag is cleared
+     * first). Set by the CPU core. */
+    void (*code_written)(void *ctx, uint32_t paddr);
+    void *code_written_ctx;
+};
+
+int phys_init(struct phys *p, uint32_t ram_size);   /* 0 or -1 (errno) */
+void phys_free(struct phys *p);
+/* Map a ROM image of `size` bytes (copied) so that it ends at 1 MiB and at
+ * 4 GiB. size must be a multiple of 4 KiB and at most 128 KiB. */
+int phys_map_rom(struct phys *p, const uint8_t *data, uint32_t size);
+int phys_add_mmio(struct phys *p, uint32_t base, uint32_t size, void *ctx,
+                  mmio_read_fn rd, mmio_write_fn wr);
+
+/* Host pointer to the byte at paddr when it is in RAM (write=false: also
+ * ROM), else NULL. Valid for the rest of that page. */
+uint8_t *phys_host_ptr(struct phys *p, uint32_t paddr, bool write);
+
+/* Any-region access, size 1, 2 or 4 (never crossing a page). Writes to a
+ * PG_CODE page call code_written. */
+uint32_t phys_read(struct phys *p, uint32_t paddr, int size);
+void phys_write(struct phys *p, uint32_t paddr, int size, uint32_t value);
+/* Bulk copy for loaders and DMA (RAM only; returns -1 if out of RAM). */
+int phys_copy_in(struct phys *p, uint32_t paddr, const void *src, size_t n);
+int phys_copy_out(struct phys *p, uint32_t paddr, void *dst, size_t n);
+
+static inline bool phys_page_is_code(const struct phys *p, uint32_t paddr)
+{
+    return paddr < p->ram_size && (p->page_flags[paddr >> 12] & PG_CODE);
+}
+void phys_mark_code(struct phys *p, uint32_t paddr);
+
+#endif

@@ -1,0 +1,1 @@
+# tests/diff/diff.mk - placeholder, owned by its area

@@ -1,0 +1,1 @@
+# tests/guests/guests.mk - placeholder, owned by its area
