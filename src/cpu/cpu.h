@@ -169,6 +169,8 @@ struct cpu {
     int inhibit_irq;          /* instructions left with interrupts shadowed
                                * (after STI, MOV SS, POP SS) */
     volatile int exit_request; /* leave cpu_run() at the next instruction */
+    int end_block;            /* end the current decoded block after this
+                               * instruction (mode/mapping changed, SMC) */
     volatile int intr;        /* external INTR line (level) */
     volatile int nmi;         /* NMI pending (edge) */
     bool halted;
