@@ -179,6 +179,7 @@ struct cpu {
                                * delivering through the IDT */
     int last_exc;             /* vector of the last raised exception, -1 */
     uint32_t last_exc_err;
+    bool last_exc_has_err;    /* last_exc pushes an error code */
     uint64_t icount;          /* instructions retired */
     const char *shutdown_reason;
 
@@ -201,6 +202,7 @@ void cpu_update_mode(struct cpu *cpu);  /* after CR0/CS/SS/EFLAGS changes */
 enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget);
 /* A code page was written: drop decoded instructions of that page. */
 void cpu_code_written(struct cpu *cpu, uint32_t paddr);
+void exec_free(struct cpu *cpu);   /* free the decoded-block cache */
 
 /* ---- exceptions and interrupts (except.c) ---- */
 /* Raise a fault/trap from inside an instruction: unwinds to cpu_run(). */
@@ -210,6 +212,13 @@ __attribute__((noreturn)) void cpu_raise_noerr(struct cpu *cpu, int vector);
  * (privilege check against gate DPL, EIP already points past the INT). */
 void cpu_deliver(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool soft);
 bool exc_has_error_code(int vector);
+/* Deliver the fault `vector` (error code `err` where the vector has one)
+ * raised by an instruction; handles #DF and triple fault (sets
+ * cpu->shutdown_reason). Called by cpu_run() after cpu_raise() unwound. */
+void cpu_exception(struct cpu *cpu, int vector, uint32_t err);
+
+/* ---- x87 (fpu.c) ---- */
+void fpu_reset(struct fpu *f);          /* FNINIT-like power-on state */
 
 /* ---- registers ---- */
 static inline uint32_t cpu_sp_mask(const struct cpu *cpu)

@@ -41,7 +41,16 @@ int mmu_fetch(struct cpu *cpu, uint32_t lin, uint8_t *buf, int n);
  * when not executable. NULL (with *paddr set) for non-RAM/ROM memory. */
 const uint8_t *mmu_code_ptr(struct cpu *cpu, uint32_t lin, uint32_t *paddr);
 void mmu_flush(struct cpu *cpu);            /* whole TLB (CR3 write, CR0/CR4 changes) */
+/* CR3 write: drop everything but global-page entries (entries are only
+ * marked global while CR4.PGE is set, so without PGE this is a full
+ * flush). Changes to CR4.PGE/PSE, CR0 and a20_mask need mmu_flush. */
+void mmu_flush_nonglobal(struct cpu *cpu);
 void mmu_invlpg(struct cpu *cpu, uint32_t lin);
+/* A physical page now holds decoded code: set PG_CODE on it and drop the
+ * write TLB entries of that page (so writes take the slow path, which
+ * calls cpu_code_written()). Use this instead of phys_mark_code() in the
+ * core: a page already marked is skipped cheaply. */
+void mmu_mark_code(struct cpu *cpu, uint32_t paddr);
 /* Recompute seg->fast from its access rights (after every load). */
 void seg_refresh_fast(struct segment *s);
 

@@ -18,6 +18,8 @@
 
 /* page_flags bits */
 #define PG_CODE 0x01u /* decoded or translated code exists for this page */
+#define PG_MMIO 0x02u /* an MMIO window overlaps this RAM page (no host ptr) */
+#define PG_ROM  0x04u /* the ROM image hides this RAM page (read-only) */
 
 typedef uint32_t (*mmio_read_fn)(void *ctx, uint32_t offset, int size);
 typedef void (*mmio_write_fn)(void *ctx, uint32_t offset, int size, uint32_t value);

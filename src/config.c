@@ -1,0 +1,282 @@
+/* config.c - parser for the machine configuration file (see config.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Parser state for one file. */
+struct parse {
+    struct config *cfg;
+    const char *path;
+    char *dir;                 /* folder of the config file, with '/' */
+    int line;
+    int seen[8];               /* line where each keyword was set */
+    char *err;
+    size_t errlen;
+};
+
+enum { K_MEMORY, K_KERNEL, K_INITRD, K_CMDLINE, K_ROM, K_CONSOLE, K_CPUS, K_COUNT };
+static const char *const keywords[K_COUNT] = {
+    "memory", "kernel", "initrd", "cmdline", "rom", "console", "cpus",
+};
+
+__attribute__((format(printf, 3, 4)))
+static int perr(struct parse *ps, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(ps->err, ps->errlen, "%s:%d: %s", ps->path, line, msg);
+    else
+        snprintf(ps->err, ps->errlen, "%s: %s", ps->path, msg);
+    return -1;
+}
+
+int config_parse_size(const char *s, uint64_t *bytes)
+{
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    uint64_t v = 0;
+    while (isdigit((unsigned char)*s)) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    }
+    int shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    default: break;
+    }
+    if (*s)
+        return -1;
+    if (shift && v > (UINT64_MAX >> shift))
+        return -1;
+    *bytes = v << shift;
+    return 0;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d) {
+        fprintf(stderr, "vsmp: out of memory\n");
+        exit(2);
+    }
+    return d;
+}
+
+/* PATH as written, made relative to the config's folder, checked to be a
+ * readable regular file. */
+static int take_path(struct parse *ps, const char *kw, const char *arg, char **out)
+{
+    size_t n = strlen(ps->dir) + strlen(arg) + 1;
+    char *full = malloc(n);
+    if (!full)
+        return perr(ps, ps->line, "out of memory");
+    if (arg[0] == '/')
+        snprintf(full, n, "%s", arg);
+    else
+        snprintf(full, n, "%s%s", ps->dir, arg);
+    struct stat st;
+    if (stat(full, &st) != 0 || access(full, R_OK) != 0) {
+        int e = errno;
+        free(full);
+        return perr(ps, ps->line, "%s '%s': %s", kw, arg, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        free(full);
+        return perr(ps, ps->line, "%s '%s': not a regular file", kw, arg);
+    }
+    *out = full;
+    return 0;
+}
+
+/* One setting. `arg` is the rest of the line, trimmed; nargs counts its
+ * words. */
+static int setting(struct parse *ps, int k, char *arg, int nargs)
+{
+    struct config *cfg = ps->cfg;
+    const char *kw = keywords[k];
+    if (ps->seen[k])
+        return perr(ps, ps->line, "duplicate '%s' (already set on line %d)", kw, ps->seen[k]);
+    ps->seen[k] = ps->line;
+    if (nargs == 0)
+        return perr(ps, ps->line, "'%s' needs a value", kw);
+    if (k != K_CMDLINE && nargs > 1)
+        return perr(ps, ps->line, "'%s' takes one value, got '%s'", kw, arg);
+    switch (k) {
+    case K_MEMORY: {
+        uint64_t b;
+        if (config_parse_size(arg, &b))
+            return perr(ps, ps->line, "bad memory size '%s' (use e.g. 256M, 1G)", arg);
+        if (b < CONFIG_MEM_MIN || b > CONFIG_MEM_MAX)
+            return perr(ps, ps->line, "memory size '%s' out of range (1M..3G)", arg);
+        if (b % 4096)
+            return perr(ps, ps->line, "memory size '%s' is not a multiple of 4K", arg);
+        cfg->memory = (uint32_t)b;
+        return 0;
+    }
+    case K_KERNEL: return take_path(ps, kw, arg, &cfg->kernel);
+    case K_INITRD: return take_path(ps, kw, arg, &cfg->initrd);
+    case K_ROM:    return take_path(ps, kw, arg, &cfg->rom);
+    case K_CMDLINE:
+        cfg->cmdline = xstrdup(arg);
+        return 0;
+    case K_CONSOLE:
+        if (!strcmp(arg, "stdio"))
+            cfg->console = CONSOLE_STDIO;
+        else if (!strcmp(arg, "none"))
+            cfg->console = CONSOLE_NONE;
+        else
+            return perr(ps, ps->line, "console must be 'stdio' or 'none', not '%s'", arg);
+        return 0;
+    case K_CPUS: {
+        char *end;
+        errno = 0;
+        long v = strtol(arg, &end, 10);
+        if (*end || errno || v < 1 || v > 4096 || !isdigit((unsigned char)arg[0]))
+            return perr(ps, ps->line, "bad cpus value '%s' (a number from 1 to 4096)", arg);
+        cfg->cpus = (int)v;
+        cfg->cpus_line = ps->line;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+/* Strip a comment (a '#' at the start of a word) and trailing space. */
+static void strip(char *s)
+{
+    for (char *p = s; *p; p++) {
+        if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+            *p = 0;
+            break;
+        }
+    }
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+}
+
+static int parse_line(struct parse *ps, char *s)
+{
+    strip(s);
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return 0;
+    char *kw = s;
+    while (*s && !isspace((unsigned char)*s))
+        s++;
+    if (*s)
+        *s++ = 0;
+    while (isspace((unsigned char)*s))
+        s++;
+    int nargs = 0;
+    for (char *p = s; *p;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        nargs++;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+    }
+    for (int k = 0; k < K_COUNT; k++)
+        if (!strcmp(kw, keywords[k]))
+            return setting(ps, k, s, nargs);
+    if (!strcmp(kw, "disk") || !strcmp(kw, "image"))
+        return perr(ps, ps->line, "'%s' is not supported yet", kw);
+    return perr(ps, ps->line, "unknown keyword '%s'", kw);
+}
+
+static int check_whole(struct parse *ps)
+{
+    struct config *cfg = ps->cfg;
+    int end = cfg->lines > 0 ? cfg->lines : 1;
+    if (cfg->kernel && cfg->rom) {
+        int later = ps->seen[K_KERNEL] > ps->seen[K_ROM] ? ps->seen[K_KERNEL] : ps->seen[K_ROM];
+        return perr(ps, later, "give either 'kernel' or 'rom', not both (kernel on line %d, rom on line %d)",
+                    ps->seen[K_KERNEL], ps->seen[K_ROM]);
+    }
+    if (!cfg->kernel && !cfg->rom)
+        return perr(ps, end, "no 'kernel' or 'rom' setting: nothing to boot");
+    if (cfg->rom && (cfg->initrd || cfg->cmdline)) {
+        int k = cfg->initrd ? K_INITRD : K_CMDLINE;
+        return perr(ps, ps->seen[k], "'%s' needs a 'kernel' (a rom boots on its own)", keywords[k]);
+    }
+    return 0;
+}
+
+int config_parse(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->memory = CONFIG_MEM_DEFAULT;
+    cfg->console = CONSOLE_STDIO;
+    struct parse ps = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
+
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return perr(&ps, 0, "cannot open: %s", strerror(errno));
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    ps.dir = malloc(dlen + 1);
+    if (!ps.dir) {
+        fclose(f);
+        return perr(&ps, 0, "out of memory");
+    }
+    memcpy(ps.dir, path, dlen);
+    ps.dir[dlen] = 0;
+
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (getline(&buf, &cap, f) >= 0) {
+        ps.line++;
+        cfg->lines = ps.line;
+        if ((rc = parse_line(&ps, buf)) != 0)
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = perr(&ps, 0, "read error");
+    if (!rc)
+        rc = check_whole(&ps);
+    free(buf);
+    free(ps.dir);
+    fclose(f);
+    cfg->file = xstrdup(path);
+    if (rc)
+        config_free(cfg);
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    free(cfg->file);
+    free(cfg->kernel);
+    free(cfg->initrd);
+    free(cfg->rom);
+    free(cfg->cmdline);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_check_cpus(const struct config *cfg, int ranks, char *err, size_t errlen)
+{
+    if (cfg->cpus == 0 || cfg->cpus == ranks)
+        return 0;
+    snprintf(err, errlen, "%s:%d: cpus %d does not match the %d MPI rank%s of this job",
+             cfg->file, cfg->cpus_line, cfg->cpus, ranks, ranks == 1 ? "" : "s");
+    return -1;
+}

@@ -1,0 +1,50 @@
+/* config.h - the machine configuration file: one setting a line, keyword
+ * first, `#` starts a comment, blank lines ignored.
+ *
+ *   memory SIZE        guest RAM: bytes or K/M/G suffix, 1M..3G, multiple
+ *                      of 4K (default 128M)
+ *   kernel PATH        Multiboot ELF kernel        } exactly one of
+ *   rom PATH           raw firmware image          } kernel and rom
+ *   initrd PATH        Multiboot module 0 (needs kernel)
+ *   cmdline TEXT...    kernel command line: the rest of the line
+ *   console stdio|none COM1 on stdin/stdout (default) or nowhere
+ *   cpus N             expected number of CPUs (= MPI ranks); optional
+ *
+ * Relative paths are relative to the folder holding the config file, and
+ * each file must exist and be readable when the config is parsed. Every
+ * error is reported as "FILE:LINE: message". */
+#ifndef VSMP_CONFIG_H
+#define VSMP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MEM_MIN     (1ull << 20)
+#define CONFIG_MEM_MAX     (3ull << 30)
+#define CONFIG_MEM_DEFAULT (128u << 20)
+
+enum console_kind { CONSOLE_STDIO, CONSOLE_NONE };
+
+struct config {
+    char *file;                 /* the config file as named */
+    uint32_t memory;            /* bytes */
+    char *kernel, *initrd, *rom, *cmdline;  /* NULL when not given */
+    enum console_kind console;
+    int cpus;                   /* 0: not given */
+    int cpus_line;              /* line of `cpus` (for its error message) */
+    int lines;                  /* number of lines read */
+};
+
+/* 0, or -1 with "FILE:LINE: message" (or "FILE: message") in err.
+ * On error cfg holds nothing to free. */
+int config_parse(const char *path, struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* "64M", "1G", "4096", "512k" -> bytes. 0, or -1 if malformed/overflow. */
+int config_parse_size(const char *s, uint64_t *bytes);
+
+/* "FILE:LINE: cpus N does not match ..." when cpus is given and differs
+ * from the number of ranks; 0 when fine. */
+int config_check_cpus(const struct config *cfg, int ranks, char *err, size_t errlen);
+
+#endif

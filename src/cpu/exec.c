@@ -1,0 +1,312 @@
+/* exec.c - the interpreter's execution loop and its decoded-block cache.
+ *
+ * Guest code is decoded once into blocks of struct insn (at most
+ * BLOCK_MAX_INSNS, never crossing a page) and cached by the host address
+ * of their first byte and the default operand size (CS.D). A block is
+ * valid while its physical page's generation is unchanged: a write to a
+ * page that holds decoded code (PG_CODE) bumps the generation, so stale
+ * decodings are never executed, even when a block modifies itself.
+ *
+ * Events (exit requests, interrupts, NMI, HLT) are checked at block
+ * entry; a block also ends early when an instruction changes EIP away
+ * from the fall-through path, sets cpu->end_block, or single-steps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "cpu/insn.h"
+#include "cpu/mmu.h"
+
+#define BLOCK_MAX_INSNS 32
+#define BCACHE_BITS 12
+#define BCACHE_SLOTS (1u << BCACHE_BITS)
+
+struct block {
+    const uint8_t *host;   /* key: host address of the first byte (NULL: empty) */
+    uint8_t code32;        /* key: default operand size */
+    uint8_t n;             /* instructions */
+    uint16_t span;         /* bytes covered */
+    uint32_t page;         /* physical page number (RAM), or UINT32_MAX */
+    uint32_t gen;          /* page generation at decode time */
+    struct insn insn[BLOCK_MAX_INSNS];
+};
+
+struct blockcache {
+    struct block *slots;
+    uint32_t *page_gen;    /* one generation counter per RAM page */
+    uint32_t npages;
+    uint32_t cur_page;     /* page of the block being executed */
+    struct block scratch;  /* uncached single instruction (page-straddling) */
+};
+
+/* ---- cache management ---- */
+
+static void code_written_hook(void *ctx, uint32_t paddr)
+{
+    cpu_code_written(ctx, paddr);
+}
+
+static struct blockcache *bcache_get(struct cpu *cpu)
+{
+    struct blockcache *bc = cpu->bcache;
+    if (bc)
+        return bc;
+    bc = calloc(1, sizeof *bc);
+    if (!bc)
+        abort();
+    bc->slots = calloc(BCACHE_SLOTS, sizeof *bc->slots);
+    bc->npages = cpu->phys->ram_size >> 12;
+    bc->page_gen = calloc(bc->npages ? bc->npages : 1, sizeof *bc->page_gen);
+    if (!bc->slots || !bc->page_gen)
+        abort();
+    bc->cur_page = UINT32_MAX;
+    cpu->bcache = bc;
+    cpu->phys->code_written = code_written_hook;
+    cpu->phys->code_written_ctx = cpu;
+    return bc;
+}
+
+void exec_free(struct cpu *cpu)
+{
+    struct blockcache *bc = cpu->bcache;
+    if (!bc)
+        return;
+    free(bc->slots);
+    free(bc->page_gen);
+    free(bc);
+    cpu->bcache = NULL;
+}
+
+void cpu_code_written(struct cpu *cpu, uint32_t paddr)
+{
+    struct blockcache *bc = bcache_get(cpu);
+    uint32_t page = paddr >> 12;
+    if (page < bc->npages)
+        bc->page_gen[page]++;
+    if (page == bc->cur_page)
+        cpu->end_block = 1;
+}
+
+static inline unsigned bcache_hash(const uint8_t *host, int code32)
+{
+    uintptr_t h = (uintptr_t)host;
+    h = (h ^ (h >> BCACHE_BITS) ^ (h >> 23)) + (unsigned)code32;
+    return (unsigned)(h & (BCACHE_SLOTS - 1));
+}
+
+/* Does an instruction with this opcode always leave the straight path?
+ * (Decoding stops after it; conditional branches do not end a block.) */
+static bool ends_block(const struct insn *in)
+{
+    switch (in->op) {
+    case 0xc2: case 0xc3: case 0xca: case 0xcb: case 0xcc: case 0xcd:
+    case 0xce: case 0xcf: case 0xe8: case 0xe9: case 0xea: case 0xeb:
+    case 0x9a: case 0xf4: case 0xfb: case 0x9d:
+    case 0x100 | 0x0b: case 0x100 | 0x22: case 0x100 | 0x34: case 0x100 | 0x35:
+        return true;
+    case 0xff:
+        return in->reg >= 2 && in->reg <= 5;
+    case 0x8e:
+        return true; /* MOV Sreg: SS shadow, or a new DS/ES base */
+    default:
+        return false;
+    }
+}
+
+/* ---- fetching and decoding ---- */
+
+/* Decode the single instruction at EIP when it straddles a page or lies
+ * outside RAM/ROM: fetch byte-wise through the MMU (raising #PF for the
+ * page that cannot be fetched). */
+static struct block *decode_uncached(struct cpu *cpu, struct blockcache *bc, uint32_t lin,
+                                     uint32_t avail_limit)
+{
+    uint8_t buf[16];
+    int want = avail_limit < 15 ? (int)avail_limit : 15;
+    int got = mmu_fetch(cpu, lin, buf, want);
+    struct block *b = &bc->scratch;
+    int len = decode_insn(&b->insn[0], buf, got, cpu->code32);
+    if (len == DECODE_TOOLONG)
+        cpu_raise(cpu, EXC_GP, 0);
+    if (len == DECODE_MORE) {
+        if (got < want) {
+            uint32_t pa;
+            mmu_code_ptr(cpu, lin + (uint32_t)got, &pa); /* raises #PF */
+        }
+        cpu_raise(cpu, EXC_GP, 0); /* ran past the CS limit */
+    }
+    b->host = NULL;
+    b->n = 1;
+    b->span = (uint16_t)len;
+    b->page = UINT32_MAX;
+    return b;
+}
+
+/* Find or build the block starting at cpu->eip. */
+static struct block *block_lookup(struct cpu *cpu, struct blockcache *bc)
+{
+    const struct segment *cs = &cpu->seg[S_CS];
+    uint32_t eip = cpu->eip;
+    if (unlikely(eip > cs->limit))
+        cpu_raise(cpu, EXC_GP, 0);
+    uint32_t lin = cs->base + eip;
+    uint32_t limit_left = cs->limit - eip; /* bytes allowed after the first */
+    if (!cpu->code32 && limit_left > 0xffff - eip)
+        limit_left = 0xffff - eip;
+
+    /* host pointer through the code TLB */
+    const uint8_t *host;
+    uint32_t paddr;
+    const struct tlb_entry *e = &mmu_set(cpu)->code[tlb_index(lin)];
+    if (likely(e->tag == (lin & PAGE_MASK))) {
+        host = (const uint8_t *)(e->addend + lin);
+        paddr = e->paddr | (lin & 0xfff);
+    } else {
+        host = mmu_code_ptr(cpu, lin, &paddr);
+    }
+    uint32_t page_left = PAGE_SIZE - (lin & 0xfff);
+    uint32_t avail = limit_left + 1 < page_left ? limit_left + 1 : page_left;
+    if (limit_left == 0xffffffffu)
+        avail = page_left;
+    if (!host)
+        return decode_uncached(cpu, bc, lin, limit_left == 0xffffffffu ? 15 : limit_left + 1);
+
+    uint32_t page = paddr >> 12;
+    struct block *b = &bc->slots[bcache_hash(host, cpu->code32)];
+    if (likely(b->host == host && b->code32 == cpu->code32 &&
+               (page >= bc->npages || b->gen == bc->page_gen[page]) &&
+               b->span - 1u <= limit_left))
+        return b;
+
+    /* Build a new block. */
+    if (page < bc->npages)
+        mmu_mark_code(cpu, paddr);
+    b->host = NULL;
+    b->code32 = (uint8_t)cpu->code32;
+    b->page = page < bc->npages ? page : UINT32_MAX;
+    b->gen = page < bc->npages ? bc->page_gen[page] : 0;
+    uint32_t off = 0;
+    int n = 0;
+    while (n < BLOCK_MAX_INSNS && off < avail) {
+        struct insn *in = &b->insn[n];
+        int len = decode_insn(in, host + off, (int)(avail - off), cpu->code32);
+        if (len < 0)
+            break;
+        n++;
+        off += (uint32_t)len;
+        if (ends_block(in))
+            break;
+    }
+    if (n == 0)
+        return decode_uncached(cpu, bc, lin, limit_left == 0xffffffffu ? 15 : limit_left + 1);
+    b->n = (uint8_t)n;
+    b->span = (uint16_t)off;
+    b->host = host;
+    return b;
+}
+
+/* ---- the loop ---- */
+
+/* Take a pending NMI or external interrupt. Returns false if none. */
+static bool take_interrupt(struct cpu *cpu)
+{
+    if (cpu->nmi) {
+        cpu->nmi = 0;
+        cpu->halted = false;
+        cpu_deliver(cpu, EXC_NMI, false, 0, false);
+        return true;
+    }
+    if (cpu->intr && (cpu->eflags & F_IF)) {
+        int vec = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.ctx) : -1;
+        cpu->halted = false;
+        if (vec >= 0)
+            cpu_deliver(cpu, vec & 0xff, false, 0, false);
+        return true;
+    }
+    return false;
+}
+
+/* Execute blocks until an event or the instruction count reaches stop.
+ * Faults unwind out of here to cpu_run(). */
+static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint64_t stop)
+{
+    struct blockcache *bc = cpu->bcache;
+    for (;;) {
+        if (unlikely(cpu->shutdown_reason))
+            return CPU_EXIT_SHUTDOWN;
+        if (unlikely(cpu->exit_request)) {
+            cpu->exit_request = 0;
+            return CPU_EXIT_REQUEST;
+        }
+        if (unlikely(cpu->wait_sipi))
+            return CPU_EXIT_WAIT_SIPI;
+        /* Events at block entry; the delivery itself may fault, so make
+         * the restart point the current EIP first. */
+        cpu->insn_eip = cpu->eip;
+        cpu->insn_esp = cpu->r[R_ESP];
+        if (cpu->inhibit_irq)
+            cpu->inhibit_irq = 0;
+        else if (unlikely(cpu->nmi || cpu->intr))
+            take_interrupt(cpu);
+        if (unlikely(cpu->halted))
+            return CPU_EXIT_HALT;
+        if (unlikely(cpu->icount >= stop))
+            return CPU_EXIT_BUDGET;
+
+        struct block *b = block_lookup(cpu, bc);
+        bc->cur_page = b->page;
+        uint32_t eip = cpu->eip;
+        uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
+        const struct insn *in = b->insn, *end = b->insn + b->n;
+        do {
+            uint32_t tf = cpu->eflags & F_TF;
+            uint32_t next = (eip + in->len) & mask;
+            cpu->insn_eip = eip;
+            cpu->insn_esp = cpu->r[R_ESP];
+            cpu->eip = next;
+            in->fn(cpu, in);
+            cpu->icount++;
+            if (unlikely(tf)) {
+                /* single-step trap after the instruction (DR6.BS) */
+                cpu->dr[6] |= 0x4000;
+                cpu->insn_eip = cpu->eip;
+                cpu->insn_esp = cpu->r[R_ESP];
+                cpu_deliver(cpu, EXC_DB, false, 0, false);
+                break;
+            }
+            if (unlikely(cpu->eip != next || cpu->end_block))
+                break;
+            eip = next;
+            in++;
+        } while (in < end);
+        cpu->end_block = 0;
+        bc->cur_page = UINT32_MAX;
+    }
+}
+
+enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
+{
+    bcache_get(cpu);
+    uint64_t stop = cpu->icount + budget;
+    jmp_buf jb;
+    jmp_buf *saved = cpu->fault_jmp;
+    enum cpu_exit why;
+
+    cpu->fault_jmp = &jb;
+    if (setjmp(jb)) {
+        /* A fault inside an instruction (or while looking one up):
+         * back to the instruction's start, then deliver. */
+        cpu->eip = cpu->insn_eip;
+        cpu->r[R_ESP] = cpu->insn_esp;
+        cpu->end_block = 0;
+        cpu->bcache->cur_page = UINT32_MAX;
+        if (cpu->stop_on_exception) {
+            cpu->fault_jmp = saved;
+            return CPU_EXIT_EXCEPTION;
+        }
+        cpu_exception(cpu, cpu->last_exc, cpu->last_exc_err);
+    }
+    why = run_blocks(cpu, stop);
+    cpu->fault_jmp = saved;
+    return why;
+}

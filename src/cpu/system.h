@@ -1,0 +1,37 @@
+/* system.h - services of the system-instruction files (ops_system.c,
+ * ops_sys_far.c) that other handler files use: far transfers for
+ * FF /3 and FF /5, and port I/O with its protection checks for INS/OUTS.
+ * Task switches (JMP/CALL to a TSS or task gate, IRET with NT=1) are not
+ * supported: they raise #GP (documented in README). */
+#ifndef VSMP_SYSTEM_H
+#define VSMP_SYSTEM_H
+
+#include <stdint.h>
+
+#include "cpu/cpu.h"
+
+/* Far CALL / JMP to sel:off (real mode, or protected mode to a code
+ * segment or through a call gate). opsize (16 or 32) is the instruction's
+ * operand size: the size of the pushed return address and of the offset.
+ * cpu->eip must already hold the return address. */
+void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize);
+void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize);
+/* Far RET (CB, CA imm16): pop EIP and CS, then `imm` more bytes. */
+void far_ret(struct cpu *cpu, int opsize, uint16_t imm);
+/* IRET / IRETD. */
+void iret(struct cpu *cpu, int opsize);
+
+/* May the current code access `size` bytes of I/O ports from `port`?
+ * In protected mode with CPL > IOPL the TSS I/O permission bitmap
+ * decides; raises #GP(0) when denied. */
+void io_check(struct cpu *cpu, uint16_t port, int size);
+/* Port I/O of size 1, 2 or 4 bytes: io_check(), then the bus. A bus
+ * without io_in reads all-ones. */
+uint32_t io_in(struct cpu *cpu, uint16_t port, int size);
+void io_out(struct cpu *cpu, uint16_t port, int size, uint32_t v);
+
+/* The guest time-stamp counter (1 GHz nominal: host CLOCK_MONOTONIC ns
+ * plus cpu->tsc_offset). */
+uint64_t cpu_read_tsc(const struct cpu *cpu);
+
+#endif

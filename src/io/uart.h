@@ -1,0 +1,57 @@
+/* uart.h - a 16550A serial port (COM1: 0x3F8, IRQ4).
+ *
+ * Transmission is instantaneous: bytes written to THR go to an output
+ * buffer that is handed to `tx` at each newline, when it fills, and when
+ * the machine calls uart_flush() (guest halted, run ending). In loopback
+ * (MCR bit 4) they come back into the receiver instead. The host feeds
+ * received bytes with uart_receive(), at most uart_rx_space() of them.
+ * Like QEMU's, the interrupt output is not gated by MCR OUT2. */
+#ifndef VSMP_UART_H
+#define VSMP_UART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/iobus.h"
+
+#define UART_FIFO 16
+#define UART_OUTBUF 4096
+
+/* LSR bits */
+#define UART_LSR_DR   0x01
+#define UART_LSR_OE   0x02
+#define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40
+
+struct uart {
+    uint16_t base;
+    uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+    uint8_t lsr_err;            /* OE (sticky until LSR is read) */
+    uint8_t msr_lines;          /* MSR bits 4-7 last reported */
+    uint8_t msr_delta;          /* MSR bits 0-3 */
+    bool thr_ipending;          /* THR-empty interrupt pending */
+    uint8_t rx[UART_FIFO];
+    int rx_head, rx_count;
+    uint8_t out[UART_OUTBUF];
+    size_t out_len;
+    struct irq_line irq;
+    int irq_level;
+    void (*tx)(void *ctx, const uint8_t *buf, size_t n);
+    void *tx_ctx;
+};
+
+void uart_init(struct uart *u, uint16_t base, struct irq_line irq,
+               void (*tx)(void *ctx, const uint8_t *buf, size_t n), void *tx_ctx);
+/* Free room in the receiver (1 with the FIFO off, else up to 16). */
+int uart_rx_space(const struct uart *u);
+/* A byte arrives on the line (overrun when there is no room). */
+void uart_receive(struct uart *u, uint8_t byte);
+/* Hand buffered output to tx. */
+void uart_flush(struct uart *u);
+
+uint32_t uart_io_read(void *uart, uint16_t port, int size);
+void uart_io_write(void *uart, uint16_t port, int size, uint32_t value);
+int uart_register(struct uart *u, struct iobus *bus);
+
+#endif

@@ -1,0 +1,134 @@
+/* runtime.c - MPI start-up, shutdown message with the exit status,
+ * backoff polling, abort and finalize. */
+#include "mpi/runtime.h"
+
+#include <mpi.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define TAG_SHUTDOWN 1
+
+struct runtime {
+    int rank, size;
+    MPI_Request shutdown_req;   /* other ranks: pending receive */
+    int shutdown_buf;
+    bool shutdown_posted;
+};
+
+struct runtime *rt_init(int *argc, char ***argv)
+{
+    int provided;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "vsmp: MPI_Init_thread failed\n");
+        return NULL;
+    }
+    struct runtime *rt = calloc(1, sizeof(*rt));
+    if (!rt) {
+        fprintf(stderr, "vsmp: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+        exit(2);
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rt->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &rt->size);
+    /* Errors end the job with a message rather than MPI's default. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    return rt;
+}
+
+int rt_rank(const struct runtime *rt)
+{
+    return rt->rank;
+}
+
+int rt_size(const struct runtime *rt)
+{
+    return rt->size;
+}
+
+void rt_barrier(struct runtime *rt)
+{
+    (void)rt;
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+int rt_max(struct runtime *rt, int value)
+{
+    (void)rt;
+    int out = value;
+    MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return out;
+}
+
+void rt_send_shutdown(struct runtime *rt, int status)
+{
+    if (rt->size <= 1)
+        return;
+    MPI_Request *reqs = malloc(sizeof(*reqs) * (size_t)rt->size);
+    if (!reqs)
+        rt_abort(rt, status, "out of memory");
+    int n = 0;
+    for (int r = 0; r < rt->size; r++)
+        if (r != rt->rank)
+            MPI_Isend(&status, 1, MPI_INT, r, TAG_SHUTDOWN, MPI_COMM_WORLD, &reqs[n++]);
+    MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE);
+    free(reqs);
+}
+
+bool rt_poll_shutdown(struct runtime *rt, int *status)
+{
+    if (!rt->shutdown_posted) {
+        MPI_Irecv(&rt->shutdown_buf, 1, MPI_INT, 0, TAG_SHUTDOWN, MPI_COMM_WORLD,
+                  &rt->shutdown_req);
+        rt->shutdown_posted = true;
+    }
+    int done = 0;
+    MPI_Test(&rt->shutdown_req, &done, MPI_STATUS_IGNORE);
+    if (!done)
+        return false;
+    rt->shutdown_posted = false;
+    *status = rt->shutdown_buf;
+    return true;
+}
+
+int rt_wait_shutdown(struct runtime *rt)
+{
+    int status;
+    long sleep_ns = 1000;
+    for (int spins = 0; !rt_poll_shutdown(rt, &status); spins++) {
+        if (spins < 100) {
+            sched_yield();
+            continue;
+        }
+        struct timespec ts = { 0, sleep_ns };
+        nanosleep(&ts, NULL);
+        if (sleep_ns < 1000000)
+            sleep_ns *= 2;
+    }
+    return status;
+}
+
+void rt_abort(struct runtime *rt, int status, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vsmp: rank %d: ", rt ? rt->rank : -1);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, status);
+    exit(status);
+}
+
+void rt_finalize(struct runtime *rt)
+{
+    if (rt && rt->shutdown_posted) {
+        MPI_Cancel(&rt->shutdown_req);
+        MPI_Request_free(&rt->shutdown_req);
+    }
+    free(rt);
+    MPI_Finalize();
+}

@@ -1,0 +1,38 @@
+/* runtime.h - the MPI job around the machine: start-up, rank and size,
+ * agreement on errors, the shutdown message that carries the exit status
+ * from rank 0 to every other rank, abort and finalize. The only code that
+ * calls MPI (src/mpi/ is the only place that includes mpi.h); the struct
+ * is opaque for that reason.
+ *
+ * Open MPI 4.1.4 here crashes in btl/vader unless
+ * OMPI_MCA_btl_vader_single_copy_mechanism=none is in the environment;
+ * mpirun's environment is the caller's business, but main() sets it for
+ * the singleton case (plain ./vsmp) before rt_init(). */
+#ifndef VSMP_RUNTIME_H
+#define VSMP_RUNTIME_H
+
+#include <stdbool.h>
+
+struct runtime;
+
+/* MPI_Init_thread (FUNNELED). NULL (after a message) on failure. */
+struct runtime *rt_init(int *argc, char ***argv);
+int rt_rank(const struct runtime *rt);
+int rt_size(const struct runtime *rt);
+void rt_barrier(struct runtime *rt);
+/* Collective: the largest of every rank's value (error agreement). */
+int rt_max(struct runtime *rt, int value);
+/* Rank 0: tell every other rank that the run ended with `status`. */
+void rt_send_shutdown(struct runtime *rt, int status);
+/* Other ranks: true (and *status) once the shutdown message arrived. */
+bool rt_poll_shutdown(struct runtime *rt, int *status);
+/* Other ranks: wait for the shutdown message without burning the core
+ * (sched_yield, then sleeps growing to 1 ms). Returns the status. */
+int rt_wait_shutdown(struct runtime *rt);
+/* End the whole job now: "vsmp: rank R: MESSAGE" on stderr, MPI_Abort. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void rt_abort(struct runtime *rt, int status, const char *fmt, ...);
+/* MPI_Finalize and free. */
+void rt_finalize(struct runtime *rt);
+
+#endif
