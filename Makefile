@@ -18,10 +18,11 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-# The core (CPU, memory, devices) builds without MPI so that unit tests
-# link it alone; src/*.c and src/mpi/*.c make the MPI program.
-CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c)
-APP_SRC  = $(wildcard src/*.c src/mpi/*.c)
+# The core (CPU, memory, devices, config, machine) builds without MPI so
+# that unit tests link it alone; src/main.c and src/mpi/*.c make the MPI
+# program.
+CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c) src/config.c src/machine.c
+APP_SRC  = src/main.c $(wildcard src/mpi/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB = $(BUILD)/libvsmpcore.a
@@ -35,9 +36,12 @@ config.mk:
 $(BUILD)/src/mpi/%.o: src/mpi/%.c config.mk
 	@mkdir -p $(@D)
 	$(MPICC) $(ALL_CFLAGS) -c $< -o $@
-$(BUILD)/src/%.o: src/%.c config.mk
+$(BUILD)/src/main.o: src/main.c config.mk
 	@mkdir -p $(@D)
 	$(MPICC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/src/%.o: src/%.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(BUILD)/src/cpu/%.o: src/cpu/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

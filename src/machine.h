@@ -5,11 +5,11 @@
  * Exit statuses of a run (the process exit status of every rank):
  *   (V << 1) | 1   the guest wrote V to the debug-exit port 0xF4 (odd)
  *   2              configuration or image error (nothing ran)
- *   3              guest triple fault (note: same as debug-exit V=1; the
- *                  message on stderr tells them apart)
- *   4              guest halted with interrupts disabled: it can never wake
- *   5              the --max-insns limit was reached
- *   6              internal error (unexpected CPU exit) */
+ *   4              guest triple fault
+ *   6              guest halted with interrupts disabled: it can never wake
+ *   8              the --max-insns limit was reached
+ *   10             internal error (unexpected CPU exit)
+ * vsmp's own statuses are even, so they never collide with a guest's. */
 #ifndef VSMP_MACHINE_H
 #define VSMP_MACHINE_H
 
@@ -21,10 +21,10 @@
 
 enum {
     VSMP_EXIT_CONFIG = 2,
-    VSMP_EXIT_TRIPLE_FAULT = 3,
-    VSMP_EXIT_HALT_FOREVER = 4,
-    VSMP_EXIT_INSN_LIMIT = 5,
-    VSMP_EXIT_INTERNAL = 6,
+    VSMP_EXIT_TRIPLE_FAULT = 4,
+    VSMP_EXIT_HALT_FOREVER = 6,
+    VSMP_EXIT_INSN_LIMIT = 8,
+    VSMP_EXIT_INTERNAL = 10,
 };
 
 struct machine_opts {

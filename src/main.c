@@ -30,14 +30,14 @@ static void usage(FILE *f)
             "Runs the virtual machine described by CONFIG; each MPI rank is one CPU.\n"
             "\n"
             "  --interp         execute with the interpreter (the only engine for now)\n"
-            "  --max-insns N    stop after N guest instructions (exit status 5)\n"
+            "  --max-insns N    stop after N guest instructions (exit status 8)\n"
             "  --stats          print instruction count and speed at the end\n"
             "  --help           show this help\n"
             "  --version        show the version\n"
             "\n"
-            "Exit status: the guest's debug-exit status ((V << 1) | 1), 2 for a\n"
-            "configuration or image error, 3 for a guest triple fault, 4 when the\n"
-            "guest halts with interrupts disabled, 5 at the instruction limit.\n");
+            "Exit status: the guest's debug-exit status ((V << 1) | 1, always odd),\n"
+            "2 for a configuration or image error, 4 for a guest triple fault, 6 when\n"
+            "the guest halts with interrupts disabled, 8 at the instruction limit.\n");
 }
 
 /* Rank from the launcher's environment, before MPI starts (for --help). */

@@ -115,6 +115,15 @@ void emu_run(struct emu *e, const struct dt_case *c, struct dt_result *res)
     if (c->has_fpu && res->vector < 0)
         memcpy(res->fpu, data + DT_FPU_OUT, DT_FPU_IMG);
     memcpy(data + DT_FPU_OUT, e->init + DT_FPU_OUT, DT_FPU_IMG);
+#ifdef DIFF_MUTATE
+    /* harness self-test: corrupt one field so every kind of check fires */
+    switch (c->index % 4) {
+    case 0: res->eflags ^= F_CF; break;
+    case 1: data[0x1000] ^= 1; break;
+    case 2: res->fpu[28] ^= 1; res->fpu[5] ^= 0x40; break;
+    default: res->regs[R_EDI] ^= 0x80000000u; break;
+    }
+#endif
     for (uint32_t i = 0; i < DT_DATA_SIZE; i += 4) {
         uint32_t a, b;
         memcpy(&a, data + i, 4);

@@ -1,1 +1,50 @@
-# tests/guests/guests.mk - placeholder, owned by its area
+# tests/guests/guests.mk - the project's own Multiboot test guests.
+#   make guests        build every guest into $(BUILD)/tests/guests/NAME.elf
+#   make check-guests  run each under ./vsmp (and qemu-system-i386 when
+#                      installed, as the oracle) and compare with expected/
+# Included by the top Makefile; paths are relative to the source root.
+
+GUEST_SRC_DIR := tests/guests
+GUEST_OUT     := $(BUILD)/tests/guests
+GUEST_NAMES   := hello demo realmode paging privilege pit uart x87 bench_cpu
+GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+GUEST_NASM    ?= nasm
+GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \
+                 -fno-stack-protector -fno-builtin -nostdlib -O2 -Wall -Wextra -Werror \
+                 -mno-sse -mno-mmx -mfpmath=387 -fno-asynchronous-unwind-tables \
+                 -I$(GUEST_SRC_DIR)
+GUEST_LDFLAGS := -m32 -nostdlib -static -Wl,-m,elf_i386 -no-pie \
+                 -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,-z,noexecstack \
+                 -T $(GUEST_SRC_DIR)/lib/guest.ld
+GUEST_LIB_OBJ := $(GUEST_OUT)/lib/entry.o $(GUEST_OUT)/lib/isr.o $(GUEST_OUT)/lib/lib.o
+GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h
+
+.PHONY: guests check-guests
+.SECONDARY: $(GUEST_LIB_OBJ) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_OUT)/realmode16.bin $(GUEST_OUT)/realmode_blob.o
+guests: $(GUEST_ELFS)
+
+$(GUEST_OUT)/lib/%.o: $(GUEST_SRC_DIR)/lib/%.asm
+	@mkdir -p $(@D)
+	$(GUEST_NASM) -f elf32 $< -o $@
+$(GUEST_OUT)/lib/%.o: $(GUEST_SRC_DIR)/lib/%.c $(GUEST_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(GUEST_OUT)/%.o: $(GUEST_SRC_DIR)/%.c $(GUEST_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+# 16-bit real-mode code, assembled flat and embedded into the ELF
+$(GUEST_OUT)/%.bin: $(GUEST_SRC_DIR)/%.asm
+	@mkdir -p $(@D)
+	$(GUEST_NASM) -f bin $< -o $@
+$(GUEST_OUT)/realmode_blob.o: $(GUEST_OUT)/realmode16.bin
+	printf 'section .rodata\nglobal rm_blob, rm_blob_end\nrm_blob: incbin "%s"\nrm_blob_end:\n' $< > $(GUEST_OUT)/realmode_blob.asm
+	$(GUEST_NASM) -f elf32 $(GUEST_OUT)/realmode_blob.asm -o $@
+
+GUEST_EXTRA_realmode := $(GUEST_OUT)/realmode_blob.o
+
+.SECONDEXPANSION:
+$(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJ) $$(GUEST_EXTRA_$$*) $(GUEST_SRC_DIR)/lib/guest.ld
+	$(CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_EXTRA_$*) $(GUEST_LIB_OBJ) -lgcc
+
+check-guests: vsmp guests
+	@BUILD=$(BUILD) QEMU=$(QEMU) bash $(GUEST_SRC_DIR)/run-all.sh

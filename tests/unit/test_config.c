@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/config.c"
+#include "config.h"
 
 static char dir[64];
 

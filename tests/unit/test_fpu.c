@@ -710,3 +710,42 @@ Test(fpu, fldcw_reserved_bits_and_reset_state)
     cr_assert_eq(fpu_full_tag(&cpu->fpu), 0x5555);
     cr_assert_eq(cpu->fpu.cw, 0x0040);
 }
+
+/* ---- robustness ------------------------------------------------------------ */
+
+/* Random x87 instructions on random data, random control words and random
+ * FRSTOR/FLDENV/FXRSTOR images: whatever the guest does, the host x87 must
+ * never trap (SIGFPE) or meet an opcode it does not know (SIGILL), and a
+ * pending exception must always give #MF before the host sees it. */
+Test(fpu, random_sequences_never_trap_the_host)
+{
+    uint64_t s = 0x243f6a8885a308d3ull;
+    for (uint32_t a = GBASE; a < GBASE + 0x1000; a += 8) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        w64(a, s);
+    }
+    for (int i = 0; i < 200000; i++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        unsigned op = 0xd8 + (s & 7);
+        unsigned modrm = (s >> 8) & 0xff;
+        uint32_t addr = GBASE + ((s >> 16) & 0xf00);
+        if (((s >> 32) & 31) == 0) {           /* refresh some data */
+            w64(addr, s * 0x9e3779b97f4a7c15ull);
+            w16(addr + 8, (uint16_t)(s >> 40));
+        }
+        int r;
+        if ((s >> 40) % 97 == 0)
+            r = M(0x1ae, 1, addr & ~15u);      /* FXRSTOR of random data */
+        else if (modrm >= 0xc0)
+            r = R(op, modrm);
+        else
+            r = Mo(op, (modrm >> 3) & 7, addr, (s >> 50) & 1 ? 32 : 16);
+        cr_assert(r == -1 || r == EXC_MF || r == EXC_UD || r == EXC_GP,
+                  "op %02x %02x: exception %d", op, modrm, r);
+        if (r == EXC_MF) {
+            cr_assert(SW() & FSW_ES);
+            cr_assert_eq(R(0xdb, 0xe2), -1);   /* FNCLEX */
+        }
+        cr_assert_eq(!!(SW() & FSW_ES), !!(SW() & ~cpu->fpu.cw & FSW_EXC));
+    }
+}

@@ -1,0 +1,16 @@
+#!/bin/bash
+# run-all.sh - `make check-guests`: runs every test guest with
+# run-guest.sh (vsmp, and QEMU as the oracle when installed) and prints
+# a summary "N passed, M failed"; fails if any guest failed.
+set -u
+names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu"}
+pass=0 failn=0 failed=""
+for n in $names; do
+    if bash tests/guests/run-guest.sh "$n"; then
+        pass=$((pass + 1))
+    else
+        failn=$((failn + 1)); failed="$failed $n"
+    fi
+done
+echo "guests: $pass passed, $failn failed${failed:+ ($failed )}"
+[ $failn -eq 0 ]
