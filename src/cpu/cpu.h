@@ -200,8 +200,10 @@ void cpu_update_mode(struct cpu *cpu);  /* after CR0/CS/SS/EFLAGS changes */
 
 /* ---- execution (exec.c) ---- */
 enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget);
-/* A code page was written: drop decoded instructions of that page. */
-void cpu_code_written(struct cpu *cpu, uint32_t paddr);
+/* len bytes at paddr, on a page holding decoded code, were written: drop
+ * the decoded instructions they touch. Returns true if decoded code
+ * remains on the page (the write missed it), so PG_CODE stays set. */
+bool cpu_code_written(struct cpu *cpu, uint32_t paddr, uint32_t len);
 void exec_free(struct cpu *cpu);   /* free the decoded-block cache */
 
 /* ---- exceptions and interrupts (except.c) ---- */

@@ -3,9 +3,12 @@
  * Guest code is decoded once into blocks of struct insn (at most
  * BLOCK_MAX_INSNS, never crossing a page) and cached by the host address
  * of their first byte and the default operand size (CS.D). A block is
- * valid while its physical page's generation is unchanged: a write to a
- * page that holds decoded code (PG_CODE) bumps the generation, so stale
+ * valid while its physical page's generation is unchanged: a write to
+ * decoded bytes of a page (PG_CODE) bumps the generation, so stale
  * decodings are never executed, even when a block modifies itself.
+ * Decoded bytes are tracked per 64-byte chunk of a page, so data that
+ * shares a page with code (common in small kernels) can be written
+ * without throwing the page's code away.
  *
  * Events (exit requests, interrupts, NMI, HLT) are checked at block
  * entry; a block also ends early when an instruction changes EIP away
@@ -34,6 +37,7 @@ struct block {
 struct blockcache {
     struct block *slots;
     uint32_t *page_gen;    /* one generation counter per RAM page */
+    uint64_t *code_chunks; /* per RAM page: 64-byte chunks holding decoded code */
     uint32_t npages;
     uint32_t cur_page;     /* page of the block being executed */
     struct block scratch;  /* uncached single instruction (page-straddling) */
@@ -41,9 +45,20 @@ struct blockcache {
 
 /* ---- cache management ---- */
 
-static void code_written_hook(void *ctx, uint32_t paddr)
+static bool code_written_hook(void *ctx, uint32_t paddr, uint32_t len)
 {
-    cpu_code_written(ctx, paddr);
+    return cpu_code_written(ctx, paddr, len);
+}
+
+/* Chunk bits of the bytes [off, off+len) of a page (off < 4096). */
+static uint64_t chunk_bits(uint32_t off, uint32_t len)
+{
+    uint32_t first = off >> 6;
+    uint32_t last = (off + (len ? len : 1) - 1) >> 6;
+    if (last > 63)
+        last = 63;
+    uint64_t hi = last == 63 ? ~0ull : (2ull << last) - 1;
+    return hi & ~((1ull << first) - 1);
 }
 
 static struct blockcache *bcache_get(struct cpu *cpu)
@@ -57,7 +72,8 @@ static struct blockcache *bcache_get(struct cpu *cpu)
     bc->slots = calloc(BCACHE_SLOTS, sizeof *bc->slots);
     bc->npages = cpu->phys->ram_size >> 12;
     bc->page_gen = calloc(bc->npages ? bc->npages : 1, sizeof *bc->page_gen);
-    if (!bc->slots || !bc->page_gen)
+    bc->code_chunks = calloc(bc->npages ? bc->npages : 1, sizeof *bc->code_chunks);
+    if (!bc->slots || !bc->page_gen || !bc->code_chunks)
         abort();
     bc->cur_page = UINT32_MAX;
     cpu->bcache = bc;
@@ -73,18 +89,26 @@ void exec_free(struct cpu *cpu)
         return;
     free(bc->slots);
     free(bc->page_gen);
+    free(bc->code_chunks);
     free(bc);
     cpu->bcache = NULL;
 }
 
-void cpu_code_written(struct cpu *cpu, uint32_t paddr)
+bool cpu_code_written(struct cpu *cpu, uint32_t paddr, uint32_t len)
 {
     struct blockcache *bc = bcache_get(cpu);
     uint32_t page = paddr >> 12;
-    if (page < bc->npages)
-        bc->page_gen[page]++;
+    if (page >= bc->npages)
+        return false;
+    uint64_t *chunks = &bc->code_chunks[page];
+    /* No chunk record (marked from outside the cache): the whole page. */
+    if (*chunks && !(*chunks & chunk_bits(paddr & 0xfff, len)))
+        return true;
+    bc->page_gen[page]++;
+    *chunks = 0;
     if (page == bc->cur_page)
         cpu->end_block = 1;
+    return false;
 }
 
 static inline unsigned bcache_hash(const uint8_t *host, int code32)
@@ -202,6 +226,8 @@ static struct block *block_lookup(struct cpu *cpu, struct blockcache *bc)
     b->n = (uint8_t)n;
     b->span = (uint16_t)off;
     b->host = host;
+    if (page < bc->npages)
+        bc->code_chunks[page] |= chunk_bits(paddr & 0xfff, off);
     return b;
 }
 

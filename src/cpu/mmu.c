@@ -19,8 +19,10 @@ static inline uint32_t a20(const struct cpu *cpu)
 }
 
 /* Physical write from the CPU: a write to a page holding decoded code
- * clears PG_CODE and tells the execution loop (cpu_code_written), which
- * ends the current block when needed. Other pages go through phys_write. */
+ * tells the execution loop (cpu_code_written), which drops the decoded
+ * code the write touched and ends the current block when needed; PG_CODE
+ * stays only while decoded code remains. Other pages go through
+ * phys_write. */
 static void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
 {
     struct phys *p = cpu->phys;
@@ -29,8 +31,8 @@ static void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
         if ((*f & PG_CODE) && !(*f & (PG_MMIO | PG_ROM)) &&
             (pa & 0xfff) + (uint32_t)size <= PAGE_SIZE) {
             memcpy(p->ram + pa, &v, (size_t)size); /* little-endian host */
-            *f &= (uint8_t)~PG_CODE;
-            cpu_code_written(cpu, pa);
+            if (!cpu_code_written(cpu, pa, (uint32_t)size))
+                *f &= (uint8_t)~PG_CODE;
             return;
         }
     }

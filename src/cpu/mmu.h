@@ -55,13 +55,13 @@ void mmu_mark_code(struct cpu *cpu, uint32_t paddr);
 void seg_refresh_fast(struct segment *s);
 
 /* ---- inline fast paths ---- */
-static inline struct tlb_set *mmu_set(struct cpu *cpu)
+static inline __attribute__((always_inline)) struct tlb_set *mmu_set(struct cpu *cpu)
 {
     return &cpu->tlb.set[cpu->cpl == 3];
 }
 
 /* Offset -> linear address, with the segment's limit and rights checks. */
-static inline uint32_t seg_linear(struct cpu *cpu, int seg, uint32_t off, int size, int write)
+static inline __attribute__((always_inline)) uint32_t seg_linear(struct cpu *cpu, int seg, uint32_t off, int size, int write)
 {
     const struct segment *s = &cpu->seg[seg];
     if (likely((s->fast & (write ? SEGF_W : SEGF_R)) &&
@@ -71,7 +71,7 @@ static inline uint32_t seg_linear(struct cpu *cpu, int seg, uint32_t off, int si
 }
 
 #define MMU_DEFINE_LIN(bits, type)                                                   \
-    static inline type lin_read##bits(struct cpu *cpu, uint32_t lin)                 \
+    static inline __attribute__((always_inline)) type lin_read##bits(struct cpu *cpu, uint32_t lin)                 \
     {                                                                                \
         const struct tlb_entry *e = &mmu_set(cpu)->read[tlb_index(lin)];             \
         if (likely(e->tag == (lin & PAGE_MASK) &&                                    \
@@ -82,7 +82,7 @@ static inline uint32_t seg_linear(struct cpu *cpu, int seg, uint32_t off, int si
         }                                                                            \
         return (type)lin_read_slow(cpu, lin, sizeof(type), ACC_READ);                \
     }                                                                                \
-    static inline void lin_write##bits(struct cpu *cpu, uint32_t lin, type v)        \
+    static inline __attribute__((always_inline)) void lin_write##bits(struct cpu *cpu, uint32_t lin, type v)        \
     {                                                                                \
         const struct tlb_entry *e = &mmu_set(cpu)->write[tlb_index(lin)];            \
         if (likely(e->tag == (lin & PAGE_MASK) &&                                    \
@@ -92,11 +92,11 @@ static inline uint32_t seg_linear(struct cpu *cpu, int seg, uint32_t off, int si
         }                                                                            \
         lin_write_slow(cpu, lin, sizeof(type), v, ACC_WRITE);                        \
     }                                                                                \
-    static inline type mem_read##bits(struct cpu *cpu, int seg, uint32_t off)       \
+    static inline __attribute__((always_inline)) type mem_read##bits(struct cpu *cpu, int seg, uint32_t off)       \
     {                                                                                \
         return lin_read##bits(cpu, seg_linear(cpu, seg, off, sizeof(type), 0));      \
     }                                                                                \
-    static inline void mem_write##bits(struct cpu *cpu, int seg, uint32_t off, type v) \
+    static inline __attribute__((always_inline)) void mem_write##bits(struct cpu *cpu, int seg, uint32_t off, type v) \
     {                                                                                \
         lin_write##bits(cpu, seg_linear(cpu, seg, off, sizeof(type), 1), v);         \
     }
@@ -106,17 +106,17 @@ MMU_DEFINE_LIN(16, uint16_t)
 MMU_DEFINE_LIN(32, uint32_t)
 #undef MMU_DEFINE_LIN
 
-static inline uint64_t mem_read64(struct cpu *cpu, int seg, uint32_t off)
+static inline __attribute__((always_inline)) uint64_t mem_read64(struct cpu *cpu, int seg, uint32_t off)
 {
     return lin_read64(cpu, seg_linear(cpu, seg, off, 8, 0), ACC_READ);
 }
-static inline void mem_write64(struct cpu *cpu, int seg, uint32_t off, uint64_t v)
+static inline __attribute__((always_inline)) void mem_write64(struct cpu *cpu, int seg, uint32_t off, uint64_t v)
 {
     lin_write64(cpu, seg_linear(cpu, seg, off, 8, 1), v, ACC_WRITE);
 }
 
 /* Sized access, size in bytes 1, 2 or 4. */
-static inline uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
+static inline __attribute__((always_inline)) uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size)
 {
     switch (size) {
     case 1: return mem_read8(cpu, seg, off);
@@ -124,7 +124,7 @@ static inline uint32_t mem_read(struct cpu *cpu, int seg, uint32_t off, int size
     default: return mem_read32(cpu, seg, off);
     }
 }
-static inline void mem_write(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t v)
+static inline __attribute__((always_inline)) void mem_write(struct cpu *cpu, int seg, uint32_t off, int size, uint32_t v)
 {
     switch (size) {
     case 1: mem_write8(cpu, seg, off, (uint8_t)v); break;

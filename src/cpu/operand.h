@@ -10,7 +10,7 @@
 
 /* Register by ModRM number. size: 1, 2 or 4 bytes. For size 1, numbers
  * 0-3 are AL CL DL BL and 4-7 are AH CH DH BH. */
-static inline uint32_t reg_get(const struct cpu *cpu, int n, int size)
+static inline __attribute__((always_inline)) uint32_t reg_get(const struct cpu *cpu, int n, int size)
 {
     switch (size) {
     case 1: return n < 4 ? cpu->r[n] & 0xff : (cpu->r[n - 4] >> 8) & 0xff;
@@ -19,7 +19,7 @@ static inline uint32_t reg_get(const struct cpu *cpu, int n, int size)
     }
 }
 
-static inline void reg_set(struct cpu *cpu, int n, int size, uint32_t v)
+static inline __attribute__((always_inline)) void reg_set(struct cpu *cpu, int n, int size, uint32_t v)
 {
     switch (size) {
     case 1:
@@ -34,13 +34,13 @@ static inline void reg_set(struct cpu *cpu, int n, int size, uint32_t v)
 }
 
 /* Operand size in bytes of a v-sized operand (16/32) */
-static inline int osz(const struct insn *in)
+static inline __attribute__((always_inline)) int osz(const struct insn *in)
 {
     return in->opsize >> 3;
 }
 
 /* Effective address (offset within in->seg) of the memory operand. */
-static inline uint32_t insn_ea(const struct cpu *cpu, const struct insn *in)
+static inline __attribute__((always_inline)) uint32_t insn_ea(const struct cpu *cpu, const struct insn *in)
 {
     uint32_t a = in->disp;
     if (in->base != REG_NONE)
@@ -53,14 +53,14 @@ static inline uint32_t insn_ea(const struct cpu *cpu, const struct insn *in)
 }
 
 /* r/m operand of `size` bytes: a register (mod == 3) or memory. */
-static inline uint32_t rm_get(struct cpu *cpu, const struct insn *in, int size)
+static inline __attribute__((always_inline)) uint32_t rm_get(struct cpu *cpu, const struct insn *in, int size)
 {
     if (in->mod == 3)
         return reg_get(cpu, in->rm, size);
     return mem_read(cpu, in->seg, insn_ea(cpu, in), size);
 }
 
-static inline void rm_set(struct cpu *cpu, const struct insn *in, int size, uint32_t v)
+static inline __attribute__((always_inline)) void rm_set(struct cpu *cpu, const struct insn *in, int size, uint32_t v)
 {
     if (in->mod == 3)
         reg_set(cpu, in->rm, size, v);
@@ -69,12 +69,12 @@ static inline void rm_set(struct cpu *cpu, const struct insn *in, int size, uint
 }
 
 /* ---- stack ---- */
-static inline uint32_t sp_get(const struct cpu *cpu)
+static inline __attribute__((always_inline)) uint32_t sp_get(const struct cpu *cpu)
 {
     return cpu->stack32 ? cpu->r[R_ESP] : (cpu->r[R_ESP] & 0xffff);
 }
 
-static inline void sp_set(struct cpu *cpu, uint32_t sp)
+static inline __attribute__((always_inline)) void sp_set(struct cpu *cpu, uint32_t sp)
 {
     if (cpu->stack32)
         cpu->r[R_ESP] = sp;
@@ -84,14 +84,14 @@ static inline void sp_set(struct cpu *cpu, uint32_t sp)
 
 /* Push/pop of `size` bytes (2 or 4). ESP changes only after the memory
  * access succeeded. */
-static inline void push(struct cpu *cpu, int size, uint32_t v)
+static inline __attribute__((always_inline)) void push(struct cpu *cpu, int size, uint32_t v)
 {
     uint32_t sp = (sp_get(cpu) - size) & cpu_sp_mask(cpu);
     mem_write(cpu, S_SS, sp, size, v);
     sp_set(cpu, sp);
 }
 
-static inline uint32_t pop(struct cpu *cpu, int size)
+static inline __attribute__((always_inline)) uint32_t pop(struct cpu *cpu, int size)
 {
     uint32_t sp = sp_get(cpu);
     uint32_t v = mem_read(cpu, S_SS, sp, size);
@@ -100,7 +100,7 @@ static inline uint32_t pop(struct cpu *cpu, int size)
 }
 
 /* Read the value `size` bytes at stack offset `depth` without popping. */
-static inline uint32_t stack_peek(struct cpu *cpu, int size, uint32_t depth)
+static inline __attribute__((always_inline)) uint32_t stack_peek(struct cpu *cpu, int size, uint32_t depth)
 {
     return mem_read(cpu, S_SS, (sp_get(cpu) + depth) & cpu_sp_mask(cpu), size);
 }

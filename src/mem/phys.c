@@ -213,11 +213,9 @@ static void write_one(struct phys *p, uint32_t paddr, int size, uint32_t value)
     }
     memcpy(p->ram + paddr, &value, (size_t)size);
     uint8_t *f = &p->page_flags[paddr >> 12];
-    if (*f & PG_CODE) {
+    if ((*f & PG_CODE) &&
+        !(p->code_written && p->code_written(p->code_written_ctx, paddr, (uint32_t)size)))
         *f &= (uint8_t)~PG_CODE;
-        if (p->code_written)
-            p->code_written(p->code_written_ctx, paddr);
-    }
 }
 
 void phys_write(struct phys *p, uint32_t paddr, int size, uint32_t value)
@@ -242,9 +240,12 @@ int phys_copy_in(struct phys *p, uint32_t paddr, const void *src, size_t n)
     /* Loaders and DMA can overwrite code too. */
     for (uint64_t pg = paddr >> 12; pg <= ((uint64_t)paddr + n - 1) >> 12; pg++) {
         if (p->page_flags[pg] & PG_CODE) {
-            p->page_flags[pg] &= (uint8_t)~PG_CODE;
-            if (p->code_written)
-                p->code_written(p->code_written_ctx, (uint32_t)(pg << 12));
+            /* the part of [paddr, paddr+n) inside this page */
+            uint64_t lo = pg << 12 > paddr ? pg << 12 : paddr;
+            uint64_t hi = (pg + 1) << 12 < (uint64_t)paddr + n ? (pg + 1) << 12 : (uint64_t)paddr + n;
+            if (!(p->code_written &&
+                  p->code_written(p->code_written_ctx, (uint32_t)lo, (uint32_t)(hi - lo))))
+                p->page_flags[pg] &= (uint8_t)~PG_CODE;
         }
     }
     return 0;

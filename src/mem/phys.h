@@ -49,9 +49,11 @@ struct phys {
     int nroms;
     struct mmio_region mmio[PHYS_MAX_MMIO];
     int nmmio;
-    /* Called after a write hit a page with PG_CODE (the flag is cleared
-     * first). Set by the CPU core. */
-    void (*code_written)(void *ctx, uint32_t paddr);
+    /* Called after a write of len bytes at paddr hit a page with PG_CODE.
+     * Returns true if the page still holds code afterwards (the write
+     * missed every decoded byte): PG_CODE then stays set, else it is
+     * cleared. Set by the CPU core; NULL: the flag is simply cleared. */
+    bool (*code_written)(void *ctx, uint32_t paddr, uint32_t len);
     void *code_written_ctx;
 };
 

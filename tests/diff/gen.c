@@ -239,6 +239,15 @@ static void pick_mem(struct gst *g, struct mem *m, unsigned avoid)
             }
         }
     }
+    /* sometimes aim the access at a page boundary so that it straddles
+     * two pages (the split slow path of the MMU) */
+    if (chance(g, 12) && (m->base < 0 || g->exact[m->base] || m->base == R_ESP) &&
+        (m->index < 0 || g->exact[m->index]) && m->base != R_ESP) {
+        uint32_t ea = (m->base >= 0 ? g->val[m->base] : 0) +
+                      (m->index >= 0 ? g->val[m->index] << m->scale : 0);
+        uint32_t target = DT_DATA + 0x1000 * (1 + rn(g, 2)) - 1 - rn(g, 8);
+        m->disp = (int32_t)(target - ea);
+    }
     if (chance(g, 8)) {
         static const uint8_t segs[3] = { 0x26, 0x36, 0x3e };
         m->seg = segs[rn(g, 3)];
@@ -441,6 +450,8 @@ static void g_alu(struct gst *g)
     case 0: /* E, G */
         pick_rm(g, &o, sz, writes, 0);
         lock = writes && !o.is_reg && chance(g, 20);
+        if (chance(g, 1))
+            lock = 1;       /* LOCK with a register or CMP: #UD */
         ins(g, GC_ALU, sz, lock, (uint8_t[]){ (uint8_t)(op * 8 + (sz == 1 ? 0 : 1)) }, 1,
             (int)rn(g, 8), &o, 0, 0);
         if (writes) rm_written(g, &o, sz);
@@ -495,7 +506,7 @@ static void g_incdec(struct gst *g)
         return;
     }
     pick_rm(g, &o, sz, 1, 0);
-    int lock = !o.is_reg && chance(g, 20);
+    int lock = o.is_reg ? chance(g, 1) : chance(g, 20); /* LOCK + register: #UD */
     if (which < 2) {
         uint8_t opc = sz == 1 ? 0xfe : 0xff;
         ins(g, GC_INCDEC, sz, lock, &opc, 1, which, &o, 0, 0);
@@ -618,7 +629,7 @@ static void g_div(struct gst *g)
     /* Usually make the quotient fit: zero/sign-extend the dividend and
      * use a divisor register with a known nonzero value; sometimes leave
      * everything random so that #DE (overflow or zero) happens. */
-    int tame = chance(g, 70);
+    int tame = chance(g, 85);
     if (tame) {
         begin(g, GC_SETUP);
         if (sz == 1) {              /* CBW or MOV AH, 0 */
@@ -1039,7 +1050,9 @@ static void g_string(struct gst *g)
     uint32_t count = 0;
     if (uses_si && (g->kind[R_ESI] != K_PTR || chance(g, 40)))
         set_reg(g, R_ESI, rand_ptr(g), K_PTR);
-    if (uses_di && (g->kind[R_EDI] != K_PTR || chance(g, 40)))
+    if (uses_di && uses_si && g->exact[R_ESI] && chance(g, 25))   /* overlapping */
+        set_reg(g, R_EDI, g->val[R_ESI] + rn(g, 17) - 8, K_PTR);
+    else if (uses_di && (g->kind[R_EDI] != K_PTR || chance(g, 40)))
         set_reg(g, R_EDI, rand_ptr(g), K_PTR);
     if (rep) {
         count = rn(g, 5) ? rn(g, 17) : 0;
@@ -1412,6 +1425,11 @@ static void init_fpu(struct gst *g, uint8_t *img)
         uint64_t m;
         uint32_t se;
         dt_nice80(&g->rng, &m, &se);
+        if (chance(g, 3)) {             /* unnormal / pseudo-denormal / pseudo-NaN */
+            m = dt_rand(&g->rng) & ~(1ull << 63);
+            se = rn(g, 2) ? (se & 0x8000) | 0x7fff : rn(g, 2) ? se & 0x8000 : se;
+            if (!(se & 0x7fff)) m |= 1ull << 63;
+        }
         dt_put64(img + 28 + 10 * i, m);
         dt_put16(img + 36 + 10 * i, se);
         int phys = (int)((top + (uint32_t)i) & 7);

@@ -197,7 +197,15 @@ static inline void dt_fill(uint8_t *d, uint64_t seed)
         switch (i % DT_FPT_N) {
         case DT_FPT_F32: dt_put32(p, dt_to32(m, se)); break;
         case DT_FPT_F64: dt_put64(p, dt_to64(m, se)); break;
-        case DT_FPT_F80: dt_put64(p, m); dt_put16(p + 8, se); break;
+        case DT_FPT_F80:
+            if ((r & 0x3f00) == 0) {    /* unsupported / pseudo-denormal encodings */
+                m = dt_rand(&s);
+                se = (r & 0x4000) ? (uint32_t)(r >> 16) & 0xffff : (uint32_t)(r >> 16) & 0x8000;
+                if (!(r & 0x8000)) m &= ~(1ull << 63); else m |= 1ull << 63;
+            }
+            dt_put64(p, m);
+            dt_put16(p + 8, se);
+            break;
         case DT_FPT_I16: dt_put16(p, (r & 1) ? (uint32_t)(r >> 8) : (uint32_t)((int32_t)(r >> 8) % 300)); break;
         case DT_FPT_I32: dt_put32(p, (r & 1) ? (uint32_t)(r >> 8) : (uint32_t)((int32_t)(r >> 8) % 100000)); break;
         default: dt_put64(p, (r & 1) ? dt_rand(&s) : (uint64_t)(int64_t)((int32_t)(r >> 8) % 100000)); break;

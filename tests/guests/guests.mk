@@ -16,7 +16,7 @@ GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -m32 -nostdlib -static -Wl,-m,elf_i386 -no-pie \
                  -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,-z,noexecstack \
                  -T $(GUEST_SRC_DIR)/lib/guest.ld
-GUEST_LIB_OBJ := $(GUEST_OUT)/lib/entry.o $(GUEST_OUT)/lib/isr.o $(GUEST_OUT)/lib/lib.o
+GUEST_LIB_OBJ := $(GUEST_OUT)/lib/entry.o $(GUEST_OUT)/lib/isr.o $(GUEST_OUT)/lib/user.o $(GUEST_OUT)/lib/lib.o
 GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h
 
 .PHONY: guests check-guests

@@ -27,10 +27,11 @@ void cpu_raise_noerr(struct cpu *cpu, int vector)
 {
     cpu_raise(cpu, vector, 0);
 }
-void cpu_code_written(struct cpu *cpu, uint32_t paddr)
+bool cpu_code_written(struct cpu *cpu, uint32_t paddr, uint32_t len)
 {
-    (void)cpu; (void)paddr;
+    (void)cpu; (void)paddr; (void)len;
     stub_code_written_calls++;
+    return false;
 }
 #endif
 
@@ -238,11 +239,12 @@ Test(phys, mmio_dispatch)
 
 static int cw_calls;
 static uint32_t cw_last;
-static void cw_hook(void *ctx, uint32_t paddr)
+static bool cw_hook(void *ctx, uint32_t paddr, uint32_t len)
 {
-    (void)ctx;
+    (void)ctx; (void)len;
     cw_calls++;
     cw_last = paddr;
+    return false;
 }
 
 Test(phys, code_pages)

@@ -98,6 +98,10 @@ void pic_eoi(int irq);
 void pit_set_periodic(uint16_t divisor);     /* counter 0, mode 2 */
 #define PIT_HZ 1193182u
 
+/* ---- ring 3 (user.asm) ---- */
+uint32_t run_user(void (*fn)(void), uint32_t user_esp, uint32_t eflags);
+void kernel_resume(uint32_t value) __attribute__((noreturn));
+
 void guest_init(uint32_t magic, uint32_t mbi);
 int main(uint32_t magic, uint32_t mbi);
 

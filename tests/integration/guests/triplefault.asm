@@ -1,7 +1,7 @@
 ; triplefault.asm - integration-test guest that triple-faults on purpose:
-; it loads an IDT with limit 0, then executes int3. Delivering #BP faults
-; (#GP: vector outside the IDT), delivering #GP faults again (#DF), and
-; delivering #DF faults a third time: a triple fault. vsmp must end the run
+; it loads an IDT with limit 0, then executes int3. Vector 3 lies outside
+; the IDT (#GP), so does vector 13 (#GP while delivering #GP: #DF), and so
+; does vector 8 (a fault while delivering #DF): a triple fault. vsmp must end the run
 ; with exit status 3 and a message naming rank 0.
 bits 32
 %include "mbhdr.inc"

@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# tests/integration/run.sh - vsmp's MPI integration tests (`make
+# check-integration`): real mpirun jobs of 1, 2 and 4 ranks over shared
+# memory (btl self,vader) and over TCP (btl self,tcp + osc pt2pt), and plain
+# `./vsmp CONFIG` (MPI singleton). Each case checks the exit status (the
+# guest's), the console output or the error message, and that no process
+# of the case is left running. Then, as root, tests/integration/netns.sh
+# (simulated nodes). One line per case, then "N passed, M failed"; exits 1
+# on any failure.
+#
+# Run from the source root after `make vsmp guests integration-guests`.
+# Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
+# CASE_TIMEOUT (60 s), INTEG_QUICK=1 (2 ranks only), NETNS=0 (skip netns).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+SRC=$(pwd)
+BUILD=${BUILD:-build}
+VSMP=${VSMP:-./vsmp}
+MPIRUN=${MPIRUN:-mpirun}
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+GUESTS=$BUILD/tests/guests
+OWN_GUESTS=$BUILD/tests/integration/guests
+RANKS=(1 2 4)
+[ "${INTEG_QUICK:-0}" = 1 ] && RANKS=(2)
+
+# Open MPI 4.1.4 settings (README, "Open MPI notes").
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf"; do
+    [ -f "$f" ] || { echo "integration: $f missing (make vsmp integration-guests)" >&2; exit 1; }
+done
+command -v "$MPIRUN" >/dev/null || { echo "integration: $MPIRUN not found (openmpi-bin)" >&2; exit 1; }
+
+# Everything of this run lives in one private folder; the vsmp binary is
+# copied there so that its path names this run's processes only (other
+# engineers may be running vsmp at the same time).
+T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-integ.XXXXXX")
+cp "$VSMP" "$T/vsmp"
+TAG="vsmp-integ-$$-${T##*.}"
+
+cleanup() {
+    kill_case_procs
+    rm -rf "$T"
+}
+
+# Pids of this run's processes: those started from $T/vsmp, and any that
+# carries this run's tag in its environment (mpirun, the ranks, the orted
+# of a singleton). Zombies have no readable environment and do not count.
+case_pids() {
+    {
+        pgrep -f -- "$T/vsmp" || true
+        grep -l -s -z -x "VSMP_INTEG_TAG=$TAG" /proc/[0-9]*/environ 2>/dev/null |
+            sed -e 's|^/proc/||' -e 's|/environ$||' || true
+    } | sort -un
+}
+
+kill_case_procs() {
+    local pids
+    pids=$(case_pids | tr '\n' ' ')
+    [ -n "${pids// /}" ] || return 0
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASS=0 FAIL=0 SKIP=0
+pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
+skip() { SKIP=$((SKIP + 1)); printf 'SKIP  %s: %s\n' "$1" "$2"; }
+fail() {
+    FAIL=$((FAIL + 1))
+    printf 'FAIL  %s: %s\n' "$1" "$2"
+    # the evidence, indented
+    if [ -s "$T/out" ]; then echo "      stdout:"; head -n 8 "$T/out" | sed 's/^/        /'; fi
+    if [ -s "$T/err" ]; then echo "      stderr:"; grep -v -e '^-*$' "$T/err" | head -n 12 | sed 's/^/        /'; fi
+}
+
+# launch MODE NP CONFIG: runs one job in its own session under a timeout;
+# sets RC, leaves stdout/stderr in $T/out, $T/err and sets LEFT to the
+# pids of the case still running afterwards (then killed).
+launch() {
+    local mode=$1 np=$2 cfg=$3
+    local -a cmd
+    case $mode in
+    single) cmd=("$T/vsmp" "$cfg") ;;
+    sm)     cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl self,vader "$T/vsmp" "$cfg") ;;
+    # Debian's openmpi-mca-params.conf has `osc = ^ucx,pt2pt`; a command-line
+    # --mca outranks that file, so osc pt2pt (one-sided over TCP) is usable.
+    tcp)    cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl self,tcp --mca osc pt2pt "$T/vsmp" "$cfg") ;;
+    esac
+    # setsid: the job gets its own process group; timeout kills that group
+    # (it signals its own group) and -k follows up with SIGKILL.
+    RC=0
+    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$CASE_TIMEOUT" "${cmd[@]}" \
+        </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    # mpirun returns after its ranks; a singleton's orted may take a moment.
+    local i
+    LEFT=
+    for i in $(seq 1 50); do
+        LEFT=$(case_pids | tr '\n' ' ')
+        [ -n "${LEFT// /}" ] || { LEFT=; break; }
+        sleep 0.1
+    done
+    if [ -n "$LEFT" ]; then
+        LEFT="$LEFT($(ps -o pid=,args= -p "${LEFT// /,}" 2>/dev/null | head -n 4 | tr '\n' ';'))"
+        kill_case_procs
+    fi
+}
+
+label() { # MODE NP
+    case $1 in
+    single) echo "singleton" ;;
+    *) echo "$1 np=$2" ;;
+    esac
+}
+
+# Common checks after a run: exit status, nothing left, no crash.
+# check_common NAME EXPECTED_RC -> 0 if fine (else reported)
+check_common() {
+    local name=$1 want=$2
+    if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then
+        fail "$name" "timed out after ${CASE_TIMEOUT}s (status $RC)"; return 1
+    fi
+    if [ -n "$LEFT" ]; then
+        fail "$name" "processes left running after the job ended: $LEFT"; return 1
+    fi
+    if grep -q -i -E 'segmentation fault|exited on signal|core dumped|signal [0-9]+ \(' "$T/err"; then
+        fail "$name" "a process crashed"; return 1
+    fi
+    if [ "$RC" != "$want" ]; then
+        fail "$name" "exit status $RC, expected $want"; return 1
+    fi
+    return 0
+}
+
+# vsmp's own lines on stderr (mpirun adds its banners around them).
+vsmp_lines() { grep -c '^vsmp:' "$T/err" || true; }
+
+# ---------------------------------------------------------------- configs
+CFG=$T/cfg
+mkdir -p "$CFG"
+# guest NAME: writes $CFG/NAME.cfg for a test guest, with the settings
+# tests/guests/run-guest.sh uses for it.
+guest_cfg() {
+    local name=$1 elf=$2
+    {
+        echo "# integration test: guest $name"
+        echo "memory 32M"
+        echo "kernel $elf"
+        case $name in
+        hello)
+            echo "cmdline hello-test arg=42 x"
+            echo "initrd $SRC/tests/guests/data/module.txt" ;;
+        esac
+    } >"$CFG/$name.cfg"
+}
+
+# --------------------------------------------------------- working guests
+# Guests that must run to completion (debug-exit 0 -> status 1): hello,
+# and one that takes interrupts (the PIT through the PIC).
+run_guest_cases() {
+    local g=$1
+    local elf=$SRC/$GUESTS/$g.elf
+    local exp=$SRC/tests/guests/expected/$g.out
+    if [ ! -f "$elf" ]; then
+        fail "guest $g" "$GUESTS/$g.elf missing (make guests)"
+        return
+    fi
+    guest_cfg "$g" "$elf"
+    local ref=
+    local mode np name
+    for mode in single sm tcp; do
+        local -a nps=("${RANKS[@]}")
+        [ $mode = single ] && nps=(1)
+        for np in "${nps[@]}"; do
+            name="$g $(label $mode "$np")"
+            launch $mode "$np" "$CFG/$g.cfg"
+            check_common "$name" 1 || continue
+            if [ "$(vsmp_lines)" != 0 ]; then
+                fail "$name" "vsmp printed an error"; continue
+            fi
+            if [ ! -s "$T/out" ]; then
+                fail "$name" "no console output"; continue
+            fi
+            if [ -f "$exp" ]; then
+                if ! cmp -s "$exp" "$T/out"; then
+                    fail "$name" "console output differs from tests/guests/expected/$g.out"; continue
+                fi
+            elif [ -z "$ref" ]; then
+                # no expected file yet: every mode must print what the
+                # first one did
+                cp "$T/out" "$T/ref.$g"; ref=$T/ref.$g
+            elif ! cmp -s "$ref" "$T/out"; then
+                fail "$name" "console output differs from the singleton run"; continue
+            fi
+            if [ "$g" = hello ] && ! grep -q -i hello "$T/out"; then
+                fail "$name" "output lacks 'hello'"; continue
+            fi
+            pass "$name"
+        done
+    done
+}
+
+# ------------------------------------------------------------ error cases
+# err_case NAME CONFIG EXPECTED_RC REGEX: the job must end with the status
+# and exactly one vsmp line on stderr, matching REGEX (extended), at
+# every rank count and as a singleton.
+err_case() {
+    local what=$1 cfg=$2 want=$3 re=$4
+    local np name
+    for np in single "${RANKS[@]}"; do
+        if [ "$np" = single ]; then
+            name="$what singleton"; launch single 1 "$cfg"
+        else
+            name="$what np=$np"; launch sm "$np" "$cfg"
+        fi
+        check_common "$name" "$want" || continue
+        local n
+        n=$(vsmp_lines)
+        if [ "$n" != 1 ]; then
+            fail "$name" "expected one 'vsmp:' line on stderr, got $n"; continue
+        fi
+        if ! grep '^vsmp:' "$T/err" | grep -q -E -- "$re"; then
+            fail "$name" "message does not match /$re/"; continue
+        fi
+        pass "$name"
+    done
+}
+
+bad_cfg() { # NAME LINES... -> $CFG/NAME.cfg
+    local name=$1; shift
+    printf '%s\n' "$@" >"$CFG/$name.cfg"
+}
+
+run_error_cases() {
+    local hello=$SRC/$GUESTS/hello.elf
+    [ -f "$hello" ] || hello=$SRC/$OWN_GUESTS/clihlt.elf   # any valid kernel
+    local tf=$SRC/$OWN_GUESTS/triplefault.elf
+
+    bad_cfg badkw "# unknown keyword on line 3" "memory 16M" "memroy 16M" "kernel $hello"
+    err_case "config: unknown keyword" "$CFG/badkw.cfg" 2 "badkw\.cfg:3: .*memroy"
+
+    bad_cfg badmem "kernel $hello" "memory 16Q"
+    err_case "config: bad memory size" "$CFG/badmem.cfg" 2 "badmem\.cfg:2: .*16Q"
+
+    bad_cfg nokernel "memory 16M" "kernel no-such-kernel.elf"
+    err_case "config: missing kernel file" "$CFG/nokernel.cfg" 2 "nokernel\.cfg:2: .*no-such-kernel\.elf"
+
+    # Image errors are found on loading: the message names the image.
+    echo "this is a text file, not an ELF kernel" >"$CFG/text.elf"
+    bad_cfg textelf "memory 16M" "kernel text.elf"
+    err_case "image: text file as kernel" "$CFG/textelf.cfg" 2 "text\.elf"
+
+    # An ELF whose Multiboot header survives but whose segment is cut off.
+    head -c 4108 "$tf" >"$CFG/trunc.elf"
+    bad_cfg truncelf "memory 16M" "kernel trunc.elf"
+    err_case "image: truncated ELF" "$CFG/truncelf.cfg" 2 "trunc\.elf"
+
+    bad_cfg cpus3 "# pinned to 3 CPUs" "memory 16M" "kernel $hello" "cpus 3"
+    err_case "config: cpus 3 pinned" "$CFG/cpus3.cfg" 2 "cpus3\.cfg:4: .*cpus"
+
+    bad_cfg triplefault "memory 16M" "kernel $tf"
+    err_case "guest: triple fault" "$CFG/triplefault.cfg" 3 "rank 0.*triple fault"
+
+    bad_cfg clihlt "memory 16M" "kernel $SRC/$OWN_GUESTS/clihlt.elf"
+    err_case "guest: cli; hlt" "$CFG/clihlt.cfg" 4 "halt.*interrupts disabled|interrupts disabled.*halt"
+}
+
+# -------------------------------------------------------------------- run
+start=$SECONDS
+echo "integration: vsmp $VSMP, ranks ${RANKS[*]}, timeout ${CASE_TIMEOUT}s per case"
+run_guest_cases hello
+run_guest_cases pit
+run_error_cases
+
+if [ "${NETNS:-1}" != 0 ]; then
+    # Simulated nodes: netns.sh prints PASS/FAIL lines of its own, or a
+    # skip line when it lacks the privileges.
+    set +e
+    bash tests/integration/netns.sh | tee "$T/netns.log"
+    set -e
+    np=$(grep -c '^PASS' "$T/netns.log" || true)
+    nf=$(grep -c '^FAIL' "$T/netns.log" || true)
+    PASS=$((PASS + np)) FAIL=$((FAIL + nf))
+    if [ "$((np + nf))" = 0 ] && ! grep -q 'skipped' "$T/netns.log"; then
+        FAIL=$((FAIL + 1)); echo "FAIL  netns: no result"
+    fi
+fi
+
+echo "integration: $((SECONDS - start)) s, $SKIP skipped"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
