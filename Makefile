@@ -27,7 +27,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB = $(BUILD)/libvsmpcore.a
 
-.PHONY: all check check-unit check-diff check-guests check-integration bench install clean distclean
+.PHONY: all check check-unit check-sanitize check-diff check-guests check-integration bench install clean distclean
 all: vsmp
 
 config.mk:
@@ -67,15 +67,21 @@ include tests/guests/guests.mk
 include tests/integration/integration.mk
 include bench/bench.mk
 
-check: vsmp check-unit check-diff check-guests check-integration
+check: vsmp check-unit check-sanitize check-diff check-guests check-integration
 	@echo "make check: all test groups passed"
+
+# The unit tests again, built with AddressSanitizer and UBSan in a separate
+# build folder (random guest code must not make the core touch host memory
+# outside the guest).
+check-sanitize:
+	$(MAKE) BUILD=build-san SANITIZE=yes check-unit
 
 install: vsmp
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 vsmp $(DESTDIR)$(PREFIX)/bin/vsmp
 
 clean:
-	rm -rf $(BUILD) vsmp
+	rm -rf $(BUILD) build-san vsmp
 
 distclean: clean
 	rm -f config.mk

@@ -60,7 +60,7 @@ case_pids() {
 
 kill_case_procs() {
     local pids
-    pids=$(case_pids | tr '\n' ' ')
+    pids=$(case_pids | paste -sd ' ')
     [ -n "${pids// /}" ] || return 0
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
@@ -101,12 +101,14 @@ launch() {
     local i
     LEFT=
     for i in $(seq 1 50); do
-        LEFT=$(case_pids | tr '\n' ' ')
+        LEFT=$(case_pids | paste -sd ' ')
         [ -n "${LEFT// /}" ] || { LEFT=; break; }
         sleep 0.1
     done
     if [ -n "$LEFT" ]; then
-        LEFT="$LEFT($(ps -o pid=,args= -p "${LEFT// /,}" 2>/dev/null | head -n 4 | tr '\n' ';'))"
+        local what
+        what=$(ps -o pid=,args= -p "${LEFT// /,}" 2>/dev/null | head -n 4 | tr '\n' ';' || true)
+        LEFT="$LEFT(${what})"
         kill_case_procs
     fi
 }

@@ -87,6 +87,7 @@ static struct env *env_new(void)
 
 static void env_free(struct env *e)
 {
+    cpu_free(&e->cpu);
     phys_free(&e->phys);
     free(e);
 }
