@@ -106,9 +106,7 @@ static uint32_t vm_run(uint32_t n, uint32_t *steps)
 
 static uint32_t parse_scale(uint32_t mbi)
 {
-    const char *cl = (const char *)((const uint32_t *)mbi)[4];
-    if (!(((const uint32_t *)mbi)[0] & 4) || !cl)
-        return 10;
+    const char *cl = mb_cmdline(mbi);
     for (const char *p = cl; *p; p++)
         if ((p == cl || p[-1] == ' ') && memcmp(p, "scale=", 6) == 0) {
             uint32_t v = 0;

@@ -45,14 +45,7 @@ int main(uint32_t magic, uint32_t mbi_addr)
     printf("mmap: RAM at 1M of ~31M: %s\n",
            have_high && high >= 30u * 1024 * 1024 && high <= 31u * 1024 * 1024 ? "yes" : "no");
 
-    /* cmdline: QEMU prefixes the kernel file name; skip a first word
-     * ending in ".elf" */
-    const char *cl = (const char *)mbi->cmdline;
-    const char *sp = cl;
-    while (*sp && *sp != ' ')
-        sp++;
-    if (sp - cl >= 4 && memcmp(sp - 4, ".elf", 4) == 0)
-        cl = *sp ? sp + 1 : sp;
+    const char *cl = mb_cmdline(mbi_addr);
     printf("cmdline: '%s'\n", cl);
 
     printf("modules: %u\n", mbi->mods_count);

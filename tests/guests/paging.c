@@ -17,6 +17,8 @@ static volatile uint32_t pt_alias[1024] __attribute__((aligned(4096))); /* 0x400
 static uint8_t kstack[8192] __attribute__((aligned(16)));      /* TSS esp0 */
 static uint8_t ustack[4096] __attribute__((aligned(4096)));
 static volatile uint32_t super_page[1024] __attribute__((aligned(4096)));
+static volatile uint32_t user_ro_page[1024] __attribute__((aligned(4096)));
+static volatile uint32_t u_cr2[4], u_err[4], u_n;
 
 #define ALIAS ((volatile uint32_t *)0x40000000)
 #define BIG_ALIAS ((volatile uint32_t *)0x80000000)   /* PSE -> 4M */
@@ -40,8 +42,12 @@ static void on_pf(struct frame *f)
         pt_alias[(pf_cr2 >> 12) & 1023] |= RW;
         invlpg((void *)pf_cr2);
         break;
-    case 3: /* user access to supervisor page: make it a user page */
-        pt0[(pf_cr2 >> 12) & 1023] |= US;
+    case 3: /* ring 3: supervisor page -> user page; read-only -> RW */
+        if (u_n < 4) {
+            u_cr2[u_n] = pf_cr2;
+            u_err[u_n++] = pf_err;
+        }
+        pt0[(pf_cr2 >> 12) & 1023] |= (pf_err & 2) ? RW : US;
         invlpg((void *)pf_cr2);
         break;
     case 4: /* read-only PSE page */
@@ -57,6 +63,7 @@ static volatile uint32_t user_value;
 static void user_fn(void)
 {
     user_value = super_page[5];           /* #PF, fixed, then reads */
+    user_ro_page[9] = user_value + 1;     /* #PF (write, user, present) */
     __asm__ volatile("int $0x81");
 }
 static void on_int81(struct frame *f)
@@ -85,6 +92,7 @@ int main(uint32_t magic, uint32_t mbi)
         pt0[i] = (uint32_t)(i << 12) | P | RW | US;
     pt0[0] = 0;                                           /* catch NULL */
     pt0[((uint32_t)super_page >> 12) & 1023] &= ~US;      /* supervisor only */
+    pt0[((uint32_t)user_ro_page >> 12) & 1023] &= ~RW;    /* user read-only */
     pd[0] = (uint32_t)pt0 | P | RW | US;
     pd[1] = 0x400000 | P | RW | PS;                       /* 4-8M identity */
     pd[0x100] = (uint32_t)pt_alias | P | RW | US;         /* 0x40000000 */
@@ -177,8 +185,11 @@ int main(uint32_t magic, uint32_t mbi)
     super_page[5] = 0x5a5a0005;
     pf_fix = 3;
     uint32_t cpl = run_user(user_fn, (uint32_t)(ustack + sizeof(ustack)), 0x2);
-    report_pf("ring 3 read of supervisor page", (uint32_t)&super_page[5]);
+    report_pf("ring 3 read of supervisor page, write to read-only page", (uint32_t)&user_ro_page[9]);
     printf("  user read %x, came back from cpl %u\n", user_value, cpl);
+    printf("  ring 3 faults: %u; 1st cr2 %s err=%x; 2nd cr2 %s err=%x; written %x\n", u_n,
+           u_cr2[0] == (uint32_t)&super_page[5] ? "ok" : "WRONG", u_err[0],
+           u_cr2[1] == (uint32_t)&user_ro_page[9] ? "ok" : "WRONG", u_err[1], user_ro_page[9]);
 
     /* NULL page */
     pf_fix = 0;

@@ -6,7 +6,7 @@
 
 static char rxbuf[256];
 static volatile uint32_t rx_head, rx_tail;
-static volatile uint32_t irqs, first_iir = 0xff, thre_seen;
+static volatile uint32_t irqs, thre_iir = 0xff, rx_iir = 0xff, thre_seen;
 
 static void on_irq4(struct frame *f)
 {
@@ -16,12 +16,13 @@ static void on_irq4(struct frame *f)
         uint8_t iir = inb(COM1 + 2);
         if (iir & 1)
             break;                     /* no interrupt pending */
-        if (first_iir == 0xff)
-            first_iir = iir & 0x0f;
         if ((iir & 0x0e) == 0x02) {    /* THR empty */
+            thre_iir = iir & 0x0f;
             thre_seen++;
             outb(COM1 + 1, 0x01);      /* keep only receive-data */
         } else if ((iir & 0x0e) == 0x04) {
+            if (rx_iir == 0xff)
+                rx_iir = iir & 0x0f;
             while (inb(COM1 + 5) & 1)
                 rxbuf[rx_head++ & 255] = (char)inb(COM1);
         } else {
@@ -74,12 +75,9 @@ int main(uint32_t magic, uint32_t mbi)
     pic_mask(4, 0);
     outb(COM1 + 4, 0x0b);              /* DTR, RTS, OUT2 (IRQ enable) */
     outb(COM1 + 1, 0x02);              /* THR-empty interrupt first */
-    sti();
-    while (!thre_seen)
-        __asm__ volatile("hlt");
-    cli();
-    printf("THR-empty interrupt: iir=%02x\n", first_iir);
-    first_iir = 0xff;
+    while (!thre_seen)                 /* IF=0 here; STI's shadow covers HLT */
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    printf("THR-empty interrupt: iir=%02x\n", thre_iir);
     outb(COM1 + 1, 0x01);              /* receive-data interrupt */
     n = 0;
     for (;;) {
@@ -95,7 +93,7 @@ int main(uint32_t magic, uint32_t mbi)
     }
 done:
     outb(COM1 + 1, 0x00);
-    printf("receive interrupt: iir=%02x, irqs %s\n", first_iir, irqs >= 2 ? "ok" : "too few");
+    printf("receive interrupt: iir=%02x, irqs %s\n", rx_iir, irqs >= 2 ? "ok" : "too few");
     report("interrupt", line, n);
     printf("uart done\n");
     return 0;

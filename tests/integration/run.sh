@@ -43,6 +43,7 @@ cp "$VSMP" "$T/vsmp"
 TAG="vsmp-integ-$$-${T##*.}"
 
 cleanup() {
+    trap '' PIPE    # a closed stdout must not cut the cleanup short
     kill_case_procs
     rm -rf "$T"
 }
@@ -67,6 +68,8 @@ kill_case_procs() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 PASS=0 FAIL=0 SKIP=0
 pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
@@ -87,10 +90,10 @@ launch() {
     local -a cmd
     case $mode in
     single) cmd=("$T/vsmp" "$cfg") ;;
-    sm)     cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl self,vader "$T/vsmp" "$cfg") ;;
+    sm)     cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp" "$cfg") ;;
     # Debian's openmpi-mca-params.conf has `osc = ^ucx,pt2pt`; a command-line
     # --mca outranks that file, so osc pt2pt (one-sided over TCP) is usable.
-    tcp)    cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl self,tcp --mca osc pt2pt "$T/vsmp" "$cfg") ;;
+    tcp)    cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,tcp' --mca osc pt2pt "$T/vsmp" "$cfg") ;;
     esac
     # setsid: the job gets its own process group; timeout kills that group
     # (it signals its own group) and -k follows up with SIGKILL.
@@ -98,9 +101,8 @@ launch() {
     VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$CASE_TIMEOUT" "${cmd[@]}" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
     # mpirun returns after its ranks; a singleton's orted may take a moment.
-    local i
     LEFT=
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         LEFT=$(case_pids | paste -sd ' ')
         [ -n "${LEFT// /}" ] || { LEFT=; break; }
         sleep 0.1

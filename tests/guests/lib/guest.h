@@ -98,6 +98,9 @@ void pic_eoi(int irq);
 void pit_set_periodic(uint16_t divisor);     /* counter 0, mode 2 */
 #define PIT_HZ 1193182u
 
+/* Multiboot command line without the kernel file name QEMU prepends */
+const char *mb_cmdline(uint32_t mbi);
+
 /* ---- ring 3 (user.asm) ---- */
 uint32_t run_user(void (*fn)(void), uint32_t user_esp, uint32_t eflags);
 void kernel_resume(uint32_t value) __attribute__((noreturn));

@@ -337,6 +337,22 @@ void pit_set_periodic(uint16_t divisor)
     outb(0x40, (uint8_t)(divisor >> 8));
 }
 
+/* ---------------- Multiboot ---------------- */
+const char *mb_cmdline(uint32_t mbi)
+{
+    const uint32_t *info = (const uint32_t *)mbi;
+    if (!(info[0] & 4) || !info[4])
+        return "";
+    /* QEMU (like GRUB) puts the kernel's file name first; vsmp passes
+     * only the configured text. Skip a first word ending in ".elf". */
+    const char *cl = (const char *)info[4], *sp = cl;
+    while (*sp && *sp != ' ')
+        sp++;
+    if (sp - cl >= 4 && memcmp(sp - 4, ".elf", 4) == 0)
+        cl = *sp ? sp + 1 : sp;
+    return cl;
+}
+
 /* ---------------- start-up ---------------- */
 void guest_init(uint32_t magic, uint32_t mbi)
 {
