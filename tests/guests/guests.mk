@@ -21,7 +21,7 @@ GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h
 
 .PHONY: guests check-guests
 .SECONDARY: $(GUEST_LIB_OBJ) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_OUT)/realmode16.bin $(GUEST_OUT)/realmode_blob.o
-guests: $(GUEST_ELFS)
+guests: $(GUEST_ELFS) $(GUEST_OUT)/rom.bin
 
 $(GUEST_OUT)/lib/%.o: $(GUEST_SRC_DIR)/lib/%.asm
 	@mkdir -p $(@D)
@@ -45,6 +45,9 @@ GUEST_EXTRA_realmode := $(GUEST_OUT)/realmode_blob.o
 .SECONDEXPANSION:
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJ) $$(GUEST_EXTRA_$$*) $(GUEST_SRC_DIR)/lib/guest.ld
 	$(CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_EXTRA_$*) $(GUEST_LIB_OBJ) -lgcc
+
+# rom.bin: a raw firmware image (the `rom` config keyword), run from the
+# reset vector; built by the %.bin rule above.
 
 check-guests: vsmp guests
 	@BUILD=$(BUILD) QEMU=$(QEMU) bash $(GUEST_SRC_DIR)/run-all.sh

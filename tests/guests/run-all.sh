@@ -3,7 +3,7 @@
 # run-guest.sh (vsmp, and QEMU as the oracle when installed) and prints
 # a summary "N passed, M failed"; fails if any guest failed.
 set -u
-names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu"}
+names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu rom"}
 pass=0 failn=0 failed=""
 for n in $names; do
     if bash tests/guests/run-guest.sh "$n"; then
