@@ -171,3 +171,29 @@ Test(exec, fault_in_the_middle_of_a_block_is_precise)
     cr_assert_eq(cpu.r[R_ECX], 0);
     cr_assert_eq(cpu.r[R_ESP], 0x8000);
 }
+
+Test(exec, single_step_traps_after_each_instruction)
+{
+    const uint8_t ivt[] = { 0x00, 0x06, 0x00, 0x00 };   /* #DB -> 0000:0600 */
+    const uint8_t handler[] = { 0x43, 0xcf };            /* inc bx; iret */
+    const uint8_t code[] = {
+        0x9c, 0x58, 0x0d, 0x00, 0x01, 0x50, 0x9d, /* pushf; pop ax; or ax,0x100; push ax; popf */
+        0x90, 0x90,                               /* nop; nop (each traps) */
+        0x9c, 0x58, 0x25, 0xff, 0xfe, 0x50, 0x9d, /* pushf; pop ax; and ax,~0x100; push ax; popf */
+        0xf4,                                     /* hlt (TF clear again) */
+    };
+    put(1 * 4, ivt, sizeof ivt);
+    put(0x600, handler, sizeof handler);
+    put(0x500, code, sizeof code);
+    cpu_reset(&cpu);
+    cpu.seg[S_CS].sel = 0;
+    cpu.seg[S_CS].base = 0;
+    cpu_update_mode(&cpu);
+    cpu.eip = 0x500;
+    cpu.r[R_ESP] = 0x7000;
+    cr_assert_eq(cpu_run(&cpu, 1000), CPU_EXIT_HALT);
+    /* traps after: nop, nop, pushf, pop, and, push, popf (TF was set at
+     * the start of each; not after the popf that set it) */
+    cr_assert_eq(cpu.r[R_EBX] & 0xffff, 7);
+    cr_assert_eq(cpu.eflags & F_TF, 0);
+}
