@@ -49,6 +49,17 @@ static void put(uint32_t at, const uint8_t *code, size_t n)
     cr_assert_eq(phys_copy_in(&phys, at, code, n), 0);
 }
 
+/* Power-on state, then CS:IP = 0000:ip and SS:SP = 0000:sp. */
+static void start_real_mode(uint16_t ip, uint16_t sp)
+{
+    cpu_reset(&cpu);
+    cpu.seg[S_CS].sel = 0;
+    cpu.seg[S_CS].base = 0;
+    cpu_update_mode(&cpu);
+    cpu.eip = ip;
+    cpu.r[R_ESP] = sp;
+}
+
 TestSuite(exec, .init = setup, .fini = teardown);
 
 Test(exec, self_modifying_code_in_the_same_block)
@@ -120,12 +131,7 @@ Test(exec, hlt_then_external_interrupt_in_real_mode)
     put(0x20 * 4, ivt, sizeof ivt);
     put(0x600, handler, sizeof handler);
     put(0x500, main_code, sizeof main_code);
-    cpu_reset(&cpu);
-    cpu.seg[S_CS].sel = 0;
-    cpu.seg[S_CS].base = 0;
-    cpu_update_mode(&cpu);
-    cpu.eip = 0x500;
-    cpu.r[R_ESP] = 0x7000;
+    start_real_mode(0x500, 0x7000);
     cr_assert_eq(cpu_run(&cpu, 100), CPU_EXIT_HALT);
     cr_assert_eq(cpu.eip, 0x502);
     cr_assert_eq(acks, 0);
@@ -185,12 +191,7 @@ Test(exec, single_step_traps_after_each_instruction)
     put(1 * 4, ivt, sizeof ivt);
     put(0x600, handler, sizeof handler);
     put(0x500, code, sizeof code);
-    cpu_reset(&cpu);
-    cpu.seg[S_CS].sel = 0;
-    cpu.seg[S_CS].base = 0;
-    cpu_update_mode(&cpu);
-    cpu.eip = 0x500;
-    cpu.r[R_ESP] = 0x7000;
+    start_real_mode(0x500, 0x7000);
     cr_assert_eq(cpu_run(&cpu, 1000), CPU_EXIT_HALT);
     /* traps after: nop, nop, pushf, pop, and, push, popf (TF was set at
      * the start of each; not after the popf that set it) */
