@@ -1,4 +1,6 @@
-# bench/bench.mk - `make bench`: CPU-bound guests timed under vsmp and
-# under qemu-system-i386 (TCG) in the same run. See docs/benchmarks.md.
+# bench/bench.mk - `make bench`: three guests (CPU-bound, memory-heavy,
+# exception/system-heavy) timed under vsmp's interpreter (--interp), vsmp's
+# default engine (the translator) and qemu-system-i386 (TCG) in the same
+# run; MIPS, time ratios and translation statistics. See docs/benchmarks.md.
 bench: vsmp guests
 	@bash bench/run.sh

@@ -3,7 +3,8 @@
 # run-guest.sh (vsmp, and QEMU as the oracle when installed) and prints
 # a summary "N passed, M failed"; fails if any guest failed.
 set -u
-names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu rom"}
+names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu rom
+    smc codepage midblock irqloop repstr cachefill bench_mem bench_sys"}
 pass=0 failn=0 failed=""
 for n in $names; do
     if bash tests/guests/run-guest.sh "$n"; then
