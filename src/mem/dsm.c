@@ -1,0 +1,428 @@
+/* dsm.c - the DSM coherence protocol: per-rank page state table, directory
+ * locking (test-and-set with fetch-OR at the home rank), read faults
+ * (downgrade the writer, fetch, join the copyset), write faults
+ * (invalidate every copy, fetch if needed, become the exclusive owner),
+ * and the service side (invalidations and downgrades from other ranks,
+ * acknowledged after on_lose ran). See docs/dsm.md.
+ *
+ * Waiting never blocks service: every wait loop (directory lock taken,
+ * acknowledgements outstanding) polls the transport, whose handler serves
+ * requests for other pages at once. A rank holds at most one directory
+ * lock, and only while it waits for acknowledgements, which every rank
+ * sends without waiting for anything: no cycle of waits can form. */
+#include "mem/dsm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct dsm {
+    const struct dsm_transport *t;
+    struct dsm_config cfg;
+    uint64_t npages;
+    int rank, nranks;
+    size_t cs_words;             /* copyset words per entry */
+    uint8_t *state;              /* enum dsm_state per page */
+
+    /* the one operation this rank has in flight (faults do not nest) */
+    bool busy;                   /* inside a fault handler */
+    bool in_lose;                /* inside on_lose */
+    uint64_t tag;                /* tag of the current request round */
+    uint64_t op_page;
+    int acks_pending;
+    uint64_t *cs_buf;            /* copyset scratch, cs_words words */
+
+    struct dsm_stats stats;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t now(const struct dsm *d)
+{
+    return d->t->now_ns(d->t->ctx);
+}
+
+static size_t page_off(uint64_t page)
+{
+    return (size_t)page << DSM_PAGE_SHIFT;
+}
+
+static uint64_t fop(struct dsm *d, int home, size_t idx, enum dsm_atomic_op op, uint64_t v)
+{
+    return d->t->fetch_op(d->t->ctx, home, idx, op, v);
+}
+
+static void record_latency(struct dsm_stats *s, uint64_t ns)
+{
+    s->fault_ns_total += ns;
+    if (ns > s->fault_ns_max)
+        s->fault_ns_max = ns;
+    /* bucket: 8 per power of two (index = msb*8 + next 3 bits) */
+    unsigned b;
+    if (ns < 8) {
+        b = (unsigned)ns;
+    } else {
+        unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
+        b = msb * 8u + (unsigned)((ns >> (msb - 3)) & 7u);
+    }
+    if (b >= DSM_LAT_BUCKETS)
+        b = DSM_LAT_BUCKETS - 1;
+    s->lat_hist[b]++;
+}
+
+/* ---- service side: requests from other ranks ---- */
+
+static void lose(struct dsm *d, uint64_t page, enum dsm_state ns)
+{
+    if (d->cfg.on_lose) {
+        d->in_lose = true;
+        d->cfg.on_lose(d->cfg.on_lose_arg, page, ns);
+        d->in_lose = false;
+    }
+    d->state[page] = (uint8_t)ns;
+}
+
+static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
+{
+    uint64_t page = m->page;
+    struct dsm_msg ack = {
+        .type = DSM_MSG_ACK, .src = (uint32_t)d->rank, .page = page, .tag = m->tag,
+    };
+    if (page >= d->npages) {
+        d->stats.protocol_errors++;
+        d->t->send(d->t->ctx, src, &ack);
+        return;
+    }
+    enum dsm_state st = (enum dsm_state)d->state[page];
+    enum dsm_state to = m->type == DSM_MSG_INVALIDATE ? DSM_INVALID : DSM_READ;
+    if (m->type == DSM_MSG_INVALIDATE) {
+        d->stats.inval_recv++;
+        if (st == DSM_INVALID)
+            d->stats.protocol_errors++;
+    } else {
+        d->stats.downgrade_recv++;
+        if (st != DSM_WRITE)
+            d->stats.protocol_errors++;
+    }
+    /* The CPU layer drops its mappings first; no local store can follow. */
+    if (st > to)
+        lose(d, page, to);
+    if ((m->flags & DSM_MSGF_PUSH) && st != DSM_INVALID) {
+        d->t->put(d->t->ctx, src, page_off(page), d->t->ram + page_off(page), DSM_PAGE_SIZE);
+        d->stats.pages_pushed++;
+        d->stats.bytes_moved += DSM_PAGE_SIZE;
+    }
+    ack.arg = (uint64_t)st;
+    d->t->send(d->t->ctx, src, &ack);
+}
+
+static void on_msg(void *arg, int src, const struct dsm_msg *m)
+{
+    struct dsm *d = arg;
+    switch (m->type) {
+    case DSM_MSG_INVALIDATE:
+    case DSM_MSG_DOWNGRADE:
+        serve_request(d, src, m);
+        break;
+    case DSM_MSG_ACK:
+        if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
+            d->acks_pending--;
+            /* a push request answered by a rank without the data */
+            if (m->arg == DSM_INVALID)
+                d->stats.protocol_errors++;
+        } else {
+            d->stats.protocol_errors++;
+        }
+        break;
+    default:
+        d->stats.protocol_errors++;
+        break;
+    }
+}
+
+int dsm_poll(struct dsm *d)
+{
+    if (d->in_lose)
+        return 0;
+    return d->t->poll(d->t->ctx, 0, on_msg, d);
+}
+
+/* One round of a wait loop: serve what arrived, else back off. */
+static void wait_round(struct dsm *d, unsigned *spins)
+{
+    if (d->t->poll(d->t->ctx, 0, on_msg, d) > 0)
+        *spins = 0;
+    else
+        d->t->idle(d->t->ctx, (*spins)++);
+}
+
+/* ---- directory lock ---- */
+
+/* Test-and-set the lock bit of page's meta word; returns the meta word
+ * as it was when this rank got the lock (lock bit clear). */
+static uint64_t dir_lock(struct dsm *d, int home, size_t idx)
+{
+    uint64_t t0 = 0;
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t old = fop(d, home, idx, DSM_OP_OR, DSM_META_LOCKED);
+        if (!(old & DSM_META_LOCKED)) {
+            if (t0)
+                d->stats.wait_ns += now(d) - t0;
+            return old;
+        }
+        if (!t0)
+            t0 = now(d);
+        d->stats.lock_retries++;
+        wait_round(d, &spins);
+    }
+}
+
+static void dir_unlock(struct dsm *d, int home, size_t idx, uint64_t meta)
+{
+    fop(d, home, idx, DSM_OP_SWAP, meta & ~DSM_META_LOCKED);
+}
+
+/* ---- requests from this rank ---- */
+
+static void send_request(struct dsm *d, int target, uint64_t page, enum dsm_msg_type type, bool push)
+{
+    struct dsm_msg m = {
+        .type = (uint8_t)type,
+        .flags = push ? DSM_MSGF_PUSH : 0,
+        .src = (uint32_t)d->rank,
+        .page = page,
+        .tag = d->tag,
+    };
+    d->acks_pending++;
+    if (type == DSM_MSG_INVALIDATE)
+        d->stats.inval_sent++;
+    else
+        d->stats.downgrade_sent++;
+    d->t->send(d->t->ctx, target, &m);
+}
+
+static void wait_acks(struct dsm *d)
+{
+    if (d->acks_pending == 0)
+        return;
+    uint64_t t0 = now(d);
+    unsigned spins = 0;
+    while (d->acks_pending > 0)
+        wait_round(d, &spins);
+    d->stats.wait_ns += now(d) - t0;
+}
+
+static void fetch(struct dsm *d, int from, uint64_t page)
+{
+    d->t->get(d->t->ctx, from, page_off(page), d->t->ram + page_off(page), DSM_PAGE_SIZE);
+    d->stats.pages_got++;
+    d->stats.bytes_moved += DSM_PAGE_SIZE;
+}
+
+static bool begin_op(struct dsm *d, uint64_t page)
+{
+    if (page >= d->npages || d->busy || d->in_lose)
+        return false;
+    d->busy = true;
+    d->tag++;
+    d->op_page = page;
+    d->acks_pending = 0;
+    return true;
+}
+
+static void end_op(struct dsm *d, uint64_t t0)
+{
+    record_latency(&d->stats, now(d) - t0);
+    d->busy = false;
+}
+
+int dsm_read_fault(struct dsm *d, uint64_t page)
+{
+    if (page < d->npages && d->state[page] != DSM_INVALID)
+        return 0;
+    if (!begin_op(d, page))
+        return -1;
+    uint64_t t0 = now(d);
+    d->stats.read_faults++;
+    int home = dsm_home(page, d->nranks);
+    size_t idx = dsm_dir_index(page, d->nranks);
+    uint64_t meta = dir_lock(d, home, idx);
+    int owner = dsm_meta_owner(meta);
+    bool push = !d->cfg.pull;
+
+    if (!(meta & DSM_META_SHARED) && owner == d->rank) {
+        /* cannot happen (our state would be WRITE); keep what we have */
+        d->stats.protocol_errors++;
+        d->state[page] = DSM_WRITE;
+        dir_unlock(d, home, idx, meta);
+        end_op(d, t0);
+        return 0;
+    }
+    if (!(meta & DSM_META_SHARED)) {
+        /* exclusive at the owner, another rank */
+        send_request(d, owner, page, DSM_MSG_DOWNGRADE, push);
+        wait_acks(d);
+        if (!push)
+            fetch(d, owner, page);
+        /* copyset words were empty: {owner, self} */
+        uint64_t wo = (uint64_t)owner / 64, ws = (uint64_t)d->rank / 64;
+        uint64_t bo = 1ull << (owner % 64), bs = 1ull << (d->rank % 64);
+        if (wo == ws) {
+            fop(d, home, idx + 1 + wo, DSM_OP_OR, bo | bs);
+        } else {
+            fop(d, home, idx + 1 + wo, DSM_OP_OR, bo);
+            fop(d, home, idx + 1 + ws, DSM_OP_OR, bs);
+        }
+        meta |= DSM_META_SHARED;
+    } else {
+        /* shared: the owner's copy is current and stays put while we
+         * hold the lock */
+        fetch(d, owner, page);
+        fop(d, home, idx + 1 + (uint64_t)d->rank / 64, DSM_OP_OR, 1ull << (d->rank % 64));
+    }
+    d->state[page] = DSM_READ;
+    dir_unlock(d, home, idx, meta);
+    end_op(d, t0);
+    return 0;
+}
+
+int dsm_write_fault(struct dsm *d, uint64_t page)
+{
+    if (page < d->npages && d->state[page] == DSM_WRITE)
+        return 0;
+    if (!begin_op(d, page))
+        return -1;
+    uint64_t t0 = now(d);
+    d->stats.write_faults++;
+    int home = dsm_home(page, d->nranks);
+    size_t idx = dsm_dir_index(page, d->nranks);
+    uint64_t meta = dir_lock(d, home, idx);
+    int owner = dsm_meta_owner(meta);
+    bool push = !d->cfg.pull;
+    bool have = false;           /* this rank's copy is current */
+
+    if (!(meta & DSM_META_SHARED)) {
+        if (owner == d->rank) {
+            /* cannot happen (state would be WRITE); repair quietly */
+            d->stats.protocol_errors++;
+            have = true;
+        } else {
+            send_request(d, owner, page, DSM_MSG_INVALIDATE, push);
+        }
+    } else {
+        /* take and clear the copyset (we hold the lock) */
+        for (size_t w = 0; w < d->cs_words; w++)
+            d->cs_buf[w] = fop(d, home, idx + 1 + w, DSM_OP_SWAP, 0);
+        have = (d->cs_buf[d->rank / 64] >> (d->rank % 64)) & 1;
+        if (have != (d->state[page] == DSM_READ) ||
+            !((d->cs_buf[owner / 64] >> (owner % 64)) & 1))
+            d->stats.protocol_errors++;
+        for (size_t w = 0; w < d->cs_words; w++) {
+            uint64_t bits = d->cs_buf[w];
+            while (bits) {
+                int b = __builtin_ctzll(bits);
+                bits &= bits - 1;
+                int r = (int)(w * 64) + b;
+                if (r == d->rank)
+                    continue;
+                send_request(d, r, page, DSM_MSG_INVALIDATE, push && !have && r == owner);
+            }
+        }
+    }
+    if (have)
+        d->stats.upgrades++;
+    wait_acks(d);
+    if (!have && !push)
+        fetch(d, owner, page);
+    d->state[page] = DSM_WRITE;
+    dir_unlock(d, home, idx, (uint64_t)d->rank);
+    end_op(d, t0);
+    return 0;
+}
+
+int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool write_b)
+{
+    if (a >= d->npages || b >= d->npages)
+        return -1;
+    enum dsm_state need_a = write_a ? DSM_WRITE : DSM_READ;
+    enum dsm_state need_b = write_b ? DSM_WRITE : DSM_READ;
+    if (a == b) {
+        need_a = need_a > need_b ? need_a : need_b;
+        need_b = need_a;
+    }
+    /* Fault each in turn until both hold at once; the state table only
+     * changes inside these calls, so once the loop ends both stay valid
+     * until the caller polls again. */
+    for (;;) {
+        if (d->state[a] < need_a &&
+            (need_a == DSM_WRITE ? dsm_write_fault(d, a) : dsm_read_fault(d, a)) < 0)
+            return -1;
+        if (d->state[b] < need_b &&
+            (need_b == DSM_WRITE ? dsm_write_fault(d, b) : dsm_read_fault(d, b)) < 0)
+            return -1;
+        if (d->state[a] >= need_a && d->state[b] >= need_b)
+            return 0;
+    }
+}
+
+/* ---- life cycle, accessors ---- */
+
+struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *cfg)
+{
+    if (!t || !t->ram || t->nranks < 1 || t->nranks > DSM_MAX_RANKS ||
+        t->rank < 0 || t->rank >= t->nranks || t->ram_bytes % DSM_PAGE_SIZE)
+        return NULL;
+    struct dsm *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->t = t;
+    if (cfg)
+        d->cfg = *cfg;
+    d->rank = t->rank;
+    d->nranks = t->nranks;
+    d->npages = t->ram_bytes / DSM_PAGE_SIZE;
+    d->cs_words = dsm_copyset_words(t->nranks);
+    d->state = malloc(d->npages ? d->npages : 1);
+    d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
+    if (!d->state || !d->cs_buf) {
+        dsm_free(d);
+        return NULL;
+    }
+    /* initial directory (all zero): every page exclusive at rank 0 */
+    memset(d->state, d->rank == 0 ? DSM_WRITE : DSM_INVALID, d->npages);
+    return d;
+}
+
+void dsm_free(struct dsm *d)
+{
+    if (!d)
+        return;
+    free(d->state);
+    free(d->cs_buf);
+    free(d);
+}
+
+uint64_t dsm_npages(const struct dsm *d)
+{
+    return d->npages;
+}
+
+const uint8_t *dsm_state_table(const struct dsm *d)
+{
+    return d->state;
+}
+
+uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page)
+{
+    return d->t->ram + page_off(page);
+}
+
+const struct dsm_stats *dsm_get_stats(const struct dsm *d)
+{
+    return &d->stats;
+}
+
+void dsm_reset_stats(struct dsm *d)
+{
+    memset(&d->stats, 0, sizeof d->stats);
+}

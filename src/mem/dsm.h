@@ -1,0 +1,168 @@
+/* dsm.h - page-based distributed shared memory for guest RAM: the
+ * coherence protocol (single writer / multiple readers with invalidation,
+ * Li & Hudak's IVY family, directory at a home rank), independent of MPI.
+ * It reaches other ranks only through struct dsm_transport
+ * (dsm_transport.h). docs/dsm.md describes the protocol.
+ *
+ * Use on one rank:
+ *   d = dsm_create(&transport, &config);
+ *   ... the CPU accesses guest page p directly in transport.ram when
+ *   dsm_state(d, p) allows it (DSM_READ: loads, DSM_WRITE: loads and
+ *   stores); otherwise it calls dsm_read_fault / dsm_write_fault, which
+ *   return once the page is locally readable / writable;
+ *   ... it calls dsm_poll(d) at block boundaries (on a budget) so that
+ *   other ranks' invalidations and downgrades are served promptly.
+ *
+ * A page's local state changes ONLY inside dsm_read_fault,
+ * dsm_write_fault and dsm_poll: between two such calls the state table
+ * is stable, so a CPU that needs two pages at once (an access straddling
+ * a page boundary, a locked instruction) faults them in turn and checks
+ * the first again after the second fault returned (dsm_fault_pair).
+ *
+ * Before a page is taken away or made read-only, config.on_lose is called
+ * (with the new state); the CPU layer drops TLB entries and translations
+ * of that page there. It runs before the acknowledgement goes out, also
+ * in the middle of a fault handler of this rank (the rank keeps serving
+ * others while it waits), and must not call back into the DSM. */
+#ifndef VSMP_DSM_H
+#define VSMP_DSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mem/dsm_transport.h"
+
+#define DSM_PAGE_SHIFT 12
+#define DSM_PAGE_SIZE (1u << DSM_PAGE_SHIFT)
+
+/* Local page states (one byte per page in the state table). */
+enum dsm_state {
+    DSM_INVALID = 0,   /* no valid local copy */
+    DSM_READ = 1,      /* valid, read-only */
+    DSM_WRITE = 2,     /* valid, writable; no other rank has a copy */
+};
+
+/* Control messages (struct dsm_msg.type). */
+enum dsm_msg_type {
+    DSM_MSG_INVALIDATE = 1,  /* drop your copy of page, then ACK */
+    DSM_MSG_DOWNGRADE = 2,   /* make page read-only, then ACK */
+    DSM_MSG_ACK = 3,         /* reply; tag = the request's tag */
+};
+/* struct dsm_msg.flags */
+#define DSM_MSGF_PUSH 0x01u  /* request: put your copy of the page into my
+                              * copy area before acknowledging */
+
+/* ---- directory geometry (also used by whoever allocates the windows) ----
+ * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
+ * word dsm_dir_index(p) of that rank's directory. An entry is one meta
+ * word followed by ceil(nranks/64) copyset words (docs/dsm.md). */
+static inline int dsm_home(uint64_t page, int nranks)
+{
+    return (int)(page % (uint64_t)nranks);
+}
+static inline size_t dsm_copyset_words(int nranks)
+{
+    return ((size_t)nranks + 63) / 64;
+}
+static inline size_t dsm_entry_words(int nranks)
+{
+    return 1 + dsm_copyset_words(nranks);
+}
+static inline size_t dsm_dir_index(uint64_t page, int nranks)
+{
+    return (size_t)(page / (uint64_t)nranks) * dsm_entry_words(nranks);
+}
+/* Number of directory words homed on `rank` for npages pages of RAM. */
+static inline size_t dsm_dir_words(uint64_t npages, int nranks, int rank)
+{
+    uint64_t n = npages > (uint64_t)rank
+                 ? (npages - (uint64_t)rank + (uint64_t)nranks - 1) / (uint64_t)nranks
+                 : 0;
+    return (size_t)n * dsm_entry_words(nranks);
+}
+
+/* Meta word: bit 63 lock, bit 16 SHARED, bits 0..15 owner rank.
+ * All zero (the initial directory) = unlocked, owned exclusively by
+ * rank 0: rank 0 starts with every page writable, the others with none. */
+#define DSM_META_LOCKED (1ull << 63)
+#define DSM_META_SHARED (1ull << 16)
+#define DSM_META_OWNER_MASK 0xffffull
+#define DSM_MAX_RANKS 65536
+static inline int dsm_meta_owner(uint64_t meta)
+{
+    return (int)(meta & DSM_META_OWNER_MASK);
+}
+
+/* ---- statistics ---- */
+#define DSM_LAT_BUCKETS 512   /* log2 histogram, 8 sub-buckets per octave */
+struct dsm_stats {
+    uint64_t read_faults, write_faults;
+    uint64_t upgrades;           /* write faults on a page held read-only */
+    uint64_t inval_sent, inval_recv;
+    uint64_t downgrade_sent, downgrade_recv;
+    uint64_t pages_got, pages_pushed;   /* pages moved in by get / out by put */
+    uint64_t bytes_moved;
+    uint64_t lock_retries;       /* directory lock found taken */
+    uint64_t protocol_errors;    /* messages that contradict the local state */
+    uint64_t fault_ns_total, fault_ns_max;
+    uint64_t wait_ns;            /* inside wait loops (lock, acknowledgements) */
+    uint64_t lat_hist[DSM_LAT_BUCKETS];   /* fault latency, ns */
+};
+/* Mean and approximate 99th percentile (upper edge of its bucket, within
+ * 12.5%) of fault latency, ns; 0 when there were no faults. */
+uint64_t dsm_stats_mean_ns(const struct dsm_stats *s);
+uint64_t dsm_stats_p99_ns(const struct dsm_stats *s);
+/* Human-readable block / one JSON object (no trailing newline). */
+void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f);
+void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f);
+void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from);
+
+/* ---- the protocol ---- */
+typedef void (*dsm_lose_fn)(void *arg, uint64_t page, enum dsm_state new_state);
+
+struct dsm_config {
+    bool pull;             /* fetch data with get after the owner's ACK
+                            * instead of having the owner put it (push,
+                            * the default: one message round trip less) */
+    dsm_lose_fn on_lose;   /* may be NULL */
+    void *on_lose_arg;
+};
+
+struct dsm;
+
+/* Guest RAM is transport->ram_bytes (a multiple of DSM_PAGE_SIZE); the
+ * transport is borrowed, not copied, and must outlive the dsm. Every rank
+ * starts with the initial directory (all zero). NULL on bad arguments or
+ * no memory. */
+struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *cfg);
+void dsm_free(struct dsm *d);
+
+uint64_t dsm_npages(const struct dsm *d);
+/* The local state table (npages bytes, enum dsm_state), for inline
+ * checks on the CPU's slow path. */
+const uint8_t *dsm_state_table(const struct dsm *d);
+static inline enum dsm_state dsm_state(const struct dsm *d, uint64_t page)
+{
+    return (enum dsm_state)dsm_state_table(d)[page];
+}
+/* Host address of the local copy of a page. */
+uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page);
+
+/* Make page locally readable / writable; returns 0 once it is, -1 for a
+ * page out of range or a call from inside on_lose. Serves other ranks'
+ * requests while waiting. */
+int dsm_read_fault(struct dsm *d, uint64_t page);
+int dsm_write_fault(struct dsm *d, uint64_t page);
+/* Both pages accessible at once (write_a/write_b: writable), for
+ * accesses that straddle pages; a == b allowed. 0 or -1. */
+int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool write_b);
+/* Serve incoming requests without waiting; returns how many messages
+ * were handled. */
+int dsm_poll(struct dsm *d);
+
+const struct dsm_stats *dsm_get_stats(const struct dsm *d);
+void dsm_reset_stats(struct dsm *d);
+
+#endif

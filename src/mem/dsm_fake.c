@@ -1,0 +1,374 @@
+/* dsm_fake.c - in-process fake DSM transport: N simulated ranks, each a
+ * coroutine (ucontext) with its own copy area and directory words, a
+ * shared message pool with random delays and random delivery order, RMA
+ * calls that may yield before taking effect, and a seeded scheduler.
+ * Deterministic: the same seed gives the same schedule. */
+#include "mem/dsm_fake.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "mem/dsm.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define STACK_UNPOISON(p, n) __asan_unpoison_memory_region(p, n)
+#define FIBER_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define FIBER_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define STACK_UNPOISON(p, n) ((void)(p), (void)(n))
+#define FIBER_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define FIBER_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
+struct fake_msg {
+    int dst, src;
+    uint64_t due;                /* step from which it may be delivered */
+    struct dsm_msg m;
+};
+
+struct fake_rank {
+    struct dsm_fake *f;
+    int rank;
+    struct dsm_transport t;
+    uint8_t *ram;
+    uint64_t *dir;
+    size_t dir_len;
+    /* task */
+    ucontext_t uc;
+    void *stack;
+    bool live;
+    dsm_fake_task_fn fn;
+    void *arg;
+    void *asan_fake_stack;
+};
+
+struct dsm_fake {
+    struct dsm_fake_config cfg;
+    struct fake_rank *r;
+    ucontext_t sched;
+    int current;                 /* rank whose task runs, -1: scheduler */
+    uint64_t rng;
+    uint64_t steps;
+    struct fake_msg *q;
+    size_t nq, capq;
+    /* scheduler stack bounds (ASan fiber annotations only) */
+    const void *sched_bottom;
+    size_t sched_size;
+};
+
+/* ---- random numbers (splitmix64) ---- */
+
+uint64_t dsm_fake_rand(struct dsm_fake *f)
+{
+    uint64_t z = (f->rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rand_below(struct dsm_fake *f, uint64_t n)
+{
+    return n ? dsm_fake_rand(f) % n : 0;
+}
+
+/* ---- coroutines ---- */
+
+/* Save the current context in `from` and resume `to`; returns when
+ * something resumes `from`. (getcontext + setcontext rather than
+ * swapcontext, which ASan intercepts with a warning on every run; the
+ * fiber annotations below tell ASan about the stack switches.) */
+static void switch_context(ucontext_t *from, const ucontext_t *to)
+{
+    volatile bool resumed = false;
+    getcontext(from);
+    if (!resumed) {
+        resumed = true;
+        setcontext(to);
+    }
+}
+
+void dsm_fake_yield(struct dsm_fake *f)
+{
+    if (f->current < 0)
+        return;                  /* called outside a task: nothing to yield to */
+    struct fake_rank *r = &f->r[f->current];
+    FIBER_START(&r->asan_fake_stack, f->sched_bottom, f->sched_size);
+    switch_context(&r->uc, &f->sched);
+    FIBER_FINISH(r->asan_fake_stack, NULL, NULL);
+}
+
+static void trampoline(unsigned lo, unsigned hi)
+{
+    struct fake_rank *r = (struct fake_rank *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+    struct dsm_fake *f = r->f;
+    FIBER_FINISH(NULL, &f->sched_bottom, &f->sched_size);
+    r->fn(r->arg, r->rank);
+    r->live = false;
+    FIBER_START(NULL, f->sched_bottom, f->sched_size);
+    /* returning resumes uc_link: the scheduler */
+}
+
+int dsm_fake_spawn(struct dsm_fake *f, int rank, dsm_fake_task_fn fn, void *arg)
+{
+    if (rank < 0 || rank >= f->cfg.nranks)
+        return -1;
+    struct fake_rank *r = &f->r[rank];
+    if (r->live)
+        return -1;
+    if (!r->stack) {
+        r->stack = malloc(f->cfg.stack_bytes);
+        if (!r->stack)
+            return -1;
+    }
+    STACK_UNPOISON(r->stack, f->cfg.stack_bytes);
+    if (getcontext(&r->uc) < 0)
+        return -1;
+    r->uc.uc_stack.ss_sp = r->stack;
+    r->uc.uc_stack.ss_size = f->cfg.stack_bytes;
+    r->uc.uc_link = &f->sched;
+    uintptr_t p = (uintptr_t)r;
+    makecontext(&r->uc, (void (*)(void))trampoline, 2,
+                (unsigned)(p & 0xffffffffu), (unsigned)(p >> 32));
+    r->fn = fn;
+    r->arg = arg;
+    r->live = true;
+    return 0;
+}
+
+int dsm_fake_step(struct dsm_fake *f)
+{
+    int n = f->cfg.nranks, live = 0;
+    for (int i = 0; i < n; i++)
+        live += f->r[i].live;
+    if (live == 0)
+        return 0;
+    uint64_t k = rand_below(f, (uint64_t)live);
+    int pick = 0;
+    for (int i = 0; i < n; i++) {
+        if (f->r[i].live && k-- == 0) {
+            pick = i;
+            break;
+        }
+    }
+    struct fake_rank *r = &f->r[pick];
+    void *save = NULL;
+    f->current = pick;
+    FIBER_START(&save, r->stack, f->cfg.stack_bytes);
+    switch_context(&f->sched, &r->uc);
+    FIBER_FINISH(save, NULL, NULL);
+    f->current = -1;
+    f->steps++;
+    return live - !r->live;
+}
+
+/* ---- transport calls ---- */
+
+static void maybe_yield(struct dsm_fake *f)
+{
+    if (f->cfg.rma_yield_pct && rand_below(f, 100) < f->cfg.rma_yield_pct)
+        dsm_fake_yield(f);
+}
+
+static void t_get(void *ctx, int rank, size_t off, void *buf, size_t len)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    maybe_yield(f);
+    if (rank < 0 || rank >= f->cfg.nranks || off + len > f->cfg.ram_bytes || off + len < off)
+        abort();
+    memcpy(buf, f->r[rank].ram + off, len);
+}
+
+static void t_put(void *ctx, int rank, size_t off, const void *buf, size_t len)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    maybe_yield(f);
+    if (rank < 0 || rank >= f->cfg.nranks || off + len > f->cfg.ram_bytes || off + len < off)
+        abort();
+    memmove(f->r[rank].ram + off, buf, len);
+}
+
+static uint64_t *dir_word(struct dsm_fake *f, int rank, size_t idx)
+{
+    if (rank < 0 || rank >= f->cfg.nranks || idx >= f->r[rank].dir_len)
+        abort();
+    return &f->r[rank].dir[idx];
+}
+
+static uint64_t t_cas(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired)
+{
+    struct fake_rank *self = ctx;
+    maybe_yield(self->f);
+    uint64_t *w = dir_word(self->f, rank, idx);
+    uint64_t old = *w;
+    if (old == expect)
+        *w = desired;
+    return old;
+}
+
+static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v)
+{
+    struct fake_rank *self = ctx;
+    maybe_yield(self->f);
+    uint64_t *w = dir_word(self->f, rank, idx);
+    uint64_t old = *w;
+    switch (op) {
+    case DSM_OP_ADD: *w = old + v; break;
+    case DSM_OP_OR: *w = old | v; break;
+    case DSM_OP_AND: *w = old & v; break;
+    case DSM_OP_SWAP: *w = v; break;
+    case DSM_OP_LOAD: break;
+    default: abort();
+    }
+    return old;
+}
+
+static void t_send(void *ctx, int rank, const struct dsm_msg *m)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    if (rank < 0 || rank >= f->cfg.nranks || rank == self->rank)
+        abort();
+    if (f->nq == f->capq) {
+        size_t cap = f->capq ? f->capq * 2 : 64;
+        struct fake_msg *q = realloc(f->q, cap * sizeof *q);
+        if (!q)
+            abort();
+        f->q = q;
+        f->capq = cap;
+    }
+    f->q[f->nq++] = (struct fake_msg){
+        .dst = rank,
+        .src = self->rank,
+        .due = f->steps + rand_below(f, (uint64_t)f->cfg.max_delay + 1),
+        .m = *m,
+    };
+}
+
+static int t_poll(void *ctx, int max, dsm_msg_fn fn, void *fn_arg)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    int delivered = 0;
+    while (max <= 0 || delivered < max) {
+        /* a random message among those due for this rank */
+        size_t ndue = 0;
+        for (size_t i = 0; i < f->nq; i++)
+            ndue += f->q[i].dst == self->rank && f->q[i].due <= f->steps;
+        if (ndue == 0)
+            break;
+        uint64_t k = rand_below(f, ndue);
+        size_t i = 0;
+        for (;; i++) {
+            if (f->q[i].dst == self->rank && f->q[i].due <= f->steps && k-- == 0)
+                break;
+        }
+        struct fake_msg m = f->q[i];
+        f->q[i] = f->q[--f->nq];
+        fn(fn_arg, m.src, &m.m);   /* may send, put and yield */
+        delivered++;
+    }
+    return delivered;
+}
+
+static void t_idle(void *ctx, unsigned spins)
+{
+    struct fake_rank *self = ctx;
+    (void)spins;
+    dsm_fake_yield(self->f);
+}
+
+static uint64_t t_now(void *ctx)
+{
+    struct fake_rank *self = ctx;
+    return self->f->steps * DSM_FAKE_STEP_NS;
+}
+
+/* ---- life cycle, inspection ---- */
+
+struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
+{
+    if (!cfg || cfg->nranks < 1 || cfg->nranks > DSM_MAX_RANKS ||
+        cfg->ram_bytes == 0 || cfg->ram_bytes % DSM_PAGE_SIZE)
+        return NULL;
+    struct dsm_fake *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->cfg = *cfg;
+    if (!f->cfg.stack_bytes)
+        f->cfg.stack_bytes = 256u * 1024u;
+    f->current = -1;
+    f->rng = cfg->seed;
+    f->r = calloc((size_t)cfg->nranks, sizeof *f->r);
+    if (!f->r) {
+        free(f);
+        return NULL;
+    }
+    uint64_t npages = cfg->ram_bytes / DSM_PAGE_SIZE;
+    for (int i = 0; i < cfg->nranks; i++) {
+        struct fake_rank *r = &f->r[i];
+        r->f = f;
+        r->rank = i;
+        r->ram = calloc(1, cfg->ram_bytes);
+        r->dir_len = dsm_dir_words(npages, cfg->nranks, i);
+        r->dir = calloc(r->dir_len ? r->dir_len : 1, sizeof *r->dir);
+        if (!r->ram || !r->dir) {
+            dsm_fake_free(f);
+            return NULL;
+        }
+        r->t = (struct dsm_transport){
+            .rank = i, .nranks = cfg->nranks, .ram = r->ram, .ram_bytes = cfg->ram_bytes,
+            .ctx = r, .get = t_get, .put = t_put, .cas = t_cas, .fetch_op = t_fetch_op,
+            .send = t_send, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
+        };
+    }
+    return f;
+}
+
+void dsm_fake_free(struct dsm_fake *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < f->cfg.nranks; i++) {
+        free(f->r[i].ram);
+        free(f->r[i].dir);
+        free(f->r[i].stack);
+    }
+    free(f->r);
+    free(f->q);
+    free(f);
+}
+
+const struct dsm_transport *dsm_fake_transport(struct dsm_fake *f, int rank)
+{
+    return &f->r[rank].t;
+}
+
+uint64_t dsm_fake_dir_word(const struct dsm_fake *f, int rank, size_t idx)
+{
+    return f->r[rank].dir[idx];
+}
+
+size_t dsm_fake_dir_len(const struct dsm_fake *f, int rank)
+{
+    return f->r[rank].dir_len;
+}
+
+uint8_t *dsm_fake_ram(const struct dsm_fake *f, int rank)
+{
+    return f->r[rank].ram;
+}
+
+uint64_t dsm_fake_steps(const struct dsm_fake *f)
+{
+    return f->steps;
+}
+
+size_t dsm_fake_in_flight(const struct dsm_fake *f)
+{
+    return f->nq;
+}

@@ -1,0 +1,105 @@
+/* dsm_stats.c - DSM statistics: fault latency summary (mean, approximate
+ * 99th percentile from the log2 histogram), merging, and printing as text
+ * or JSON for the machine's --stats / --stats-json output. */
+#include "mem/dsm.h"
+
+#include <inttypes.h>
+
+static uint64_t nfaults(const struct dsm_stats *s)
+{
+    return s->read_faults + s->write_faults;
+}
+
+uint64_t dsm_stats_mean_ns(const struct dsm_stats *s)
+{
+    uint64_t n = nfaults(s);
+    return n ? s->fault_ns_total / n : 0;
+}
+
+/* Upper edge of histogram bucket b (inverse of record_latency in dsm.c). */
+static uint64_t bucket_top(unsigned b)
+{
+    if (b < 8)
+        return b;
+    unsigned msb = b / 8u, sub = b % 8u;
+    if (msb < 3)
+        return b;   /* unused buckets */
+    if (msb >= 63)
+        return UINT64_MAX;
+    return ((8ull + sub + 1) << (msb - 3)) - 1;
+}
+
+uint64_t dsm_stats_p99_ns(const struct dsm_stats *s)
+{
+    uint64_t n = 0;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++)
+        n += s->lat_hist[b];
+    if (n == 0)
+        return 0;
+    uint64_t want = n - n / 100;   /* the ceil(0.99 n)-th fault */
+    uint64_t seen = 0;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++) {
+        seen += s->lat_hist[b];
+        if (seen >= want) {
+            uint64_t top = bucket_top(b);
+            return top < s->fault_ns_max ? top : s->fault_ns_max;
+        }
+    }
+    return s->fault_ns_max;
+}
+
+void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
+{
+    into->read_faults += from->read_faults;
+    into->write_faults += from->write_faults;
+    into->upgrades += from->upgrades;
+    into->inval_sent += from->inval_sent;
+    into->inval_recv += from->inval_recv;
+    into->downgrade_sent += from->downgrade_sent;
+    into->downgrade_recv += from->downgrade_recv;
+    into->pages_got += from->pages_got;
+    into->pages_pushed += from->pages_pushed;
+    into->bytes_moved += from->bytes_moved;
+    into->lock_retries += from->lock_retries;
+    into->protocol_errors += from->protocol_errors;
+    into->fault_ns_total += from->fault_ns_total;
+    if (from->fault_ns_max > into->fault_ns_max)
+        into->fault_ns_max = from->fault_ns_max;
+    into->wait_ns += from->wait_ns;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++)
+        into->lat_hist[b] += from->lat_hist[b];
+}
+
+void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
+{
+    fprintf(f,
+            "rank %d dsm: faults read %" PRIu64 " write %" PRIu64 " (upgrades %" PRIu64 ")\n"
+            "rank %d dsm: invalidations sent %" PRIu64 " received %" PRIu64
+            ", downgrades sent %" PRIu64 " received %" PRIu64 "\n"
+            "rank %d dsm: pages got %" PRIu64 " pushed %" PRIu64 ", bytes moved %" PRIu64
+            ", lock retries %" PRIu64 "\n"
+            "rank %d dsm: fault latency mean %" PRIu64 " ns p99 %" PRIu64 " ns max %" PRIu64
+            " ns, waiting %" PRIu64 " ns%s\n",
+            rank, s->read_faults, s->write_faults, s->upgrades,
+            rank, s->inval_sent, s->inval_recv, s->downgrade_sent, s->downgrade_recv,
+            rank, s->pages_got, s->pages_pushed, s->bytes_moved, s->lock_retries,
+            rank, dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
+            s->protocol_errors ? " (PROTOCOL ERRORS)" : "");
+}
+
+void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
+{
+    fprintf(f,
+            "{\"rank\": %d, \"read_faults\": %" PRIu64 ", \"write_faults\": %" PRIu64
+            ", \"upgrades\": %" PRIu64 ", \"invalidations_sent\": %" PRIu64
+            ", \"invalidations_received\": %" PRIu64 ", \"downgrades_sent\": %" PRIu64
+            ", \"downgrades_received\": %" PRIu64 ", \"pages_got\": %" PRIu64
+            ", \"pages_pushed\": %" PRIu64 ", \"bytes_moved\": %" PRIu64
+            ", \"lock_retries\": %" PRIu64 ", \"protocol_errors\": %" PRIu64
+            ", \"fault_latency_mean_ns\": %" PRIu64 ", \"fault_latency_p99_ns\": %" PRIu64
+            ", \"fault_latency_max_ns\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
+            rank, s->read_faults, s->write_faults, s->upgrades, s->inval_sent,
+            s->inval_recv, s->downgrade_sent, s->downgrade_recv, s->pages_got,
+            s->pages_pushed, s->bytes_moved, s->lock_retries, s->protocol_errors,
+            dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns);
+}

@@ -1,0 +1,101 @@
+/* dsm_transport.h - the small, MPI-free interface through which the DSM
+ * protocol (src/mem/dsm.c) reaches other ranks. src/mpi/ implements it
+ * over one-sided MPI (two windows + point-to-point control messages);
+ * src/mem/dsm_fake.c implements it in-process for N simulated ranks.
+ *
+ * What every rank has, created by whoever builds the transport:
+ *  - a copy area: ram_bytes of guest RAM (the same size on every rank,
+ *    page-aligned, zero at start). It is the rank's own copy of guest
+ *    RAM: the guest runs out of it with plain loads and stores, and other
+ *    ranks read/write it remotely with get/put at the same offsets.
+ *  - a directory: an array of 64-bit words homed on this rank, zero at
+ *    start, touched ONLY through cas/fetch_op (also by the home rank
+ *    itself). Its length per rank is dsm_dir_words(npages, nranks, rank)
+ *    from dsm.h; the transport does not interpret the words.
+ *  - an inbox of control messages (struct dsm_msg, fixed size).
+ *
+ * Completion and ordering (what the protocol relies on; nothing more):
+ *  1. get returns when the bytes are in buf; put returns when the bytes
+ *     are complete in the target's copy area (MPI: Get/Put + Win_flush).
+ *  2. cas / fetch_op are atomic with respect to each other on the same
+ *     word, from any rank, and return the word's previous value once the
+ *     operation is complete at the home (MPI: Compare_and_swap /
+ *     Fetch_and_op + Win_flush). No ordering between different words is
+ *     assumed beyond "each call is complete when it returns".
+ *  3. send never blocks waiting for the receiver (it queues). A message
+ *     is delivered exactly once. Messages may be delivered in ANY order,
+ *     also between one pair of ranks (the protocol does not need FIFO;
+ *     the fake reorders on purpose).
+ *  4. Visibility: every store the sender made to its OWN copy area, and
+ *     every put it completed, before calling send, is visible (to loads
+ *     of the receiver and to gets issued by anyone after the receiver got
+ *     the message) once the message is delivered by poll. (MPI: Win_sync
+ *     on the copy-area window in send and in poll.)
+ *  5. poll delivers up to `max` messages (max <= 0: all that arrived) by
+ *     calling fn for each, and also drives progress (osc/pt2pt over TCP
+ *     completes RMA at a target only while the target polls). fn must not
+ *     call poll (it may call send). Returns how many were delivered.
+ *  6. idle: the caller polled and found nothing to do for `spins`
+ *     consecutive rounds (0 on the first); the transport backs off so an
+ *     oversubscribed core runs the rank being waited for (sched_yield,
+ *     then short sleeps). In the fake, idle is where a simulated rank
+ *     yields to the scheduler so the other ranks run.
+ *  7. now_ns: monotonic clock for statistics (the fake: simulated time).
+ *
+ * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
+ * get/put/cas/fetch_op may target the calling rank itself. A transport
+ * failure is fatal inside the transport (MPI: abort the job with the
+ * rank's name); the calls therefore return no error codes. */
+#ifndef VSMP_DSM_TRANSPORT_H
+#define VSMP_DSM_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Control message: fixed 32 bytes, plain data (send it as MPI_BYTE). */
+struct dsm_msg {
+    uint8_t type;      /* DSM_MSG_* (dsm.h) */
+    uint8_t flags;     /* DSM_MSGF_* (dsm.h) */
+    uint16_t reserved;
+    uint32_t src;      /* sender rank (filled in by the protocol) */
+    uint64_t page;     /* guest page number */
+    uint64_t tag;      /* request id, echoed in the reply */
+    uint64_t arg;      /* message-specific */
+};
+_Static_assert(sizeof(struct dsm_msg) == 32, "dsm_msg is a fixed 32 bytes");
+
+/* fetch_op operations (MPI_SUM, MPI_BOR, MPI_BAND, MPI_REPLACE, MPI_NO_OP) */
+enum dsm_atomic_op {
+    DSM_OP_ADD,        /* word += v */
+    DSM_OP_OR,         /* word |= v */
+    DSM_OP_AND,        /* word &= v */
+    DSM_OP_SWAP,       /* word  = v */
+    DSM_OP_LOAD,       /* no change (v ignored) */
+};
+
+/* Called by poll for each delivered message. */
+typedef void (*dsm_msg_fn)(void *arg, int src, const struct dsm_msg *m);
+
+struct dsm_transport {
+    int rank, nranks;
+    uint8_t *ram;          /* this rank's copy area */
+    size_t ram_bytes;
+    void *ctx;             /* first argument of every call below */
+
+    /* Copy len bytes at byte offset off of rank's copy area into buf /
+     * from buf. Complete on return (rule 1). */
+    void (*get)(void *ctx, int rank, size_t off, void *buf, size_t len);
+    void (*put)(void *ctx, int rank, size_t off, const void *buf, size_t len);
+    /* Directory word idx of rank's directory: atomic compare-and-swap and
+     * fetch-and-op; both return the previous value (rule 2). */
+    uint64_t (*cas)(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired);
+    uint64_t (*fetch_op)(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v);
+    /* Control messages (rules 3-5). rank != self. */
+    void (*send)(void *ctx, int rank, const struct dsm_msg *m);
+    int (*poll)(void *ctx, int max, dsm_msg_fn fn, void *fn_arg);
+    /* Back off while waiting (rule 6), clock (rule 7). */
+    void (*idle)(void *ctx, unsigned spins);
+    uint64_t (*now_ns)(void *ctx);
+};
+
+#endif

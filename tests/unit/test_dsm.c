@@ -1,0 +1,714 @@
+/* test_dsm.c - the DSM coherence protocol (src/mem/dsm.c) over the
+ * in-process fake transport (src/mem/dsm_fake.c): N simulated ranks as
+ * coroutines, random schedules, random message delays and orders.
+ *
+ * After every scheduler step the checker verifies:
+ *  - at most one rank holds a page writable, and then nobody else holds
+ *    it readable (also for what each simulated CPU's "TLB" believes);
+ *  - no CPU's TLB allows more than the DSM state (on_lose ran before the
+ *    page was taken away);
+ *  - every valid copy holds the last written values, and every read a
+ *    simulated CPU makes returns the last completed write;
+ *  - an unlocked directory entry matches the ranks' states exactly.
+ * Every operation must complete within a bound of steps (no deadlock),
+ * and at the end no message is left and no rank saw a protocol error. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem/dsm.h"
+#include "mem/dsm_fake.h"
+
+#define NWORDS 4
+static const size_t word_off[NWORDS] = {0, 8, 2048, 4088};
+
+#define OP_STEP_BOUND 200000u   /* steps one operation may take */
+#define RUN_STEP_BOUND 20000000u
+
+struct sim;
+struct rank_ctx {
+    struct sim *s;
+    int rank;
+};
+
+struct sim {
+    struct dsm_fake *f;
+    int n;
+    uint64_t npages;
+    struct dsm **d;
+    struct rank_ctx *rc;
+    uint8_t **tlb;               /* [rank][page]: what that CPU may do */
+    uint64_t *model;             /* [page*NWORDS + w]: last written value */
+    uint64_t seq;
+    /* random workload */
+    int ops;
+    uint64_t hot;                /* pages used: 0..hot-1 */
+    int write_pct, pair_pct, poll_pct, yield_pct;
+    int finished;
+    uint64_t max_op_steps;
+    /* scripted workloads */
+    int phase, phase_done;
+    /* failures */
+    bool buggy_lose;             /* test the checker: on_lose forgets the TLB */
+    long errors;
+    char msg[256];
+    /* observations */
+    bool both_locked_seen;
+    uint64_t counter_incs;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void fail(struct sim *s, const char *fmt, ...)
+{
+    if (s->errors++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void on_lose(void *arg, uint64_t page, enum dsm_state ns)
+{
+    struct rank_ctx *rc = arg;
+    struct sim *s = rc->s;
+    if (dsm_state(s->d[rc->rank], page) <= ns)
+        fail(s, "on_lose(%llu, %d) at rank %d with state %d", (unsigned long long)page, ns,
+             rc->rank, dsm_state(s->d[rc->rank], page));
+    if (!s->buggy_lose && s->tlb[rc->rank][page] > ns)
+        s->tlb[rc->rank][page] = (uint8_t)ns;
+}
+
+struct sim_config {
+    int nranks;
+    uint64_t npages;
+    uint64_t seed;
+    unsigned max_delay, rma_yield_pct;
+    bool pull;
+};
+
+static struct sim *sim_new(const struct sim_config *c)
+{
+    struct sim *s = calloc(1, sizeof *s);
+    cr_assert_not_null(s);
+    struct dsm_fake_config fc = {
+        .nranks = c->nranks,
+        .ram_bytes = c->npages * DSM_PAGE_SIZE,
+        .seed = c->seed,
+        .max_delay = c->max_delay,
+        .rma_yield_pct = c->rma_yield_pct,
+        .stack_bytes = 64 * 1024,
+    };
+    s->f = dsm_fake_create(&fc);
+    cr_assert_not_null(s->f);
+    s->n = c->nranks;
+    s->npages = c->npages;
+    s->d = calloc((size_t)s->n, sizeof *s->d);
+    s->rc = calloc((size_t)s->n, sizeof *s->rc);
+    s->tlb = calloc((size_t)s->n, sizeof *s->tlb);
+    s->model = calloc(c->npages * NWORDS, sizeof *s->model);
+    cr_assert(s->d && s->rc && s->tlb && s->model);
+    for (int r = 0; r < s->n; r++) {
+        s->rc[r] = (struct rank_ctx){.s = s, .rank = r};
+        struct dsm_config dc = {.pull = c->pull, .on_lose = on_lose, .on_lose_arg = &s->rc[r]};
+        s->d[r] = dsm_create(dsm_fake_transport(s->f, r), &dc);
+        cr_assert_not_null(s->d[r]);
+        s->tlb[r] = calloc(c->npages, 1);
+        cr_assert_not_null(s->tlb[r]);
+    }
+    return s;
+}
+
+static void sim_free(struct sim *s)
+{
+    for (int r = 0; r < s->n; r++) {
+        dsm_free(s->d[r]);
+        free(s->tlb[r]);
+    }
+    dsm_fake_free(s->f);
+    free(s->d);
+    free(s->rc);
+    free(s->tlb);
+    free(s->model);
+    free(s);
+}
+
+/* ---- the checker ---- */
+
+static void check_page(struct sim *s, uint64_t p)
+{
+    int writers = 0, readers = 0, tlb_w = 0, tlb_r = 0;
+    for (int r = 0; r < s->n; r++) {
+        enum dsm_state st = dsm_state(s->d[r], p);
+        uint8_t tl = s->tlb[r][p];
+        if (tl > st)
+            fail(s, "page %llu: rank %d TLB allows %d but state is %d",
+                 (unsigned long long)p, r, tl, st);
+        writers += st == DSM_WRITE;
+        readers += st == DSM_READ;
+        tlb_w += tl == DSM_WRITE;
+        tlb_r += tl == DSM_READ;
+        if (st != DSM_INVALID) {
+            const uint8_t *pg = dsm_page_ptr(s->d[r], p);
+            for (int w = 0; w < NWORDS; w++) {
+                uint64_t v;
+                memcpy(&v, pg + word_off[w], 8);
+                if (v != s->model[p * NWORDS + w])
+                    fail(s, "page %llu word %d: rank %d (state %d) holds %llu, last write %llu",
+                         (unsigned long long)p, w, r, st, (unsigned long long)v,
+                         (unsigned long long)s->model[p * NWORDS + w]);
+            }
+        }
+    }
+    if (writers > 1 || (writers == 1 && readers > 0))
+        fail(s, "page %llu: %d writers and %d readers", (unsigned long long)p, writers, readers);
+    if (tlb_w > 1 || (tlb_w == 1 && tlb_r > 0))
+        fail(s, "page %llu: TLBs: %d writers and %d readers", (unsigned long long)p, tlb_w, tlb_r);
+
+    /* an unlocked directory entry describes the states exactly */
+    int home = dsm_home(p, s->n);
+    size_t idx = dsm_dir_index(p, s->n);
+    uint64_t meta = dsm_fake_dir_word(s->f, home, idx);
+    if (meta & DSM_META_LOCKED)
+        return;
+    int owner = dsm_meta_owner(meta);
+    if (owner >= s->n) {
+        fail(s, "page %llu: owner %d out of range", (unsigned long long)p, owner);
+        return;
+    }
+    for (int r = 0; r < s->n; r++) {
+        uint64_t csw = dsm_fake_dir_word(s->f, home, idx + 1 + (size_t)r / 64);
+        bool in_cs = (csw >> (r % 64)) & 1;
+        enum dsm_state st = dsm_state(s->d[r], p);
+        enum dsm_state want;
+        if (meta & DSM_META_SHARED)
+            want = in_cs ? DSM_READ : DSM_INVALID;
+        else
+            want = r == owner ? DSM_WRITE : DSM_INVALID;
+        if (!(meta & DSM_META_SHARED) && in_cs)
+            fail(s, "page %llu: exclusive but rank %d in copyset", (unsigned long long)p, r);
+        if (st != want)
+            fail(s, "page %llu: directory %#llx says rank %d is %d, it is %d",
+                 (unsigned long long)p, (unsigned long long)meta, r, want, st);
+    }
+    if (meta & DSM_META_SHARED) {
+        uint64_t csw = dsm_fake_dir_word(s->f, home, idx + 1 + (size_t)owner / 64);
+        if (!((csw >> (owner % 64)) & 1))
+            fail(s, "page %llu: shared but owner %d not in copyset", (unsigned long long)p, owner);
+    }
+}
+
+static void check_all(struct sim *s)
+{
+    for (uint64_t p = 0; p < s->npages; p++)
+        check_page(s, p);
+}
+
+/* Run the tasks to the end, checking after every step. */
+static void run(struct sim *s)
+{
+    while (dsm_fake_step(s->f) > 0) {
+        check_all(s);
+        if (s->n >= 2) {
+            /* do two ranks ever hold a directory lock each at once? */
+            int locked = 0;
+            for (uint64_t p = 0; p < s->npages && p < 64; p++)
+                locked += (dsm_fake_dir_word(s->f, dsm_home(p, s->n), dsm_dir_index(p, s->n)) &
+                           DSM_META_LOCKED) != 0;
+            if (locked >= 2)
+                s->both_locked_seen = true;
+        }
+        if (s->errors)
+            break;
+        if (dsm_fake_steps(s->f) > RUN_STEP_BOUND) {
+            fail(s, "no progress after %u steps (deadlock?)", RUN_STEP_BOUND);
+            break;
+        }
+    }
+}
+
+static void expect_clean(struct sim *s)
+{
+    cr_assert_eq(s->errors, 0, "%ld errors, first: %s", s->errors, s->msg);
+    cr_assert_eq(dsm_fake_in_flight(s->f), 0, "messages left undelivered");
+    for (int r = 0; r < s->n; r++)
+        cr_assert_eq(dsm_get_stats(s->d[r])->protocol_errors, 0, "rank %d protocol errors", r);
+    cr_assert_lt(s->max_op_steps, OP_STEP_BOUND);
+}
+
+/* ---- simulated CPU helpers (run inside tasks) ---- */
+
+static struct dsm *D(struct sim *s, int r)
+{
+    return s->d[r];
+}
+
+/* Make page accessible to this CPU (fault if its TLB does not allow it). */
+static void cpu_need(struct sim *s, int r, uint64_t p, bool write)
+{
+    enum dsm_state need = write ? DSM_WRITE : DSM_READ;
+    if (s->tlb[r][p] >= need)
+        return;
+    uint64_t t0 = dsm_fake_steps(s->f);
+    int rc = write ? dsm_write_fault(D(s, r), p) : dsm_read_fault(D(s, r), p);
+    if (rc != 0)
+        fail(s, "fault returned %d", rc);
+    if (dsm_state(D(s, r), p) < need)
+        fail(s, "rank %d page %llu: fault returned with state %d", r,
+             (unsigned long long)p, dsm_state(D(s, r), p));
+    s->tlb[r][p] = (uint8_t)dsm_state(D(s, r), p);
+    uint64_t dt = dsm_fake_steps(s->f) - t0;
+    if (dt > s->max_op_steps)
+        s->max_op_steps = dt;
+}
+
+static uint64_t cpu_read(struct sim *s, int r, uint64_t p, int w)
+{
+    cpu_need(s, r, p, false);
+    uint64_t v;
+    memcpy(&v, dsm_page_ptr(D(s, r), p) + word_off[w], 8);
+    if (v != s->model[p * NWORDS + w])
+        fail(s, "rank %d read page %llu word %d = %llu, last write %llu", r,
+             (unsigned long long)p, w, (unsigned long long)v,
+             (unsigned long long)s->model[p * NWORDS + w]);
+    return v;
+}
+
+static void cpu_write(struct sim *s, int r, uint64_t p, int w, uint64_t v)
+{
+    cpu_need(s, r, p, true);
+    memcpy(dsm_page_ptr(D(s, r), p) + word_off[w], &v, 8);
+    s->model[p * NWORDS + w] = v;
+}
+
+/* Serve others until cond holds (a rank waiting for something else). */
+#define SERVE_UNTIL(s, r, cond)                      \
+    do {                                             \
+        while (!(cond)) {                            \
+            dsm_poll(D(s, r));                       \
+            dsm_fake_yield((s)->f);                  \
+        }                                            \
+    } while (0)
+
+static void finish_task(struct sim *s, int r)
+{
+    s->finished++;
+    SERVE_UNTIL(s, r, s->finished == s->n);
+}
+
+/* ---- random workload ---- */
+
+static void random_task(void *arg, int r)
+{
+    struct sim *s = arg;
+    struct dsm_fake *f = s->f;
+    for (int i = 0; i < s->ops && !s->errors; i++) {
+        uint64_t p = dsm_fake_rand(f) % s->hot;
+        int w = (int)(dsm_fake_rand(f) % NWORDS);
+        int kind = (int)(dsm_fake_rand(f) % 100);
+        if (kind < s->pair_pct && p + 1 < s->npages) {
+            /* an access straddling pages p and p+1: both writable at once */
+            uint64_t t0 = dsm_fake_steps(f);
+            if (dsm_fault_pair(D(s, r), p, true, p + 1, true) != 0)
+                fail(s, "fault_pair failed");
+            uint64_t dt = dsm_fake_steps(f) - t0;
+            if (dt > s->max_op_steps)
+                s->max_op_steps = dt;
+            if (dsm_state(D(s, r), p) != DSM_WRITE || dsm_state(D(s, r), p + 1) != DSM_WRITE)
+                fail(s, "fault_pair returned without both pages writable");
+            s->tlb[r][p] = s->tlb[r][p + 1] = DSM_WRITE;
+            uint64_t v = ++s->seq;
+            cpu_write(s, r, p, NWORDS - 1, v);
+            cpu_write(s, r, p + 1, 0, v);
+        } else if (kind < s->pair_pct + s->write_pct) {
+            cpu_write(s, r, p, w, ++s->seq);
+        } else {
+            cpu_read(s, r, p, w);
+        }
+        if ((int)(dsm_fake_rand(f) % 100) < s->poll_pct)
+            dsm_poll(D(s, r));
+        if ((int)(dsm_fake_rand(f) % 100) < s->yield_pct)
+            dsm_fake_yield(f);
+    }
+    finish_task(s, r);
+}
+
+static void run_random(const struct sim_config *c, int ops, uint64_t hot, int write_pct, int pair_pct)
+{
+    struct sim *s = sim_new(c);
+    s->ops = ops;
+    s->hot = hot;
+    s->write_pct = write_pct;
+    s->pair_pct = pair_pct;
+    s->poll_pct = 30;
+    s->yield_pct = 40;
+    for (int r = 0; r < s->n; r++)
+        cr_assert_eq(dsm_fake_spawn(s->f, r, random_task, s), 0);
+    run(s);
+    if (s->errors)
+        cr_log_error("seed %llu nranks %d pull %d", (unsigned long long)c->seed, c->nranks, c->pull);
+    expect_clean(s);
+    cr_assert_eq(s->finished, s->n);
+    sim_free(s);
+}
+
+Test(dsm_random, small_hot_set_many_seeds)
+{
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        struct sim_config c = {
+            .nranks = 2 + (int)(seed % 4), .npages = 8, .seed = seed,
+            .max_delay = (unsigned)(seed % 7) * 3, .rma_yield_pct = (unsigned)(seed % 5) * 15,
+            .pull = seed % 2,
+        };
+        run_random(&c, 300, 4, 40, 0);
+    }
+}
+
+Test(dsm_random, read_mostly)
+{
+    for (uint64_t seed = 100; seed < 120; seed++) {
+        struct sim_config c = {.nranks = 4, .npages = 16, .seed = seed,
+                               .max_delay = 10, .rma_yield_pct = 30, .pull = seed % 2};
+        run_random(&c, 500, 16, 10, 0);
+    }
+}
+
+Test(dsm_random, write_heavy_single_page)
+{
+    for (uint64_t seed = 200; seed < 220; seed++) {
+        struct sim_config c = {.nranks = 3 + (int)(seed % 3), .npages = 2, .seed = seed,
+                               .max_delay = 5, .rma_yield_pct = 50, .pull = seed % 2};
+        run_random(&c, 300, 1, 90, 0);
+    }
+}
+
+Test(dsm_random, straddling_pairs)
+{
+    for (uint64_t seed = 300; seed < 320; seed++) {
+        struct sim_config c = {.nranks = 2 + (int)(seed % 3), .npages = 6, .seed = seed,
+                               .max_delay = 4, .rma_yield_pct = 25, .pull = seed % 2};
+        run_random(&c, 200, 5, 30, 30);
+    }
+}
+
+Test(dsm_random, seventy_ranks_multiword_copyset)
+{
+    cr_assert_eq(dsm_copyset_words(70), 2);
+    for (uint64_t seed = 400; seed < 403; seed++) {
+        struct sim_config c = {.nranks = 70, .npages = 6, .seed = seed,
+                               .max_delay = 8, .rma_yield_pct = 20, .pull = seed % 2};
+        run_random(&c, 40, 3, 20, 0);
+    }
+}
+
+/* ---- the checker itself catches a broken CPU layer ---- */
+
+Test(dsm_checker, detects_tlb_kept_after_invalidation)
+{
+    struct sim_config c = {.nranks = 3, .npages = 2, .seed = 7, .max_delay = 2};
+    struct sim *s = sim_new(&c);
+    s->buggy_lose = true;
+    s->ops = 200;
+    s->hot = 1;
+    s->write_pct = 50;
+    s->poll_pct = 30;
+    s->yield_pct = 40;
+    for (int r = 0; r < s->n; r++)
+        dsm_fake_spawn(s->f, r, random_task, s);
+    run(s);
+    cr_assert_gt(s->errors, 0, "a CPU that keeps stale TLB entries must be caught");
+    sim_free(s);
+}
+
+/* ---- scripted scenarios ---- */
+
+/* Phases: every rank runs step(s, r, k) for k = 0.. in lockstep; rank
+ * tasks serve others while they wait for the next phase. */
+typedef void (*phase_fn)(struct sim *s, int r, int k);
+struct script {
+    struct sim *s;
+    phase_fn fn;
+    int nphases;
+};
+
+static void script_task(void *arg, int r)
+{
+    struct script *sc = arg;
+    struct sim *s = sc->s;
+    for (int k = 0; k < sc->nphases; k++) {
+        SERVE_UNTIL(s, r, s->phase == k);
+        sc->fn(s, r, k);
+        if (++s->phase_done == s->n) {
+            s->phase_done = 0;
+            s->phase++;
+        }
+    }
+    finish_task(s, r);
+}
+
+static void run_script(struct sim *s, phase_fn fn, int nphases)
+{
+    struct script sc = {.s = s, .fn = fn, .nphases = nphases};
+    for (int r = 0; r < s->n; r++)
+        cr_assert_eq(dsm_fake_spawn(s->f, r, script_task, &sc), 0);
+    run(s);
+    expect_clean(s);
+    cr_assert_eq(s->phase, nphases);
+}
+
+/* Two ranks, each owning one page, write-fault each other's page at once. */
+static void cross_fn(struct sim *s, int r, int k)
+{
+    if (k == 0 && r == 1)
+        cpu_write(s, r, 1, 0, 1001);               /* rank 1 takes page 1 */
+    if (k == 1)
+        cpu_write(s, r, (uint64_t)(1 - r), 1, 2000 + (uint64_t)r);   /* swap */
+    if (k == 2) {
+        cpu_read(s, r, 0, 1);
+        cpu_read(s, r, 1, 0);
+        cpu_read(s, r, 1, 1);
+    }
+}
+
+Test(dsm_scenario, cross_write_faults)
+{
+    bool seen = false;
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        struct sim_config c = {.nranks = 2, .npages = 2, .seed = seed,
+                               .max_delay = (unsigned)seed % 6, .rma_yield_pct = 60,
+                               .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        run_script(s, cross_fn, 3);
+        seen |= s->both_locked_seen;
+        cr_assert_eq(dsm_state(s->d[0], 1), DSM_READ);
+        cr_assert_eq(s->model[0 * NWORDS + 1], 2001);
+        cr_assert_eq(s->model[1 * NWORDS + 1], 2000);
+        cr_assert_eq(s->model[1 * NWORDS + 0], 1001);
+        sim_free(s);
+    }
+    cr_assert(seen, "no schedule had both ranks holding a directory lock at once");
+}
+
+/* Four ranks read-share a page; then one write invalidates all readers. */
+static void share_fn(struct sim *s, int r, int k)
+{
+    if (k == 0 && r == 0)
+        cpu_write(s, r, 5, 2, 77);
+    if (k == 1 && r != 0)
+        cpu_read(s, r, 5, 2);
+    if (k == 2 && r == 2)
+        cpu_write(s, r, 5, 3, 78);
+}
+
+Test(dsm_scenario, read_sharing_then_write_invalidates_all)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 4, .npages = 8, .seed = seed, .max_delay = 5,
+                               .rma_yield_pct = 30, .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        run_script(s, share_fn, 3);
+        cr_assert_eq(dsm_state(s->d[2], 5), DSM_WRITE);
+        for (int r = 0; r < 4; r++) {
+            const struct dsm_stats *st = dsm_get_stats(s->d[r]);
+            if (r != 2) {
+                cr_assert_eq(dsm_state(s->d[r], 5), DSM_INVALID);
+                cr_assert_eq(st->inval_recv, 1, "rank %d", r);
+            }
+            if (r != 0)
+                cr_assert_eq(st->read_faults, 1, "rank %d", r);
+        }
+        const struct dsm_stats *w = dsm_get_stats(s->d[2]);
+        cr_assert_eq(w->inval_sent, 3);
+        cr_assert_eq(w->upgrades, 1);
+        cr_assert_eq(dsm_get_stats(s->d[0])->downgrade_recv, 1);
+        sim_free(s);
+    }
+}
+
+/* Migratory data: ranks take turns incrementing a shared counter. */
+#define PINGPONG_ROUNDS 30
+static void pingpong_task(void *arg, int r)
+{
+    struct sim *s = arg;
+    const uint64_t total = (uint64_t)PINGPONG_ROUNDS * (uint64_t)s->n;
+    for (;;) {
+        uint64_t v = cpu_read(s, r, 3, 0);
+        if (v >= total)
+            break;
+        if (v % (uint64_t)s->n == (uint64_t)r) {
+            cpu_write(s, r, 3, 0, v + 1);   /* nobody else writes on my turn */
+        } else {
+            dsm_poll(D(s, r));
+            dsm_fake_yield(s->f);
+        }
+    }
+    finish_task(s, r);
+}
+
+Test(dsm_scenario, migratory_ping_pong)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 2 + (int)(seed % 3), .npages = 4, .seed = seed,
+                               .max_delay = 3, .rma_yield_pct = 20, .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        for (int r = 0; r < s->n; r++)
+            dsm_fake_spawn(s->f, r, pingpong_task, s);
+        run(s);
+        expect_clean(s);
+        cr_assert_eq(s->model[3 * NWORDS], (uint64_t)PINGPONG_ROUNDS * (uint64_t)s->n);
+        for (int r = 1; r < s->n; r++)
+            cr_assert_geq(dsm_get_stats(s->d[r])->write_faults, PINGPONG_ROUNDS, "rank %d", r);
+        sim_free(s);
+    }
+}
+
+/* Atomic read-modify-write: the page is held writable across it, like a
+ * LOCK XADD; concurrent increments from every rank add up exactly. */
+#define XADD_PER_RANK 50
+static void xadd_task(void *arg, int r)
+{
+    struct sim *s = arg;
+    for (int i = 0; i < XADD_PER_RANK; i++) {
+        cpu_need(s, r, 0, true);
+        uint64_t v;
+        memcpy(&v, dsm_page_ptr(D(s, r), 0), 8);
+        memcpy(dsm_page_ptr(D(s, r), 0), &(uint64_t){v + 1}, 8);
+        s->model[0] = v + 1;
+        s->counter_incs++;
+        if (dsm_fake_rand(s->f) % 2)
+            dsm_poll(D(s, r));
+        dsm_fake_yield(s->f);
+    }
+    finish_task(s, r);
+}
+
+Test(dsm_scenario, atomic_increments_add_up)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 4, .npages = 2, .seed = seed, .max_delay = 4,
+                               .rma_yield_pct = 40, .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        for (int r = 0; r < s->n; r++)
+            dsm_fake_spawn(s->f, r, xadd_task, s);
+        run(s);
+        expect_clean(s);
+        uint64_t v;
+        for (int r = 0; r < s->n; r++) {
+            if (dsm_state(s->d[r], 0) == DSM_WRITE)
+                memcpy(&v, dsm_page_ptr(s->d[r], 0), 8);
+        }
+        cr_assert_eq(v, (uint64_t)XADD_PER_RANK * 4);
+        sim_free(s);
+    }
+}
+
+/* ---- basics ---- */
+
+Test(dsm_basic, single_rank_owns_everything)
+{
+    struct sim_config c = {.nranks = 1, .npages = 4, .seed = 1};
+    struct sim *s = sim_new(&c);
+    for (uint64_t p = 0; p < 4; p++) {
+        cr_assert_eq(dsm_state(s->d[0], p), DSM_WRITE);
+        cr_assert_eq(dsm_write_fault(s->d[0], p), 0);
+        cr_assert_eq(dsm_read_fault(s->d[0], p), 0);
+    }
+    cr_assert_eq(dsm_get_stats(s->d[0])->write_faults, 0);
+    cr_assert_eq(dsm_read_fault(s->d[0], 4), -1, "page out of range");
+    sim_free(s);
+}
+
+Test(dsm_basic, initial_states_and_geometry)
+{
+    struct sim_config c = {.nranks = 3, .npages = 10, .seed = 1};
+    struct sim *s = sim_new(&c);
+    cr_assert_eq(dsm_npages(s->d[1]), 10);
+    for (uint64_t p = 0; p < 10; p++) {
+        cr_assert_eq(dsm_state(s->d[0], p), DSM_WRITE);
+        cr_assert_eq(dsm_state(s->d[1], p), DSM_INVALID);
+    }
+    /* pages 0,3,6,9 at rank 0; 1,4,7 at rank 1; 2,5,8 at rank 2; 2 words each */
+    cr_assert_eq(dsm_dir_words(10, 3, 0), 8);
+    cr_assert_eq(dsm_dir_words(10, 3, 1), 6);
+    cr_assert_eq(dsm_dir_words(10, 3, 2), 6);
+    cr_assert_eq(dsm_fake_dir_len(s->f, 0), 8);
+    cr_assert_eq(dsm_home(7, 3), 1);
+    cr_assert_eq(dsm_dir_index(7, 3), 4);
+    cr_assert_eq(dsm_dir_words(2, 4, 3), 0);
+    check_all(s);
+    cr_assert_eq(s->errors, 0, "%s", s->msg);
+    sim_free(s);
+}
+
+Test(dsm_basic, create_rejects_bad_transport)
+{
+    struct dsm_transport t = {.rank = 0, .nranks = 1, .ram = (uint8_t[4096]){0}, .ram_bytes = 100};
+    cr_assert_null(dsm_create(&t, NULL));
+    t.ram_bytes = 4096;
+    t.rank = 1;
+    cr_assert_null(dsm_create(&t, NULL));
+}
+
+/* ---- statistics ---- */
+
+Test(dsm_stats, latency_summary_and_output)
+{
+    struct sim_config c = {.nranks = 3, .npages = 8, .seed = 5, .max_delay = 6, .rma_yield_pct = 30};
+    struct sim *s = sim_new(&c);
+    s->ops = 300;
+    s->hot = 6;
+    s->write_pct = 40;
+    s->poll_pct = 30;
+    s->yield_pct = 40;
+    for (int r = 0; r < s->n; r++)
+        dsm_fake_spawn(s->f, r, random_task, s);
+    run(s);
+    expect_clean(s);
+    struct dsm_stats all = {0};
+    for (int r = 0; r < s->n; r++)
+        dsm_stats_merge(&all, dsm_get_stats(s->d[r]));
+    uint64_t nf = all.read_faults + all.write_faults;
+    cr_assert_gt(nf, 10);
+    cr_assert_gt(all.inval_sent, 0);
+    cr_assert_eq(all.inval_sent, all.inval_recv);
+    cr_assert_eq(all.downgrade_sent, all.downgrade_recv);
+    cr_assert_eq(all.bytes_moved, (all.pages_got + all.pages_pushed) * DSM_PAGE_SIZE);
+    uint64_t mean = dsm_stats_mean_ns(&all), p99 = dsm_stats_p99_ns(&all);
+    cr_assert_gt(mean, 0);
+    cr_assert_geq(p99, mean / 2);
+    cr_assert_leq(p99, all.fault_ns_max);
+    uint64_t hist = 0;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++)
+        hist += all.lat_hist[b];
+    cr_assert_eq(hist, nf);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dsm_stats_print(&all, 0, f);
+    dsm_stats_json(&all, 0, f);
+    fclose(f);
+    cr_assert_not_null(strstr(buf, "fault latency mean"));
+    cr_assert_not_null(strstr(buf, "\"fault_latency_p99_ns\""));
+    free(buf);
+    sim_free(s);
+}
+
+Test(dsm_stats, p99_of_known_histogram)
+{
+    struct dsm_stats st = {0};
+    /* 99 faults of ~100 ns (bucket of 100: msb 6, sub 4) and one of 1 ms */
+    st.read_faults = 100;
+    st.lat_hist[6 * 8 + 4] = 99;
+    st.lat_hist[19 * 8 + 7] = 1;
+    st.fault_ns_total = 99 * 100 + 1000000;
+    st.fault_ns_max = 1000000;
+    cr_assert_eq(dsm_stats_mean_ns(&st), (99 * 100 + 1000000) / 100);
+    uint64_t p99 = dsm_stats_p99_ns(&st);
+    cr_assert(p99 >= 100 && p99 <= 112, "p99 %llu", (unsigned long long)p99);
+    struct dsm_stats z = {0};
+    cr_assert_eq(dsm_stats_p99_ns(&z), 0);
+    cr_assert_eq(dsm_stats_mean_ns(&z), 0);
+}
