@@ -27,7 +27,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB = $(BUILD)/libvsmpcore.a
 
-.PHONY: all check check-unit check-sanitize check-diff check-guests check-integration bench install clean distclean
+.PHONY: all check check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport bench install clean distclean
 all: vsmp
 
 config.mk:
@@ -65,9 +65,11 @@ include tests/unit/unit.mk
 include tests/diff/diff.mk
 include tests/guests/guests.mk
 include tests/integration/integration.mk
+include tests/integration/mpi_transport.mk
 include bench/bench.mk
+include bench/mpi.mk
 
-check: vsmp check-unit check-sanitize check-diff check-guests check-integration
+check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate
