@@ -22,9 +22,9 @@ struct parse {
     size_t errlen;
 };
 
-enum { K_MEMORY, K_KERNEL, K_INITRD, K_CMDLINE, K_ROM, K_CONSOLE, K_CPUS, K_COUNT };
+enum { K_MEMORY, K_KERNEL, K_INITRD, K_CMDLINE, K_ROM, K_CONSOLE, K_CPUS, K_JIT_CACHE, K_COUNT };
 static const char *const keywords[K_COUNT] = {
-    "memory", "kernel", "initrd", "cmdline", "rom", "console", "cpus",
+    "memory", "kernel", "initrd", "cmdline", "rom", "console", "cpus", "jit-cache",
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -150,6 +150,13 @@ static int setting(struct parse *ps, int k, char *arg, int nargs)
             return perr(ps, ps->line, "bad cpus value '%s' (a number from 1 to 4096)", arg);
         cfg->cpus = (int)v;
         cfg->cpus_line = ps->line;
+        return 0;
+    }
+    case K_JIT_CACHE: {
+        uint64_t b;
+        if (config_parse_size(arg, &b) || b < CONFIG_JIT_CACHE_MIN || b > CONFIG_JIT_CACHE_MAX)
+            return perr(ps, ps->line, "bad jit-cache size '%s' (1M..1G, e.g. 32M)", arg);
+        cfg->jit_cache = b;
         return 0;
     }
     }

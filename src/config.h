@@ -9,6 +9,7 @@
  *   cmdline TEXT...    kernel command line: the rest of the line
  *   console stdio|none COM1 on stdin/stdout (default) or nowhere
  *   cpus N             expected number of CPUs (= MPI ranks); optional
+ *   jit-cache SIZE     translated-code cache per CPU (default 32M, 1M..1G)
  *
  * Relative paths are relative to the folder holding the config file, and
  * each file must exist and be readable when the config is parsed. Every
@@ -22,6 +23,8 @@
 #define CONFIG_MEM_MIN     (1ull << 20)
 #define CONFIG_MEM_MAX     (3ull << 30)
 #define CONFIG_MEM_DEFAULT (128u << 20)
+#define CONFIG_JIT_CACHE_MIN (1ull << 20)
+#define CONFIG_JIT_CACHE_MAX (1ull << 30)
 
 enum console_kind { CONSOLE_STDIO, CONSOLE_NONE };
 
@@ -32,6 +35,7 @@ struct config {
     enum console_kind console;
     int cpus;                   /* 0: not given */
     int cpus_line;              /* line of `cpus` (for its error message) */
+    uint64_t jit_cache;         /* code cache bytes, 0: default */
     int lines;                  /* number of lines read */
 };
 

@@ -1,6 +1,17 @@
-/* machine.c - builds a rank's machine (phys, CPU, devices, boot image)
- * and runs rank 0's CPU: instruction slices, device polling between them,
- * and a sleeping wait while the guest halts. */
+/* machine.c - builds a rank's machine (phys, CPU, local APIC, devices,
+ * boot image, MP table) and runs rank 0's CPU: instruction slices, device
+ * and APIC timer polling between them, and a sleeping wait while the
+ * guest halts.
+ *
+ * Interrupt wiring (the PC's, with APICs):
+ *   ISA IRQ n (PIT 0, UART 4) -> 8259 input n  and  IOAPIC pin ioapic_isa_pin(n)
+ *   8259 INTR                 -> local APIC LINT0 (ExtINT: virtual wire)
+ *                                and IOAPIC pin 0
+ *   IOAPIC messages, IPIs     -> route_msg(): this rank's APIC when it is a
+ *                                destination; other ranks via machine_send_ipi()
+ *   local APIC INTR output    -> cpu.intr; INTA = apic_intr_ack()
+ * Rank 0 is the only rank with devices; every rank has its APIC, whose
+ * MMIO window is local to the rank (never forwarded to rank 0). */
 #include "machine.h"
 
 #include <errno.h>
@@ -11,10 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu/apic.h"
 #include "cpu/cpu.h"
+#include "cpu/system.h"
 #include "io/cmos.h"
 #include "io/debugexit.h"
+#include "io/ioapic.h"
 #include "io/iobus.h"
+#include "io/mptable.h"
 #include "io/multiboot.h"
 #include "io/pic.h"
 #include "io/pit.h"
@@ -39,6 +54,12 @@ struct machine {
     struct uart uart;
     struct cmos cmos;
     struct debugexit dbg;
+    struct apic apic;            /* this rank's local APIC (every rank) */
+    struct ioapic ioapic;        /* rank 0 */
+    int rank, ncpus;
+    uint64_t ipis_dropped;       /* messages for other ranks (no transport yet) */
+    bool ipi_transport;          /* other ranks can reach this one (NMI, INIT):
+                                  * TODO(MPI transport): set it with machine_send_ipi() */
     struct machine_opts opts;
     int out_fd;                  /* console output, -1: none */
     int in_fd;                   /* console input, -1: none or EOF */
@@ -76,16 +97,146 @@ static void bus_out(void *ctx, uint16_t port, int size, uint32_t value)
     iobus_out(&m->io, port, size, value);
 }
 
+/* INTA: the local APIC answers (for an ExtINT request it runs the 8259's
+ * INTA through apic_extint_ack()). */
 static int bus_intr_ack(void *ctx)
 {
     struct machine *m = ctx;
-    return pic_ack(&m->pic);
+    return apic_intr_ack(&m->apic);
 }
 
+/* The 8259 pair's INTR output: LINT0 of the boot CPU's APIC (virtual
+ * wire) and IOAPIC pin 0 (the MP table's ExtINT entry). */
 static void pic_intr_out(void *ctx, int level)
 {
     struct machine *m = ctx;
+    apic_set_lint(&m->apic, 0, level);
+    ioapic_set_irq(&m->ioapic, 0, level);
+}
+
+/* An ISA interrupt request line goes to both controllers. */
+static void isa_irq_line(void *ctx, int irq, int level)
+{
+    struct machine *m = ctx;
+    pic_set_irq(&m->pic, irq, level);
+    ioapic_set_irq(&m->ioapic, ioapic_isa_pin(irq), level);
+}
+
+/* ---- interrupt messages between APICs ---- */
+
+/* TODO(MPI transport, src/mpi/dsm_mpi.c): hand `msg` (an IPI or an IOAPIC
+ * redirection that may have destinations on other ranks) to the
+ * transport, which delivers it to every other rank; each receiver runs
+ * apic_receive() on its own APIC (lowest priority: see apic_route() with a
+ * table of every rank's struct apic_peer, kept current through the
+ * `changed` op). Until the transport lands, only rank 0's CPU runs and
+ * such messages are dropped here (counted in ipis_dropped). */
+static void machine_send_ipi(struct machine *m, const struct apic_msg *msg)
+{
+    (void)msg;
+    m->ipis_dropped++;
+}
+
+/* Does m reach only the sending/owning rank's APIC, which took it? */
+static bool msg_is_local_only(const struct machine *m, const struct apic_msg *msg, bool taken)
+{
+    if (msg->shorthand == APIC_SH_SELF)
+        return true;
+    if (msg->shorthand != APIC_SH_NONE)
+        return false;                    /* all including/excluding self */
+    if (msg->mode == APIC_DM_LOWEST && taken)
+        return true;                     /* one target: prefer the local rank */
+    return !msg->logical && msg->dest != 0xff && msg->dest == m->apic.id;
+}
+
+/* Deliver an interrupt message to its destinations: this rank's APIC when
+ * it is one of them, the other ranks through machine_send_ipi(). */
+static void route_msg(struct machine *m, const struct apic_msg *msg)
+{
+    bool taken = apic_receive(&m->apic, msg);
+    if (m->ncpus > 1 && !msg_is_local_only(m, msg, taken))
+        machine_send_ipi(m, msg);
+}
+
+/* ---- local APIC callbacks ---- */
+
+static void lapic_intr_out(void *ctx, int level)
+{
+    struct machine *m = ctx;
     m->cpu.intr = level;
+}
+
+static int lapic_extint_ack(void *ctx)
+{
+    struct machine *m = ctx;
+    if (m->devices)
+        return pic_ack(&m->pic);
+    return (int)(m->apic.svr & 0xff);    /* no 8259 on this rank: spurious */
+}
+
+static void lapic_send(void *ctx, const struct apic_msg *msg)
+{
+    route_msg(ctx, msg);
+}
+
+static void lapic_eoi(void *ctx, uint8_t vector)
+{
+    struct machine *m = ctx;
+    /* TODO(MPI transport): on other ranks the EOI of a level-triggered
+     * vector must reach rank 0's IOAPIC as a message. */
+    if (m->devices)
+        ioapic_eoi(&m->ioapic, vector);
+}
+
+static void lapic_nmi(void *ctx)
+{
+    struct machine *m = ctx;
+    m->cpu.nmi = 1;
+}
+
+static void lapic_init_cpu(void *ctx)
+{
+    struct machine *m = ctx;
+    cpu_apic_init(&m->cpu);
+}
+
+static void lapic_sipi(void *ctx, uint8_t vector)
+{
+    struct machine *m = ctx;
+    cpu_sipi(&m->cpu, vector);
+}
+
+static void lapic_changed(void *ctx, const struct apic *a)
+{
+    /* TODO(MPI transport): broadcast apic_peer_state(a) so that every
+     * rank can route logical and lowest-priority messages. */
+    (void)ctx;
+    (void)a;
+}
+
+static const struct apic_ops lapic_ops = {
+    .now_ns = host_now_ns,      /* TODO(clock sync): the synchronized clock */
+    .intr_out = lapic_intr_out,
+    .extint_ack = lapic_extint_ack,
+    .send = lapic_send,
+    .eoi = lapic_eoi,
+    .nmi = lapic_nmi,
+    .init = lapic_init_cpu,
+    .sipi = lapic_sipi,
+    .changed = lapic_changed,
+};
+
+/* IOAPIC output: a message routed like an IPI from rank 0's APIC. */
+static void ioapic_deliver_msg(void *ctx, uint8_t dest, bool logical, int mode,
+                               uint8_t vector, bool trigger_level)
+{
+    struct machine *m = ctx;
+    struct apic_msg msg = {
+        .vector = vector, .mode = (uint8_t)mode, .shorthand = APIC_SH_NONE,
+        .dest = dest, .logical = logical, .trigger_level = trigger_level,
+        .source = m->apic.id,
+    };
+    route_msg(m, &msg);
 }
 
 static void dbg_exit(void *ctx)
@@ -112,13 +263,39 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 
 /* ---- construction ---- */
 
+/* The IOAPIC's ID: the first after the CPUs' APIC IDs where it fits in
+ * its 4 bits (the MP table names it), else 0 (xAPIC: separate spaces). */
+static uint8_t ioapic_id_for(int ncpus)
+{
+    return ncpus < 15 ? (uint8_t)ncpus : 0;
+}
+
+/* This rank's local APIC (ID = rank, BSP on rank 0), mapped in its phys.
+ * Before the devices: the 8259 drives LINT0 from pic_init() on. */
+static int setup_apic(struct machine *m, int rank)
+{
+    m->rank = rank;
+    apic_init(&m->apic, (uint8_t)rank, rank == 0, &lapic_ops, m);
+    return apic_map(&m->apic, &m->phys);
+}
+
+/* Plug the APIC into the CPU (after cpu_init()/cpu_reset()). */
+static void attach_apic(struct machine *m)
+{
+    m->cpu.apic = &m->apic;
+    m->cpu.apic_base = apic_get_base(&m->apic);   /* BSP bit: cpu_apic_init() */
+    m->cpu.intr = m->apic.out;
+}
+
 static int setup_devices(struct machine *m, const struct config *cfg)
 {
     iobus_init(&m->io);
+    ioapic_init(&m->ioapic, ioapic_id_for(m->ncpus), ioapic_deliver_msg, m);
+    if (ioapic_map(&m->ioapic, &m->phys, IOAPIC_DEFAULT_BASE))
+        return -1;
     pic_init(&m->pic, pic_intr_out, m);
-    pit_init(&m->pit, host_now_ns, NULL,
-             (struct irq_line){ pic_irq_line, &m->pic, 0 });
-    uart_init(&m->uart, 0x3f8, (struct irq_line){ pic_irq_line, &m->pic, 4 },
+    pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
+    uart_init(&m->uart, 0x3f8, (struct irq_line){ isa_irq_line, m, 4 },
               console_tx, m);
     cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
     debugexit_init(&m->dbg, dbg_exit, m);
@@ -159,7 +336,8 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
     m->opts = *opts;
     if (!m->opts.slice)
         m->opts.slice = DEFAULT_SLICE;
-    if (setup_devices(m, cfg)) {
+    m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
+    if (setup_apic(m, 0) || setup_devices(m, cfg)) {
         snprintf(err, errlen, "%s: cannot set up the devices", cfg->file);
         machine_destroy(m);
         return NULL;
@@ -167,6 +345,9 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
     struct cpu_bus bus = { .ctx = m, .io_in = bus_in, .io_out = bus_out,
                            .intr_ack = bus_intr_ack };
     cpu_init(&m->cpu, &m->phys, &bus);
+    if (m->opts.interp)
+        m->cpu.use_jit = false;
+    m->cpu.jit_cache_size = (size_t)(m->opts.jit_cache ? m->opts.jit_cache : cfg->jit_cache);
     m->has_cpu = true;
     cpu_reset(&m->cpu);
     if (cfg->rom) {
@@ -187,20 +368,50 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         m->cpu.r[R_EBX] = boot.ebx;
         m->cpu.eip = boot.entry;
     }
+    attach_apic(m);
+    if (!cfg->rom) {
+        /* A Multiboot kernel has no firmware to describe the CPUs and
+         * interrupt controllers: write the MP table (ROMs bring their own). */
+        struct mptable_config mp = {
+            .ncpus = m->ncpus,
+            .apic_version = APIC_VERSION,
+            .cpu_signature = cpu_cpuid_signature(),
+            .cpu_features = cpu_cpuid_features(&m->cpu),
+            .lapic_addr = APIC_DEFAULT_BASE,
+            .ioapic_id = m->ioapic.id,
+            .ioapic_version = IOAPIC_VERSION,
+            .ioapic_addr = IOAPIC_DEFAULT_BASE,
+        };
+        if (mptable_write(&m->phys, &mp)) {
+            snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
+                     cfg->file, m->ncpus);
+            machine_destroy(m);
+            return NULL;
+        }
+    }
     return m;
 }
 
 struct machine *machine_create_ap(const struct config *cfg, int rank,
                                   char *err, size_t errlen)
 {
-    (void)rank;
     struct machine *m = alloc_machine(cfg, err, errlen);
     if (!m)
         return NULL;
+    m->ncpus = cfg->cpus > rank ? cfg->cpus : rank + 1;
+    if (setup_apic(m, rank)) {
+        snprintf(err, errlen, "%s: cannot map the local APIC", cfg->file);
+        machine_destroy(m);
+        return NULL;
+    }
     struct cpu_bus bus = { .ctx = m, .io_in = NULL, .io_out = NULL, .intr_ack = NULL };
     cpu_init(&m->cpu, &m->phys, &bus);
+    if (m->opts.interp)
+        m->cpu.use_jit = false;
+    m->cpu.jit_cache_size = (size_t)(m->opts.jit_cache ? m->opts.jit_cache : cfg->jit_cache);
     m->has_cpu = true;
     cpu_reset(&m->cpu);
+    attach_apic(m);
     m->cpu.wait_sipi = true;
     return m;
 }
@@ -252,6 +463,7 @@ static void poll_input(struct machine *m, int timeout_ms)
 static void poll_devices(struct machine *m, uint64_t now)
 {
     pit_poll(&m->pit);
+    apic_poll(&m->apic);
     if (now >= m->next_input_poll) {
         poll_input(m, 0);
         m->next_input_poll = now + POLL_INPUT_NS;
@@ -273,14 +485,20 @@ static int wait_halted(struct machine *m)
             return 0;
         if (m->dbg.exited)
             return 0;
-        if (!(cpu->eflags & F_IF)) {
-            /* No NMI source exists: nothing can ever wake it. */
+        if (!cpu->halted)
+            return 0;                    /* INIT woke it */
+        if (!(cpu->eflags & F_IF) && (m->ncpus <= 1 || !m->ipi_transport)) {
+            /* No NMI source exists: nothing can ever wake it. (Once other
+             * CPUs can send IPIs here, an NMI or INIT still can.) */
             fprintf(stderr, "vsmp: rank 0: guest halted with interrupts disabled at EIP=%08x\n",
                     cpu->eip);
             return VSMP_EXIT_HALT_FOREVER;
         }
         uint64_t now = host_now_ns(NULL);
         uint64_t next = pit_next_event_ns(&m->pit);
+        uint64_t apic_next = apic_next_event_ns(&m->apic);
+        if (apic_next < next)
+            next = apic_next;
         uint64_t wait = next > now ? next - now : 0;
         if (wait < WAIT_MIN_NS)
             wait = WAIT_MIN_NS;
@@ -359,7 +577,9 @@ int machine_run(struct machine *m)
         }
     }
     uart_flush(&m->uart);
-    if (m->opts.stats)
+    if (m->opts.stats) {
         print_stats(m, t0);
+        exec_print_stats(&m->cpu, stderr);
+    }
     return status;
 }

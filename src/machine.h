@@ -1,6 +1,7 @@
-/* machine.h - the per-rank machine: this rank's CPU and, on rank 0, the
- * platform devices (PIC, PIT, UART, CMOS, debug-exit) and the boot image,
- * plus the run loop that drives them.
+/* machine.h - the per-rank machine: this rank's CPU and its local APIC
+ * (APIC ID = rank) and, on rank 0, the platform devices (PIC, IOAPIC,
+ * PIT, UART, CMOS, debug-exit), the boot image and the MP table, plus the
+ * run loop that drives them.
  *
  * Exit statuses of a run (the process exit status of every rank):
  *   (V << 1) | 1   the guest wrote V to the debug-exit port 0xF4 (odd)
@@ -31,6 +32,12 @@ struct machine_opts {
     uint64_t max_insns;         /* 0: no limit */
     bool stats;                 /* print instruction count and speed */
     uint64_t slice;             /* instructions per cpu_run() (0: default) */
+    bool interp;                /* interpreter only (--interp) */
+    uint64_t jit_cache;         /* code cache bytes (--jit-cache; 0: config/default) */
+    int ncpus;                  /* CPUs = MPI world size, for the MP table and
+                                 * the "halted forever" check (0: the config's
+                                 * `cpus`, else 1). TODO(main.c): set it to
+                                 * rt_size() */
 };
 
 struct machine;

@@ -2,7 +2,7 @@
  * rank 0 runs the machine while the other ranks wait for its end; every
  * rank exits with the guest's exit status (see machine.h for the list).
  *
- *   vsmp [--interp] [--max-insns N] [--stats] CONFIG
+ *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--stats] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -29,7 +29,8 @@ static void usage(FILE *f)
             "       mpirun -np N vsmp [OPTIONS] CONFIG\n"
             "Runs the virtual machine described by CONFIG; each MPI rank is one CPU.\n"
             "\n"
-            "  --interp         execute with the interpreter (the only engine for now)\n"
+            "  --interp         execute with the interpreter (default: the translator)\n"
+            "  --jit-cache SIZE translated-code cache size (e.g. 32M; default 32M)\n"
             "  --max-insns N    stop after N guest instructions (exit status 8)\n"
             "  --stats          print instruction count and speed at the end\n"
             "  --help           show this help\n"
@@ -60,9 +61,10 @@ struct options {
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_INTERP = 256, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION };
+    enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
+        { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
         { "max-insns", required_argument, NULL, OPT_MAX_INSNS },
         { "stats", no_argument, NULL, OPT_STATS },
         { "help", no_argument, NULL, OPT_HELP },
@@ -76,7 +78,18 @@ static int parse_options(int argc, char **argv, struct options *o)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_INTERP:
+            o->m.interp = true;
             break;
+        case OPT_JIT_CACHE: {
+            uint64_t b;
+            if (config_parse_size(optarg, &b) || b < CONFIG_JIT_CACHE_MIN || b > CONFIG_JIT_CACHE_MAX) {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --jit-cache needs a size from 1M to 1G, not '%s'\n", optarg);
+                return 3;
+            }
+            o->m.jit_cache = b;
+            break;
+        }
         case OPT_MAX_INSNS: {
             char *end;
             unsigned long long v = strtoull(optarg, &end, 0);

@@ -2,6 +2,7 @@
  * (RESET) state, the flat 32-bit protected-mode entry state used by the
  * Multiboot loader and the tests, and the derived mode fields
  * (pe, code32, stack32, cpl). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/cpu.h"
@@ -23,6 +24,10 @@ void cpu_init(struct cpu *cpu, struct phys *phys, const struct cpu_bus *bus)
      * harmless (same values). The phys->code_written hook is wired by
      * exec.c when it creates the block cache. */
     optable_init();
+    /* engine: the translator unless VSMP_ENGINE=interp (--interp sets
+     * use_jit after this) */
+    const char *eng = getenv("VSMP_ENGINE");
+    cpu->use_jit = !(eng && !strcmp(eng, "interp"));
     cpu_reset(cpu);
 }
 

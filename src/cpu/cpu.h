@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/fpu_state.h"
 #include "mem/phys.h"
@@ -73,6 +74,10 @@ enum {
     EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11,
     EXC_SS = 12, EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17,
     EXC_MC = 18, EXC_XM = 19,
+    /* Not a vector: restart the current instruction from its start
+     * without delivering anything (a page this instruction relied on was
+     * taken by another rank while it waited in a coherence fault). */
+    EXC_RESTART = 256,
 };
 
 /* Page-fault error code bits. */
@@ -117,6 +122,8 @@ struct dtr {
 #define MSR_MISC_ENABLE     0x1a0
 #define MSR_PAT             0x277
 
+struct apic;
+
 /* Why cpu_run() returned. */
 enum cpu_exit {
     CPU_EXIT_BUDGET,     /* executed the instruction budget */
@@ -138,6 +145,8 @@ struct cpu_bus {
     int (*intr_ack)(void *ctx);
 };
 
+struct dsm;
+
 struct cpu {
     /* ---- architectural state ---- */
     uint32_t r[8];
@@ -150,7 +159,11 @@ struct cpu {
     uint32_t dr[8];
     int cpl;                  /* current privilege level, 0..3 */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
-    uint64_t apic_base;
+    uint64_t apic_base;       /* IA32_APIC_BASE as the CPU keeps it (no APIC
+                               * attached, and across INIT: cpu_apic_init()) */
+    struct apic *apic;        /* this CPU's local APIC (cpu/apic.h), attached
+                               * by the machine; NULL (unit tests): no APIC in
+                               * CPUID, IA32_APIC_BASE is the field above */
     uint64_t pat;
     uint64_t tsc_offset;      /* guest TSC = host ticks + offset */
     struct fpu fpu;
@@ -175,6 +188,9 @@ struct cpu {
     volatile int nmi;         /* NMI pending (edge) */
     bool halted;
     bool wait_sipi;           /* AP before STARTUP */
+    bool in_run;              /* inside cpu_run(): faults may unwind */
+    bool coh_lost;            /* a page was taken away (coherence.c) */
+    struct dsm *dsm;          /* coherence with other ranks, or NULL */
     bool stop_on_exception;   /* tests: return CPU_EXIT_EXCEPTION instead of
                                * delivering through the IDT */
     int last_exc;             /* vector of the last raised exception, -1 */
@@ -187,6 +203,25 @@ struct cpu {
     struct phys *phys;
     struct tlb tlb;
     struct blockcache *bcache; /* decoded-instruction cache (exec.c) */
+
+    /* ---- translator (translate.c, docs/translator.md) ---- */
+    bool use_jit;             /* run translated code (default; VSMP_ENGINE=interp
+                               * or --interp select the interpreter) */
+    uint64_t jit_stop;        /* icount at which translated code returns */
+    size_t jit_cache_size;    /* code cache bytes (0: default) */
+    struct jit *jit;          /* code cache and translator state */
+    struct jit_stats {
+        uint64_t blocks;          /* blocks translated */
+        uint64_t guest_insns;     /* guest instructions translated */
+        uint64_t helper_insns;    /* of which as calls to interpreter handlers */
+        uint64_t host_bytes;      /* host code bytes produced */
+        uint64_t flushes;         /* code cache flushes (full) */
+        uint64_t chain_links;     /* direct jumps patched to their target */
+        uint64_t lookups;         /* indirect/cross-page lookups from code */
+        uint64_t lookup_hits;     /* ... that found a translation */
+        uint64_t helper_calls;    /* dynamic: instructions run by handler calls */
+        uint64_t entries;         /* blocks entered from the main loop */
+    } jit_stats;
 };
 
 /* ---- lifecycle (cpu.c) ---- */
@@ -205,6 +240,8 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget);
  * remains on the page (the write missed it), so PG_CODE stays set. */
 bool cpu_code_written(struct cpu *cpu, uint32_t paddr, uint32_t len);
 void exec_free(struct cpu *cpu);   /* free the decoded-block cache */
+/* Print the translator statistics (blocks, bytes, chains...) to f. */
+void exec_print_stats(struct cpu *cpu, FILE *f);
 
 /* ---- exceptions and interrupts (except.c) ---- */
 /* Raise a fault/trap from inside an instruction: unwinds to cpu_run(). */

@@ -246,6 +246,8 @@ static void deliver_nested(struct cpu *cpu, int vector, bool has_err, uint32_t e
         }
         /* A fault while delivering v. */
         int nv = cpu->last_exc;
+        if (nv == EXC_RESTART)
+            continue;   /* coherence: a page moved away; deliver v again */
         int nc = exc_class(nv);
         if (df) {
             cpu->shutdown_reason = triple_fault_reason(nv);

@@ -10,6 +10,12 @@
  * shares a page with code (common in small kernels) can be written
  * without throwing the page's code away.
  *
+ * With cpu->use_jit (the default) a block is run as host code made by the
+ * translator (translate.c); its translation hangs off the decoded block
+ * and is valid while the block is, for the same EIP, the same translation
+ * key (mode) and the same code-cache epoch. Translated code that leaves a
+ * block looks its successor up with jit_lookup() and jumps straight to it.
+ *
  * Events (exit requests, interrupts, NMI, HLT) are checked at block
  * entry; a block also ends early when an instruction changes EIP away
  * from the fall-through path, sets cpu->end_block, or single-steps. */
@@ -19,6 +25,7 @@
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
+#include "cpu/translate.h"
 
 #define BLOCK_MAX_INSNS 32
 #define BCACHE_BITS 12
@@ -31,6 +38,9 @@ struct block {
     uint16_t span;         /* bytes covered */
     uint32_t page;         /* physical page number (RAM), or UINT32_MAX */
     uint32_t gen;          /* page generation at decode time */
+    /* translation (valid while jit_epoch/jit_eip/jit_key match) */
+    const uint8_t *jit_body, *jit_chain;
+    uint32_t jit_epoch, jit_eip, jit_key;
     struct insn insn[BLOCK_MAX_INSNS];
 };
 
@@ -84,6 +94,7 @@ static struct blockcache *bcache_get(struct cpu *cpu)
 
 void exec_free(struct cpu *cpu)
 {
+    jit_free(cpu);
     struct blockcache *bc = cpu->bcache;
     if (!bc)
         return;
@@ -206,6 +217,7 @@ static struct block *block_lookup(struct cpu *cpu, struct blockcache *bc)
     if (page < bc->npages)
         mmu_mark_code(cpu, paddr);
     b->host = NULL;
+    b->jit_body = b->jit_chain = NULL;
     b->code32 = (uint8_t)cpu->code32;
     b->page = page < bc->npages ? page : UINT32_MAX;
     b->gen = page < bc->npages ? bc->page_gen[page] : 0;
@@ -252,6 +264,132 @@ static bool take_interrupt(struct cpu *cpu)
     return false;
 }
 
+/* Interpret one decoded block. */
+static void interp_block(struct cpu *cpu, struct blockcache *bc, struct block *b, unsigned max)
+{
+    bc->cur_page = b->page;
+    uint32_t eip = cpu->eip;
+    uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
+    const struct insn *in = b->insn, *end = b->insn + (b->n < max ? b->n : max);
+    do {
+        uint32_t tf = cpu->eflags & F_TF;
+        uint32_t next = (eip + in->len) & mask;
+        cpu->insn_eip = eip;
+        cpu->insn_esp = cpu->r[R_ESP];
+        cpu->eip = next;
+        in->fn(cpu, in);
+        cpu->icount++;
+        if (unlikely(tf)) {
+            /* single-step trap after the instruction (DR6.BS) */
+            cpu->dr[6] |= 0x4000;
+            cpu->insn_eip = cpu->eip;
+            cpu->insn_esp = cpu->r[R_ESP];
+            cpu_deliver(cpu, EXC_DB, false, 0, false);
+            break;
+        }
+        if (unlikely(cpu->eip != next || cpu->end_block))
+            break;
+        eip = next;
+        in++;
+    } while (in < end);
+    cpu->end_block = 0;
+    bc->cur_page = UINT32_MAX;
+}
+
+/* ---- the translator's side ---- */
+
+static bool jit_valid(const struct cpu *cpu, const struct block *b, uint32_t key)
+{
+    return b->jit_body && b->jit_epoch == jit_epoch(cpu) && b->jit_eip == cpu->eip &&
+           b->jit_key == key;
+}
+
+/* Run block b (and whatever it chains to) as translated code. false:
+ * no translation could be made; interpret it. */
+static bool jit_run(struct cpu *cpu, struct blockcache *bc, struct block *b, uint64_t stop)
+{
+    if (unlikely(!cpu->jit)) {
+        if (jit_init(cpu) < 0) {
+            cpu->use_jit = false;
+            return false;
+        }
+    }
+    uint32_t key = jit_key(cpu);
+    if (!jit_valid(cpu, b, key)) {
+        struct jit_tb tb;
+        if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, &tb)) {
+            jit_flush(cpu);
+            if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, &tb))
+                return false;
+        }
+        b->jit_body = tb.body;
+        b->jit_chain = tb.chain;
+        b->jit_epoch = jit_epoch(cpu);
+        b->jit_eip = cpu->eip;
+        b->jit_key = key;
+    }
+    cpu->jit_stop = stop;
+    cpu->jit_stats.entries++;
+    bc->cur_page = b->page;
+    jit_enter(cpu, b->jit_body);
+    cpu->end_block = 0;
+    bc->cur_page = UINT32_MAX;
+    return true;
+}
+
+const uint8_t *jit_lookup(struct cpu *cpu, uint8_t *patch)
+{
+    struct blockcache *bc = cpu->bcache;
+    cpu->jit_stats.lookups++;
+    if (cpu->end_block || cpu->inhibit_irq || cpu->halted || (cpu->eflags & F_TF) ||
+        cpu->shutdown_reason || cpu->wait_sipi)
+        return NULL;
+    const struct segment *cs = &cpu->seg[S_CS];
+    uint32_t eip = cpu->eip;
+    if (eip > cs->limit)
+        return NULL;
+    uint32_t lin = cs->base + eip;
+    uint32_t limit_left = cs->limit - eip;
+    if (!cpu->code32 && limit_left > 0xffff - eip)
+        limit_left = 0xffff - eip;
+    const struct tlb_entry *e = &mmu_set(cpu)->code[tlb_index(lin)];
+    if (e->tag != (lin & PAGE_MASK))
+        return NULL;
+    const uint8_t *host = (const uint8_t *)(e->addend + lin);
+    uint32_t page = e->paddr >> 12;
+    struct block *b = &bc->slots[bcache_hash(host, cpu->code32)];
+    if (b->host != host || b->code32 != cpu->code32 ||
+        (page < bc->npages && b->gen != bc->page_gen[page]) || b->span - 1u > limit_left)
+        return NULL;
+    if (!jit_valid(cpu, b, jit_key(cpu)))
+        return NULL;
+    cpu->jit_stats.lookup_hits++;
+    bc->cur_page = b->page;
+    if (patch)
+        jit_patch(cpu, patch, b->jit_chain);
+    return b->jit_chain;
+}
+
+void exec_print_stats(struct cpu *cpu, FILE *f)
+{
+    const struct jit_stats *s = &cpu->jit_stats;
+    if (!cpu->use_jit && !s->blocks) {
+        fprintf(f, "vsmp: engine: interpreter\n");
+        return;
+    }
+    fprintf(f, "vsmp: engine: translator: %llu blocks, %llu guest insns translated "
+            "(%.1f%% as handler calls), %.1f host bytes/guest insn\n",
+            (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
+            s->guest_insns ? 100.0 * (double)s->helper_insns / (double)s->guest_insns : 0.0,
+            s->guest_insns ? (double)s->host_bytes / (double)s->guest_insns : 0.0);
+    fprintf(f, "vsmp: translator: %llu chain links, %llu lookups (%llu hits), %llu loop entries, "
+            "%.2f%% of executed insns via handlers, %llu cache flushes\n",
+            (unsigned long long)s->chain_links, (unsigned long long)s->lookups,
+            (unsigned long long)s->lookup_hits, (unsigned long long)s->entries,
+            cpu->icount ? 100.0 * (double)s->helper_calls / (double)cpu->icount : 0.0,
+            (unsigned long long)s->flushes);
+}
+
 /* Execute blocks until an event or the instruction count reaches stop.
  * Faults unwind out of here to cpu_run(). */
 static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint64_t stop)
@@ -270,43 +408,29 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint6
          * the restart point the current EIP first. */
         cpu->insn_eip = cpu->eip;
         cpu->insn_esp = cpu->r[R_ESP];
-        if (cpu->inhibit_irq)
+        bool shadow = false;
+        if (cpu->inhibit_irq) {
+            /* STI / MOV SS / POP SS: interrupts wait one instruction */
             cpu->inhibit_irq = 0;
-        else if (unlikely(cpu->nmi || cpu->intr))
+            shadow = true;
+        } else if (unlikely(cpu->nmi || cpu->intr)) {
             take_interrupt(cpu);
+        }
         if (unlikely(cpu->halted))
             return CPU_EXIT_HALT;
         if (unlikely(cpu->icount >= stop))
             return CPU_EXIT_BUDGET;
 
         struct block *b = block_lookup(cpu, bc);
-        bc->cur_page = b->page;
-        uint32_t eip = cpu->eip;
-        uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
-        const struct insn *in = b->insn, *end = b->insn + b->n;
-        do {
-            uint32_t tf = cpu->eflags & F_TF;
-            uint32_t next = (eip + in->len) & mask;
-            cpu->insn_eip = eip;
-            cpu->insn_esp = cpu->r[R_ESP];
-            cpu->eip = next;
-            in->fn(cpu, in);
-            cpu->icount++;
-            if (unlikely(tf)) {
-                /* single-step trap after the instruction (DR6.BS) */
-                cpu->dr[6] |= 0x4000;
-                cpu->insn_eip = cpu->eip;
-                cpu->insn_esp = cpu->r[R_ESP];
-                cpu_deliver(cpu, EXC_DB, false, 0, false);
-                break;
-            }
-            if (unlikely(cpu->eip != next || cpu->end_block))
-                break;
-            eip = next;
-            in++;
-        } while (in < end);
-        cpu->end_block = 0;
-        bc->cur_page = UINT32_MAX;
+        if (unlikely(shadow)) {
+            /* just the shadowed instruction, then look at interrupts again
+             * (`sti; nop; cli` must let a pending interrupt in) */
+            interp_block(cpu, bc, b, 1);
+            continue;
+        }
+        if (cpu->use_jit && b->host && !(cpu->eflags & F_TF) && jit_run(cpu, bc, b, stop))
+            continue;
+        interp_block(cpu, bc, b, BLOCK_MAX_INSNS);
     }
 }
 
@@ -326,13 +450,19 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
         cpu->r[R_ESP] = cpu->insn_esp;
         cpu->end_block = 0;
         cpu->bcache->cur_page = UINT32_MAX;
+        if (cpu->last_exc == EXC_RESTART)
+            goto run;   /* coherence: run the instruction again */
         if (cpu->stop_on_exception) {
+            cpu->in_run = false;
             cpu->fault_jmp = saved;
             return CPU_EXIT_EXCEPTION;
         }
         cpu_exception(cpu, cpu->last_exc, cpu->last_exc_err);
     }
+run:
+    cpu->in_run = true;
     why = run_blocks(cpu, stop);
+    cpu->in_run = false;
     cpu->fault_jmp = saved;
     return why;
 }

@@ -30,6 +30,7 @@ static void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
         uint8_t *f = &p->page_flags[pa >> 12];
         if ((*f & PG_CODE) && !(*f & (PG_MMIO | PG_ROM)) &&
             (pa & 0xfff) + (uint32_t)size <= PAGE_SIZE) {
+            phys_coh_ensure(p, pa, true);
             memcpy(p->ram + pa, &v, (size_t)size); /* little-endian host */
             if (!cpu_code_written(cpu, pa, (uint32_t)size))
                 *f &= (uint8_t)~PG_CODE;

@@ -7,6 +7,7 @@
  * Far transfers themselves live in ops_sys_far.c. */
 #include <time.h>
 
+#include "cpu/apic.h"
 #include "cpu/flags.h"
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
@@ -22,6 +23,7 @@
 #define CPUID_TSC  (1u << 4)
 #define CPUID_MSR  (1u << 5)
 #define CPUID_CX8  (1u << 8)
+#define CPUID_APIC (1u << 9)     /* only with a local APIC attached */
 #define CPUID_SEP  (1u << 11)
 #define CPUID_PGE  (1u << 13)
 #define CPUID_CMOV (1u << 15)
@@ -612,7 +614,7 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
     switch (cpu->r[R_ECX]) {
     case MSR_TSC: v = cpu_read_tsc(cpu); break;
     case MSR_PLATFORM_ID: v = 0; break;
-    case MSR_APIC_BASE: v = cpu->apic_base; break;
+    case MSR_APIC_BASE: v = cpu->apic ? apic_get_base(cpu->apic) : cpu->apic_base; break;
     case MSR_BIOS_SIGN_ID: v = 0; break;
     case MSR_SYSENTER_CS: v = cpu->sysenter_cs; break;
     case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
@@ -637,11 +639,29 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
         cpu->tsc_offset = v - ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
         break;
     case MSR_APIC_BASE:
-        /* Only the global enable bit (11) is writable; the base stays at
-         * FEE00000 and the BSP bit belongs to the machine. */
-        if (v >> 32)
+        if (!cpu->apic) {
+            /* No APIC attached: only the global enable bit (11) is
+             * writable; the base stays at FEE00000 and the BSP bit
+             * belongs to the machine. */
+            if (v >> 32)
+                cpu_raise(cpu, EXC_GP, 0);
+            cpu->apic_base = (cpu->apic_base & ~0x800ull) | (v & 0x800ull);
+            break;
+        }
+        /* Reserved bits (0-7, 9-10, 32-63 on a 32-bit physical address
+         * CPU) fault; the BSP bit is read-only (apic_set_base keeps it). */
+        if (v & ~(uint64_t)(APIC_BASE_ADDR_MASK | APIC_BASE_ENABLE | APIC_BASE_BSP))
             cpu_raise(cpu, EXC_GP, 0);
-        cpu->apic_base = (cpu->apic_base & ~0x800ull) | (v & 0x800ull);
+        {
+            uint64_t old = apic_get_base(cpu->apic);
+            apic_set_base(cpu->apic, v);
+            cpu->apic_base = apic_get_base(cpu->apic);   /* kept for INIT */
+            if ((old ^ cpu->apic_base) & (APIC_BASE_ADDR_MASK | APIC_BASE_ENABLE)) {
+                /* The MMIO window moved or (stopped) decoding. */
+                mmu_flush(cpu);
+                cpu->end_block = 1;
+            }
+        }
         break;
     case MSR_BIOS_SIGN_ID:
         break;                              /* microcode update trigger: ignored */
@@ -673,6 +693,16 @@ static uint32_t str4(const char *s)
            (uint32_t)(uint8_t)s[2] << 16 | (uint32_t)(uint8_t)s[3] << 24;
 }
 
+uint32_t cpu_cpuid_signature(void)
+{
+    return CPUID_SIGNATURE;
+}
+
+uint32_t cpu_cpuid_features(const struct cpu *cpu)
+{
+    return CPUID_FEATURES | (cpu->apic ? CPUID_APIC : 0);
+}
+
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
     (void)in;
@@ -701,8 +731,10 @@ static void op_cpuid(struct cpu *cpu, const struct insn *in)
             c = str4("ntel");
             break;
         case 1:
-            a = CPUID_SIGNATURE;
-            d = CPUID_FEATURES;
+            a = cpu_cpuid_signature();
+            d = cpu_cpuid_features(cpu);
+            if (cpu->apic)
+                b = (uint32_t)cpu->apic->id << 24;    /* initial APIC ID */
             break;
         default:
             a = 0x00000001u;  /* leaf 2: one iteration, no cache descriptors */

@@ -34,4 +34,10 @@ void io_out(struct cpu *cpu, uint16_t port, int size, uint32_t v);
  * plus cpu->tsc_offset). */
 uint64_t cpu_read_tsc(const struct cpu *cpu);
 
+/* CPUID leaf 1: EAX (family/model/stepping) and EDX (the features vsmp
+ * implements; the APIC bit only with cpu->apic attached). Also what the
+ * MP table's processor entries report. */
+uint32_t cpu_cpuid_signature(void);
+uint32_t cpu_cpuid_features(const struct cpu *cpu);
+
 #endif

@@ -134,9 +134,20 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
         }
         break;
     default:
-        d->stats.protocol_errors++;
+        /* platform messages (IPIs, device requests) go to the machine */
+        if (m->type >= DSM_MSG_USER && d->cfg.on_msg)
+            d->cfg.on_msg(d->cfg.on_msg_arg, src, m);
+        else
+            d->stats.protocol_errors++;
         break;
     }
+}
+
+void dsm_send(struct dsm *d, int rank, const struct dsm_msg *m)
+{
+    struct dsm_msg copy = *m;
+    copy.src = (uint32_t)d->rank;
+    d->t->send(d->t->ctx, rank, &copy);
 }
 
 int dsm_poll(struct dsm *d)

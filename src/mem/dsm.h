@@ -49,6 +49,8 @@ enum dsm_msg_type {
     DSM_MSG_INVALIDATE = 1,  /* drop your copy of page, then ACK */
     DSM_MSG_DOWNGRADE = 2,   /* make page read-only, then ACK */
     DSM_MSG_ACK = 3,         /* reply; tag = the request's tag */
+    DSM_MSG_USER = 16,       /* and above: platform messages (IPIs, device
+                              * requests), handed to config.on_msg */
 };
 /* struct dsm_msg.flags */
 #define DSM_MSGF_PUSH 0x01u  /* request: put your copy of the page into my
@@ -128,6 +130,11 @@ struct dsm_config {
                             * the default: one message round trip less) */
     dsm_lose_fn on_lose;   /* may be NULL */
     void *on_lose_arg;
+    /* Messages of type >= DSM_MSG_USER arriving in dsm_poll or while this
+     * rank waits in a fault: called with the message; may dsm_send(), must
+     * not poll or fault. NULL: they count as protocol errors. */
+    void (*on_msg)(void *arg, int src, const struct dsm_msg *m);
+    void *on_msg_arg;
 };
 
 struct dsm;
@@ -140,6 +147,8 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
 void dsm_free(struct dsm *d);
 
 uint64_t dsm_npages(const struct dsm *d);
+/* Send a platform message (type >= DSM_MSG_USER); src is filled in. */
+void dsm_send(struct dsm *d, int rank, const struct dsm_msg *m);
 /* The local state table (npages bytes, enum dsm_state), for inline
  * checks on the CPU's slow path. */
 const uint8_t *dsm_state_table(const struct dsm *d);

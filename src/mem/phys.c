@@ -42,9 +42,27 @@ int phys_init(struct phys *p, uint32_t ram_size)
     return 0;
 }
 
+int phys_init_borrowed(struct phys *p, uint8_t *ram, uint32_t ram_size)
+{
+    memset(p, 0, sizeof *p);
+    if (!ram || ram_size == 0 || (ram_size & (PAGE_SIZE - 1))) {
+        errno = EINVAL;
+        return -1;
+    }
+    p->page_flags = calloc(ram_size / PAGE_SIZE, 1);
+    if (!p->page_flags) {
+        errno = ENOMEM;
+        return -1;
+    }
+    p->ram = ram;
+    p->ram_size = ram_size;
+    p->ram_borrowed = true;
+    return 0;
+}
+
 void phys_free(struct phys *p)
 {
-    if (p->ram)
+    if (p->ram && !p->ram_borrowed)
         munmap(p->ram, p->ram_size);
     free(p->page_flags);
     free(p->rom);
@@ -145,8 +163,10 @@ static inline bool needs_search(const struct phys *p, uint32_t paddr)
 
 uint8_t *phys_host_ptr(struct phys *p, uint32_t paddr, bool write)
 {
-    if (!needs_search(p, paddr))
+    if (!needs_search(p, paddr)) {
+        phys_coh_ensure(p, paddr, write);
         return p->ram + paddr;
+    }
     /* A page touched by an MMIO window has no host pointer at all: the
      * pointer must be valid for the rest of the page. */
     if (paddr < p->ram_size && (p->page_flags[paddr >> 12] & PG_MMIO))
@@ -180,6 +200,7 @@ static uint32_t read_one(struct phys *p, uint32_t paddr, int size)
         if (paddr >= p->ram_size)
             return 0xffffffffu >> (32 - 8 * size);
     }
+    phys_coh_ensure(p, paddr, false);
     uint32_t v = 0;
     memcpy(&v, p->ram + paddr, (size_t)size); /* little-endian host */
     return v;
@@ -211,6 +232,7 @@ static void write_one(struct phys *p, uint32_t paddr, int size, uint32_t value)
         if (paddr >= p->ram_size || find_rom(p, paddr))
             return; /* unassigned or ROM: ignored */
     }
+    phys_coh_ensure(p, paddr, true);
     memcpy(p->ram + paddr, &value, (size_t)size);
     uint8_t *f = &p->page_flags[paddr >> 12];
     if ((*f & PG_CODE) &&
@@ -236,7 +258,19 @@ int phys_copy_in(struct phys *p, uint32_t paddr, const void *src, size_t n)
         return -1;
     if (n == 0)
         return 0;
-    memcpy(p->ram + paddr, src, n);
+    if (p->coh.state) {
+        /* page by page, each made writable first */
+        for (uint64_t a = paddr; a < (uint64_t)paddr + n;) {
+            uint64_t end = ((a >> 12) + 1) << 12;
+            if (end > (uint64_t)paddr + n)
+                end = (uint64_t)paddr + n;
+            phys_coh_ensure(p, (uint32_t)a, true);
+            memcpy(p->ram + a, (const uint8_t *)src + (a - paddr), (size_t)(end - a));
+            a = end;
+        }
+    } else {
+        memcpy(p->ram + paddr, src, n);
+    }
     /* Loaders and DMA can overwrite code too. */
     for (uint64_t pg = paddr >> 12; pg <= ((uint64_t)paddr + n - 1) >> 12; pg++) {
         if (p->page_flags[pg] & PG_CODE) {
@@ -255,8 +289,14 @@ int phys_copy_out(struct phys *p, uint32_t paddr, void *dst, size_t n)
 {
     if ((uint64_t)paddr + n > p->ram_size)
         return -1;
-    if (n)
-        memcpy(dst, p->ram + paddr, n);
+    for (uint64_t a = paddr; a < (uint64_t)paddr + n;) {
+        uint64_t end = ((a >> 12) + 1) << 12;
+        if (end > (uint64_t)paddr + n)
+            end = (uint64_t)paddr + n;
+        phys_coh_ensure(p, (uint32_t)a, false);
+        memcpy((uint8_t *)dst + (a - paddr), p->ram + a, (size_t)(end - a));
+        a = end;
+    }
     return 0;
 }
 

@@ -39,8 +39,21 @@ struct rom_map {
     const uint8_t *data;
 };
 
+/* Coherence of RAM pages with other ranks (the DSM). With `state` NULL,
+ * RAM is private to this rank. Otherwise state[page] says what this rank
+ * may do with its copy (0 nothing, 1 read, 2 read and write) and every RAM
+ * access below first calls fault() when the state does not allow it;
+ * fault() returns once it does. */
+struct phys_coherence {
+    const uint8_t *state;
+    void (*fault)(void *ctx, uint32_t page, bool write);
+    void *ctx;
+};
+
 struct phys {
     uint8_t *ram;
+    bool ram_borrowed;        /* ram belongs to somebody else (a window) */
+    struct phys_coherence coh;
     uint32_t ram_size;        /* bytes, multiple of PAGE_SIZE */
     uint8_t *page_flags;      /* one byte per RAM page */
     uint8_t *rom;             /* ROM image (owned) */
@@ -58,6 +71,9 @@ struct phys {
 };
 
 int phys_init(struct phys *p, uint32_t ram_size);   /* 0 or -1 (errno) */
+/* The same over RAM that the caller provides (page-aligned, zeroed,
+ * ram_size a multiple of PAGE_SIZE), e.g. this rank's DSM window. */
+int phys_init_borrowed(struct phys *p, uint8_t *ram, uint32_t ram_size);
 void phys_free(struct phys *p);
 /* Map a ROM image of `size` bytes (copied) so that it ends at 1 MiB and at
  * 4 GiB. size must be a multiple of 4 KiB and at most 128 KiB. */
@@ -76,6 +92,15 @@ void phys_write(struct phys *p, uint32_t paddr, int size, uint32_t value);
 /* Bulk copy for loaders and DMA (RAM only; returns -1 if out of RAM). */
 int phys_copy_in(struct phys *p, uint32_t paddr, const void *src, size_t n);
 int phys_copy_out(struct phys *p, uint32_t paddr, void *dst, size_t n);
+
+/* Make the RAM page of paddr accessible for reading (write=false) or
+ * writing under the coherence protocol; no-op for private RAM. */
+static inline void phys_coh_ensure(struct phys *p, uint32_t paddr, bool write)
+{
+    if (p->coh.state && paddr < p->ram_size &&
+        p->coh.state[paddr >> 12] < (write ? 2 : 1))
+        p->coh.fault(p->coh.ctx, paddr >> 12, write);
+}
 
 static inline bool phys_page_is_code(const struct phys *p, uint32_t paddr)
 {

@@ -22,8 +22,10 @@ $(DIFF_DIR)/difftest: tests/diff/difftest.c tests/diff/gen.c tests/diff/emu.c $(
 
 difftest: $(DIFF_DIR)/difftest $(DIFF_DIR)/native32
 
+# both execution engines (VSMP_ENGINE is read by the CPU core)
 check-diff: difftest
-	$(DIFF_DIR)/difftest --seed $(DIFF_SEED) --count $(DIFF_COUNT) $(DIFF_ARGS)
+	VSMP_ENGINE=jit $(DIFF_DIR)/difftest --seed $(DIFF_SEED) --count $(DIFF_COUNT) $(DIFF_ARGS)
+	VSMP_ENGINE=interp $(DIFF_DIR)/difftest --seed $(DIFF_SEED) --count $(DIFF_COUNT) $(DIFF_ARGS)
 
 difftest-fast: difftest
 	$(DIFF_DIR)/difftest --seed $(DIFF_SEED) --count 20000 $(DIFF_ARGS)

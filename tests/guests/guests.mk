@@ -7,7 +7,8 @@
 GUEST_SRC_DIR := tests/guests
 GUEST_OUT     := $(BUILD)/tests/guests
 GUEST_NAMES   := hello demo realmode paging privilege pit uart x87 bench_cpu \
-                 smc codepage midblock irqloop repstr cachefill bench_mem bench_sys
+                 smc codepage midblock irqloop repstr cachefill bench_mem bench_sys \
+                 apic ioapic mptable smp
 GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_NASM    ?= nasm
 GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \
@@ -42,6 +43,10 @@ $(GUEST_OUT)/realmode_blob.o: $(GUEST_OUT)/realmode16.bin
 	$(GUEST_NASM) -f elf32 $(GUEST_OUT)/realmode_blob.asm -o $@
 
 GUEST_EXTRA_realmode := $(GUEST_OUT)/realmode_blob.o
+# the SMP guest: lib/smp.c (CPUs, local APIC, AP start-up) + the trampoline
+GUEST_EXTRA_smp := $(GUEST_OUT)/lib/smp.o $(GUEST_OUT)/lib/smp_tramp.o
+$(GUEST_OUT)/lib/smp.o $(GUEST_OUT)/smp.o: $(GUEST_SRC_DIR)/lib/smp.h
+.SECONDARY: $(GUEST_EXTRA_smp)
 
 .SECONDEXPANSION:
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJ) $$(GUEST_EXTRA_$$*) $(GUEST_SRC_DIR)/lib/guest.ld

@@ -4,7 +4,8 @@
 # a summary "N passed, M failed"; fails if any guest failed.
 set -u
 names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu rom
-    smc codepage midblock irqloop repstr cachefill bench_mem bench_sys"}
+    smc codepage midblock irqloop repstr cachefill bench_mem bench_sys
+    apic ioapic mptable"}
 pass=0 failn=0 failed=""
 for n in $names; do
     if bash tests/guests/run-guest.sh "$n"; then

@@ -5,7 +5,7 @@
 # output with tests/guests/expected/NAME.out.
 #   tests/guests/run-guest.sh NAME          (from the source root)
 # Environment: BUILD (build), QEMU (qemu-system-i386 path, "" to skip),
-# VSMP (./vsmp), GUEST_TIMEOUT (30 s), UPDATE=1 writes expected/NAME.out
+# VSMP (./vsmp), VSMP_ENGINES ("jit interp"), GUEST_TIMEOUT (30 s), UPDATE=1 writes expected/NAME.out
 # from QEMU's output instead of comparing (inspect it before committing).
 set -u
 name=$1
@@ -78,19 +78,22 @@ fi
 
 [ -f "$exp" ] || { echo "$name: FAIL: no $exp"; exit 1; }
 
-timeout -k 5 "$TMO" "$VSMP" "$cfg" < "$input" > "$out/$name.vsmp.raw" 2> "$out/$name.vsmp.err"
-rc=$?
-sed -e "$filter" "$out/$name.vsmp.raw" > "$out/$name.vsmp.out"
-if [ $rc -ne 1 ]; then
-    echo "$name: FAIL: vsmp exit status $rc, want 1$([ $rc -eq 124 ] && echo ' (timeout)')"
-    tail -n 5 "$out/$name.vsmp.err" | sed 's/^/    stderr: /'
-    fail=1
-fi
-if ! diff -u "$exp" "$out/$name.vsmp.out" > "$out/$name.vsmp.diff"; then
-    echo "$name: FAIL: vsmp output differs from $exp:"
-    head -n 20 "$out/$name.vsmp.diff" | sed 's/^/    /'
-    fail=1
-fi
+# every execution engine: the translator (default) and the interpreter
+for eng in ${VSMP_ENGINES:-jit interp}; do
+    VSMP_ENGINE=$eng timeout -k 5 "$TMO" "$VSMP" "$cfg" < "$input" > "$out/$name.vsmp.raw" 2> "$out/$name.vsmp.err"
+    rc=$?
+    sed -e "$filter" "$out/$name.vsmp.raw" > "$out/$name.vsmp.out"
+    if [ $rc -ne 1 ]; then
+        echo "$name: FAIL: vsmp ($eng) exit status $rc, want 1$([ $rc -eq 124 ] && echo ' (timeout)')"
+        tail -n 5 "$out/$name.vsmp.err" | sed 's/^/    stderr: /'
+        fail=1
+    fi
+    if ! diff -u "$exp" "$out/$name.vsmp.out" > "$out/$name.vsmp.diff"; then
+        echo "$name: FAIL: vsmp ($eng) output differs from $exp:"
+        head -n 20 "$out/$name.vsmp.diff" | sed 's/^/    /'
+        fail=1
+    fi
+done
 
 if [ -n "$QEMU" ] && [ -x "$QEMU" ]; then
     run_qemu; rc=$?

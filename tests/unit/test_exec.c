@@ -198,3 +198,19 @@ Test(exec, single_step_traps_after_each_instruction)
     cr_assert_eq(cpu.r[R_EBX] & 0xffff, 7);
     cr_assert_eq(cpu.eflags & F_TF, 0);
 }
+
+Test(exec, interrupt_window_of_one_instruction_after_sti)
+{
+    const uint8_t ivt[] = { 0x00, 0x06, 0x00, 0x00 };   /* vector 0x20 -> 0000:0600 */
+    const uint8_t handler[] = { 0x43, 0xcf };            /* inc bx; iret */
+    const uint8_t code[] = { 0xfb, 0x90, 0xfa, 0xf4 };   /* sti; nop; cli; hlt */
+    put(0x20 * 4, ivt, sizeof ivt);
+    put(0x600, handler, sizeof handler);
+    put(0x500, code, sizeof code);
+    start_real_mode(0x500, 0x7000);
+    cpu.intr = 1; /* pending all along, masked by IF=0 until the STI */
+    cr_assert_eq(cpu_run(&cpu, 100), CPU_EXIT_HALT);
+    cr_assert_eq(acks, 1, "the interrupt must be taken after the NOP, before the CLI");
+    cr_assert_eq(cpu.r[R_EBX] & 0xffff, 1);
+    cr_assert_eq(cpu.eip, 0x504);
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/apic.h"
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
@@ -669,6 +670,52 @@ Test(system, cpuid)
     cr_assert_eq(d & (1u << 23), 0);   /* no MMX */
     cr_assert_eq(d & (1u << 25), 0);   /* no SSE */
     cr_assert_eq(cpu->r[R_ECX], 0);
+    env_free(e);
+}
+
+/* With a local APIC attached (cpu->apic): CPUID.1 reports it and its ID,
+ * IA32_APIC_BASE is the APIC's (BSP bit read-only, reserved bits #GP),
+ * and cpu->apic_base follows it (cpu_apic_init() reads the BSP bit). */
+Test(system, apic_attached_msr_and_cpuid)
+{
+    struct env *e = env_new();
+    struct cpu *cpu = &e->cpu;
+    struct apic a;
+    apic_init(&a, 3, true, NULL, NULL);
+    cr_assert_eq(apic_map(&a, &e->phys), 0);
+    cpu->apic = &a;
+    cpu->r[R_EAX] = 1;
+    cr_assert_eq(RUN(e, false, 0x0f, 0xa2), -1);
+    cr_assert(cpu->r[R_EDX] & (1u << 9));
+    cr_assert_eq(cpu->r[R_EBX] >> 24, 3);
+
+    cpu->eip = CODE;
+    cpu->r[R_ECX] = MSR_APIC_BASE;
+    cr_assert_eq(RUN(e, false, 0x0f, 0x32), -1);
+    cr_assert_eq(cpu->r[R_EAX], 0xfee00900u);
+    cr_assert_eq(cpu->r[R_EDX], 0);
+
+    cpu->eip = CODE;
+    cpu->r[R_EAX] = 0xfee00801u;               /* reserved bit 0 */
+    cpu->r[R_EDX] = 0;
+    cr_assert_eq(RUN(e, false, 0x0f, 0x30), EXC_GP);
+    cpu->r[R_EAX] = 0xfee00800u;
+    cpu->r[R_EDX] = 1;                         /* above 4 GiB */
+    cr_assert_eq(RUN(e, false, 0x0f, 0x30), EXC_GP);
+    cr_assert_eq(apic_get_base(&a), 0xfee00900u);
+
+    cpu->r[R_EAX] = 0xfee00000u;               /* disable (BSP bit kept) */
+    cpu->r[R_EDX] = 0;
+    cr_assert_eq(RUN(e, false, 0x0f, 0x30), -1);
+    cr_assert(!apic_hw_enabled(&a));
+    cr_assert_eq(cpu->apic_base, 0xfee00100u);
+    cr_assert_eq(phys_read(&e->phys, 0xfee00030u, 4), 0xffffffffu);  /* not decoded */
+    cpu->eip = CODE;
+    cpu->r[R_EAX] = 0xfee00800u;               /* enable again */
+    cr_assert_eq(RUN(e, false, 0x0f, 0x30), -1);
+    cr_assert(apic_hw_enabled(&a));
+    cr_assert_eq(cpu->apic_base, 0xfee00900u);
+    cr_assert_eq(phys_read(&e->phys, 0xfee00030u, 4) & 0xff, APIC_VERSION);
     env_free(e);
 }
 

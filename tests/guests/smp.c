@@ -1,0 +1,610 @@
+/* smp.c - test guest for a multiprocessor machine (issue 4, item 5): finds
+ * the CPUs (MP table / ACPI MADT), starts every AP with INIT-SIPI-SIPI
+ * (lib/smp.c), then runs six tests on all CPUs at once:
+ *   count  LOCK XADD (plus LOCK INC and a CMPXCHG loop) to an exact total,
+ *          and XADD's old values are all distinct;
+ *   lock   an XCHG spinlock guards data spread over two other pages;
+ *          the invariant is checked inside every critical section;
+ *   ring   one single-producer/single-consumer ring per CPU (CPU i to
+ *          CPU i+1), plain loads and stores only, index and data on
+ *          different pages: the consumer must see the data once it sees
+ *          the index (x86 store ordering);
+ *   false  every CPU hammers its own word, byte and halfword of one page;
+ *   ipi    self-IPIs, then ping-pong with fixed IPIs between every
+ *          ordered pair of CPUs;
+ *   smc    cross-modifying code: one CPU rewrites a function that all CPUs
+ *          then run (after CPUID), and a CPU patches the jump of a loop
+ *          another CPU is spinning in.
+ * Only the BSP prints, and only text that does not depend on timing, so
+ * the output is a function of the CPU count (expected/smp.N.out). Every
+ * wait is bounded (TEST_LIMIT per test, kept by the BSP with the PIT).
+ * Command line: "only=count,ipi" runs a subset; "verbose" says where the
+ * CPU count came from. */
+#include "lib/smp.h"
+
+/* work per CPU: small enough for 4 ranks on 2 host cores under a DSM */
+#define COUNT_ITERS   10000
+#define LOCK_ITERS    3000
+#define RING_MSGS     5000
+#define RING_SLOTS    32
+#define FALSE_ITERS   20000
+#define IPI_ROUNDS    20
+#define SMC_ROUNDS    60
+#define SMC_CALLS     20
+#define SPIN_LIMIT    20000000u      /* rounds before a spinning CPU gives up */
+#define TEST_LIMIT    TB_MS(60000)   /* per test, on the BSP's PIT clock */
+
+#define PAGE __attribute__((aligned(4096)))
+static int N;
+
+/* per-CPU results, a cache line each, on a page of their own */
+static volatile uint32_t res[SMP_MAX_CPUS][16] PAGE;
+
+static const char *cmdline;
+static int wanted(const char *name)
+{
+    const char *p = cmdline, *o = NULL;
+    for (; *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, "only=", 5))
+            o = p + 5;
+    if (!o)
+        return 1;
+    size_t n = strlen(name);
+    while (*o && *o != ' ') {
+        if (!memcmp(o, name, n) && (o[n] == ',' || o[n] == ' ' || !o[n]))
+            return 1;
+        while (*o && *o != ' ' && *o != ',')
+            o++;
+        if (*o == ',')
+            o++;
+    }
+    return 0;
+}
+
+static int has_word(const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = cmdline; *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && !memcmp(p, w, n) && (p[n] == ' ' || !p[n]))
+            return 1;
+    return 0;
+}
+
+static void run(const char *name, smp_fn fn)
+{
+    if (smp_run_all(fn, TEST_LIMIT)) {
+        for (int i = 0; i < N; i++)
+            printf("cpu %d: stage %u\n", i, res[i][14]);
+        fail(0x20, "%s: timeout: cpus still running (mask %x)", name, smp_pending_mask());
+    }
+}
+
+
+/* ================= (a) count ================= */
+static struct {
+    volatile uint32_t xadd, inc, cas;
+} cnt PAGE;
+
+static void t_count(int me)
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < COUNT_ITERS; i++) {
+        uint32_t v = 1;
+        __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(cnt.xadd) : : "memory");
+        sum += v;
+        __asm__ volatile("lock incl %0" : "+m"(cnt.inc) : : "memory");
+        uint32_t old = cnt.cas, nv;
+        do {
+            nv = old + 1;
+        } while (!__atomic_compare_exchange_n(&cnt.cas, &old, nv, 0, __ATOMIC_SEQ_CST,
+                                              __ATOMIC_SEQ_CST));
+    }
+    res[me][0] = sum;
+}
+
+static void test_count(void)
+{
+    run("count", t_count);
+    uint32_t total = (uint32_t)N * COUNT_ITERS, sum = 0;
+    for (int i = 0; i < N; i++)
+        sum += res[i][0];
+    /* the old values XADD returned are 0..total-1, each once: their sum
+     * is total*(total-1)/2 */
+    uint32_t want = total % 2 ? (total - 1) / 2 * total : total / 2 * (total - 1);
+    printf("count: lock xadd %u (%d x %u) %s, old values %s\n", cnt.xadd, N, COUNT_ITERS,
+           cnt.xadd == total ? "ok" : "WRONG", sum == want ? "unique ok" : "WRONG");
+    printf("count: lock inc %u %s, lock cmpxchg %u %s\n", cnt.inc,
+           cnt.inc == total ? "ok" : "WRONG", cnt.cas, cnt.cas == total ? "ok" : "WRONG");
+    if (cnt.xadd != total || sum != want || cnt.inc != total || cnt.cas != total)
+        smp_failed = 1;
+}
+
+/* ================= (b) spinlock ================= */
+#define NOBODY 0xffffffffu
+static volatile uint32_t lockword PAGE;
+static struct { volatile uint32_t a, owner, weight; } dat1 PAGE;
+static struct { volatile uint32_t b, entries; } dat2 PAGE;
+
+static int spin_lock(int me)
+{
+    uint32_t v;
+    for (;;) {
+        v = 1;
+        __asm__ volatile("xchgl %0, %1" : "+r"(v), "+m"(lockword) : : "memory");
+        if (!v)
+            return 0;
+        while (lockword)
+            if (smp_stop(me))
+                return -1;
+            else
+                cpu_relax();
+    }
+}
+
+static void spin_unlock(void)
+{
+    barrier();
+    lockword = 0;               /* a plain store releases on x86 */
+    barrier();
+}
+
+static void t_lock(int me)
+{
+    uint32_t bad = 0;
+    for (int i = 0; i < LOCK_ITERS; i++) {
+        if (spin_lock(me))
+            break;
+        if (dat1.owner != NOBODY)
+            bad++;
+        dat1.owner = (uint32_t)me;
+        uint32_t x = dat1.a;
+        if (dat2.b != x)
+            bad++;
+        dat1.a = x + 1;
+        for (volatile int k = 0; k < 8; k++)
+            ;
+        dat1.weight += (uint32_t)me + 1;
+        dat2.entries++;
+        dat2.b = x + 1;
+        if (dat1.owner != (uint32_t)me)
+            bad++;
+        dat1.owner = NOBODY;
+        spin_unlock();
+    }
+    res[me][1] = bad;
+}
+
+static void test_lock(void)
+{
+    dat1.owner = NOBODY;
+    run("lock", t_lock);
+    uint32_t bad = 0, total = (uint32_t)N * LOCK_ITERS;
+    for (int i = 0; i < N; i++)
+        bad += res[i][1];
+    uint32_t wweight = (uint32_t)LOCK_ITERS * (uint32_t)(N * (N + 1) / 2);
+    int ok = !bad && dat1.a == total && dat2.b == total && dat2.entries == total &&
+             dat1.weight == wweight && !lockword;
+    printf("lock: xchg spinlock, %d x %u critical sections: invariant %s, totals %s\n", N,
+           LOCK_ITERS, bad ? "BROKEN" : "held",
+           dat1.a == total && dat2.b == total && dat2.entries == total && dat1.weight == wweight
+               ? "ok" : "WRONG");
+    if (!ok) {
+        printf("lock: a=%u b=%u entries=%u weight=%u (want %u, weight %u) violations=%u\n",
+               dat1.a, dat2.b, dat2.entries, dat1.weight, total, wweight, bad);
+        smp_failed = 1;
+    }
+}
+
+/* ================= (c) ring buffers ================= */
+struct ring_data { volatile uint32_t slot[RING_SLOTS][4]; } __attribute__((aligned(4096)));
+struct ring_idx { volatile uint32_t v; } __attribute__((aligned(4096)));
+static struct ring_data ring_data[SMP_MAX_CPUS];
+static struct ring_idx ring_head[SMP_MAX_CPUS];    /* written by the producer only */
+static struct ring_idx ring_tail[SMP_MAX_CPUS];    /* written by the consumer only */
+
+static uint32_t payload(uint32_t prod, uint32_t seq, int k)
+{
+    switch (k) {
+    case 0: return seq;
+    case 1: return seq * 0x9e3779b1u ^ prod;
+    case 2: return ~seq;
+    default: return prod << 24 | (seq & 0xffffff);
+    }
+}
+
+static void t_ring(int me)
+{
+    int out = me, in = (me + N - 1) % N;       /* I produce into ring me, consume ring me-1 */
+    uint32_t sent = 0, got = 0, bad = 0;
+    uint32_t tail_seen = 0, head_seen = 0;
+    while (sent < RING_MSGS || got < RING_MSGS) {
+        int progress = 0;
+        if (sent < RING_MSGS) {
+            if (sent - tail_seen >= RING_SLOTS)
+                tail_seen = ring_tail[out].v;
+            if (sent - tail_seen < RING_SLOTS) {
+                volatile uint32_t *s = ring_data[out].slot[sent % RING_SLOTS];
+                for (int k = 0; k < 4; k++)
+                    s[k] = payload((uint32_t)me, sent, k);
+                barrier();
+                ring_head[out].v = ++sent;
+                progress = 1;
+            }
+        }
+        if (got < RING_MSGS) {
+            if (got == head_seen)
+                head_seen = ring_head[in].v;
+            if (got != head_seen) {
+                volatile uint32_t *s = ring_data[in].slot[got % RING_SLOTS];
+                for (int k = 0; k < 4; k++)
+                    if (s[k] != payload((uint32_t)in, got, k))
+                        bad++;
+                barrier();
+                ring_tail[in].v = ++got;
+                progress = 1;
+            }
+        }
+        if (!progress) {
+            if (smp_stop(me))
+                break;
+            cpu_relax();
+        }
+    }
+    res[me][2] = bad;
+    res[me][3] = got;
+}
+
+static void test_ring(void)
+{
+    run("ring", t_ring);
+    uint32_t bad = 0, short_ = 0;
+    for (int i = 0; i < N; i++) {
+        bad += res[i][2];
+        short_ += res[i][3] != RING_MSGS;
+    }
+    printf("ring: %d rings x %u messages (", N, RING_MSGS);
+    for (int i = 0; i < N; i++)
+        printf("%s%d->%d", i ? " " : "", i, (i + 1) % N);
+    printf("), plain loads/stores: %s\n", bad || short_ ? "WRONG" : "in order, data ok");
+    if (bad || short_) {
+        printf("ring: %u bad words, %u rings short\n", bad, short_);
+        smp_failed = 1;
+    }
+}
+
+/* ================= (d) false sharing ================= */
+static struct {
+    volatile uint32_t w[SMP_MAX_CPUS];
+    volatile uint8_t b[SMP_MAX_CPUS];
+    uint8_t pad[4096 - 4 * SMP_MAX_CPUS - SMP_MAX_CPUS - 2 * SMP_MAX_CPUS];
+    volatile uint16_t h[SMP_MAX_CPUS];          /* the last bytes of the page */
+} fs PAGE;
+
+static void t_false(int me)
+{
+    for (int i = 0; i < FALSE_ITERS; i++) {
+        fs.w[me] += (uint32_t)me + 1;
+        fs.b[me] += 3;
+        fs.h[me] = (uint16_t)(fs.h[me] + 7);
+    }
+}
+
+static void test_false(void)
+{
+    run("false", t_false);
+    int w = 1, b = 1, h = 1;
+    for (int i = 0; i < SMP_MAX_CPUS; i++) {
+        uint32_t k = i < N ? FALSE_ITERS : 0;
+        w &= fs.w[i] == k * (uint32_t)(i + 1);
+        b &= fs.b[i] == (uint8_t)(k * 3);
+        h &= fs.h[i] == (uint16_t)(k * 7);
+    }
+    printf("false sharing: %d cpus x %u on one page: words %s, bytes %s, halfwords %s\n", N,
+           FALSE_ITERS, w ? "ok" : "WRONG", b ? "ok" : "WRONG", h ? "ok" : "WRONG");
+    if (!(w && b && h))
+        smp_failed = 1;
+}
+
+/* ================= (e) IPIs ================= */
+#define VEC_PING 0x40
+#define VEC_PONG 0x41
+#define VEC_SELF 0x42
+static volatile uint32_t ping_req[SMP_MAX_CPUS][SMP_MAX_CPUS] PAGE;   /* [to][from] */
+static volatile uint32_t ping_got[SMP_MAX_CPUS][SMP_MAX_CPUS] PAGE;   /* [to][from] */
+static volatile uint32_t pong_got[SMP_MAX_CPUS][16] PAGE;
+static volatile uint32_t self_got[SMP_MAX_CPUS][16] PAGE;
+static volatile uint32_t ipi_err[SMP_MAX_CPUS][16] PAGE;
+
+static void on_ping(struct frame *f)
+{
+    (void)f;
+    int me = smp_cpu();
+    for (int s = 0; s < N; s++)
+        if (ping_req[me][s]) {
+            ping_req[me][s] = 0;
+            ping_got[me][s]++;
+            if (lapic_ipi(smp.apic_id[s], ICR_FIXED | VEC_PONG))
+                ipi_err[me][0]++;
+        }
+    lapic_eoi();
+}
+
+static void on_pong(struct frame *f)
+{
+    (void)f;
+    pong_got[smp_cpu()][0]++;
+    lapic_eoi();
+}
+
+static void on_self(struct frame *f)
+{
+    (void)f;
+    self_got[smp_cpu()][0]++;
+    lapic_eoi();
+}
+
+/* wait (interrupts on) until *p != old */
+static int wait_change(int me, volatile uint32_t *p, uint32_t old)
+{
+    for (uint32_t n = 0; *p == old; n++) {
+        if (smp_stop(me) || n > SPIN_LIMIT)
+            return -1;
+        cpu_relax();
+    }
+    return 0;
+}
+
+static void t_ipi(int me)
+{
+    sti();
+    for (int r = 0; r < IPI_ROUNDS; r++) {
+        uint32_t before = self_got[me][0];
+        if (lapic_ipi(0, ICR_SELF | ICR_FIXED | VEC_SELF) || wait_change(me, &self_got[me][0], before))
+            ipi_err[me][1]++;
+    }
+    for (int k = 1; k < N; k++) {
+        int to = (me + k) % N;
+        for (int r = 0; r < IPI_ROUNDS; r++) {
+            uint32_t before = pong_got[me][0];
+            ping_req[to][me] = 1;
+            if (lapic_ipi(smp.apic_id[to], ICR_FIXED | VEC_PING) ||
+                wait_change(me, &pong_got[me][0], before)) {
+                ipi_err[me][2]++;
+                break;
+            }
+        }
+    }
+    smp_barrier(me);            /* others may still ping me: keep interrupts on */
+    cli();
+}
+
+static void test_ipi(void)
+{
+    idt_set(VEC_PING, on_ping, 0, 0);
+    idt_set(VEC_PONG, on_pong, 0, 0);
+    idt_set(VEC_SELF, on_self, 0, 0);
+    run("ipi", t_ipi);
+    int selfok = 1, ok = 1;
+    for (int i = 0; i < N; i++) {
+        selfok &= self_got[i][0] == IPI_ROUNDS && !ipi_err[i][1];
+        ok &= !ipi_err[i][0] && !ipi_err[i][2];
+    }
+    printf("ipi: self-IPI x %u on every cpu %s\n", IPI_ROUNDS, selfok ? "ok" : "WRONG");
+    printf("ipi: ping-pong x %u:", IPI_ROUNDS);
+    if (N == 1)
+        printf(" (no pairs)");
+    for (int f = 0; f < N; f++)
+        for (int t = 0; t < N; t++)
+            if (f != t) {
+                printf(" %d->%d", f, t);
+                if (ping_got[t][f] != IPI_ROUNDS) {
+                    printf("(%u)", ping_got[t][f]);
+                    ok = 0;
+                }
+            }
+    printf(" %s\n", ok ? "ok" : "WRONG");
+    if (!ok || !selfok)
+        smp_failed = 1;
+}
+
+/* ================= (f) cross-modifying code ================= */
+static uint8_t xcode[4096] PAGE;        /* rewritten between rounds */
+static uint8_t xloop[4096] PAGE;        /* a spin loop, patched while it runs */
+static volatile uint32_t spin_state PAGE;
+typedef uint32_t (*fn0)(void);
+
+static uint32_t smc_value(int k)
+{
+    uint32_t v = (uint32_t)k * 0x9e3779b9u + 1;
+    switch (k % 3) {
+    case 0: return v;
+    case 1: return v + ((uint32_t)k ^ 0x5a5a);
+    default: return 0u - v;
+    }
+}
+
+static void smc_write(int k)
+{
+    volatile uint8_t *p = xcode;
+    uint32_t v = (uint32_t)k * 0x9e3779b9u + 1, c = (uint32_t)k ^ 0x5a5a;
+    int n = 0;
+    switch (k % 3) {
+    case 0:                     /* mov $v, %eax */
+        p[n++] = 0xb8;
+        break;
+    case 1:                     /* mov $v, %eax; add $c, %eax */
+        p[n++] = 0xb8;
+        for (int i = 0; i < 4; i++)
+            p[n + i] = (uint8_t)(v >> 8 * i);
+        n += 4;
+        p[n++] = 0x05;
+        v = c;
+        break;
+    default:                    /* xor %eax, %eax; sub $v, %eax */
+        p[n++] = 0x31;
+        p[n++] = 0xc0;
+        p[n++] = 0x2d;
+        break;
+    }
+    for (int i = 0; i < 4; i++)
+        p[n + i] = (uint8_t)(v >> 8 * i);
+    n += 4;
+    p[n] = 0xc3;                /* ret */
+}
+
+/* A loop that spins until another CPU patches it. The SDM (8.1.3) lets
+ * cross-modified code take effect only after the executing CPU serializes,
+ * so every round runs CPUID:
+ *   push %ebx; push %esi; mov $SPIN_LIMIT, %esi
+ *   1: xor %eax, %eax; cpuid; pause; dec %esi; jz 2f; jmp 1b
+ *   mov $imm, %eax; pop %esi; pop %ebx; ret
+ *   2: xor %eax, %eax; dec %eax; pop %esi; pop %ebx; ret   (gave up: -1)
+ * The writer turns "jmp 1b" (at the even offset 16) into two NOPs with
+ * one 16-bit store. */
+#define XLOOP_JMP 16
+static void xloop_write(uint32_t imm)
+{
+    static const uint8_t code[] = {
+        0x53, 0x56,             /*  0: push %ebx; push %esi */
+        0xbe, 0, 0, 0, 0,       /*  2: mov $limit, %esi */
+        0x31, 0xc0,             /*  7: xor %eax, %eax */
+        0x0f, 0xa2,             /*  9: cpuid */
+        0xf3, 0x90,             /* 11: pause */
+        0x4e,                   /* 13: dec %esi */
+        0x74, 0x0a,             /* 14: jz 26 */
+        0xeb, 0xf5,             /* 16: jmp 7 */
+        0xb8, 0, 0, 0, 0,       /* 18: mov $imm, %eax */
+        0x5e, 0x5b, 0xc3,       /* 23: pop %esi; pop %ebx; ret */
+        0x31, 0xc0, 0x48,       /* 26: xor %eax, %eax; dec %eax */
+        0x5e, 0x5b, 0xc3,       /* 29: pop %esi; pop %ebx; ret */
+    };
+    volatile uint8_t *p = xloop;
+    for (unsigned i = 0; i < sizeof(code); i++)
+        p[i] = code[i];
+    for (int i = 0; i < 4; i++) {
+        p[3 + i] = (uint8_t)(SPIN_LIMIT >> 8 * i);
+        p[19 + i] = (uint8_t)(imm >> 8 * i);
+    }
+}
+
+/* the pairs (writer, runner) of the spin-loop test; the runner is never
+ * the BSP, so that a runner stuck in the loop is seen by the BSP */
+static int spin_pairs(int *w, int *r)
+{
+    int n = 0;
+    for (int a = 0; a < N; a++)
+        for (int b = 1; b < N; b++)
+            if (a != b) {
+                w[n] = a;
+                r[n++] = b;
+            }
+    return n;
+}
+
+static void t_smc(int me)
+{
+    uint32_t bad = 0;
+    for (int k = 0; k < SMC_ROUNDS; k++) {
+        res[me][14] = (uint32_t)k;
+        if (smp_barrier(me))
+            goto out;
+        if (me == k % N)
+            smc_write(k);
+        if (smp_barrier(me))
+            goto out;
+        serialize();            /* SDM: the executing CPU serializes */
+        for (int c = 0; c < SMC_CALLS; c++)
+            if (((fn0)xcode)() != smc_value(k))
+                bad++;
+    }
+    res[me][4] = bad;
+
+    int w[SMP_MAX_CPUS * SMP_MAX_CPUS], r[SMP_MAX_CPUS * SMP_MAX_CPUS];
+    int np = spin_pairs(w, r);
+    for (int i = 0; i < np; i++) {
+        res[me][14] = 1000u + (uint32_t)i;
+        if (me == w[i]) {
+            xloop_write(0x1000u + (uint32_t)i);
+            spin_state = 0;
+        }
+        if (smp_barrier(me))
+            goto out;
+        if (me == r[i]) {
+            serialize();
+            spin_state = 1;
+            res[me][14] = 4000u + (uint32_t)i;
+            res[me][5 + i % 8] = ((fn0)xloop)();
+            res[me][14] = 5000u + (uint32_t)i;
+        } else if (me == w[i]) {
+            for (uint32_t n = 0; spin_state != 1; n++)
+                if (smp_stop(me) || n > SPIN_LIMIT)
+                    goto out;
+                else
+                    cpu_relax();
+            for (int n = 0; n < 1000; n++)      /* let it spin a while */
+                cpu_relax();
+            res[me][14] = 2000u + (uint32_t)i;
+            *(volatile uint16_t *)(xloop + XLOOP_JMP) = 0x9090;
+            res[me][14] = 3000u + (uint32_t)i;
+        }
+        if (smp_barrier(me))
+            goto out;
+        if (me == 0 && res[r[i]][5 + i % 8] != 0x1000u + (uint32_t)i)
+            res[0][13] |= 1u << i % 32;
+    }
+out:
+    return;
+}
+
+static void test_smc(void)
+{
+    run("smc", t_smc);
+    uint32_t bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += res[i][4];
+    printf("smc: %u rounds: code rewritten by cpu k%%%d, then run %u times on every cpu: %s\n",
+           SMC_ROUNDS, N, SMC_CALLS, bad ? "WRONG" : "ok");
+    int w[SMP_MAX_CPUS * SMP_MAX_CPUS], r[SMP_MAX_CPUS * SMP_MAX_CPUS];
+    int np = spin_pairs(w, r);
+    printf("smc: loop patched while it spins (writer->runner):");
+    if (!np)
+        printf(" (no pairs)");
+    for (int i = 0; i < np; i++)
+        printf(" %d->%d%s", w[i], r[i], res[0][13] >> i % 32 & 1 ? "(MISSED)" : "");
+    printf(" %s\n", res[0][13] ? "WRONG" : "ok");
+    if (bad || res[0][13])
+        smp_failed = 1;
+}
+
+int main(uint32_t magic, uint32_t mbi)
+{
+    (void)magic;
+    cmdline = mb_cmdline(mbi);
+    pic_remap(0x20, 0x28);      /* all 8259 inputs masked */
+    smp_init(mbi);
+    N = smp.ncpus;
+    printf("smp: cpus: %d\n", N);
+    if (has_word("verbose"))
+        printf("smp: found by %s\n", smp.source);
+    printf("smp: %d APs started by INIT-SIPI-SIPI, APIC IDs:", N - 1);
+    for (int i = 0; i < N; i++)
+        printf(" %u", smp.apic_id[i]);
+    printf("\n");
+
+    if (wanted("count"))
+        test_count();
+    if (wanted("lock"))
+        test_lock();
+    if (wanted("ring"))
+        test_ring();
+    if (wanted("false"))
+        test_false();
+    if (wanted("ipi"))
+        test_ipi();
+    if (wanted("smc"))
+        test_smc();
+    if (smp_failed)
+        fail(0x21, "smp: a test failed (see above)");
+    printf("smp done\n");
+    return 0;
+}
