@@ -13,13 +13,15 @@
  *   ipi    self-IPIs, then ping-pong with fixed IPIs between every
  *          ordered pair of CPUs;
  *   smc    cross-modifying code: one CPU rewrites a function that all CPUs
- *          then run (after CPUID), and a CPU patches the jump of a loop
- *          another CPU is spinning in.
+ *          then run (after CPUID); with "smc-patch" on the command line
+ *          also: one CPU patches a function that another CPU keeps
+ *          calling (CPUID between calls) until it sees the new code, for
+ *          every ordered pair.
  * Only the BSP prints, and only text that does not depend on timing, so
  * the output is a function of the CPU count (expected/smp.N.out). Every
  * wait is bounded (TEST_LIMIT per test, kept by the BSP with the PIT).
  * Command line: "only=count,ipi" runs a subset; "verbose" says where the
- * CPU count came from. */
+ * CPU count came from; "smc-patch" adds the second smc part. */
 #include "lib/smp.h"
 
 /* work per CPU: small enough for 4 ranks on 2 host cores under a DSM */
@@ -31,7 +33,7 @@
 #define IPI_ROUNDS    20
 #define SMC_ROUNDS    60
 #define SMC_CALLS     20
-#define SPIN_LIMIT    20000000u      /* rounds before a spinning CPU gives up */
+#define SPIN_LIMIT    20000000u      /* rounds before a waiting CPU gives up */
 #define TEST_LIMIT    TB_MS(60000)   /* per test, on the BSP's PIT clock */
 
 #define PAGE __attribute__((aligned(4096)))
@@ -70,11 +72,13 @@ static int has_word(const char *w)
     return 0;
 }
 
+static void t_smc(int me);
 static void run(const char *name, smp_fn fn)
 {
     if (smp_run_all(fn, TEST_LIMIT)) {
-        for (int i = 0; i < N; i++)
-            printf("cpu %d: stage %u\n", i, res[i][14]);
+        if (fn == t_smc)        /* where each CPU got to (see t_smc) */
+            for (int i = 0; i < N; i++)
+                printf("smc: cpu %d at step %u\n", i, res[i][14]);
         fail(0x20, "%s: timeout: cpus still running (mask %x)", name, smp_pending_mask());
     }
 }
@@ -409,7 +413,11 @@ static void test_ipi(void)
 
 /* ================= (f) cross-modifying code ================= */
 static uint8_t xcode[4096] PAGE;        /* rewritten between rounds */
-static uint8_t xloop[4096] PAGE;        /* a spin loop, patched while it runs */
+/* the second part (code patched while another CPU keeps calling it) runs
+ * only with "smc-patch" on the command line: QEMU 7.2 (TCG), the oracle,
+ * misses the patch in some runs at -smp 4 (see FINDINGS.md) */
+static int smc_patch;
+static uint8_t xloop[4096] PAGE;        /* patched while another CPU keeps calling it */
 static volatile uint32_t spin_state PAGE;
 typedef uint32_t (*fn0)(void);
 
@@ -452,48 +460,25 @@ static void smc_write(int k)
     p[n] = 0xc3;                /* ret */
 }
 
-/* A loop that spins until another CPU patches it. The SDM (8.1.3) lets
- * cross-modified code take effect only after the executing CPU serializes,
- * so every round runs CPUID:
- *   push %ebx; push %esi; mov $SPIN_LIMIT, %esi
- *   1: xor %eax, %eax; cpuid; pause; dec %esi; jz 2f; jmp 1b
- *   mov $imm, %eax; pop %esi; pop %ebx; ret
- *   2: xor %eax, %eax; dec %eax; pop %esi; pop %ebx; ret   (gave up: -1)
- * The writer turns "jmp 1b" (at the even offset 16) into two NOPs with
- * one 16-bit store. */
-#define XLOOP_JMP 16
-static void xloop_write(uint32_t imm)
+/* The runner calls xloop over and over (CPUID between calls, as the SDM
+ * (8.1.3) asks of a CPU running cross-modified code) until it returns
+ * something new; the writer patches the immediate with one aligned
+ * 32-bit store: nop; nop; nop; mov $imm, %eax (imm at offset 4); ret. */
+#define XLOOP_OLD 0x5a5a0000u
+static void xloop_write(void)
 {
-    static const uint8_t code[] = {
-        0x53, 0x56,             /*  0: push %ebx; push %esi */
-        0xbe, 0, 0, 0, 0,       /*  2: mov $limit, %esi */
-        0x31, 0xc0,             /*  7: xor %eax, %eax */
-        0x0f, 0xa2,             /*  9: cpuid */
-        0xf3, 0x90,             /* 11: pause */
-        0x4e,                   /* 13: dec %esi */
-        0x74, 0x0a,             /* 14: jz 26 */
-        0xeb, 0xf5,             /* 16: jmp 7 */
-        0xb8, 0, 0, 0, 0,       /* 18: mov $imm, %eax */
-        0x5e, 0x5b, 0xc3,       /* 23: pop %esi; pop %ebx; ret */
-        0x31, 0xc0, 0x48,       /* 26: xor %eax, %eax; dec %eax */
-        0x5e, 0x5b, 0xc3,       /* 29: pop %esi; pop %ebx; ret */
-    };
+    static const uint8_t code[] = { 0x90, 0x90, 0x90, 0xb8, 0, 0, 0x5a, 0x5a, 0xc3 };
     volatile uint8_t *p = xloop;
     for (unsigned i = 0; i < sizeof(code); i++)
         p[i] = code[i];
-    for (int i = 0; i < 4; i++) {
-        p[3 + i] = (uint8_t)(SPIN_LIMIT >> 8 * i);
-        p[19 + i] = (uint8_t)(imm >> 8 * i);
-    }
 }
 
-/* the pairs (writer, runner) of the spin-loop test; the runner is never
- * the BSP, so that a runner stuck in the loop is seen by the BSP */
+/* the pairs (writer, runner) of the patched-loop test: every ordered pair */
 static int spin_pairs(int *w, int *r)
 {
     int n = 0;
     for (int a = 0; a < N; a++)
-        for (int b = 1; b < N; b++)
+        for (int b = 0; b < N; b++)
             if (a != b) {
                 w[n] = a;
                 r[n++] = b;
@@ -501,6 +486,9 @@ static int spin_pairs(int *w, int *r)
     return n;
 }
 
+/* res[cpu][14], the step each CPU reached (printed on a timeout): round k,
+ * then 1000 + pair i before writing, 2000 + i/3000 + i around the
+ * writer's patch, 4000 + i/5000 + i around the runner's loop */
 static void t_smc(int me)
 {
     uint32_t bad = 0;
@@ -520,20 +508,28 @@ static void t_smc(int me)
     res[me][4] = bad;
 
     int w[SMP_MAX_CPUS * SMP_MAX_CPUS], r[SMP_MAX_CPUS * SMP_MAX_CPUS];
-    int np = spin_pairs(w, r);
+    int np = smc_patch ? spin_pairs(w, r) : 0;
     for (int i = 0; i < np; i++) {
         res[me][14] = 1000u + (uint32_t)i;
         if (me == w[i]) {
-            xloop_write(0x1000u + (uint32_t)i);
+            xloop_write();
             spin_state = 0;
         }
         if (smp_barrier(me))
             goto out;
         if (me == r[i]) {
-            serialize();
-            spin_state = 1;
+            uint32_t v = XLOOP_OLD;
             res[me][14] = 4000u + (uint32_t)i;
-            res[me][5 + i % 8] = ((fn0)xloop)();
+            for (uint32_t n = 0; v == XLOOP_OLD; n++) {
+                serialize();
+                v = ((fn0)xloop)();
+                if (n == 100)
+                    spin_state = 1;     /* it ran the old code a while */
+                if (smp_stop(me) || n > SPIN_LIMIT)
+                    break;
+                cpu_relax();
+            }
+            res[me][5 + i % 8] = v;
             res[me][14] = 5000u + (uint32_t)i;
         } else if (me == w[i]) {
             for (uint32_t n = 0; spin_state != 1; n++)
@@ -541,10 +537,8 @@ static void t_smc(int me)
                     goto out;
                 else
                     cpu_relax();
-            for (int n = 0; n < 1000; n++)      /* let it spin a while */
-                cpu_relax();
             res[me][14] = 2000u + (uint32_t)i;
-            *(volatile uint16_t *)(xloop + XLOOP_JMP) = 0x9090;
+            *(volatile uint32_t *)(xloop + 4) = 0x1000u + (uint32_t)i;
             res[me][14] = 3000u + (uint32_t)i;
         }
         if (smp_barrier(me))
@@ -564,9 +558,11 @@ static void test_smc(void)
         bad += res[i][4];
     printf("smc: %u rounds: code rewritten by cpu k%%%d, then run %u times on every cpu: %s\n",
            SMC_ROUNDS, N, SMC_CALLS, bad ? "WRONG" : "ok");
+    if (!smc_patch)
+        return;
     int w[SMP_MAX_CPUS * SMP_MAX_CPUS], r[SMP_MAX_CPUS * SMP_MAX_CPUS];
     int np = spin_pairs(w, r);
-    printf("smc: loop patched while it spins (writer->runner):");
+    printf("smc: code patched while another cpu keeps running it (writer->runner):");
     if (!np)
         printf(" (no pairs)");
     for (int i = 0; i < np; i++)
@@ -581,6 +577,7 @@ int main(uint32_t magic, uint32_t mbi)
     (void)magic;
     cmdline = mb_cmdline(mbi);
     pic_remap(0x20, 0x28);      /* all 8259 inputs masked */
+    smc_patch = has_word("smc-patch");
     smp_init(mbi);
     N = smp.ncpus;
     printf("smp: cpus: %d\n", N);
