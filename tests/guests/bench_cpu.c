@@ -104,23 +104,10 @@ static uint32_t vm_run(uint32_t n, uint32_t *steps)
     }
 }
 
-static uint32_t parse_scale(uint32_t mbi)
-{
-    const char *cl = mb_cmdline(mbi);
-    for (const char *p = cl; *p; p++)
-        if ((p == cl || p[-1] == ' ') && memcmp(p, "scale=", 6) == 0) {
-            uint32_t v = 0;
-            for (p += 6; *p >= '0' && *p <= '9'; p++)
-                v = v * 10 + (uint32_t)(*p - '0');
-            return v ? v : 1;
-        }
-    return 10;
-}
-
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
-    uint32_t scale = parse_scale(mbi);
+    uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
     printf("bench_cpu: scale %u\n", scale);
     uint32_t h = 0, s = 0, v = 0, steps = 0;
     for (uint32_t i = 0; i < scale; i++)

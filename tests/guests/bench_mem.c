@@ -30,23 +30,10 @@ static uint32_t xorshift(void)
     return rng;
 }
 
-static uint32_t parse_scale(uint32_t mbi)
-{
-    const char *cl = mb_cmdline(mbi);
-    for (const char *p = cl; *p; p++)
-        if ((p == cl || p[-1] == ' ') && memcmp(p, "scale=", 6) == 0) {
-            uint32_t v = 0;
-            for (p += 6; *p >= '0' && *p <= '9'; p++)
-                v = v * 10 + (uint32_t)(*p - '0');
-            return v ? v : 1;
-        }
-    return 10;
-}
-
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
-    uint32_t scale = parse_scale(mbi);
+    uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
     printf("bench_mem: scale %u, %u KiB in %u nodes\n", scale, ARENA >> 10, NNODES);
     if ((uint32_t)arena + ARENA > (8u << 20))
         fail(2, "arena beyond the 8 MiB identity map");

@@ -57,23 +57,10 @@ static void user_main(void)
     __asm__ volatile("int $0x81");
 }
 
-static uint32_t parse_scale(uint32_t mbi)
-{
-    const char *cl = mb_cmdline(mbi);
-    for (const char *p = cl; *p; p++)
-        if ((p == cl || p[-1] == ' ') && memcmp(p, "scale=", 6) == 0) {
-            uint32_t v = 0;
-            for (p += 6; *p >= '0' && *p <= '9'; p++)
-                v = v * 10 + (uint32_t)(*p - '0');
-            return v ? v : 1;
-        }
-    return 10;
-}
-
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
-    uint32_t scale = parse_scale(mbi);
+    uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
     printf("bench_sys: scale %u\n", scale);
     idt_set(0x80, on_syscall, 3, 0);
     idt_set(0x81, on_exit, 3, 0);

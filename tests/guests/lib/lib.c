@@ -353,6 +353,20 @@ const char *mb_cmdline(uint32_t mbi)
     return cl;
 }
 
+uint32_t mb_cmdline_uint(uint32_t mbi, const char *key, uint32_t dflt)
+{
+    const char *cl = mb_cmdline(mbi);
+    size_t klen = strlen(key);
+    for (const char *p = cl; *p; p++)
+        if ((p == cl || p[-1] == ' ') && memcmp(p, key, klen) == 0) {
+            uint32_t v = 0;
+            for (p += klen; *p >= '0' && *p <= '9'; p++)
+                v = v * 10 + (uint32_t)(*p - '0');
+            return v ? v : 1;
+        }
+    return dflt;
+}
+
 /* ---------------- start-up ---------------- */
 void guest_init(uint32_t magic, uint32_t mbi)
 {
