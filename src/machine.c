@@ -1,21 +1,51 @@
 /* machine.c - builds a rank's machine (phys, CPU, local APIC, devices,
- * boot image, MP table) and runs rank 0's CPU: instruction slices, device
- * and APIC timer polling between them, and a sleeping wait while the
- * guest halts.
+ * boot image, MP table) and runs its CPU: instruction slices, device and
+ * APIC timer polling between them, and a non-spinning wait while the
+ * guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
+ * copy area of the DSM (src/mem/dsm.c over the transport that main.c
+ * opened) and the ranks exchange platform messages (below).
  *
  * Interrupt wiring (the PC's, with APICs):
  *   ISA IRQ n (PIT 0, UART 4) -> 8259 input n  and  IOAPIC pin ioapic_isa_pin(n)
  *   8259 INTR                 -> local APIC LINT0 (ExtINT: virtual wire)
  *                                and IOAPIC pin 0
  *   IOAPIC messages, IPIs     -> route_msg(): this rank's APIC when it is a
- *                                destination; other ranks via machine_send_ipi()
+ *                                destination; other ranks by MSG_IPI
  *   local APIC INTR output    -> cpu.intr; INTA = apic_intr_ack()
  * Rank 0 is the only rank with devices; every rank has its APIC, whose
- * MMIO window is local to the rank (never forwarded to rank 0). */
+ * MMIO window is local to the rank (never forwarded to rank 0).
+ *
+ * Platform messages (struct dsm_msg, type >= DSM_MSG_USER, through
+ * dsm_send; received in platform_msg(), called from dsm_poll() and from
+ * the DSM's wait loops, so it never polls, faults or blocks):
+ *   MSG_IPI       interrupt message: physical destination -> that rank;
+ *                 logical, broadcast and shorthands -> every rank, each
+ *                 filters with apic_receive(); lowest priority resolved
+ *                 by the sender (apic_route() over the peer table) and
+ *                 sent ROUTED to the one target
+ *   MSG_PEER      this APIC's addressing state (ID, LDR, DFR, enables),
+ *                 broadcast on every change, for lowest-priority routing
+ *   MSG_IO/MSG_MMIO  port I/O / IOAPIC MMIO of ranks != 0 -> rank 0,
+ *                 which performs it and answers MSG_REPLY (same tag); the
+ *                 requesting CPU waits polling (with back-off)
+ *   MSG_EOI       EOI of a level-triggered vector -> rank 0's IOAPIC
+ *   MSG_TEXT, MSG_FATAL  a rank's fatal error (triple fault, internal
+ *                 error, instruction limit) -> rank 0, which prints it
+ *                 and ends the run with its status
+ *   MSG_SHUTDOWN  rank 0 -> all: the run is over, with the exit status
+ *   MSG_DONE      all -> all: "my CPU has stopped and I send no more
+ *                 requests". A rank returns from machine_run() once it
+ *                 has every other rank's DONE; until then it keeps
+ *                 serving (DSM requests, rank 0's device requests), so
+ *                 no rank can be left waiting for one that stopped.
+ * INIT and STARTUP received while the CPU is in the middle of an
+ * instruction (a DSM fault wait) are queued and applied between slices. */
 #include "machine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +53,7 @@
 #include <unistd.h>
 
 #include "cpu/apic.h"
+#include "cpu/coherence.h"
 #include "cpu/cpu.h"
 #include "cpu/system.h"
 #include "io/cmos.h"
@@ -35,13 +66,38 @@
 #include "io/pit.h"
 #include "io/rom.h"
 #include "io/uart.h"
+#include "mem/dsm.h"
 #include "mem/phys.h"
 
 #define DEFAULT_SLICE 20000
+/* N > 1: instructions per slice. A DSM request (invalidation, IPI) is
+ * served at the next slice end, so a slice must stay well under 50 us
+ * (docs/smp.md has the measurements). */
+#define SMP_SLICE 3000
 #define POLL_INPUT_NS 1000000ull     /* look at stdin at most every 1 ms */
 #define FLUSH_NS 50000000ull         /* flush a partial output line after 50 ms */
 #define WAIT_MIN_NS 50000ull         /* halted: shortest sleep */
 #define WAIT_MAX_NS 100000000ull     /* halted: longest sleep */
+#define CPU_EV_MAX 8                 /* queued INIT/STARTUP */
+#define CPU_EV_INIT (-1)
+#define TEXT_MAX 240                 /* a rank's fatal message, 24 bytes a chunk */
+
+/* Platform message types (struct dsm_msg.type). */
+enum {
+    MSG_IPI = DSM_MSG_USER,
+    MSG_PEER,
+    MSG_IO,
+    MSG_MMIO,
+    MSG_REPLY,
+    MSG_EOI,
+    MSG_TEXT,
+    MSG_FATAL,
+    MSG_SHUTDOWN,
+    MSG_DONE,
+};
+#define IPIF_ROUTED 0x01u            /* MSG_IPI: deliver, do not filter */
+#define IOF_WRITE 0x01u              /* MSG_IO/MMIO flags: bit 0 write, */
+#define IOF_SIZE_SHIFT 1             /* bits 1-3 size */
 
 struct machine {
     struct phys phys;
@@ -57,17 +113,34 @@ struct machine {
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
-    uint64_t ipis_dropped;       /* messages for other ranks (no transport yet) */
-    bool ipi_transport;          /* other ranks can reach this one (NMI, INIT):
-                                  * TODO(MPI transport): set it with machine_send_ipi() */
+    bool ipi_transport;          /* other ranks can reach this one (NMI, INIT) */
     struct machine_opts opts;
     int out_fd;                  /* console output, -1: none */
     int in_fd;                   /* console input, -1: none or EOF */
     uint64_t next_input_poll;
     uint64_t last_flush;
+    int64_t clock_offset;        /* synchronized clock = monotonic + this */
+
+    /* ---- N > 1 ---- */
+    const struct dsm_transport *tr;
+    struct dsm *dsm;
+    struct apic_peer *peers;     /* every rank's APIC, for lowest priority */
+    uint64_t next_tag;
+    uint64_t io_tag;             /* the request this CPU waits for */
+    bool io_done;
+    uint32_t io_value;
+    int cpu_ev[CPU_EV_MAX];      /* queued INIT (CPU_EV_INIT) / SIPI vectors */
+    int ncpu_ev;
+    bool stop;                   /* the run is over (status below) */
+    int status;
+    bool fatal_sent;             /* rank != 0: reported, waits for SHUTDOWN */
+    int ndone;                   /* MSG_DONE received */
+    bool aps_started;            /* rank 0 sent an IPI to another rank */
+    char (*text)[TEXT_MAX + 1];  /* rank 0: fatal message per rank */
+    struct machine_stats st;
 };
 
-/* ---- host clocks ---- */
+/* ---- clocks ---- */
 
 static uint64_t host_now_ns(void *ctx)
 {
@@ -77,10 +150,66 @@ static uint64_t host_now_ns(void *ctx)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The clock all ranks agree on (rank 0's monotonic clock). */
+static uint64_t machine_now_ns(void *ctx)
+{
+    struct machine *m = ctx;
+    return host_now_ns(NULL) + (uint64_t)m->clock_offset;
+}
+
 static void host_wall(void *ctx, struct timespec *ts)
 {
     (void)ctx;
     clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* ---- messages to other ranks ---- */
+
+static void send_msg(struct machine *m, int rank, struct dsm_msg *q)
+{
+    m->st.msgs_sent++;
+    dsm_send(m->dsm, rank, q);
+}
+
+static void send_all(struct machine *m, struct dsm_msg *q)
+{
+    for (int r = 0; r < m->ncpus; r++)
+        if (r != m->rank)
+            send_msg(m, r, q);
+}
+
+/* A waiting round: serve what arrived, else back off (yield, then
+ * short sleeps: ranks may share a core). */
+static void wait_round(struct machine *m, unsigned *spins)
+{
+    if (dsm_poll(m->dsm) > 0)
+        *spins = 0;
+    else
+        m->tr->idle(m->tr->ctx, (*spins)++);
+}
+
+/* Rank != 0: port I/O or IOAPIC MMIO performed by rank 0; waits for its
+ * answer, serving others meanwhile. */
+static uint32_t remote_request(struct machine *m, uint8_t type, bool write, int size,
+                               uint64_t addr, uint32_t value)
+{
+    struct dsm_msg q = {
+        .type = type, .flags = (uint8_t)((write ? IOF_WRITE : 0) | (size << IOF_SIZE_SHIFT)),
+        .page = addr, .tag = ++m->next_tag, .arg = value,
+    };
+    uint64_t t0 = host_now_ns(NULL);
+    m->io_tag = q.tag;
+    m->io_done = false;
+    m->st.io_requests++;
+    send_msg(m, 0, &q);
+    unsigned spins = 0;
+    while (!m->io_done)
+        wait_round(m, &spins);
+    m->st.io_wait_ns += host_now_ns(NULL) - t0;
+    /* Pages may have been taken away meanwhile: do not run on in a
+     * block whose code may have changed. */
+    m->cpu.end_block = 1;
+    return m->io_value;
 }
 
 /* ---- glue between the CPU and the devices ---- */
@@ -88,13 +217,30 @@ static void host_wall(void *ctx, struct timespec *ts)
 static uint32_t bus_in(void *ctx, uint16_t port, int size)
 {
     struct machine *m = ctx;
+    if (!m->devices)
+        return remote_request(m, MSG_IO, false, size, port, 0);
     return iobus_in(&m->io, port, size);
 }
 
 static void bus_out(void *ctx, uint16_t port, int size, uint32_t value)
 {
     struct machine *m = ctx;
+    if (!m->devices) {
+        remote_request(m, MSG_IO, true, size, port, value);
+        return;
+    }
     iobus_out(&m->io, port, size, value);
+}
+
+/* Ranks != 0: the IOAPIC window forwards to rank 0's IOAPIC. */
+static uint32_t fwd_ioapic_read(void *ctx, uint32_t offset, int size)
+{
+    return remote_request(ctx, MSG_MMIO, false, size, IOAPIC_DEFAULT_BASE + offset, 0);
+}
+
+static void fwd_ioapic_write(void *ctx, uint32_t offset, int size, uint32_t value)
+{
+    remote_request(ctx, MSG_MMIO, true, size, IOAPIC_DEFAULT_BASE + offset, value);
 }
 
 /* INTA: the local APIC answers (for an ExtINT request it runs the 8259's
@@ -124,38 +270,73 @@ static void isa_irq_line(void *ctx, int irq, int level)
 
 /* ---- interrupt messages between APICs ---- */
 
-/* TODO(MPI transport, src/mpi/dsm_mpi.c): hand `msg` (an IPI or an IOAPIC
- * redirection that may have destinations on other ranks) to the
- * transport, which delivers it to every other rank; each receiver runs
- * apic_receive() on its own APIC (lowest priority: see apic_route() with a
- * table of every rank's struct apic_peer, kept current through the
- * `changed` op). Until the transport lands, only rank 0's CPU runs and
- * such messages are dropped here (counted in ipis_dropped). */
-static void machine_send_ipi(struct machine *m, const struct apic_msg *msg)
+static uint64_t pack_apic_msg(const struct apic_msg *a)
 {
-    (void)msg;
-    m->ipis_dropped++;
+    return (uint64_t)a->vector | (uint64_t)a->mode << 8 | (uint64_t)a->shorthand << 16 |
+           (uint64_t)a->dest << 24 | (uint64_t)a->logical << 32 |
+           (uint64_t)a->trigger_level << 33 | (uint64_t)a->source << 40;
 }
 
-/* Does m reach only the sending/owning rank's APIC, which took it? */
-static bool msg_is_local_only(const struct machine *m, const struct apic_msg *msg, bool taken)
+static struct apic_msg unpack_apic_msg(uint64_t v)
 {
-    if (msg->shorthand == APIC_SH_SELF)
-        return true;
-    if (msg->shorthand != APIC_SH_NONE)
-        return false;                    /* all including/excluding self */
-    if (msg->mode == APIC_DM_LOWEST && taken)
-        return true;                     /* one target: prefer the local rank */
-    return !msg->logical && msg->dest != 0xff && msg->dest == m->apic.id;
+    struct apic_msg a = {
+        .vector = (uint8_t)v, .mode = (uint8_t)(v >> 8), .shorthand = (uint8_t)(v >> 16),
+        .dest = (uint8_t)(v >> 24), .logical = (v >> 32) & 1, .trigger_level = (v >> 33) & 1,
+        .source = (uint8_t)(v >> 40),
+    };
+    return a;
+}
+
+static void send_ipi(struct machine *m, int rank, const struct apic_msg *a, uint8_t flags)
+{
+    struct dsm_msg q = { .type = MSG_IPI, .flags = flags, .page = pack_apic_msg(a) };
+    m->st.ipis_sent++;
+    m->aps_started = true;
+    send_msg(m, rank, &q);
 }
 
 /* Deliver an interrupt message to its destinations: this rank's APIC when
- * it is one of them, the other ranks through machine_send_ipi(). */
+ * it is one of them, the other ranks by message. */
 static void route_msg(struct machine *m, const struct apic_msg *msg)
 {
-    bool taken = apic_receive(&m->apic, msg);
-    if (m->ncpus > 1 && !msg_is_local_only(m, msg, taken))
-        machine_send_ipi(m, msg);
+    if (m->ncpus <= 1 || !m->dsm || msg->shorthand == APIC_SH_SELF) {
+        apic_receive(&m->apic, msg);
+        return;
+    }
+    if (msg->mode == APIC_DM_LOWEST) {
+        /* one target, chosen here from the peer table (preferring this
+         * rank on a tie: no message needed) */
+        apic_peer_state(&m->apic, &m->peers[m->rank]);
+        bool hit[m->ncpus];
+        apic_route(msg, m->peers, m->ncpus, m->rank, hit);
+        for (int r = 0; r < m->ncpus; r++) {
+            if (!hit[r])
+                continue;
+            if (r == m->rank)
+                apic_deliver(&m->apic, APIC_DM_FIXED, msg->vector, msg->trigger_level);
+            else
+                send_ipi(m, r, msg, IPIF_ROUTED);
+        }
+        return;
+    }
+    if (msg->shorthand == APIC_SH_NONE && !msg->logical && msg->dest != 0xff) {
+        /* physical: the rank whose APIC has that ID */
+        if (msg->dest == m->apic.id) {
+            apic_receive(&m->apic, msg);
+            return;
+        }
+        for (int r = 0; r < m->ncpus; r++)
+            if (r != m->rank && m->peers[r].id == msg->dest) {
+                send_ipi(m, r, msg, 0);
+                return;
+            }
+        return;                          /* no such APIC */
+    }
+    /* logical, broadcast, all-including/excluding-self: everyone filters */
+    apic_receive(&m->apic, msg);
+    for (int r = 0; r < m->ncpus; r++)
+        if (r != m->rank)
+            send_ipi(m, r, msg, 0);
 }
 
 /* ---- local APIC callbacks ---- */
@@ -182,10 +363,12 @@ static void lapic_send(void *ctx, const struct apic_msg *msg)
 static void lapic_eoi(void *ctx, uint8_t vector)
 {
     struct machine *m = ctx;
-    /* TODO(MPI transport): on other ranks the EOI of a level-triggered
-     * vector must reach rank 0's IOAPIC as a message. */
-    if (m->devices)
+    if (m->devices) {
         ioapic_eoi(&m->ioapic, vector);
+    } else if (m->dsm) {
+        struct dsm_msg q = { .type = MSG_EOI, .arg = vector };
+        send_msg(m, 0, &q);
+    }
 }
 
 static void lapic_nmi(void *ctx)
@@ -194,28 +377,58 @@ static void lapic_nmi(void *ctx)
     m->cpu.nmi = 1;
 }
 
+/* INIT and STARTUP act on the CPU between instructions: queued here (the
+ * CPU may be inside an instruction, waiting in a DSM fault) and applied
+ * by apply_cpu_events() once cpu_run() returned. */
 static void lapic_init_cpu(void *ctx)
 {
     struct machine *m = ctx;
-    cpu_apic_init(&m->cpu);
+    m->cpu_ev[0] = CPU_EV_INIT;          /* INIT discards earlier STARTUPs */
+    m->ncpu_ev = 1;
+    m->cpu.exit_request = 1;
 }
 
 static void lapic_sipi(void *ctx, uint8_t vector)
 {
     struct machine *m = ctx;
-    cpu_sipi(&m->cpu, vector);
+    if (m->ncpu_ev < CPU_EV_MAX)
+        m->cpu_ev[m->ncpu_ev++] = vector;
+    m->cpu.exit_request = 1;
 }
 
+static void apply_cpu_events(struct machine *m)
+{
+    if (!m->ncpu_ev)
+        return;
+    for (int i = 0; i < m->ncpu_ev; i++) {
+        if (m->cpu_ev[i] == CPU_EV_INIT)
+            cpu_apic_init(&m->cpu);
+        else
+            cpu_sipi(&m->cpu, (uint8_t)m->cpu_ev[i]);
+    }
+    m->ncpu_ev = 0;
+    m->cpu.exit_request = 0;
+}
+
+/* This APIC's addressing changed: tell every rank (lowest priority). */
 static void lapic_changed(void *ctx, const struct apic *a)
 {
-    /* TODO(MPI transport): broadcast apic_peer_state(a) so that every
-     * rank can route logical and lowest-priority messages. */
-    (void)ctx;
-    (void)a;
+    struct machine *m = ctx;
+    if (!m->dsm || !m->peers)
+        return;
+    struct apic_peer *p = &m->peers[m->rank];
+    apic_peer_state(a, p);
+    struct dsm_msg q = {
+        .type = MSG_PEER,
+        .page = (uint64_t)p->ldr | (uint64_t)p->dfr << 32,
+        .arg = (uint64_t)p->id | (uint64_t)p->tpr << 8 | (uint64_t)p->hw_enabled << 16 |
+               (uint64_t)p->sw_enabled << 17,
+    };
+    send_all(m, &q);
 }
 
 static const struct apic_ops lapic_ops = {
-    .now_ns = host_now_ns,      /* TODO(clock sync): the synchronized clock */
+    .now_ns = machine_now_ns,
     .intr_out = lapic_intr_out,
     .extint_ack = lapic_extint_ack,
     .send = lapic_send,
@@ -239,10 +452,170 @@ static void ioapic_deliver_msg(void *ctx, uint8_t dest, bool logical, int mode,
     route_msg(m, &msg);
 }
 
+/* ---- the end of a run ---- */
+
+/* Rank 0 (or the only rank): the run ends with `status`; every other
+ * rank is told. The first end wins. */
+static void end_run(struct machine *m, int status)
+{
+    if (m->stop)
+        return;
+    m->stop = true;
+    m->status = status;
+    m->cpu.exit_request = 1;
+    if (m->dsm) {
+        struct dsm_msg q = { .type = MSG_SHUTDOWN, .arg = (uint64_t)(uint32_t)status };
+        send_all(m, &q);
+    }
+}
+
+/* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and
+ * ends the run with `status`. */
+__attribute__((format(printf, 3, 4)))
+static void fail(struct machine *m, int status, const char *fmt, ...)
+{
+    char text[TEXT_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (m->devices || !m->dsm) {
+        if (m->devices)
+            uart_flush(&m->uart);
+        if (!m->stop)
+            fprintf(stderr, "vsmp: rank %d: %s\n", m->rank, text);
+        end_run(m, status);
+        return;
+    }
+    if (m->fatal_sent || m->stop)
+        return;
+    size_t len = strlen(text);
+    for (size_t off = 0, k = 0; off < len; off += 24, k++) {
+        struct dsm_msg q = { .type = MSG_TEXT, .flags = (uint8_t)k };
+        char chunk[24] = { 0 };
+        memcpy(chunk, text + off, len - off < 24 ? len - off : 24);
+        memcpy(&q.page, chunk, 8);
+        memcpy(&q.tag, chunk + 8, 8);
+        memcpy(&q.arg, chunk + 16, 8);
+        send_msg(m, 0, &q);
+    }
+    struct dsm_msg q = { .type = MSG_FATAL, .arg = (uint64_t)(uint32_t)status };
+    send_msg(m, 0, &q);
+    m->fatal_sent = true;
+}
+
 static void dbg_exit(void *ctx)
 {
     struct machine *m = ctx;
     m->cpu.exit_request = 1;
+    end_run(m, m->dbg.status);
+}
+
+/* ---- rank 0: serving the other ranks' device requests ---- */
+
+static void serve_io(struct machine *m, int src, const struct dsm_msg *q)
+{
+    int size = (q->flags >> IOF_SIZE_SHIFT) & 7;
+    bool write = q->flags & IOF_WRITE;
+    uint32_t v = 0;
+    if (size != 1 && size != 2 && size != 4)
+        size = 1;
+    if (q->type == MSG_IO) {
+        if (write)
+            iobus_out(&m->io, (uint16_t)q->page, size, (uint32_t)q->arg);
+        else
+            v = iobus_in(&m->io, (uint16_t)q->page, size);
+    } else {
+        uint32_t addr = (uint32_t)q->page;
+        bool ok = addr >= IOAPIC_DEFAULT_BASE &&
+                  addr + (uint32_t)size <= IOAPIC_DEFAULT_BASE + IOAPIC_MMIO_SIZE;
+        if (ok && write)
+            ioapic_mmio_write(&m->ioapic, addr - IOAPIC_DEFAULT_BASE, size, (uint32_t)q->arg);
+        else if (ok)
+            v = ioapic_mmio_read(&m->ioapic, addr - IOAPIC_DEFAULT_BASE, size);
+        else
+            v = 0xffffffffu;
+    }
+    m->st.io_served++;
+    struct dsm_msg r = { .type = MSG_REPLY, .tag = q->tag, .arg = v };
+    send_msg(m, src, &r);
+}
+
+/* The DSM's on_msg: every platform message, also while this rank waits
+ * inside a fault. May send, never polls, faults or waits. */
+static void platform_msg(void *arg, int src, const struct dsm_msg *q)
+{
+    struct machine *m = arg;
+    switch (q->type) {
+    case MSG_IPI: {
+        struct apic_msg a = unpack_apic_msg(q->page);
+        m->st.ipis_recv++;
+        if (q->flags & IPIF_ROUTED)
+            apic_deliver(&m->apic, a.mode == APIC_DM_LOWEST ? APIC_DM_FIXED : a.mode,
+                         a.vector, a.trigger_level);
+        else
+            apic_receive(&m->apic, &a);
+        break;
+    }
+    case MSG_PEER:
+        if (src >= 0 && src < m->ncpus) {
+            struct apic_peer *p = &m->peers[src];
+            p->ldr = (uint32_t)q->page;
+            p->dfr = (uint32_t)(q->page >> 32);
+            p->id = (uint8_t)q->arg;
+            p->tpr = (uint8_t)(q->arg >> 8);
+            p->hw_enabled = (q->arg >> 16) & 1;
+            p->sw_enabled = (q->arg >> 17) & 1;
+        }
+        break;
+    case MSG_IO:
+    case MSG_MMIO:
+        if (m->devices)
+            serve_io(m, src, q);
+        break;
+    case MSG_REPLY:
+        if (q->tag == m->io_tag) {
+            m->io_value = (uint32_t)q->arg;
+            m->io_done = true;
+        }
+        break;
+    case MSG_EOI:
+        if (m->devices)
+            ioapic_eoi(&m->ioapic, (uint8_t)q->arg);
+        break;
+    case MSG_TEXT:
+        if (m->text && src > 0 && src < m->ncpus && q->flags * 24u < TEXT_MAX) {
+            char *t = m->text[src] + q->flags * 24u;
+            size_t room = TEXT_MAX - q->flags * 24u;
+            char chunk[24];
+            memcpy(chunk, &q->page, 8);
+            memcpy(chunk + 8, &q->tag, 8);
+            memcpy(chunk + 16, &q->arg, 8);
+            memcpy(t, chunk, room < 24 ? room : 24);
+        }
+        break;
+    case MSG_FATAL:
+        if (m->devices && !m->stop) {
+            uart_flush(&m->uart);
+            fprintf(stderr, "vsmp: rank %d: %s\n", src,
+                    m->text && src > 0 && src < m->ncpus && m->text[src][0]
+                    ? m->text[src] : "fatal error");
+            end_run(m, (int)q->arg);
+        }
+        break;
+    case MSG_SHUTDOWN:
+        if (!m->stop) {
+            m->stop = true;
+            m->status = (int)q->arg;
+            m->cpu.exit_request = 1;
+        }
+        break;
+    case MSG_DONE:
+        m->ndone++;
+        break;
+    default:
+        break;
+    }
 }
 
 static void console_tx(void *ctx, const uint8_t *buf, size_t n)
@@ -309,7 +682,9 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     return 0;
 }
 
-static struct machine *alloc_machine(const struct config *cfg, char *err, size_t errlen)
+/* RAM: private, or (N > 1) the transport's copy area. */
+static struct machine *alloc_machine(const struct config *cfg, const struct machine_opts *opts,
+                                     int rank, char *err, size_t errlen)
 {
     struct machine *m = calloc(1, sizeof(*m));
     if (!m) {
@@ -317,31 +692,36 @@ static struct machine *alloc_machine(const struct config *cfg, char *err, size_t
         return NULL;
     }
     m->out_fd = m->in_fd = -1;
-    if (phys_init(&m->phys, cfg->memory) != 0) {
+    m->opts = *opts;
+    m->rank = rank;
+    m->st.rank = rank;
+    m->clock_offset = opts->clock_offset_ns;
+    const struct dsm_transport *t = opts->transport;
+    m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
+    if (t && (t->nranks != m->ncpus || t->rank != rank || t->ram_bytes != cfg->memory)) {
+        snprintf(err, errlen, "%s: internal error: DSM transport of %d ranks, %zu bytes "
+                 "for %d CPUs, %u bytes", cfg->file, t->nranks, t->ram_bytes, m->ncpus,
+                 cfg->memory);
+        free(m);
+        return NULL;
+    }
+    int rc = t ? phys_init_borrowed(&m->phys, t->ram, cfg->memory)
+               : phys_init(&m->phys, cfg->memory);
+    if (rc != 0) {
         snprintf(err, errlen, "%s: cannot allocate %u MiB of guest RAM: %s",
                  cfg->file, cfg->memory >> 20, strerror(errno));
         free(m);
         return NULL;
     }
     m->has_phys = true;
+    if (!m->opts.slice)
+        m->opts.slice = t && m->ncpus > 1 ? SMP_SLICE : DEFAULT_SLICE;
     return m;
 }
 
-struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
-                               char *err, size_t errlen)
+/* The CPU with its bus; `jit_cache` from the options or the config. */
+static void setup_cpu(struct machine *m, const struct config *cfg)
 {
-    struct machine *m = alloc_machine(cfg, err, errlen);
-    if (!m)
-        return NULL;
-    m->opts = *opts;
-    if (!m->opts.slice)
-        m->opts.slice = DEFAULT_SLICE;
-    m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
-    if (setup_apic(m, 0) || setup_devices(m, cfg)) {
-        snprintf(err, errlen, "%s: cannot set up the devices", cfg->file);
-        machine_destroy(m);
-        return NULL;
-    }
     struct cpu_bus bus = { .ctx = m, .io_in = bus_in, .io_out = bus_out,
                            .intr_ack = bus_intr_ack };
     cpu_init(&m->cpu, &m->phys, &bus);
@@ -350,6 +730,66 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
     m->cpu.jit_cache_size = (size_t)(m->opts.jit_cache ? m->opts.jit_cache : cfg->jit_cache);
     m->has_cpu = true;
     cpu_reset(&m->cpu);
+}
+
+/* N > 1: the DSM over the transport, the CPU attached to it, the peer
+ * table (every APIC starts in the same state, with ID = rank). */
+static int setup_smp(struct machine *m, const struct config *cfg, char *err, size_t errlen)
+{
+    const struct dsm_transport *t = m->opts.transport;
+    if (!t)
+        return 0;
+    m->tr = t;
+    struct dsm_config dc = {
+        .pull = m->opts.dsm_pull,
+        .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
+        .on_msg = platform_msg, .on_msg_arg = m,
+    };
+    m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
+    if (m->devices)
+        m->text = calloc((size_t)m->ncpus, sizeof *m->text);
+    m->dsm = dsm_create(t, &dc);
+    if (!m->peers || (m->devices && !m->text) || !m->dsm) {
+        snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
+        return -1;
+    }
+    for (int r = 0; r < m->ncpus; r++) {
+        apic_peer_state(&m->apic, &m->peers[r]);
+        m->peers[r].id = (uint8_t)r;
+    }
+    coherence_attach(&m->cpu, m->dsm);
+    m->ipi_transport = true;
+    if (!m->devices &&
+        phys_add_mmio(&m->phys, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, m,
+                      fwd_ioapic_read, fwd_ioapic_write)) {
+        snprintf(err, errlen, "%s: cannot map the IOAPIC window", cfg->file);
+        return -1;
+    }
+    return 0;
+}
+
+/* Guest TSC = the synchronized clock (after every cpu_reset()). */
+static void set_tsc(struct machine *m)
+{
+    m->cpu.tsc_offset = (uint64_t)m->clock_offset;
+}
+
+struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
+                               char *err, size_t errlen)
+{
+    struct machine *m = alloc_machine(cfg, opts, 0, err, errlen);
+    if (!m)
+        return NULL;
+    if (setup_apic(m, 0) || setup_devices(m, cfg)) {
+        snprintf(err, errlen, "%s: cannot set up the devices", cfg->file);
+        machine_destroy(m);
+        return NULL;
+    }
+    setup_cpu(m, cfg);
+    if (setup_smp(m, cfg, err, errlen)) {
+        machine_destroy(m);
+        return NULL;
+    }
     if (cfg->rom) {
         if (rom_load(&m->phys, cfg->rom, err, errlen)) {
             machine_destroy(m);
@@ -368,6 +808,7 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         m->cpu.r[R_EBX] = boot.ebx;
         m->cpu.eip = boot.entry;
     }
+    set_tsc(m);
     attach_apic(m);
     if (!cfg->rom) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
@@ -392,25 +833,25 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
     return m;
 }
 
-struct machine *machine_create_ap(const struct config *cfg, int rank,
-                                  char *err, size_t errlen)
+struct machine *machine_create_ap(const struct config *cfg, const struct machine_opts *opts,
+                                  int rank, char *err, size_t errlen)
 {
-    struct machine *m = alloc_machine(cfg, err, errlen);
+    struct machine *m = alloc_machine(cfg, opts, rank, err, errlen);
     if (!m)
         return NULL;
-    m->ncpus = cfg->cpus > rank ? cfg->cpus : rank + 1;
+    if (m->ncpus <= rank)
+        m->ncpus = rank + 1;
     if (setup_apic(m, rank)) {
         snprintf(err, errlen, "%s: cannot map the local APIC", cfg->file);
         machine_destroy(m);
         return NULL;
     }
-    struct cpu_bus bus = { .ctx = m, .io_in = NULL, .io_out = NULL, .intr_ack = NULL };
-    cpu_init(&m->cpu, &m->phys, &bus);
-    if (m->opts.interp)
-        m->cpu.use_jit = false;
-    m->cpu.jit_cache_size = (size_t)(m->opts.jit_cache ? m->opts.jit_cache : cfg->jit_cache);
-    m->has_cpu = true;
-    cpu_reset(&m->cpu);
+    setup_cpu(m, cfg);
+    if (setup_smp(m, cfg, err, errlen)) {
+        machine_destroy(m);
+        return NULL;
+    }
+    set_tsc(m);
     attach_apic(m);
     m->cpu.wait_sipi = true;
     return m;
@@ -424,8 +865,11 @@ void machine_destroy(struct machine *m)
         uart_flush(&m->uart);
     if (m->has_cpu)
         cpu_free(&m->cpu);
+    dsm_free(m->dsm);
     if (m->has_phys)
         phys_free(&m->phys);
+    free(m->peers);
+    free(m->text);
     free(m);
 }
 
@@ -459,11 +903,15 @@ static void poll_input(struct machine *m, int timeout_ms)
     }
 }
 
-/* Between slices: timer interrupts, console input, output flushing. */
-static void poll_devices(struct machine *m, uint64_t now)
+/* Between slices: other ranks' requests, timer interrupts, console
+ * input, output flushing. Returns the number of messages served. */
+static int poll_devices(struct machine *m, uint64_t now)
 {
-    pit_poll(&m->pit);
+    int n = m->dsm ? dsm_poll(m->dsm) : 0;
     apic_poll(&m->apic);
+    if (!m->devices)
+        return n;
+    pit_poll(&m->pit);
     if (now >= m->next_input_poll) {
         poll_input(m, 0);
         m->next_input_poll = now + POLL_INPUT_NS;
@@ -472,24 +920,35 @@ static void poll_devices(struct machine *m, uint64_t now)
         uart_flush(&m->uart);
         m->last_flush = now;
     }
+    return n;
 }
 
-/* The guest executed HLT: sleep until an interrupt can be taken.
+/* Can anything still wake this CPU, halted with IF=0? An NMI or INIT
+ * from another CPU can: only with one CPU, or on rank 0 before it ever
+ * sent an IPI (no other CPU was started, so none can send), is it
+ * hopeless (devices could in theory send an NMI: not modelled). */
+static bool halted_forever(const struct machine *m)
+{
+    if (m->ncpus <= 1 || !m->ipi_transport)
+        return true;
+    return m->rank == 0 && !m->aps_started;
+}
+
+/* One CPU: the guest executed HLT: sleep until an interrupt can be taken.
  * Returns 0 when the CPU can go on, or an exit status. */
 static int wait_halted(struct machine *m)
 {
     struct cpu *cpu = &m->cpu;
     uart_flush(&m->uart);
     for (;;) {
+        apply_cpu_events(m);
         if (cpu->nmi || (cpu->intr && (cpu->eflags & F_IF)))
             return 0;
-        if (m->dbg.exited)
+        if (m->stop)
             return 0;
         if (!cpu->halted)
             return 0;                    /* INIT woke it */
-        if (!(cpu->eflags & F_IF) && (m->ncpus <= 1 || !m->ipi_transport)) {
-            /* No NMI source exists: nothing can ever wake it. (Once other
-             * CPUs can send IPIs here, an NMI or INIT still can.) */
+        if (!(cpu->eflags & F_IF) && halted_forever(m)) {
             fprintf(stderr, "vsmp: rank 0: guest halted with interrupts disabled at EIP=%08x\n",
                     cpu->eip);
             return VSMP_EXIT_HALT_FOREVER;
@@ -515,6 +974,56 @@ static int wait_halted(struct machine *m)
     }
 }
 
+/* N > 1: the CPU is halted or waits for STARTUP (or, after a fatal
+ * error on a rank != 0, for the SHUTDOWN): poll the transport, the APIC
+ * and (rank 0) the devices, backing off (yield, then sleeps up to
+ * ~128 us), until it can run again or the run ends. */
+static void wait_smp(struct machine *m)
+{
+    struct cpu *cpu = &m->cpu;
+    uint64_t t0 = host_now_ns(NULL);
+    unsigned spins = 0;
+    if (m->devices)
+        uart_flush(&m->uart);
+    for (;;) {
+        int n = poll_devices(m, host_now_ns(NULL));
+        apply_cpu_events(m);
+        if (m->stop)
+            break;
+        if (m->fatal_sent) {
+            /* reported to rank 0: wait for its SHUTDOWN */
+        } else if (!cpu->wait_sipi) {
+            if (!cpu->halted || cpu->nmi || (cpu->intr && (cpu->eflags & F_IF)))
+                break;
+            if (!(cpu->eflags & F_IF) && halted_forever(m)) {
+                fail(m, VSMP_EXIT_HALT_FOREVER,
+                     "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
+                break;
+            }
+        }
+        if (n > 0)
+            spins = 0;
+        else
+            m->tr->idle(m->tr->ctx, spins++);
+    }
+    m->st.halt_ns += host_now_ns(NULL) - t0;
+}
+
+/* N > 1, after this rank's CPU stopped: tell every rank, and keep serving
+ * until every rank said the same (module comment). */
+static void stop_smp(struct machine *m)
+{
+    if (m->devices)
+        uart_flush(&m->uart);
+    struct dsm_msg q = { .type = MSG_DONE };
+    send_all(m, &q);
+    unsigned spins = 0;
+    while (m->ndone < m->ncpus - 1)
+        wait_round(m, &spins);
+    if (m->devices)
+        uart_flush(&m->uart);
+}
+
 static void print_stats(const struct machine *m, uint64_t t0)
 {
     double secs = (double)(host_now_ns(NULL) - t0) / 1e9;
@@ -526,60 +1035,137 @@ static void print_stats(const struct machine *m, uint64_t t0)
 int machine_run(struct machine *m)
 {
     struct cpu *cpu = &m->cpu;
+    bool smp = m->dsm != NULL;
     uint64_t t0 = host_now_ns(NULL);
     m->last_flush = t0;
-    int status = -1;
-    while (status < 0) {
+    while (!m->stop) {
+        if (m->fatal_sent) {             /* rank != 0: wait for the SHUTDOWN */
+            wait_smp(m);
+            continue;
+        }
+        apply_cpu_events(m);
         uint64_t budget = m->opts.slice;
         if (m->opts.max_insns) {
             if (cpu->icount >= m->opts.max_insns) {
-                uart_flush(&m->uart);
-                fprintf(stderr, "vsmp: rank 0: instruction limit %llu reached at EIP=%08x\n",
-                        (unsigned long long)m->opts.max_insns, cpu->eip);
-                status = VSMP_EXIT_INSN_LIMIT;
-                break;
+                fail(m, VSMP_EXIT_INSN_LIMIT, "instruction limit %llu reached at EIP=%08x",
+                     (unsigned long long)m->opts.max_insns, cpu->eip);
+                continue;
             }
             if (m->opts.max_insns - cpu->icount < budget)
                 budget = m->opts.max_insns - cpu->icount;
         }
         enum cpu_exit r = cpu_run(cpu, budget);
-        if (m->dbg.exited) {
-            status = m->dbg.status;
+        m->st.slices++;
+        if (m->stop)
             break;
-        }
         poll_devices(m, host_now_ns(NULL));
         switch (r) {
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_REQUEST:
             break;
-        case CPU_EXIT_HALT: {
-            int s = wait_halted(m);
-            if (m->dbg.exited)
-                status = m->dbg.status;
-            else if (s)
-                status = s;
+        case CPU_EXIT_HALT:
+            if (smp) {
+                wait_smp(m);
+            } else {
+                int s = wait_halted(m);
+                if (s)
+                    end_run(m, s);
+            }
             break;
-        }
-        case CPU_EXIT_SHUTDOWN:
-            uart_flush(&m->uart);
-            fprintf(stderr, "vsmp: rank 0: guest triple fault: %s at EIP=%08x\n",
-                    cpu->shutdown_reason ? cpu->shutdown_reason : "shutdown", cpu->eip);
-            status = VSMP_EXIT_TRIPLE_FAULT;
-            break;
-        case CPU_EXIT_EXCEPTION:
         case CPU_EXIT_WAIT_SIPI:
+            if (smp) {
+                wait_smp(m);
+                break;
+            }
+            __attribute__((fallthrough));    /* one CPU never waits for STARTUP */
+        case CPU_EXIT_EXCEPTION:
         default:
-            uart_flush(&m->uart);
-            fprintf(stderr, "vsmp: rank 0: internal error: unexpected CPU exit %d at EIP=%08x\n",
-                    (int)r, cpu->eip);
-            status = VSMP_EXIT_INTERNAL;
+            fail(m, VSMP_EXIT_INTERNAL, "internal error: unexpected CPU exit %d at EIP=%08x",
+                 (int)r, cpu->eip);
+            break;
+        case CPU_EXIT_SHUTDOWN:
+            fail(m, VSMP_EXIT_TRIPLE_FAULT, "guest triple fault: %s at EIP=%08x",
+                 cpu->shutdown_reason ? cpu->shutdown_reason : "shutdown", cpu->eip);
             break;
         }
     }
-    uart_flush(&m->uart);
-    if (m->opts.stats) {
+    if (smp)
+        stop_smp(m);
+    if (m->devices)
+        uart_flush(&m->uart);
+    m->st.run_ns = host_now_ns(NULL) - t0;
+    if (m->opts.stats && !smp) {
         print_stats(m, t0);
         exec_print_stats(&m->cpu, stderr);
     }
-    return status;
+    return m->status;
+}
+
+/* ---- statistics ---- */
+
+void machine_get_stats(const struct machine *m, struct machine_stats *out)
+{
+    *out = m->st;
+    out->rank = m->rank;
+    out->instructions = m->cpu.icount;
+    out->slice_insns = m->opts.slice;
+    if (m->dsm)
+        out->dsm = *dsm_get_stats(m->dsm);
+    else
+        memset(&out->dsm, 0, sizeof out->dsm);
+}
+
+void machine_stats_print(const struct machine_stats *st, int n, FILE *f)
+{
+    for (int i = 0; i < n; i++) {
+        const struct machine_stats *s = &st[i];
+        double secs = (double)s->run_ns / 1e9;
+        fprintf(f, "vsmp: rank %d: %" PRIu64 " instructions in %.3f s (%.1f MIPS), "
+                "halted %.3f s, %" PRIu64 " slices of %" PRIu64 "\n",
+                s->rank, s->instructions, secs,
+                secs > 0 ? (double)s->instructions / secs / 1e6 : 0.0,
+                (double)s->halt_ns / 1e9, s->slices, s->slice_insns);
+        if (n <= 1)
+            continue;
+        fprintf(f, "vsmp: rank %d: IPIs sent %" PRIu64 " received %" PRIu64
+                ", device requests %" PRIu64 " (waited %.3f ms), served %" PRIu64
+                ", messages sent %" PRIu64 "\n",
+                s->rank, s->ipis_sent, s->ipis_recv, s->io_requests,
+                (double)s->io_wait_ns / 1e6, s->io_served, s->msgs_sent);
+        /* dsm_stats_print writes "rank R dsm: ..." lines: prefix them */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mf = open_memstream(&buf, &len);
+        if (!mf)
+            continue;
+        dsm_stats_print(&s->dsm, s->rank, mf);
+        fclose(mf);
+        for (char *line = buf; line && *line;) {
+            char *nl = strchr(line, '\n');
+            int l = nl ? (int)(nl - line) : (int)strlen(line);
+            fprintf(f, "vsmp: %.*s\n", l, line);
+            line = nl ? nl + 1 : NULL;
+        }
+        free(buf);
+    }
+}
+
+void machine_stats_json(const struct machine_stats *st, int n, FILE *f)
+{
+    fprintf(f, "{\"cpus\": %d, \"ranks\": [", n);
+    for (int i = 0; i < n; i++) {
+        const struct machine_stats *s = &st[i];
+        fprintf(f, "%s\n  {\"rank\": %d, \"instructions\": %" PRIu64 ", \"run_ns\": %" PRIu64
+                ", \"halt_ns\": %" PRIu64 ", \"slices\": %" PRIu64 ", \"slice_insns\": %" PRIu64
+                ", \"ipis_sent\": %" PRIu64 ", \"ipis_received\": %" PRIu64
+                ", \"device_requests\": %" PRIu64 ", \"device_wait_ns\": %" PRIu64
+                ", \"device_requests_served\": %" PRIu64 ", \"messages_sent\": %" PRIu64
+                ", \"dsm\": ",
+                i ? "," : "", s->rank, s->instructions, s->run_ns, s->halt_ns, s->slices,
+                s->slice_insns, s->ipis_sent, s->ipis_recv, s->io_requests, s->io_wait_ns,
+                s->io_served, s->msgs_sent);
+        dsm_stats_json(&s->dsm, s->rank, f);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n]}\n");
 }

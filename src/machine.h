@@ -3,6 +3,16 @@
  * PIT, UART, CMOS, debug-exit), the boot image and the MP table, plus the
  * run loop that drives them.
  *
+ * With one CPU the guest RAM is private memory. With N > 1 (one rank per
+ * CPU) it is the rank's copy area of the distributed shared memory: the
+ * caller (main.c, which owns MPI) opens the transport and hands it in
+ * (machine_opts.transport); the machine builds the DSM protocol over it,
+ * attaches its CPU, and exchanges platform messages (IPIs, port I/O and
+ * IOAPIC MMIO forwarded to rank 0, level EOIs, fatal errors, shutdown)
+ * through the same transport. machine_run() then runs on every rank and
+ * returns on all of them with the same status, after a coordinated stop:
+ * no rank still needs another when it returns.
+ *
  * Exit statuses of a run (the process exit status of every rank):
  *   (V << 1) | 1   the guest wrote V to the debug-exit port 0xF4 (odd)
  *   2              configuration or image error (nothing ran)
@@ -17,8 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
+#include "mem/dsm.h"
 
 enum {
     VSMP_EXIT_CONFIG = 2,
@@ -36,8 +48,35 @@ struct machine_opts {
     uint64_t jit_cache;         /* code cache bytes (--jit-cache; 0: config/default) */
     int ncpus;                  /* CPUs = MPI world size, for the MP table and
                                  * the "halted forever" check (0: the config's
-                                 * `cpus`, else 1). TODO(main.c): set it to
-                                 * rt_size() */
+                                 * `cpus`, else 1) */
+    /* N > 1: the DSM transport (dsm_transport.h) over this rank's copy
+     * area of guest RAM (ram_bytes = the config's memory, zeroed; nranks
+     * = ncpus). NULL: private RAM (one CPU). Borrowed: it must outlive
+     * the machine. */
+    const struct dsm_transport *transport;
+    int64_t clock_offset_ns;    /* rank 0's monotonic clock minus ours
+                                 * (clock sync): guest TSC and APIC timers
+                                 * run on CLOCK_MONOTONIC + this */
+    bool dsm_pull;              /* DSM: fetch pages instead of push */
+};
+
+/* What one rank did, for --stats / --stats-json (plain data: rank 0
+ * gathers the array of every rank's). */
+struct machine_stats {
+    int32_t rank;
+    int32_t pad;
+    uint64_t instructions;
+    uint64_t run_ns;            /* machine_run() wall time */
+    uint64_t halt_ns;           /* waiting halted / for STARTUP */
+    uint64_t ipis_sent;         /* interrupt messages sent to other ranks */
+    uint64_t ipis_recv;         /* ... received */
+    uint64_t io_requests;       /* port I/O + MMIO forwarded to rank 0 */
+    uint64_t io_served;         /* rank 0: requests served for others */
+    uint64_t io_wait_ns;        /* waiting for rank 0's replies */
+    uint64_t msgs_sent;         /* platform messages of all kinds */
+    uint64_t slices;            /* cpu_run() calls */
+    uint64_t slice_insns;       /* instructions per slice (budget) */
+    struct dsm_stats dsm;       /* zero with one CPU */
 };
 
 struct machine;
@@ -47,12 +86,20 @@ struct machine;
  * error. */
 struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
                                char *err, size_t errlen);
-/* Other ranks: RAM and a CPU held in wait-for-SIPI, no devices. */
-struct machine *machine_create_ap(const struct config *cfg, int rank,
-                                  char *err, size_t errlen);
-/* Run rank 0's CPU until the guest ends the run; returns the exit status
- * (messages for abnormal ends are printed on stderr). */
+/* Other ranks (opts->transport set): a CPU held in wait-for-SIPI, no
+ * devices; port I/O and IOAPIC accesses go to rank 0. */
+struct machine *machine_create_ap(const struct config *cfg, const struct machine_opts *opts,
+                                  int rank, char *err, size_t errlen);
+/* Run this rank's CPU until the guest ends the run; returns the exit
+ * status (messages for abnormal ends are printed on stderr; with N > 1
+ * rank 0 prints them for every rank). Every rank returns the same
+ * status. */
 int machine_run(struct machine *m);
+void machine_get_stats(const struct machine *m, struct machine_stats *out);
+/* Print every rank's statistics (n entries, by rank) as text / as one
+ * JSON object. */
+void machine_stats_print(const struct machine_stats *st, int n, FILE *f);
+void machine_stats_json(const struct machine_stats *st, int n, FILE *f);
 void machine_destroy(struct machine *m);
 
 #endif

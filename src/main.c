@@ -1,8 +1,13 @@
 /* main.c - the vsmp program: options, MPI start-up, configuration, then
- * rank 0 runs the machine while the other ranks wait for its end; every
- * rank exits with the guest's exit status (see machine.h for the list).
+ * the machine. With one rank its RAM is private; with N ranks every rank
+ * is one CPU of an N-way machine whose RAM is the distributed shared
+ * memory: main opens the MPI transport (src/mpi/dsm_mpi.c), agrees on one
+ * clock (clocksync), builds the machine over them and runs it on every
+ * rank; at the end rank 0 gathers and prints the statistics. Every rank
+ * exits with the guest's exit status (see machine.h for the list).
  *
- *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--stats] CONFIG
+ *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
+ *        [--stats] [--stats-json FILE] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -18,6 +23,9 @@
 
 #include "config.h"
 #include "machine.h"
+#include "mem/dsm.h"
+#include "mpi/clocksync.h"
+#include "mpi/dsm_mpi.h"
 #include "mpi/runtime.h"
 
 #define VSMP_VERSION "0.1"
@@ -32,7 +40,10 @@ static void usage(FILE *f)
             "  --interp         execute with the interpreter (default: the translator)\n"
             "  --jit-cache SIZE translated-code cache size (e.g. 32M; default 32M)\n"
             "  --max-insns N    stop after N guest instructions (exit status 8)\n"
-            "  --stats          print instruction count and speed at the end\n"
+            "  --slice N        instructions between polls of the other ranks\n"
+            "                   (default 3000 with several CPUs, 20000 with one)\n"
+            "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
+            "  --stats-json FILE  the same as JSON into FILE\n"
             "  --help           show this help\n"
             "  --version        show the version\n"
             "\n"
@@ -56,17 +67,21 @@ static int launcher_rank(void)
 struct options {
     struct machine_opts m;
     const char *config;
+    const char *stats_json;
 };
 
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION };
+    enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
+           OPT_STATS_JSON, OPT_SLICE };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
         { "max-insns", required_argument, NULL, OPT_MAX_INSNS },
         { "stats", no_argument, NULL, OPT_STATS },
+        { "stats-json", required_argument, NULL, OPT_STATS_JSON },
+        { "slice", required_argument, NULL, OPT_SLICE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -104,6 +119,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_STATS:
             o->m.stats = true;
             break;
+        case OPT_STATS_JSON:
+            o->stats_json = optarg;
+            break;
+        case OPT_SLICE: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (*end || !*optarg || optarg[0] == '-' || v == 0 || v > 100000000ull) {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --slice needs a number from 1 to 100000000, not '%s'\n",
+                            optarg);
+                return 3;
+            }
+            o->m.slice = v;
+            break;
+        }
         case 'h':
         case OPT_HELP:
             if (!quiet)
@@ -143,6 +173,78 @@ static int finish(struct runtime *rt, int status)
     return status;
 }
 
+static void write_stats_json(const char *path, const struct machine_stats *st, int n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "vsmp: --stats-json: cannot write %s\n", path);
+        return;
+    }
+    machine_stats_json(st, n, f);
+    fclose(f);
+}
+
+/* N ranks, N CPUs over the distributed shared memory. Returns the exit
+ * status (the same on every rank). */
+static int run_smp(struct runtime *rt, const struct config *cfg, struct options *opt)
+{
+    int rank = rt_rank(rt), n = rt_size(rt);
+    char err[1024];
+    uint64_t npages = cfg->memory / DSM_PAGE_SIZE;
+    struct dsm_mpi_config mc = {
+        .ram_bytes = cfg->memory,
+        .dir_words = dsm_dir_words(npages, n, rank),
+        .msg_size = sizeof(struct dsm_msg),
+    };
+    struct dsm_mpi *dm = dsm_mpi_open(&mc, NULL, NULL);   /* collective */
+    if (!dm)
+        rt_abort(rt, VSMP_EXIT_INTERNAL, "cannot open the shared-memory transport");
+    struct clocksync cs;
+    clocksync_run(&cs, 0);                                 /* collective */
+    opt->m.transport = dsm_mpi_transport(dm);
+    opt->m.clock_offset_ns = cs.offset_ns;
+    if (!opt->m.transport)
+        rt_abort(rt, VSMP_EXIT_INTERNAL, "DSM transport: message size mismatch");
+
+    struct machine *m = rank == 0 ? machine_create(cfg, &opt->m, err, sizeof(err))
+                                  : machine_create_ap(cfg, &opt->m, rank, err, sizeof(err));
+    int bad = m == NULL;
+    if (rt_max(rt, bad)) {
+        /* rank 0's error (an image) speaks for all; another rank's alone
+         * speaks for itself */
+        int rank0_bad = rt_max(rt, rank == 0 && bad);
+        if (bad && rank == 0)
+            fprintf(stderr, "vsmp: %s\n", err);
+        else if (bad && !rank0_bad)
+            fprintf(stderr, "vsmp: rank %d: %s\n", rank, err);
+        machine_destroy(m);
+        dsm_mpi_close(dm);
+        return VSMP_EXIT_CONFIG;
+    }
+    int status = machine_run(m);
+
+    if (opt->m.stats || opt->stats_json) {
+        struct machine_stats mine, *all = NULL;
+        machine_get_stats(m, &mine);
+        if (rank == 0) {
+            all = calloc((size_t)n, sizeof *all);
+            if (!all)
+                rt_abort(rt, VSMP_EXIT_INTERNAL, "out of memory");
+        }
+        rt_gather(rt, &mine, sizeof mine, all);
+        if (rank == 0) {
+            if (opt->m.stats)
+                machine_stats_print(all, n, stderr);
+            if (opt->stats_json)
+                write_stats_json(opt->stats_json, all, n);
+            free(all);
+        }
+    }
+    machine_destroy(m);
+    dsm_mpi_close(dm);                                     /* collective */
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
@@ -178,22 +280,24 @@ int main(int argc, char **argv)
     }
 
     int status;
-    if (rank == 0) {
+    int nranks = rt_size(rt);
+    opt.m.ncpus = nranks;
+    if (nranks == 1) {
         struct machine *m = machine_create(&cfg, &opt.m, err, sizeof(err));
         if (!m) {
             fprintf(stderr, "vsmp: %s\n", err);
             status = VSMP_EXIT_CONFIG;
         } else {
             status = machine_run(m);
+            if (opt.stats_json) {
+                struct machine_stats st;
+                machine_get_stats(m, &st);
+                write_stats_json(opt.stats_json, &st, 1);
+            }
             machine_destroy(m);
         }
-        rt_send_shutdown(rt, status);
     } else {
-        struct machine *m = machine_create_ap(&cfg, rank, err, sizeof(err));
-        if (!m)
-            rt_abort(rt, VSMP_EXIT_CONFIG, "%s", err);
-        status = rt_wait_shutdown(rt);
-        machine_destroy(m);
+        status = run_smp(rt, &cfg, &opt);
     }
     config_free(&cfg);
     return finish(rt, status);

@@ -1,7 +1,9 @@
-/* runtime.c - MPI start-up, shutdown message with the exit status,
- * backoff polling, abort and finalize. */
+/* runtime.c - MPI start-up, error agreement, the gather of statistics,
+ * shutdown message with the exit status (one-CPU runs), backoff polling,
+ * abort and finalize. */
 #include "mpi/runtime.h"
 
+#include <limits.h>
 #include <mpi.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -60,6 +62,14 @@ int rt_max(struct runtime *rt, int value)
     int out = value;
     MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return out;
+}
+
+void rt_gather(struct runtime *rt, const void *mine, size_t len, void *all)
+{
+    if (len > (size_t)INT_MAX)
+        rt_abort(rt, 10, "rt_gather: %zu bytes is too much", len);
+    MPI_Gather(mine, (int)len, MPI_BYTE, rt->rank == 0 ? all : NULL, (int)len, MPI_BYTE, 0,
+               MPI_COMM_WORLD);
 }
 
 void rt_send_shutdown(struct runtime *rt, int status)

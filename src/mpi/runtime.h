@@ -12,6 +12,7 @@
 #define VSMP_RUNTIME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct runtime;
 
@@ -22,6 +23,9 @@ int rt_size(const struct runtime *rt);
 void rt_barrier(struct runtime *rt);
 /* Collective: the largest of every rank's value (error agreement). */
 int rt_max(struct runtime *rt, int value);
+/* Collective: rank 0 receives every rank's `len` bytes at `mine`, by
+ * rank, in `all` (size * len bytes; ignored on other ranks). */
+void rt_gather(struct runtime *rt, const void *mine, size_t len, void *all);
 /* Rank 0: tell every other rank that the run ended with `status`. */
 void rt_send_shutdown(struct runtime *rt, int status);
 /* Other ranks: true (and *status) once the shutdown message arrived. */

@@ -12,6 +12,8 @@
 # Needs root and iproute2; without them it prints "netns: skipped (needs
 # root)" and exits 0. Called by tests/integration/run.sh; alone:
 #     bash tests/integration/netns.sh        (from the source root)
+# Cases per node count: hostname (the nodes are real), hello, and the SMP
+# guest (tests/guests/smp.c: one virtual CPU per node, DSM over TCP).
 # Prints a PASS/FAIL line per case; exit status 1 on any failure.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
 # CASE_TIMEOUT (60 s), NETNS_NODES ("2 4": the node counts to run).
@@ -25,6 +27,8 @@ MPIRUN=${MPIRUN:-mpirun}
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 read -r -a NODE_COUNTS <<<"${NETNS_NODES:-2 4}"
 HELLO=$SRC/$BUILD/tests/guests/hello.elf
+SMP=$SRC/$BUILD/tests/guests/smp.elf
+SMP_TIMEOUT=${SMP_TIMEOUT:-120}
 SUBNET=10.77.0
 
 # ----------------------------------------------------- capability check
@@ -156,6 +160,7 @@ done
 
 printf 'memory 32M\nkernel %s\ncmdline hello-test arg=42 x\ninitrd %s\n' \
     "$HELLO" "$SRC/tests/guests/data/module.txt" >"$T/hello.cfg"
+printf 'memory 32M\nkernel %s\n' "$SMP" >"$T/smp.cfg"
 
 PASS=0 FAIL=0
 pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
@@ -175,9 +180,13 @@ mpirun_nodes() {
     local cmd="$MPIRUN_PATH -np $n --hostfile $T/hostfile --map-by node --bind-to none"
     cmd+=" --mca plm_rsh_agent $T/rsh --mca btl self,tcp --mca osc pt2pt"
     cmd+=" --mca btl_tcp_if_include $SUBNET.0/24 --mca oob_tcp_if_include $SUBNET.0/24"
+    # The "nodes" share this machine's cores, but each has one slot, so
+    # Open MPI does not know it is oversubscribed: make its waits (inside
+    # MPI_Win_flush, collectives) yield, as --oversubscribe does.
+    cmd+=" --mca mpi_yield_when_idle 1"
     cmd+=" $*"
     RC=0
-    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$CASE_TIMEOUT" "$T/node" n0 "$cmd" \
+    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "${TIMEOUT:-$CASE_TIMEOUT}" "$T/node" n0 "$cmd" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
     LEFT=
     for _ in $(seq 1 50); do
@@ -205,6 +214,20 @@ for n in "${NODE_COUNTS[@]}"; do
     elif [ "$RC" != 1 ]; then fail "$name" "exit status $RC, expected 1"
     elif grep -q '^vsmp:' "$T/err"; then fail "$name" "vsmp printed an error"
     elif ! grep -q -i hello "$T/out"; then fail "$name" "no hello output"
+    else pass "$name"; fi
+
+    # The SMP guest: one virtual CPU per node, the DSM over TCP only.
+    name="netns: smp on $n nodes"
+    exp=$SRC/tests/guests/expected/smp.$n.out
+    if [ ! -f "$SMP" ] || [ ! -f "$exp" ]; then
+        fail "$name" "$SMP or $exp missing (make guests)"; continue
+    fi
+    TIMEOUT=$SMP_TIMEOUT mpirun_nodes "$n" "$T/vsmp" "$T/smp.cfg"
+    if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then fail "$name" "timed out after ${SMP_TIMEOUT}s"
+    elif [ -n "$LEFT" ]; then fail "$name" "processes left running: $LEFT"
+    elif [ "$RC" != 1 ]; then fail "$name" "exit status $RC, expected 1"
+    elif grep -q '^vsmp:' "$T/err"; then fail "$name" "vsmp printed an error"
+    elif ! cmp -s "$exp" "$T/out"; then fail "$name" "output differs from $exp"
     else pass "$name"; fi
 done
 

@@ -8,9 +8,18 @@
 # (simulated nodes). One line per case, then "N passed, M failed"; exits 1
 # on any failure.
 #
+# The SMP guest (tests/guests/smp.c) runs on N virtual CPUs = N ranks
+# (1, 2, 4) over sm and tcp, and must print tests/guests/expected/smp.N.out
+# within SMP_TIMEOUT (120 s; it takes about 1 s over sm and 5-10 s over
+# tcp with 4 ranks on 2 cores). Failure cases with several ranks: an
+# application processor's triple fault (aptriple.asm: rank 0 reports it
+# for rank 1, every rank exits 4), rank 1 killed with SIGKILL mid-run (the
+# job ends, naming rank 1), and --stats/--stats-json with 4 ranks.
+#
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
-# CASE_TIMEOUT (60 s), INTEG_QUICK=1 (2 ranks only), NETNS=0 (skip netns),
+# CASE_TIMEOUT (60 s), SMP_TIMEOUT (120 s), INTEG_QUICK=1 (2 ranks only),
+# INTEG_CASES (only these case functions, e.g. "run_smp_cases"), NETNS=0 (skip netns),
 # EXIT_TRIPLE_FAULT (4), EXIT_HALTED (6): the statuses expected (src/machine.h).
 set -euo pipefail
 
@@ -20,6 +29,7 @@ BUILD=${BUILD:-build}
 VSMP=${VSMP:-./vsmp}
 MPIRUN=${MPIRUN:-mpirun}
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+SMP_TIMEOUT=${SMP_TIMEOUT:-120}
 GUESTS=$BUILD/tests/guests
 OWN_GUESTS=$BUILD/tests/integration/guests
 # vsmp's own exit statuses for guest failures, as the README documents
@@ -35,7 +45,7 @@ if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
-for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf"; do
+for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf" "$OWN_GUESTS/aptriple.elf"; do
     [ -f "$f" ] || { echo "integration: $f missing (make vsmp integration-guests)" >&2; exit 1; }
 done
 command -v "$MPIRUN" >/dev/null || { echo "integration: $MPIRUN not found (openmpi-bin)" >&2; exit 1; }
@@ -103,7 +113,7 @@ launch() {
     # setsid: the job gets its own process group; timeout kills that group
     # (it signals its own group) and -k follows up with SIGKILL.
     RC=0
-    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$CASE_TIMEOUT" "${cmd[@]}" \
+    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "${TIMEOUT:-$CASE_TIMEOUT}" "${cmd[@]}" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
     # mpirun returns after its ranks; a singleton's orted may take a moment.
     LEFT=
@@ -132,7 +142,7 @@ label() { # MODE NP
 check_common() {
     local name=$1 want=$2
     if [ "$RC" = 124 ] || [ "$RC" = 137 ]; then
-        fail "$name" "timed out after ${CASE_TIMEOUT}s (status $RC)"; return 1
+        fail "$name" "timed out after ${TIMEOUT:-$CASE_TIMEOUT}s (status $RC)"; return 1
     fi
     if [ -n "$LEFT" ]; then
         fail "$name" "processes left running after the job ended: $LEFT"; return 1
@@ -214,6 +224,43 @@ run_guest_cases() {
     done
 }
 
+# -------------------------------------------------------------- SMP guest
+# smp.elf on N CPUs = N ranks: APs started by INIT-SIPI-SIPI, then LOCK
+# XADD counting, an XCHG spinlock, ring buffers, false sharing, IPI
+# ping-pong and cross-modifying code over the DSM. The output depends
+# only on N: tests/guests/expected/smp.N.out.
+run_smp_cases() {
+    local elf=$SRC/$GUESTS/smp.elf
+    if [ ! -f "$elf" ]; then
+        fail "smp" "$GUESTS/smp.elf missing (make guests)"
+        return
+    fi
+    guest_cfg smp "$elf"
+    local mode np name exp
+    for mode in single sm tcp; do
+        local -a nps=("${RANKS[@]}")
+        [ $mode = single ] && nps=(1)
+        for np in "${nps[@]}"; do
+            name="smp $(label $mode "$np")"
+            exp=$SRC/tests/guests/expected/smp.$np.out
+            if [ ! -f "$exp" ]; then
+                skip "$name" "no tests/guests/expected/smp.$np.out"; continue
+            fi
+            TIMEOUT=$SMP_TIMEOUT launch $mode "$np" "$CFG/smp.cfg"
+            check_common "$name" 1 || continue
+            if [ "$(vsmp_lines)" != 0 ]; then
+                fail "$name" "vsmp printed an error"; continue
+            fi
+            if ! cmp -s "$exp" "$T/out"; then
+                fail "$name" "console output differs from tests/guests/expected/smp.$np.out"
+                { diff "$exp" "$T/out" || true; } | head -n 6 | sed 's/^/        /'
+                continue
+            fi
+            pass "$name"
+        done
+    done
+}
+
 # ------------------------------------------------------------ error cases
 # err_case NAME CONFIG EXPECTED_RC REGEX: the job must end with the status
 # and exactly one vsmp line on stderr, matching REGEX (extended), at
@@ -277,14 +324,117 @@ run_error_cases() {
 
     bad_cfg clihlt "memory 16M" "kernel $SRC/$OWN_GUESTS/clihlt.elf"
     err_case "guest: cli; hlt" "$CFG/clihlt.cfg" "$EXIT_HALTED" "halt.*interrupts disabled|interrupts disabled.*halt"
+
+    # An application processor (rank 1) triple-faults: rank 0 prints one
+    # line naming rank 1 and the whole job ends with the triple-fault
+    # status (needs 2 CPUs or more; with one the BSP would spin forever).
+    bad_cfg aptriple "memory 16M" "kernel $SRC/$OWN_GUESTS/aptriple.elf"
+    local np name n
+    for np in "${RANKS[@]}"; do
+        [ "$np" -ge 2 ] || continue
+        for mode in sm tcp; do
+            name="guest: AP triple fault $mode np=$np"
+            launch $mode "$np" "$CFG/aptriple.cfg"
+            check_common "$name" "$EXIT_TRIPLE_FAULT" || continue
+            n=$(vsmp_lines)
+            if [ "$n" != 1 ]; then
+                fail "$name" "expected one 'vsmp:' line on stderr, got $n"; continue
+            fi
+            if ! grep '^vsmp:' "$T/err" | grep -q -E "^vsmp: rank 1: .*triple fault"; then
+                fail "$name" "message does not name rank 1's triple fault"; continue
+            fi
+            pass "$name"
+        done
+    done
+}
+
+# --stats-json: rank 0 writes one JSON object with every rank's statistics.
+run_stats_case() {
+    local elf=$SRC/$GUESTS/smp.elf np=2 name="stats: --stats --stats-json (sm np=2)"
+    [ "${INTEG_QUICK:-0}" = 1 ] || np=4
+    name="stats: --stats --stats-json (sm np=$np)"
+    guest_cfg smp "$elf"
+    local cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp"
+               --stats --stats-json "$T/stats.json" "$CFG/smp.cfg")
+    RC=0
+    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$SMP_TIMEOUT" "${cmd[@]}" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    LEFT=
+    check_common "$name" 1 || return 0
+    local r
+    for ((r = 0; r < np; r++)); do
+        if ! grep -q "^vsmp: rank $r: [0-9]* instructions in" "$T/err" ||
+           ! grep -q "^vsmp: rank $r dsm: fault latency" "$T/err"; then
+            fail "$name" "--stats lacks rank $r"; return 0
+        fi
+    done
+    if ! python3 - "$T/stats.json" "$np" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+assert d["cpus"] == n and len(d["ranks"]) == n
+for i, r in enumerate(d["ranks"]):
+    assert r["rank"] == i and r["instructions"] > 0
+    assert r["dsm"]["protocol_errors"] == 0
+assert sum(r["ipis_sent"] for r in d["ranks"]) > 0
+assert sum(r["dsm"]["read_faults"] + r["dsm"]["write_faults"] for r in d["ranks"]) > 0
+PY
+    then
+        fail "$name" "stats JSON missing or wrong"; return 0
+    fi
+    pass "$name"
+}
+
+# ------------------------------------------------------------ a rank dies
+# kill -9 of rank 1 while the SMP guest runs on 2 CPUs over TCP: the whole
+# job must end (not hang) with a failure status, a message naming rank 1,
+# and no process left.
+run_kill_case() {
+    local name="rank 1 killed mid-run (tcp np=2)"
+    local elf=$SRC/$GUESTS/smp.elf
+    [ -f "$elf" ] || { fail "$name" "$GUESTS/smp.elf missing"; return; }
+    guest_cfg smp "$elf"
+    (
+        set +e +o pipefail
+        # the rank-1 process of this run, once it has run for a moment
+        for _ in $(seq 1 100); do
+            pid=$(grep -l -s -z -x "OMPI_COMM_WORLD_RANK=1" \
+                      $(grep -l -s -z -x "VSMP_INTEG_TAG=$TAG" /proc/[0-9]*/environ) /dev/null |
+                  sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | head -n 1)
+            [ -n "$pid" ] && { sleep 1; kill -KILL "$pid" 2>/dev/null; exit 0; }
+            sleep 0.1
+        done
+    ) &
+    local killer=$! t0=$SECONDS
+    launch tcp 2 "$CFG/smp.cfg"
+    wait "$killer" 2>/dev/null || true
+    # (mpirun itself exits 137 after a rank died of SIGKILL: tell a hang
+    # by the time it took)
+    if [ $((SECONDS - t0)) -ge "$CASE_TIMEOUT" ]; then
+        fail "$name" "the job hung until the timeout (status $RC)"
+    elif [ -n "$LEFT" ]; then
+        fail "$name" "processes left running: $LEFT"
+    elif [ "$RC" = 0 ] || [ "$RC" = 1 ]; then
+        fail "$name" "exit status $RC: the job did not notice (or the guest ended before the kill)"
+    elif ! grep -q -E 'rank 1 .*(killed|signal 9)|rank 1.*exited' "$T/err"; then
+        fail "$name" "no message naming rank 1"
+    else
+        pass "$name"
+    fi
 }
 
 # -------------------------------------------------------------------- run
 start=$SECONDS
 echo "integration: vsmp $VSMP, ranks ${RANKS[*]}, timeout ${CASE_TIMEOUT}s per case"
+if [ -n "${INTEG_CASES:-}" ]; then          # e.g. INTEG_CASES="run_smp_cases"
+    for c in $INTEG_CASES; do "$c"; done
+else
 run_guest_cases hello
 run_guest_cases pit
+run_smp_cases
 run_error_cases
+run_kill_case
+run_stats_case
+fi
 
 if [ "${NETNS:-1}" != 0 ]; then
     # Simulated nodes: netns.sh prints PASS/FAIL lines of its own, or a

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# tests/integration/dsmbench.sh - `make dsmbench`: runs the measurement
+# guest tests/integration/guests/dsmbench.c (DSM page-fault times as the
+# guest sees them, target CPU busy in guest code or halted) under vsmp at
+# 2 and 4 ranks over shared memory and over TCP, with vsmp's --stats fault
+# latency, and the raw 4 KiB MPI_Get of the same transports
+# (bench/mpi_fault) for comparison. Prints the figures; docs/smp.md has
+# the ones measured so far.
+# Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun), SLICE
+# (vsmp --slice; default vsmp's own), DSMBENCH_PAGES (512),
+# DSMBENCH_RANKS ("2 4").
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+VSMP=${VSMP:-./vsmp}
+MPIRUN=${MPIRUN:-mpirun}
+ELF=$PWD/$BUILD/tests/integration/guests/dsmbench.elf
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+[ -f "$ELF" ] || { echo "dsmbench: $ELF missing (make dsmbench)" >&2; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-dsmbench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+printf 'memory 32M\nkernel %s\ncmdline pages=%s\n' "$ELF" "${DSMBENCH_PAGES:-512}" >"$T/db.cfg"
+args=(--stats)
+[ -n "${SLICE:-}" ] && args+=(--slice "$SLICE")
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for np in ${DSMBENCH_RANKS:-2 4}; do
+    for tr in sm tcp; do
+        if [ $tr = sm ]; then mca=(--mca btl self,vader); else mca=(--mca btl self,tcp --mca osc pt2pt); fi
+        echo "== $np ranks, $tr"
+        timeout 300 "$MPIRUN" --oversubscribe -np "$np" "${mca[@]}" "$VSMP" "${args[@]}" "$T/db.cfg" \
+            >"$T/out" 2>"$T/err"
+        grep '^dsmbench: [a-z]' "$T/out" | sed 's/^/  /'
+        grep -E 'fault latency|slices of' "$T/err" | sed 's/^vsmp: /  /'
+    done
+done
+if [ -x "$BUILD/bench/mpi_fault" ]; then
+    echo "== raw transport (bench/mpi_fault, 2 ranks)"
+    "$MPIRUN" --oversubscribe -np 2 --mca btl self,vader "$BUILD/bench/mpi_fault" sm 2>&1 |
+        grep -E '\(a\)|\(e\)' | sed 's/^/  sm  /'
+    "$MPIRUN" --oversubscribe -np 2 --mca btl self,tcp --mca osc pt2pt "$BUILD/bench/mpi_fault" tcp 2>&1 |
+        grep -E '\(a\)|\(e\)' | sed 's/^/  tcp /'
+fi
