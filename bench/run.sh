@@ -13,7 +13,10 @@
 # BENCH_REPEAT runs, start-up included. Works without QEMU (its columns
 # show "-") and with a vsmp that does not accept --interp yet (the interp
 # column shows "-"). Environment: BUILD, BENCH_GUESTS, BENCH_REPEAT (3),
-# BENCH_SCALE_<guest> (the guest's scale=N), QEMU (path, "" to skip).
+# BENCH_SCALE_<guest> (the guest's scale=N), QEMU (path, "" to skip),
+# BENCH_PERF=1 (also record a perf profile of the default engine per guest
+# into $BUILD/bench/<guest>.perf.data, with VSMP_PERF_MAP=1 so translated
+# code is named in /tmp/perf-PID.map).
 # See docs/benchmarks.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -113,6 +116,10 @@ for g in $GUESTS; do
     if [ $have_interp = 1 ]; then run_vsmp "$g" interp && ti=$T; fi
     run_vsmp "$g" default && td=$T || td=-
     run_qemu "$g" "$elf" "$s" && tq=$T || tq=-
+    if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf > /dev/null; then
+        VSMP_PERF_MAP=1 perf record -q -o "$out/$g.perf.data" "$VSMP" "$out/$g.cfg" \
+            > /dev/null 2>&1 < /dev/null || true
+    fi
     # the engines must agree with each other and with QEMU
     for e in interp qemu; do
         [ -f "$out/$g.$e.out" ] && [ -f "$out/$g.default.out" ] || continue
@@ -128,7 +135,8 @@ for g in $GUESTS; do
         "$(fmt 7 "$tq" 2)" "$(fmt 7 "$(mips "$tq")" 1)" \
         "$(fmt 8 "$(ratio "$ti" "$tq")")" "$(fmt 8 "$(ratio "$td" "$tq")")" "$(fmt 8 "$(ratio "$ti" "$td")")")")
     # translator statistics: any other "vsmp: rank 0:" lines of --stats
-    extra=$(grep -v ' instructions in ' "$out/$g.default.err" | sed -n 's/^vsmp: rank 0: //p')
+    extra=$(grep -v ' instructions in ' "$out/$g.default.err" |
+        sed -n -e 's/^vsmp: rank 0: //p' -e 's/^vsmp: \(engine: translator\|translator\): /\1: /p')
     [ -n "$extra" ] && stats+=("$g: $(echo "$extra" | paste -sd ';' | sed 's/;/; /g')")
 done
 
@@ -145,9 +153,9 @@ if [ ${#stats[@]} -gt 0 ]; then
         f=$out/$g.default.err
         [ -f "$f" ] || continue
         pick() { grep -oiE "$1[^0-9]{0,12}[0-9][0-9.]*%?" "$f" | head -n1 | grep -oE '[0-9][0-9.]*%?$' || echo '?'; }
-        printf '  %-10s blocks translated %s, host bytes/guest insn %s, chain hit rate %s, interpreted %s\n' "$g" \
+        printf '  %-10s blocks translated %s, host bytes/guest insn %s, chain links %s, C lookups %s, interpreted %s\n' "$g" \
             "$(pick 'blocks( translated)?')" "$(pick 'bytes.{0,20}(insn|instruction)')" \
-            "$(pick 'chain')" "$(pick 'interp')"
+            "$(pick 'chain( links)?')" "$(pick 'C lookups')" "$(pick 'interp')"
     done
 else
     echo "translation statistics: none (vsmp --stats prints no translator figures: the default engine is"

@@ -147,6 +147,8 @@ struct cpu_bus {
 
 struct dsm;
 
+#define JIT_JC_BITS 10   /* jump cache entries (log2), see struct cpu */
+
 struct cpu {
     /* ---- architectural state ---- */
     uint32_t r[8];
@@ -190,6 +192,9 @@ struct cpu {
     bool wait_sipi;           /* AP before STARTUP */
     bool in_run;              /* inside cpu_run(): faults may unwind */
     bool coh_lost;            /* a page was taken away (coherence.c) */
+    uint32_t cur_code_page;   /* physical page number of the block being
+                               * executed (UINT32_MAX: none); a write to it
+                               * ends the block (exec.c) */
     struct dsm *dsm;          /* coherence with other ranks, or NULL */
     bool stop_on_exception;   /* tests: return CPU_EXIT_EXCEPTION instead of
                                * delivering through the IDT */
@@ -210,6 +215,17 @@ struct cpu {
     uint64_t jit_stop;        /* icount at which translated code returns */
     size_t jit_cache_size;    /* code cache bytes (0: default) */
     struct jit *jit;          /* code cache and translator state */
+    /* Jump cache: guest EIP -> chain entry of its translation, probed
+     * inline by translated code at indirect and cross-page exits. An
+     * entry is valid for its key while gen == tlb.gen (translate.h says
+     * what bumps it); filled by jit_lookup()/jit_run() (exec.c). */
+    struct jit_jc {
+        uint32_t eip;
+        uint32_t gen;
+        const uint8_t *chain;
+        uint32_t key;         /* translation key of the target */
+        uint32_t pad[3];
+    } jit_jc[1u << JIT_JC_BITS];
     struct jit_stats {
         uint64_t blocks;          /* blocks translated */
         uint64_t guest_insns;     /* guest instructions translated */

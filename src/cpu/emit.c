@@ -317,6 +317,11 @@ void e_jmp_reg(struct emit *e, int reg)
     e_byte(e, (uint8_t)(0xe0 | (reg & 7)));
 }
 
+void e_jmp_mem(struct emit *e, struct hop m)
+{
+    e_opd(e, 4, 0xff, 4, m); /* FF /4: 64-bit operand by default */
+}
+
 uint8_t *e_jmp32(struct emit *e)
 {
     e_byte(e, 0xe9);

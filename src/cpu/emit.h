@@ -96,6 +96,7 @@ void e_popfq(struct emit *e);
 void e_ret(struct emit *e);
 void e_call_abs(struct emit *e, const void *fn);   /* mov rax, fn; call rax */
 void e_jmp_reg(struct emit *e, int reg);            /* jmp r64 */
+void e_jmp_mem(struct emit *e, struct hop m);       /* jmp qword [m] */
 /* jmp/jcc rel32 with a zero displacement; return the address of the
  * displacement for emit_patch_rel32. */
 uint8_t *e_jmp32(struct emit *e);

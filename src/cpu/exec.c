@@ -49,7 +49,6 @@ struct blockcache {
     uint32_t *page_gen;    /* one generation counter per RAM page */
     uint64_t *code_chunks; /* per RAM page: 64-byte chunks holding decoded code */
     uint32_t npages;
-    uint32_t cur_page;     /* page of the block being executed */
     struct block scratch;  /* uncached single instruction (page-straddling) */
 };
 
@@ -85,7 +84,7 @@ static struct blockcache *bcache_get(struct cpu *cpu)
     bc->code_chunks = calloc(bc->npages ? bc->npages : 1, sizeof *bc->code_chunks);
     if (!bc->slots || !bc->page_gen || !bc->code_chunks)
         abort();
-    bc->cur_page = UINT32_MAX;
+    cpu->cur_code_page = UINT32_MAX;
     cpu->bcache = bc;
     cpu->phys->code_written = code_written_hook;
     cpu->phys->code_written_ctx = cpu;
@@ -117,7 +116,8 @@ bool cpu_code_written(struct cpu *cpu, uint32_t paddr, uint32_t len)
         return true;
     bc->page_gen[page]++;
     *chunks = 0;
-    if (page == bc->cur_page)
+    cpu->tlb.gen++;        /* the translator's jump cache */
+    if (page == cpu->cur_code_page)
         cpu->end_block = 1;
     return false;
 }
@@ -267,7 +267,8 @@ static bool take_interrupt(struct cpu *cpu)
 /* Interpret one decoded block. */
 static void interp_block(struct cpu *cpu, struct blockcache *bc, struct block *b, unsigned max)
 {
-    bc->cur_page = b->page;
+    (void)bc;
+    cpu->cur_code_page = b->page;
     uint32_t eip = cpu->eip;
     uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
     const struct insn *in = b->insn, *end = b->insn + (b->n < max ? b->n : max);
@@ -293,7 +294,7 @@ static void interp_block(struct cpu *cpu, struct blockcache *bc, struct block *b
         in++;
     } while (in < end);
     cpu->end_block = 0;
-    bc->cur_page = UINT32_MAX;
+    cpu->cur_code_page = UINT32_MAX;
 }
 
 /* ---- the translator's side ---- */
@@ -308,6 +309,7 @@ static bool jit_valid(const struct cpu *cpu, const struct block *b, uint32_t key
  * no translation could be made; interpret it. */
 static bool jit_run(struct cpu *cpu, struct blockcache *bc, struct block *b, uint64_t stop)
 {
+    (void)bc;
     if (unlikely(!cpu->jit)) {
         if (jit_init(cpu) < 0) {
             cpu->use_jit = false;
@@ -317,9 +319,9 @@ static bool jit_run(struct cpu *cpu, struct blockcache *bc, struct block *b, uin
     uint32_t key = jit_key(cpu);
     if (!jit_valid(cpu, b, key)) {
         struct jit_tb tb;
-        if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, &tb)) {
+        if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, b->page, &tb)) {
             jit_flush(cpu);
-            if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, &tb))
+            if (!jit_translate(cpu, b->insn, b->n, cpu->eip, key, b->page, &tb))
                 return false;
         }
         b->jit_body = tb.body;
@@ -327,13 +329,14 @@ static bool jit_run(struct cpu *cpu, struct blockcache *bc, struct block *b, uin
         b->jit_epoch = jit_epoch(cpu);
         b->jit_eip = cpu->eip;
         b->jit_key = key;
+        jit_jc_fill(cpu, cpu->eip, key, b->jit_chain);
     }
     cpu->jit_stop = stop;
     cpu->jit_stats.entries++;
-    bc->cur_page = b->page;
+    cpu->cur_code_page = b->page;
     jit_enter(cpu, b->jit_body);
     cpu->end_block = 0;
-    bc->cur_page = UINT32_MAX;
+    cpu->cur_code_page = UINT32_MAX;
     return true;
 }
 
@@ -361,10 +364,12 @@ const uint8_t *jit_lookup(struct cpu *cpu, uint8_t *patch)
     if (b->host != host || b->code32 != cpu->code32 ||
         (page < bc->npages && b->gen != bc->page_gen[page]) || b->span - 1u > limit_left)
         return NULL;
-    if (!jit_valid(cpu, b, jit_key(cpu)))
+    uint32_t key = jit_key(cpu);
+    if (!jit_valid(cpu, b, key))
         return NULL;
     cpu->jit_stats.lookup_hits++;
-    bc->cur_page = b->page;
+    cpu->cur_code_page = b->page;
+    jit_jc_fill(cpu, eip, key, b->jit_chain);
     if (patch)
         jit_patch(cpu, patch, b->jit_chain);
     return b->jit_chain;
@@ -377,13 +382,13 @@ void exec_print_stats(struct cpu *cpu, FILE *f)
         fprintf(f, "vsmp: engine: interpreter\n");
         return;
     }
-    fprintf(f, "vsmp: engine: translator: %llu blocks, %llu guest insns translated "
-            "(%.1f%% as handler calls), %.1f host bytes/guest insn\n",
+    fprintf(f, "vsmp: engine: translator: blocks translated %llu, guest insns translated %llu "
+            "(%.1f%% as handler calls), host bytes/guest insn %.1f\n",
             (unsigned long long)s->blocks, (unsigned long long)s->guest_insns,
             s->guest_insns ? 100.0 * (double)s->helper_insns / (double)s->guest_insns : 0.0,
             s->guest_insns ? (double)s->host_bytes / (double)s->guest_insns : 0.0);
-    fprintf(f, "vsmp: translator: %llu chain links, %llu lookups (%llu hits), %llu loop entries, "
-            "%.2f%% of executed insns via handlers, %llu cache flushes\n",
+    fprintf(f, "vsmp: translator: chain links %llu, C lookups %llu (%llu hits), loop entries %llu, "
+            "handler calls (interpreted) %.2f%% of executed insns, cache flushes %llu\n",
             (unsigned long long)s->chain_links, (unsigned long long)s->lookups,
             (unsigned long long)s->lookup_hits, (unsigned long long)s->entries,
             cpu->icount ? 100.0 * (double)s->helper_calls / (double)cpu->icount : 0.0,
@@ -449,7 +454,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
         cpu->eip = cpu->insn_eip;
         cpu->r[R_ESP] = cpu->insn_esp;
         cpu->end_block = 0;
-        cpu->bcache->cur_page = UINT32_MAX;
+        cpu->cur_code_page = UINT32_MAX;
         if (cpu->last_exc == EXC_RESTART)
             goto run;   /* coherence: run the instruction again */
         if (cpu->stop_on_exception) {

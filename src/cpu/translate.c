@@ -1,12 +1,13 @@
 /* translate.c - guest i686 basic blocks -> host x86-64 code.
  *
  * Conventions of translated code (docs/translator.md has the full story):
- *   rbx   struct cpu * (guest state; guest registers stay in cpu->r[])
+ *   rbx   struct cpu *
+ *   r8-r11, r13, rbp, r14, r15: guest EAX ECX EDX EBX ESP EBP ESI EDI
+ *         (written back to cpu->r[] around handler calls and exits to C)
  *   r12   host RFLAGS saved right after a flag-producing instruction whose
  *         result is still needed ("pending" flags, not yet in cpu->eflags)
- *   r13d  effective address of the current memory operand
- *   r14d  scratch that survives helper calls
- *   rax rcx rdx rsi rdi: scratch
+ *   rdi   effective address of the current memory operand
+ *   rax rcx rdx rsi: scratch
  * A block is entered from C through the shared trampoline (jit_enter),
  * which saves the callee-saved registers; all blocks share that frame, so
  * a block can jump straight into another one ("chaining") and the last
@@ -27,8 +28,10 @@
  * exit); only then are they saved (pushfq; pop r12). They are merged into
  * cpu->eflags lazily: before handler calls, in slow paths and at exits. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpu/codecache.h"
 #include "cpu/emit.h"
@@ -47,11 +50,13 @@ struct jit {
     const uint8_t *enter;       /* RX: trampoline */
     const uint8_t *epilogue;    /* RX */
     const uint8_t *lookup_exit; /* RX: rsi = patch or 0, cpu->eip set */
+    const uint8_t *lookup_synced; /* RX: the same with cpu->r[] current */
     uint8_t *stubbuf;
+    FILE *perf_map;             /* VSMP_PERF_MAP=1: /tmp/perf-PID.map */
 };
 
 _Static_assert(sizeof(struct tlb_entry) == 16, "TLB entry layout");
-_Static_assert(TLB_BITS == 8, "TLB index mask");
+_Static_assert(TLB_BITS <= 20, "TLB index mask");
 
 #define OFF(f) ((int32_t)offsetof(struct cpu, f))
 #define OFF_R(n) ((int32_t)(offsetof(struct cpu, r) + 4 * (n)))
@@ -161,16 +166,36 @@ static void mov_label_addr(struct tctx *t, int buf, int reg, int label)
 }
 
 /* ---- guest operands ---- */
+/* Guest general registers live in host registers inside translated code
+ * (written back to cpu->r[] around handler calls and at every exit to C,
+ * loaded again afterwards and at entry). */
+static const int8_t host_of[8] = { H_R8, H_R9, H_R10, H_R11, H_R13, H_RBP, H_R14, H_R15 };
+#define H_EA H_RDI   /* effective address of the current memory operand */
+
+/* Guest register n as an operand of `size` bytes. AH..BH (size 1, n >= 4)
+ * have no host form: classify() sends such instructions to handlers. */
 static struct hop greg(int n, int size)
 {
-    if (size == 1)
-        return n < 4 ? HM(H_RBX, OFF_R(n)) : HM(H_RBX, OFF_R(n - 4) + 1);
-    return HM(H_RBX, OFF_R(n));
+    (void)size;
+    return HR(host_of[n]);
 }
 
 static struct hop hostmem(void)
 {
-    return HMX(H_RAX, H_R13, 0, 0);
+    return HMX(H_RAX, H_EA, 0, 0);
+}
+
+/* cpu->r[] <- host registers / host registers <- cpu->r[] */
+static void regs_spill(struct emit *e)
+{
+    for (int i = 0; i < 8; i++)
+        e_mov_store(e, 4, HM(H_RBX, OFF_R(i)), host_of[i]);
+}
+
+static void regs_reload(struct emit *e)
+{
+    for (int i = 0; i < 8; i++)
+        e_mov_load(e, 4, host_of[i], HM(H_RBX, OFF_R(i)));
 }
 
 /* ---- flags ---- */
@@ -178,10 +203,10 @@ static void flags_merge(struct emit *e, uint32_t mask)
 {
     if (!mask)
         return;
-    e_mov_load(e, 4, H_RDI, HR(H_R12));
-    e_alu_imm(e, 4, A_AND, HR(H_RDI), mask);
+    e_mov_load(e, 4, H_RSI, HR(H_R12));
+    e_alu_imm(e, 4, A_AND, HR(H_RSI), mask);
     e_alu_imm(e, 4, A_AND, HM(H_RBX, OFF(eflags)), ~mask);
-    e_alu_store(e, 4, A_OR, HM(H_RBX, OFF(eflags)), H_RDI);
+    e_alu_store(e, 4, A_OR, HM(H_RBX, OFF(eflags)), H_RSI);
 }
 
 static void flags_flush(struct tctx *t)
@@ -214,10 +239,10 @@ static void prod_end_af(struct tctx *t, uint32_t def, bool clear_af)
     if (t->pend & ~def) {
         /* keep the older pending bits that this one does not write */
         e_pushfq(e);
-        e_pop(e, H_RDI);
-        e_alu_imm(e, 4, A_AND, HR(H_RDI), clear_af ? def & ~F_AF : def);
+        e_pop(e, H_RSI);
+        e_alu_imm(e, 4, A_AND, HR(H_RSI), clear_af ? def & ~F_AF : def);
         e_alu_imm(e, 4, A_AND, HR(H_R12), ~def);
-        e_alu_store(e, 4, A_OR, HR(H_R12), H_RDI);
+        e_alu_store(e, 4, A_OR, HR(H_R12), H_RSI);
         t->hostv = 0;
         t->pend |= def;
     } else {
@@ -300,17 +325,56 @@ static void add_icount(struct emit *e, int n)
 
 /* Call the interpreter handler of instruction idx with the interpreter's
  * contract. Flags must be in cpu->eflags (the caller merged them). */
+static void call_handler_r(struct tctx *t, int buf, int idx, uint32_t eip, uint32_t next, bool reload);
 static void call_handler(struct tctx *t, int buf, int idx, uint32_t eip, uint32_t next)
+{
+    call_handler_r(t, buf, idx, eip, next, true);
+}
+
+/* reload false: the caller leaves through exit_synced() right after */
+static void call_handler_r(struct tctx *t, int buf, int idx, uint32_t eip, uint32_t next, bool reload)
 {
     struct emit *e = B(t, buf);
     e_mov_imm(e, 4, HM(H_RBX, OFF(insn_eip)), eip);
-    e_mov_load(e, 4, H_RAX, greg(R_ESP, 4));
-    e_mov_store(e, 4, HM(H_RBX, OFF(insn_esp)), H_RAX);
+    e_mov_store(e, 4, HM(H_RBX, OFF(insn_esp)), host_of[R_ESP]);
     store_eip(e, next);
+    regs_spill(e);
     e_mov_load(e, 8, H_RDI, HR(H_RBX));
     e_mov_r_imm64(e, H_RSI, (uint64_t)(uintptr_t)&t->copies[idx]);
     e_call_abs(e, (const void *)t->ins[idx].fn);
+    if (reload)
+        regs_reload(e);
     e_alu_imm(e, 8, A_ADD, HM(H_RBX, OFF(jit_stats.helper_calls)), 1);
+}
+
+#define OFF_JC(i, f) ((int32_t)(offsetof(struct cpu, jit_jc) + (i) * sizeof(struct jit_jc) + \
+                              offsetof(struct jit_jc, f)))
+_Static_assert(sizeof(struct jit_jc) == 32, "jump cache entry layout");
+
+/* Can this block use the jump cache? (EIP is the linear address) */
+static bool jc_ok(const struct tctx *t)
+{
+    return (t->key & (JK_CSFLAT | JK_CODE32)) == (JK_CSFLAT | JK_CODE32);
+}
+
+/* Jump-cache probe for the EIP in edx: on a hit jump to the chain entry,
+ * else fall through (edx kept). Clobbers eax, ecx. */
+static void jc_probe_edx(struct tctx *t, int buf)
+{
+    struct emit *e = B(t, buf);
+    int miss = lbl_new(t);
+    e_mov_load(e, 4, H_RAX, HR(H_RDX));
+    e_alu_imm(e, 4, A_AND, HR(H_RAX), (1u << JIT_JC_BITS) - 1);
+    e_shift_imm(e, 4, SH_SHL, HR(H_RAX), 5);
+    e_alu_load(e, 4, A_CMP, H_RDX, HMX(H_RBX, H_RAX, 0, OFF_JC(0, eip)));
+    jcc_to(t, buf, HC_NZ, miss);
+    e_alu_imm(e, 4, A_CMP, HMX(H_RBX, H_RAX, 0, OFF_JC(0, key)), t->key);
+    jcc_to(t, buf, HC_NZ, miss);
+    e_mov_load(e, 4, H_RCX, HM(H_RBX, OFF(tlb.gen)));
+    e_alu_load(e, 4, A_CMP, H_RCX, HMX(H_RBX, H_RAX, 0, OFF_JC(0, gen)));
+    jcc_to(t, buf, HC_NZ, miss);
+    e_jmp_mem(e, HMX(H_RBX, H_RAX, 0, OFF_JC(0, chain)));
+    lbl_bind(t, miss, buf);
 }
 
 /* Exit to `target` (a known guest EIP), the `count` instructions up to
@@ -323,6 +387,20 @@ static void exit_direct(struct tctx *t, int buf, uint32_t target, int count)
     bool chain = (t->key & JK_CSFLAT) && (t->key & JK_CODE32) &&
                  ((target ^ t->eip0) & ~0xfffu) == 0;
     if (!chain) {
+        if (jc_ok(t)) {
+            /* jump cache, with the entry known now */
+            unsigned i = target & ((1u << JIT_JC_BITS) - 1);
+            int miss = lbl_new(t);
+            e_alu_imm(e, 4, A_CMP, HM(H_RBX, OFF_JC(i, eip)), target);
+            jcc_to(t, buf, HC_NZ, miss);
+            e_alu_imm(e, 4, A_CMP, HM(H_RBX, OFF_JC(i, key)), t->key);
+            jcc_to(t, buf, HC_NZ, miss);
+            e_mov_load(e, 4, H_RCX, HM(H_RBX, OFF(tlb.gen)));
+            e_alu_load(e, 4, A_CMP, H_RCX, HM(H_RBX, OFF_JC(i, gen)));
+            jcc_to(t, buf, HC_NZ, miss);
+            e_jmp_mem(e, HM(H_RBX, OFF_JC(i, chain)));
+            lbl_bind(t, miss, buf);
+        }
         store_eip(e, target);
         e_alu_store(e, 4, A_XOR, HR(H_RSI), H_RSI);
         jmp_to(t, buf, lbl_abs(t, t->j->lookup_exit));
@@ -344,7 +422,7 @@ static void exit_direct(struct tctx *t, int buf, uint32_t target, int count)
     jmp_to(t, buf, lbl_abs(t, t->j->lookup_exit));
 }
 
-/* Exit with cpu->eip already set (indirect jump, return). */
+/* Exit with cpu->eip already set (after handler calls, end_block). */
 static void exit_dynamic(struct tctx *t, int buf, int count)
 {
     struct emit *e = B(t, buf);
@@ -353,24 +431,57 @@ static void exit_dynamic(struct tctx *t, int buf, int count)
     jmp_to(t, buf, lbl_abs(t, t->j->lookup_exit));
 }
 
+/* exit_dynamic with cpu->r[] already current (right after a handler) */
+static void exit_synced(struct tctx *t, int buf, int count)
+{
+    struct emit *e = B(t, buf);
+    add_icount(e, count);
+    e_alu_store(e, 4, A_XOR, HR(H_RSI), H_RSI);
+    jmp_to(t, buf, lbl_abs(t, t->j->lookup_synced));
+}
+
+/* Exit of a native indirect jump/return: the target in edx. Jump cache
+ * first, then the lookup. */
+static void exit_indirect(struct tctx *t, int count)
+{
+    struct emit *e = &t->m;
+    add_icount(e, count);
+    if (jc_ok(t))
+        jc_probe_edx(t, B_MAIN);
+    e_mov_store(e, 4, HM(H_RBX, OFF(eip)), H_RDX);
+    e_alu_store(e, 4, A_XOR, HR(H_RSI), H_RSI);
+    jmp_to(t, B_MAIN, lbl_abs(t, t->j->lookup_exit));
+}
+
+/* End of a native indirect transfer whose target is in edx on the main
+ * path; its slow path (the handler) joins with cpu->eip set. */
+static void indirect_tail(struct tctx *t)
+{
+    int common = lbl_new(t);
+    jmp_to(t, B_MAIN, common);
+    lbl_bind(t, t->join, B_MAIN);
+    e_mov_load(&t->m, 4, H_RDX, HM(H_RBX, OFF(eip)));
+    lbl_bind(t, common, B_MAIN);
+    exit_indirect(t, t->idx + 1);
+}
+
 /* ---- memory operands ---- */
 static void emit_ea(struct tctx *t, const struct insn *in)
 {
     struct emit *e = &t->m;
     int32_t d = (int32_t)in->disp;
     if (in->base != REG_NONE) {
-        e_mov_load(e, 4, H_R13, greg(in->base, 4));
-        if (in->index != REG_NONE) {
-            e_mov_load(e, 4, H_RAX, greg(in->index, 4));
-            e_lea(e, 4, H_R13, HMX(H_R13, H_RAX, in->scale, d));
-        } else if (d) {
-            e_lea(e, 4, H_R13, HM(H_R13, d));
-        }
+        int b = host_of[in->base];
+        if (in->index != REG_NONE)
+            e_lea(e, 4, H_EA, HMX(b, host_of[in->index], in->scale, d));
+        else if (d)
+            e_lea(e, 4, H_EA, HM(b, d));
+        else
+            e_mov_load(e, 4, H_EA, HR(b));
     } else if (in->index != REG_NONE) {
-        e_mov_load(e, 4, H_RAX, greg(in->index, 4));
-        e_lea(e, 4, H_R13, HMX(-1, H_RAX, in->scale, d));
+        e_lea(e, 4, H_EA, HMX(-1, host_of[in->index], in->scale, d));
     } else {
-        e_mov_r_imm32(e, H_R13, (uint32_t)d);
+        e_mov_r_imm32(e, H_EA, (uint32_t)d);
     }
 }
 
@@ -405,13 +516,13 @@ static void mem_access(struct tctx *t, int size, bool write, uint32_t def_after)
     int u = (t->key & JK_USER) ? 1 : 0;
     int32_t tab = write ? (int32_t)offsetof(struct cpu, tlb.set[u].write)
                         : (int32_t)offsetof(struct cpu, tlb.set[u].read);
-    e_mov_load(e, 4, H_RAX, HR(H_R13));
+    e_mov_load(e, 4, H_RAX, HR(H_EA));
     e_shift_imm(e, 4, SH_SHR, HR(H_RAX), 12 - 4);
     e_alu_imm(e, 4, A_AND, HR(H_RAX), (TLB_SIZE - 1) << 4);
     if (size > 1)
-        e_lea(e, 4, H_RCX, HM(H_R13, size - 1));
+        e_lea(e, 4, H_RCX, HM(H_EA, size - 1));
     else
-        e_mov_load(e, 4, H_RCX, HR(H_R13));
+        e_mov_load(e, 4, H_RCX, HR(H_EA));
     e_alu_imm(e, 4, A_AND, HR(H_RCX), PAGE_MASK);
     e_alu_load(e, 4, A_CMP, H_RCX, HMX(H_RBX, H_RAX, 0, tab + (int32_t)offsetof(struct tlb_entry, tag)));
     int stub = lbl_new(t);
@@ -448,13 +559,41 @@ static int alu_size(const struct insn *in, int op)
     return (op & 1) ? (in->opsize == 32 ? 4 : 0) : 1;
 }
 
+/* Does a byte-sized instruction name AH, CH, DH or BH? (no host form
+ * while guest registers live in host registers) */
+static bool uses_hibyte(const struct insn *in)
+{
+    unsigned op = in->op;
+    bool reg_b = false, rm_b = false;
+    if (op < 0x40 && (op & 7) < 4 && !(op & 1)) {
+        reg_b = rm_b = true;
+    } else {
+        switch (op) {
+        case 0x84: case 0x86: case 0x88: case 0x8a:
+            reg_b = rm_b = true;
+            break;
+        case 0x80: case 0xc0: case 0xd0: case 0xc6: case 0xf6: case 0xfe:
+        case 0x1b6: case 0x1be:
+        case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196: case 0x197:
+        case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d: case 0x19e: case 0x19f:
+            rm_b = true;
+            break;
+        case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+            return true;
+        default:
+            return false;
+        }
+    }
+    return (reg_b && in->reg >= 4) || (rm_b && in->mod == 3 && in->rm >= 4);
+}
+
 /* Decide native or handler, and what the instruction does to flags. */
 static struct iinfo classify(const struct tctx *t, const struct insn *in)
 {
     struct iinfo r = { .native = false, .fault = true, .exit = false, .use = FL_ALL, .def = FL_ALL };
     struct iinfo nat = { .native = true, .fault = insn_is_mem(in), .exit = false, .use = 0, .def = 0 };
     unsigned op = in->op;
-    if (!(t->key & JK_CODE32) || in->fn == op_ud || !mem_ok(t, in))
+    if (!(t->key & JK_CODE32) || in->fn == op_ud || !mem_ok(t, in) || uses_hibyte(in))
         return r;
     if (op < 0x40 && (op & 7) < 6) {
         int size = alu_size(in, op);
@@ -690,11 +829,10 @@ static struct hop rmw_dst(struct tctx *t, const struct insn *in, int size, uint3
 static void emit_push_edx(struct tctx *t)
 {
     struct emit *e = &t->m;
-    e_mov_load(e, 4, H_R13, greg(R_ESP, 4));
-    e_lea(e, 4, H_R13, HM(H_R13, -4));
+    e_lea(e, 4, H_EA, HM(host_of[R_ESP], -4));
     mem_access(t, 4, true, 0);
     e_mov_store(e, 4, hostmem(), H_RDX);
-    e_mov_store(e, 4, greg(R_ESP, 4), H_R13);
+    e_mov_store(e, 4, greg(R_ESP, 4), H_EA);
 }
 
 static void emit_native(struct tctx *t, const struct insn *in)
@@ -750,20 +888,17 @@ static void emit_native(struct tctx *t, const struct insn *in)
         }
         if (in->reg == 4) { /* JMP r/m32 */
             flags_flush(t);
-            load_rm(t, in, 4, H_RAX, 0);
-            e_mov_store(e, 4, HM(H_RBX, OFF(eip)), H_RAX);
-            lbl_bind(t, t->join, B_MAIN);
-            exit_dynamic(t, B_MAIN, idx + 1);
+            load_rm(t, in, 4, H_RDX, 0);
+            indirect_tail(t);
             return;
         }
         /* CALL r32 */
         flags_flush(t);
-        e_mov_load(e, 4, H_R14, greg(in->rm, 4));
+        e_mov_load(e, 4, H_RSI, greg(in->rm, 4));
         e_mov_r_imm32(e, H_RDX, t->next);
         emit_push_edx(t);
-        e_mov_store(e, 4, HM(H_RBX, OFF(eip)), H_R14);
-        lbl_bind(t, t->join, B_MAIN);
-        exit_dynamic(t, B_MAIN, idx + 1);
+        e_mov_load(e, 4, H_RDX, HR(H_RSI));
+        indirect_tail(t);
         return;
     }
     case 0x88: case 0x89: {
@@ -797,7 +932,7 @@ static void emit_native(struct tctx *t, const struct insn *in)
     }
     case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
         int size = (op & 1) ? 4 : 1;
-        e_mov_r_imm32(e, H_R13, in->disp);
+        e_mov_r_imm32(e, H_EA, in->disp);
         if (op >= 0xa2) {
             e_mov_load(e, size, H_RDX, greg(R_EAX, size));
             mem_access(t, size, true, 0);
@@ -817,7 +952,7 @@ static void emit_native(struct tctx *t, const struct insn *in)
         return;
     case 0x8d:
         emit_ea(t, in);
-        e_mov_store(e, 4, greg(in->reg, 4), H_R13);
+        e_mov_store(e, 4, greg(in->reg, 4), H_EA);
         return;
     case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: {
         int ss = (op & 1) ? 2 : 1;
@@ -906,10 +1041,10 @@ static void emit_native(struct tctx *t, const struct insn *in)
         emit_push_edx(t);
         return;
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
-        e_mov_load(e, 4, H_R13, greg(R_ESP, 4));
+        e_mov_load(e, 4, H_EA, greg(R_ESP, 4));
         mem_access(t, 4, false, 0);
         e_mov_load(e, 4, H_RDX, hostmem());
-        e_lea(e, 4, H_RCX, HM(H_R13, 4));
+        e_lea(e, 4, H_RCX, HM(H_EA, 4));
         e_mov_store(e, 4, greg(R_ESP, 4), H_RCX);
         e_mov_store(e, 4, greg(op & 7, 4), H_RDX);
         return;
@@ -926,14 +1061,12 @@ static void emit_native(struct tctx *t, const struct insn *in)
         return;
     case 0xc3: case 0xc2:
         flags_flush(t);
-        e_mov_load(e, 4, H_R13, greg(R_ESP, 4));
+        e_mov_load(e, 4, H_EA, greg(R_ESP, 4));
         mem_access(t, 4, false, 0);
         e_mov_load(e, 4, H_RDX, hostmem());
-        e_lea(e, 4, H_RCX, HM(H_R13, 4 + (op == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0)));
+        e_lea(e, 4, H_RCX, HM(H_EA, 4 + (op == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0)));
         e_mov_store(e, 4, greg(R_ESP, 4), H_RCX);
-        e_mov_store(e, 4, HM(H_RBX, OFF(eip)), H_RDX);
-        lbl_bind(t, t->join, B_MAIN);
-        exit_dynamic(t, B_MAIN, idx + 1);
+        indirect_tail(t);
         return;
     case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196: case 0x197:
     case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d: case 0x19e: case 0x19f: {
@@ -1009,10 +1142,11 @@ static void translate_insn(struct tctx *t)
         return;
     }
     flags_flush(t);
-    call_handler(t, B_MAIN, t->idx, t->eip, t->next);
+    bool last = t->idx == t->n - 1 || helper_ends(in);
+    call_handler_r(t, B_MAIN, t->idx, t->eip, t->next, !last);
     t->hostv = 0;
-    if (t->idx == t->n - 1 || helper_ends(in)) {
-        exit_dynamic(t, B_MAIN, t->idx + 1);
+    if (last) {
+        exit_synced(t, B_MAIN, t->idx + 1);
         return;
     }
     int out = lbl_new(t);
@@ -1041,29 +1175,46 @@ static void emit_prefix(struct jit *j)
 {
     struct codecache *cc = &j->cc;
     struct emit e;
-    emit_init(&e, cc->rw, cc->rw + 256);
+    emit_init(&e, cc->rw, cc->rw + 1024);
+    /* enter(cpu, body): save the callee-saved registers (six pushes and
+     * the 8 below keep rsp 16-byte aligned in blocks), load the guest
+     * registers, jump to the body */
     j->enter = codecache_rx_of(cc, e.p);
     e_push(&e, H_RBX);
+    e_push(&e, H_RBP);
     e_push(&e, H_R12);
     e_push(&e, H_R13);
     e_push(&e, H_R14);
     e_push(&e, H_R15);
+    e_alu_imm(&e, 8, A_SUB, HR(H_RSP), 8);
     e_mov_load(&e, 8, H_RBX, HR(H_RDI));
+    regs_reload(&e);
     e_jmp_reg(&e, H_RSI);
+    /* epilogue: write the guest registers back, return to C */
     j->epilogue = codecache_rx_of(cc, e.p);
+    regs_spill(&e);
+    uint8_t *ret_only = e.p;
+    e_alu_imm(&e, 8, A_ADD, HR(H_RSP), 8);
     e_pop(&e, H_R15);
     e_pop(&e, H_R14);
     e_pop(&e, H_R13);
     e_pop(&e, H_R12);
+    e_pop(&e, H_RBP);
     e_pop(&e, H_RBX);
     e_ret(&e);
+    /* lookup exit: rsi = patch or 0, cpu->eip set */
     j->lookup_exit = codecache_rx_of(cc, e.p);
+    regs_spill(&e);
+    j->lookup_synced = codecache_rx_of(cc, e.p);
     e_mov_load(&e, 8, H_RDI, HR(H_RBX));
     e_call_abs(&e, (const void *)jit_lookup);
     e_test(&e, 8, HR(H_RAX), H_RAX);
     uint8_t *f = e_jcc32(&e, HC_Z);
-    emit_patch_rel32(f, codecache_rw_of(cc, j->epilogue));
+    emit_patch_rel32(f, ret_only);
+    regs_reload(&e);
     e_jmp_reg(&e, H_RAX);
+    if (e.overflow)
+        abort();
     cc->reserved = cc->used = ((size_t)(e.p - cc->rw) + 63) & ~(size_t)63;
 }
 
@@ -1085,6 +1236,18 @@ int jit_init(struct cpu *cpu)
     }
     emit_prefix(j);
     j->epoch = 1;
+    const char *pm = getenv("VSMP_PERF_MAP");
+    if (pm && *pm && *pm != '0') {
+        /* perf's JIT symbol map: "START SIZE name" per line */
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+        j->perf_map = fopen(path, "w");
+        if (j->perf_map) {
+            setvbuf(j->perf_map, NULL, _IOLBF, 0);
+            fprintf(j->perf_map, "%llx %zx jit_prefix\n",
+                    (unsigned long long)(uintptr_t)j->cc.rx, j->cc.reserved);
+        }
+    }
     cpu->jit = j;
     return 0;
 }
@@ -1094,6 +1257,21 @@ void jit_free(struct cpu *cpu)
     struct jit *j = cpu->jit;
     if (!j)
         return;
+    if (j->perf_map) {
+        /* VSMP_PERF_MAP=2: also dump the code cache next to the map, for
+         * objdump -b binary -m i386:x86-64 --adjust-vma=<first map address> */
+        const char *pm = getenv("VSMP_PERF_MAP");
+        if (pm && pm[0] == '2') {
+            char path[64];
+            snprintf(path, sizeof path, "/tmp/perf-%d.bin", (int)getpid());
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(j->cc.rw, 1, j->cc.used, f);
+                fclose(f);
+            }
+        }
+        fclose(j->perf_map);
+    }
     codecache_free(&j->cc);
     free(j->stubbuf);
     free(j);
@@ -1110,6 +1288,7 @@ void jit_flush(struct cpu *cpu)
     struct jit *j = cpu->jit;
     codecache_reset(&j->cc);
     j->epoch++;
+    cpu->tlb.gen++;     /* the jump cache points into the old epoch */
     cpu->jit_stats.flushes++;
 }
 
@@ -1165,7 +1344,7 @@ static uintptr_t lbl_addr(const struct tctx *t, int l, uint8_t *main_rw, uint32_
 }
 
 bool jit_translate(struct cpu *cpu, const struct insn *ins, int n, uint32_t eip, uint32_t key,
-                   struct jit_tb *out)
+                   uint32_t page, struct jit_tb *out)
 {
     struct jit *j = cpu->jit;
     struct codecache *cc = &j->cc;
@@ -1227,6 +1406,9 @@ bool jit_translate(struct cpu *cpu, const struct insn *ins, int n, uint32_t eip,
     e_mov_load(e, 8, H_RAX, HM(H_RBX, OFF(icount)));
     e_alu_load(e, 8, A_CMP, H_RAX, HM(H_RBX, OFF(jit_stop)));
     jcc_to(t, B_MAIN, HC_AE, ev);
+    /* entered from another block (chain or jump cache): its page is now
+     * the one whose writes end the block */
+    e_mov_imm(e, 4, HM(H_RBX, OFF(cur_code_page)), page);
     lbl_bind(t, ev, B_STUB);
     store_eip(&t->s, eip);
     jmp_to(t, B_STUB, lbl_abs(t, j->epilogue));
@@ -1290,6 +1472,9 @@ bool jit_translate(struct cpu *cpu, const struct insn *ins, int n, uint32_t eip,
     cpu->jit_stats.helper_insns += (uint64_t)helpers;
     cpu->jit_stats.host_bytes += mainlen + stublen;
     cc->used = end;
+    if (j->perf_map)
+        fprintf(j->perf_map, "%llx %x jit_%08x_k%x\n",
+                (unsigned long long)(uintptr_t)out->chain, mainlen + stublen, eip, key);
     free(t);
     return true;
 }

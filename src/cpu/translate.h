@@ -31,12 +31,27 @@ struct jit_tb {
 int jit_init(struct cpu *cpu);
 void jit_free(struct cpu *cpu);
 uint32_t jit_key(const struct cpu *cpu);
+/* The jump cache (cpu->jit_jc) is valid while entry.gen == cpu->tlb.gen.
+ * tlb.gen is bumped by every TLB invalidation (a mapping may have
+ * changed), by a write to decoded code (page generation) and by a code
+ * cache flush, so a hit needs no other check: translated code probes it
+ * with its own key (which is the current one: handlers that change the
+ * key end the block and leave through jit_lookup), and events are
+ * checked at the chain entry it jumps to. */
+static inline void jit_jc_fill(struct cpu *cpu, uint32_t eip, uint32_t key, const uint8_t *chain)
+{
+    struct jit_jc *e = &cpu->jit_jc[eip & ((1u << JIT_JC_BITS) - 1)];
+    e->eip = eip;
+    e->gen = cpu->tlb.gen;
+    e->chain = chain;
+    e->key = key;
+}
 /* Incremented by every flush: translations of an older epoch are gone. */
 uint32_t jit_epoch(const struct cpu *cpu);
 /* Translate the n decoded instructions of a block starting at guest EIP
  * eip. false: the code cache is full (jit_flush, then retry). */
 bool jit_translate(struct cpu *cpu, const struct insn *in, int n, uint32_t eip, uint32_t key,
-                   struct jit_tb *out);
+                   uint32_t page, struct jit_tb *out);
 void jit_flush(struct cpu *cpu);
 /* Run translated code from a body entry until it returns to the loop. */
 void jit_enter(struct cpu *cpu, const uint8_t *body);

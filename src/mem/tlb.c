@@ -17,6 +17,7 @@ static void invalidate(struct tlb *t, int s, int k, unsigned i)
 
 void tlb_flush_all(struct tlb *t)
 {
+    t->gen++;
     for (int s = 0; s < 2; s++)
         for (int k = 0; k < 3; k++)
             for (unsigned i = 0; i < TLB_SIZE; i++)
@@ -25,6 +26,7 @@ void tlb_flush_all(struct tlb *t)
 
 void tlb_flush_nonglobal(struct tlb *t)
 {
+    t->gen++;
     for (int s = 0; s < 2; s++)
         for (int k = 0; k < 3; k++)
             for (unsigned i = 0; i < TLB_SIZE; i++)
@@ -34,6 +36,7 @@ void tlb_flush_nonglobal(struct tlb *t)
 
 void tlb_flush_page(struct tlb *t, uint32_t lin)
 {
+    t->gen++;
     unsigned i = tlb_index(lin);
     uint32_t tag = lin & PAGE_MASK;
     for (int s = 0; s < 2; s++) {
@@ -48,6 +51,7 @@ void tlb_flush_page(struct tlb *t, uint32_t lin)
 
 void tlb_flush_phys(struct tlb *t, uint32_t paddr)
 {
+    t->gen++;
     uint32_t pg = paddr & PAGE_MASK;
     for (int s = 0; s < 2; s++) {
         for (unsigned i = 0; i < TLB_SIZE; i++) {

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TLB_BITS 8
+#define TLB_BITS 11
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID 1u /* never equal to a page-aligned tag */
 
@@ -32,6 +32,9 @@ struct tlb_set {
 struct tlb {
     struct tlb_set set[2];            /* [0] supervisor, [1] user (CPL 3) */
     uint8_t global[2][3][TLB_SIZE];   /* entry came from a G page (PGE) */
+    uint32_t gen;                     /* bumped by every invalidation below (and
+                                       * by the translator, see translate.h):
+                                       * validates its jump cache */
 };
 
 static inline unsigned tlb_index(uint32_t lin)

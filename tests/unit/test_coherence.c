@@ -21,6 +21,8 @@ struct world {
     bool jit;
     int halted, done;
     uint32_t counter, words[MAXR];
+    struct phys *phys[MAXR];   /* freed once every task has ended */
+    struct dsm *dsm[MAXR];
 };
 
 static uint32_t io_in(void *c, uint16_t p, int s) { (void)c; (void)p; (void)s; return 0; }
@@ -40,6 +42,8 @@ static void task(void *arg, int rank)
     struct dsm_config cfg = { .on_lose = coherence_lose, .on_lose_arg = cpu };
     struct dsm *d = dsm_create(t, &cfg);
     cr_assert(d);
+    w->phys[rank] = phys;
+    w->dsm[rank] = d;
     coherence_attach(cpu, d);
 
     cpu_set_flat32(cpu);
@@ -76,7 +80,9 @@ static void task(void *arg, int rank)
         dsm_fake_yield(w->fake);
     }
     cpu_free(cpu);
-    /* the dsm and phys stay allocated: other tasks may still poll */
+    free(cpu);
+    /* the dsm and phys stay allocated until every task has ended: other
+     * ranks may still fetch pages from this one */
 }
 
 static void run_world(int nranks, uint64_t seed, bool jit)
@@ -109,6 +115,11 @@ static void run_world(int nranks, uint64_t seed, bool jit)
     for (int r = 0; r < nranks; r++)
         cr_assert_eq(w.words[r], ITERS, "seed %llu: word %d = %u", (unsigned long long)seed, r,
                      w.words[r]);
+    for (int r = 0; r < nranks; r++) {
+        dsm_free(w.dsm[r]);
+        phys_free(w.phys[r]);
+        free(w.phys[r]);
+    }
     dsm_fake_free(w.fake);
 }
 
