@@ -30,9 +30,8 @@ uart) input=$src/data/uart.in ;;
 bench_cpu) cmdline="scale=1" ;;
 bench_mem|bench_sys) cmdline="scale=1" ;;
 # a code cache much smaller than the guest's 1 MiB of code, so that the
-# translator must flush; added only when vsmp accepts the keyword (probed
-# below). TODO: src/config.c has no jit-cache keyword yet.
-cachefill) extra_cfg="jit-cache 256K" ;;
+# translator must flush (checked below from --stats)
+cachefill) extra_cfg="jit-cache 1M" ;;
 # SMP guest with N CPUs (QEMU -smp N, N vsmp ranks): smp.1 smp.2 smp.4
 smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-180} ;;
 esac
@@ -49,12 +48,8 @@ cfg=$out/$name.cfg
     [ -n "$initrd" ] && echo "initrd $(abspath "$initrd")"
     [ -n "$cmdline" ] && echo "cmdline $cmdline"
     echo "console stdio"
+    [ -n "$extra_cfg" ] && echo "$extra_cfg"
 } > "$cfg"
-if [ -n "$extra_cfg" ]; then    # keep it only if vsmp knows it (status 8: limit reached)
-    { cat "$cfg"; echo "$extra_cfg"; } > "$cfg.probe"
-    "$VSMP" --max-insns 1 "$cfg.probe" > /dev/null 2>&1 < /dev/null
-    [ $? -eq 8 ] && mv "$cfg.probe" "$cfg" || rm -f "$cfg.probe"
-fi
 
 fail=0
 run_qemu() {
@@ -81,23 +76,25 @@ fi
 
 [ -f "$exp" ] || { echo "$name: FAIL: no $exp"; exit 1; }
 
-# SMP guests with smp=N > 1 need N ranks. TODO(issue 4): vsmp cannot start
-# APs yet, so they run under QEMU only unless VSMP_SMP=1 (mpirun -np N).
+# SMP guests with smp=N > 1 run as an MPI job of N ranks.
 vsmp=("$VSMP") vsmp_engines=${VSMP_ENGINES:-jit interp}
 if [ "${smp:-1}" -gt 1 ]; then
-    if [ "${VSMP_SMP:-0}" = 1 ]; then
-        export OMPI_MCA_btl_vader_single_copy_mechanism=none   # README, "Open MPI notes"
-        [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-        vsmp=("${MPIRUN:-mpirun}" -np "$smp" --oversubscribe "$VSMP")
-    else
-        vsmp_engines="" && echo "$name: vsmp not run ($smp ranks; TODO: VSMP_SMP=1 once vsmp starts APs)"
-    fi
+    export OMPI_MCA_btl_vader_single_copy_mechanism=none   # README, "Open MPI notes"
+    [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    vsmp=("${MPIRUN:-mpirun}" -np "$smp" --oversubscribe "$VSMP")
 fi
+stats=()
+[ "$name" = cachefill ] && stats=(--stats)
 
 # every execution engine: the translator (default) and the interpreter
 for eng in $vsmp_engines; do
-    VSMP_ENGINE=$eng timeout -k 5 "$TMO" "${vsmp[@]}" "$cfg" < "$input" > "$out/$name.vsmp.raw" 2> "$out/$name.vsmp.err"
+    VSMP_ENGINE=$eng timeout -k 5 "$TMO" "${vsmp[@]}" "${stats[@]}" "$cfg" < "$input" > "$out/$name.vsmp.raw" 2> "$out/$name.vsmp.err"
     rc=$?
+    if [ "$name" = cachefill ] && [ "$eng" = jit ] &&
+       ! grep -Eq 'cache flushes [1-9]' "$out/$name.vsmp.err"; then
+        echo "$name: FAIL: the translator's code cache never filled up (no flush in --stats)"
+        fail=1
+    fi
     sed -e "$filter" "$out/$name.vsmp.raw" > "$out/$name.vsmp.out"
     if [ $rc -ne 1 ]; then
         echo "$name: FAIL: vsmp ($eng) exit status $rc, want 1$([ $rc -eq 124 ] && echo ' (timeout)')"
