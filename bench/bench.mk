@@ -4,3 +4,10 @@
 # run; MIPS, time ratios and translation statistics. See docs/benchmarks.md.
 bench: vsmp guests
 	@bash bench/run.sh
+
+# `make bench-smp` (bench/smp.sh): SMP scaling at 1, 2 and 4 vsmp ranks
+# (bench_par over sm and tcp, bench_lock over sm), then the DSM fault and
+# invalidation service times of tests/integration/dsmbench.sh.
+.PHONY: bench-smp
+bench-smp: vsmp guests $(BUILD)/tests/integration/guests/dsmbench.elf $(BUILD)/bench/mpi_fault
+	@BUILD=$(BUILD) bash bench/smp.sh
