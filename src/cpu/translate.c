@@ -26,7 +26,13 @@
  * decides for each producer whether its flags are needed later (by a
  * reader, an instruction that can fault or call a handler, or a block
  * exit); only then are they saved (pushfq; pop r12). They are merged into
- * cpu->eflags lazily: before handler calls, in slow paths and at exits. */
+ * cpu->eflags lazily: before handler calls, in slow paths and at exits.
+ * A register-only ADD/SUB/CMP/TEST/INC/DEC is not saved at all when its
+ * operand registers stay intact until its flags are redefined ("replay"):
+ * where the flags are needed after the host flags were clobbered (a TLB
+ * miss stub, a taken exit, a reader, a handler call, a partial producer)
+ * the same operation is recomputed from the registers (for ADD/SUB/INC/DEC
+ * on the old value, new -/+ operand). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +91,17 @@ struct iinfo {
     uint32_t live_after;
 };
 
+/* A producer whose flags can be recomputed from registers that are still
+ * intact ("replay"): ADD/SUB/CMP/TEST r32 with r32 or imm. */
+struct replay {
+    bool valid;
+    int aop;          /* A_ADD, A_SUB, A_CMP, RP_TEST, RP_INC, RP_DEC */
+    int dst, src;     /* guest registers; src -1: imm */
+    uint32_t imm;
+};
+
+enum { RP_TEST = -1, RP_INC = -2, RP_DEC = -3 };
+
 struct tctx {
     struct cpu *cpu;
     struct jit *j;
@@ -102,6 +119,8 @@ struct tctx {
     int idx;
     uint32_t eip, next;
     uint32_t pend, hostv;
+    bool replay;                /* pend is not in r12: recompute it (rp) */
+    struct replay rp, rp_cand;
     int join;                   /* label: end of the current instruction */
 };
 
@@ -209,8 +228,56 @@ static void flags_merge(struct emit *e, uint32_t mask)
     e_alu_store(e, 4, A_OR, HM(H_RBX, OFF(eflags)), H_RSI);
 }
 
+/* Recompute the pending flags of a replayable producer from its operands
+ * (still intact) into the host flags and r12. */
+static void replay_host(struct tctx *t, struct emit *e)
+{
+    const struct replay *r = &t->rp;
+    struct hop d = HR(host_of[r->dst]);
+    if (r->aop == RP_INC || r->aop == RP_DEC) {
+        /* OF SF ZF AF PF of the same INC/DEC on the old value */
+        e_mov_load(e, 4, H_RSI, d);
+        e_incdec(e, 4, r->aop == RP_INC, HR(H_RSI));
+        e_incdec(e, 4, r->aop == RP_DEC, HR(H_RSI));
+    } else if (r->aop == A_CMP || r->aop == RP_TEST) {
+        if (r->src < 0) {
+            if (r->aop == A_CMP)
+                e_alu_imm(e, 4, A_CMP, d, r->imm);
+            else
+                e_test_imm(e, 4, d, r->imm);
+        } else if (r->aop == A_CMP) {
+            e_alu_store(e, 4, A_CMP, d, host_of[r->src]);
+        } else {
+            e_test(e, 4, d, host_of[r->src]);
+        }
+    } else {
+        /* old = new -/+ src, then the same operation again */
+        int inv = r->aop == A_ADD ? A_SUB : A_ADD;
+        e_mov_load(e, 4, H_RSI, d);
+        if (r->src < 0) {
+            e_alu_imm(e, 4, inv, HR(H_RSI), r->imm);
+            e_alu_imm(e, 4, r->aop, HR(H_RSI), r->imm);
+        } else {
+            e_alu_store(e, 4, inv, HR(H_RSI), host_of[r->src]);
+            e_alu_store(e, 4, r->aop, HR(H_RSI), host_of[r->src]);
+        }
+    }
+}
+
+static void replay_emit(struct tctx *t, struct emit *e)
+{
+    replay_host(t, e);
+    e_pushfq(e);
+    e_pop(e, H_R12);
+}
+
 static void flags_flush(struct tctx *t)
 {
+    if (t->replay && t->pend) {
+        replay_emit(t, &t->m);
+        t->replay = false;
+    }
+    t->replay = false;
     if (t->pend) {
         flags_merge(&t->m, t->pend);
         t->hostv = 0;
@@ -227,11 +294,96 @@ static void prod_end(struct tctx *t, uint32_t def)
     prod_end_af(t, def, false);
 }
 
+/* Can the flags of producer idx (def) be replayed wherever they are needed
+ * until an instruction redefines them? Up to that point (or a handler call,
+ * an unconditional exit, a partial producer, or the block end, which all
+ * consume the flags before writing any register) only instructions that
+ * leave the producer's operand registers alone may come: stores, loads,
+ * MOV imm, LEA, PUSH, SETcc, CMOVcc and Jcc (whose taken stub replays). */
+static bool replay_safe(const struct tctx *t, uint32_t def, const struct replay *r)
+{
+    for (int k = t->idx + 1; k < t->n; k++) {
+        const struct iinfo *ii = &t->info[k];
+        const struct insn *in = &t->ins[k];
+        if (!ii->native)
+            return true;    /* flags_flush() before the handler call */
+        if ((ii->def & def) == def)
+            return true;
+        if (ii->def)
+            return true;    /* partial producer: translate_insn() saves first */
+        int w;
+        switch (in->op) {
+        case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+        case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
+        case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186:
+        case 0x187: case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d:
+        case 0x18e: case 0x18f:
+            continue;       /* the taken exit replays in its stub */
+        case 0xeb: case 0xe9: case 0xe8: case 0xc3: case 0xc2:
+            return true;    /* flags_flush() at the exit, before any write */
+        case 0xff:
+            return in->reg == 2 || in->reg == 4;
+        case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196:
+        case 0x197: case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d:
+        case 0x19e: case 0x19f:
+            w = in->mod == 3 ? in->rm : -1;
+            break;
+        case 0x140: case 0x141: case 0x142: case 0x143: case 0x144: case 0x145: case 0x146:
+        case 0x147: case 0x148: case 0x149: case 0x14a: case 0x14b: case 0x14c: case 0x14d:
+        case 0x14e: case 0x14f:
+            w = in->reg;
+            break;
+        case 0x88: case 0x89: case 0xc6: case 0xc7:
+            w = in->mod == 3 ? in->rm : -1;
+            break;
+        case 0x8a: case 0x8b: case 0x8d: case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf:
+            w = in->reg;
+            break;
+        case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+            w = in->op & 7;
+            break;
+        case 0xa1:
+            w = R_EAX;
+            break;
+        case 0xa3:
+            w = -1;
+            break;
+        case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+        case 0x68: case 0x6a:
+            w = R_ESP;
+            break;
+        default:
+            return false;
+        }
+        if (w >= 0 && (w == r->dst || w == r->src))
+            return false;
+    }
+    return true;            /* flags_flush() at the fall-through exit */
+}
+
 static void prod_end_af(struct tctx *t, uint32_t def, bool clear_af)
 {
     struct emit *e = &t->m;
     uint32_t need = def & t->info[t->idx].live_after;
+    struct replay cand = t->rp_cand;
+    t->rp_cand.valid = false;
+    if (t->replay) {
+        /* replay_safe() guarantees this producer redefines them all */
+        if (t->pend & ~def)
+            abort();
+        t->replay = false;
+        t->pend = 0;
+    }
     t->hostv = def;
+    if (need && cand.valid && !clear_af && !(t->pend & ~def) &&
+        replay_safe(t, def, &cand)) {
+        /* recompute them where they are needed and no longer in the host
+         * (TLB miss stubs, taken exits, readers after a clobber) */
+        t->rp = cand;
+        t->replay = true;
+        t->pend = def;
+        return;
+    }
     if (!need) {
         t->pend &= ~def;
         return;
@@ -261,6 +413,11 @@ static void load_cf(struct tctx *t)
 {
     if (t->hostv & F_CF)
         return;
+    if (t->replay && (t->pend & F_CF)) {
+        replay_host(t, &t->m);
+        t->hostv = t->pend;
+        return;
+    }
     if (t->pend & F_CF)
         e_bt_imm(&t->m, 4, HR(H_R12), 0);
     else
@@ -283,6 +440,13 @@ static int cond(struct tctx *t, int cc)
     uint32_t need = cc_flags(cc);
     if ((need & t->hostv) == need)
         return cc;
+    if (t->replay && (need & t->pend) == need) {
+        replay_host(t, &t->m);
+        t->hostv = t->pend;
+        return cc;
+    }
+    if (t->replay)
+        flags_flush(t);
     struct hop src;
     if ((need & t->pend) == need)
         src = HR(H_R12);
@@ -489,6 +653,8 @@ static void emit_ea(struct tctx *t, const struct insn *in)
 static void slow_stub(struct tctx *t, uint32_t def_after)
 {
     struct emit *s = &t->s;
+    if (t->replay && t->pend)
+        replay_emit(t, s);
     flags_merge(s, t->pend);
     call_handler(t, B_STUB, t->idx, t->eip, t->next);
     /* a write to translated code (or a mode change) ends the block */
@@ -790,6 +956,18 @@ static void emit_alu(struct tctx *t, const struct insn *in, int aop, int size, i
         e_alu_imm(e, size, aop, dst, in->imm);
     else
         e_alu_store(e, size, aop, dst, H_RCX);
+    if (size == 4 && (aop == A_ADD || aop == A_SUB || aop == A_CMP) &&
+        (form == 3 || in->mod == 3)) {
+        struct replay r = { true, aop, -1, -1, in->imm };
+        switch (form) {
+        case 0: r.dst = in->rm; r.src = in->reg; break;
+        case 1: r.dst = in->reg; r.src = in->rm; break;
+        case 2: r.dst = in->rm; break;
+        default: r.dst = R_EAX; break;
+        }
+        if (aop == A_CMP || r.src != r.dst)
+            t->rp_cand = r;
+    }
     prod_end(t, FL_ALL);
 }
 
@@ -811,6 +989,10 @@ static void emit_test(struct tctx *t, const struct insn *in, int size, bool imm)
     else {
         e_mov_load(e, size, H_RCX, greg(in->reg, size));
         e_test(e, size, dst, H_RCX);
+    }
+    if (size == 4 && (in->op == 0xa9 || in->mod == 3)) {
+        struct replay r = { true, RP_TEST, in->op == 0xa9 ? R_EAX : in->rm, imm ? -1 : in->reg, in->imm };
+        t->rp_cand = r;
     }
     prod_end(t, FL_ALL);
 }
@@ -876,6 +1058,7 @@ static void emit_native(struct tctx *t, const struct insn *in)
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
         e_incdec(e, 4, op >= 0x48, greg(op & 7, 4));
+        t->rp_cand = (struct replay){ true, op >= 0x48 ? RP_DEC : RP_INC, op & 7, -1, 0 };
         prod_end(t, FL_ALL & ~F_CF);
         return;
     case 0xfe: case 0xff: {
@@ -883,6 +1066,8 @@ static void emit_native(struct tctx *t, const struct insn *in)
         if (in->reg <= 1) {
             struct hop d = rmw_dst(t, in, size, FL_ALL & ~F_CF);
             e_incdec(e, size, in->reg == 1, d);
+            if (size == 4 && in->mod == 3)
+                t->rp_cand = (struct replay){ true, in->reg == 1 ? RP_DEC : RP_INC, in->rm, -1, 0 };
             prod_end(t, FL_ALL & ~F_CF);
             return;
         }
@@ -1102,6 +1287,8 @@ static void emit_native(struct tctx *t, const struct insn *in)
     int taken = lbl_new(t);
     jcc_to(t, B_MAIN, hc, taken);
     lbl_bind(t, taken, B_STUB);
+    if (t->replay && t->pend)
+        replay_emit(t, &t->s);
     flags_merge(&t->s, t->pend);
     exit_direct(t, B_STUB, target, idx + 1);
 }
@@ -1135,6 +1322,13 @@ static void translate_insn(struct tctx *t)
     struct iinfo *ii = &t->info[t->idx];
     struct emit *e = &t->m;
     t->join = lbl_new(t);
+    t->rp_cand.valid = false;
+    if (t->replay && ii->native && ii->def && (ii->def & t->pend) != t->pend) {
+        /* a partial producer: the replayed bits it keeps go to r12 now */
+        replay_emit(t, e);
+        t->replay = false;
+        t->hostv = t->pend;
+    }
     if (ii->native) {
         emit_native(t, in);
         if (!t->lab[t->join].bound)

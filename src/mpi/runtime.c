@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define TAG_SHUTDOWN 1
@@ -18,7 +19,33 @@ struct runtime {
     MPI_Request shutdown_req;   /* other ranks: pending receive */
     int shutdown_buf;
     bool shutdown_posted;
+    bool local;                 /* no MPI (rt_init_local without launcher) */
 };
+
+bool rt_launched(void)
+{
+    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+                           "PMI_RANK", "PMI_SIZE" };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        if (getenv(vars[i]))
+            return true;
+    return false;
+}
+
+struct runtime *rt_init_local(int *argc, char ***argv)
+{
+    if (rt_launched())
+        return rt_init(argc, argv);
+    struct runtime *rt = calloc(1, sizeof(*rt));
+    if (!rt) {
+        fprintf(stderr, "vsmp: out of memory\n");
+        exit(2);
+    }
+    rt->rank = 0;
+    rt->size = 1;
+    rt->local = true;
+    return rt;
+}
 
 struct runtime *rt_init(int *argc, char ***argv)
 {
@@ -52,13 +79,15 @@ int rt_size(const struct runtime *rt)
 
 void rt_barrier(struct runtime *rt)
 {
-    (void)rt;
+    if (rt->local)
+        return;
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
 int rt_max(struct runtime *rt, int value)
 {
-    (void)rt;
+    if (rt->local)
+        return value;
     int out = value;
     MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return out;
@@ -68,6 +97,10 @@ void rt_gather(struct runtime *rt, const void *mine, size_t len, void *all)
 {
     if (len > (size_t)INT_MAX)
         rt_abort(rt, 10, "rt_gather: %zu bytes is too much", len);
+    if (rt->local) {
+        memcpy(all, mine, len);
+        return;
+    }
     MPI_Gather(mine, (int)len, MPI_BYTE, rt->rank == 0 ? all : NULL, (int)len, MPI_BYTE, 0,
                MPI_COMM_WORLD);
 }
@@ -89,6 +122,8 @@ void rt_send_shutdown(struct runtime *rt, int status)
 
 bool rt_poll_shutdown(struct runtime *rt, int *status)
 {
+    if (rt->local)
+        return false;
     if (!rt->shutdown_posted) {
         MPI_Irecv(&rt->shutdown_buf, 1, MPI_INT, 0, TAG_SHUTDOWN, MPI_COMM_WORLD,
                   &rt->shutdown_req);
@@ -129,12 +164,18 @@ void rt_abort(struct runtime *rt, int status, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     fflush(stderr);
+    if (rt && rt->local)
+        exit(status);
     MPI_Abort(MPI_COMM_WORLD, status);
     exit(status);
 }
 
 void rt_finalize(struct runtime *rt)
 {
+    if (rt && rt->local) {
+        free(rt);
+        return;
+    }
     if (rt && rt->shutdown_posted) {
         MPI_Cancel(&rt->shutdown_req);
         MPI_Request_free(&rt->shutdown_req);

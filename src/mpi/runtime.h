@@ -18,6 +18,14 @@ struct runtime;
 
 /* MPI_Init_thread (FUNNELED). NULL (after a message) on failure. */
 struct runtime *rt_init(int *argc, char ***argv);
+/* True when an MPI launcher started this process (OMPI_COMM_WORLD_SIZE,
+ * PMIX_RANK, PMI_RANK or PMI_SIZE in the environment). */
+bool rt_launched(void);
+/* Like rt_init, but without a launcher (rt_launched() false) MPI is not
+ * started at all: a job of one rank, rank 0, whose collectives are local
+ * and whose abort is exit(). A singleton MPI_Init spawns orted and scans
+ * the hardware (0.2-0.4 s); a one-CPU machine needs none of it. */
+struct runtime *rt_init_local(int *argc, char ***argv);
 int rt_rank(const struct runtime *rt);
 int rt_size(const struct runtime *rt);
 void rt_barrier(struct runtime *rt);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/mmu.h"
 
 #define RAM (4u << 20)
 #define CODE 0x1000u
@@ -54,10 +55,27 @@ struct result {
 };
 
 /* Run code (terminated by HLT) with the given engine. */
+static bool with_paging;   /* identity map of 1 MiB, page 0x30000 absent */
+
+static void paging_setup(void)
+{
+    uint32_t pd = 0x20000, pt = 0x21000, v = pt | 7;
+    phys_copy_in(&phys, pd, &v, 4);
+    for (uint32_t i = 0; i < 256; i++) {
+        v = i == 0x30 ? 0 : (i << 12) | 7;
+        phys_copy_in(&phys, pt + 4 * i, &v, 4);
+    }
+    cpu.cr3 = pd;
+    cpu.cr0 |= CR0_PG;
+    mmu_flush(&cpu);
+}
+
 static struct result run(const uint8_t *code, size_t n, bool jit, size_t cache, uint64_t budget)
 {
     struct result res;
     start(jit, cache);
+    if (with_paging)
+        paging_setup();
     cr_assert_eq(phys_copy_in(&phys, CODE, code, n), 0);
     res.why = cpu_run(&cpu, budget);
     memcpy(res.r, cpu.r, sizeof res.r);
@@ -178,4 +196,77 @@ Test(translate, precise_fault_mid_block)
     struct result b = both(code, sizeof code);
     cr_assert_eq(b.exc, EXC_DE);
     cr_assert_eq(b.eip, CODE + 13);
+}
+
+/* A flag producer followed by a memory access that faults: its flags are
+ * recomputed on the miss path ("replay"), they must be exact at the #PF. */
+static void fault_after_producer(const uint8_t *code, size_t n, uint32_t eip)
+{
+    with_paging = true;
+    struct result b = both(code, n);
+    with_paging = false;
+    cr_assert_eq(b.exc, EXC_PF);
+    cr_assert_eq(b.eip, CODE + eip);
+}
+
+Test(translate, replayed_flags_at_fault_add_imm)
+{
+    static const uint8_t code[] = {
+        0xbe, 0xfc, 0xff, 0x02, 0x00,             /* 0: mov esi,0x2fffc */
+        0x31, 0xc0,                               /* 5: xor eax,eax */
+        0x83, 0xc6, 0x04,                         /* 7: add esi,4: AF PF */
+        0x89, 0x44, 0x24, 0x08,                   /* a: mov [esp+8],eax */
+        0x8b, 0x06,                               /* e: mov eax,[esi]: #PF */
+        0x39, 0xd8,                               /* 10: cmp eax,ebx */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0xe);
+}
+
+Test(translate, replayed_flags_at_fault_sub_cmp_test)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x10, 0x03, 0x00,             /* 0: mov esi,0x31000 */
+        0xb9, 0x00, 0x10, 0x00, 0x00,             /* 5: mov ecx,0x1000 */
+        0x29, 0xce,                               /* a: sub esi,ecx */
+        0x8b, 0x44, 0x24, 0x04,                   /* c: mov eax,[esp+4] */
+        0x39, 0xf1,                               /* 10: cmp ecx,esi: CF SF */
+        0x89, 0x04, 0x24,                         /* 12: mov [esp],eax */
+        0x85, 0xc9,                               /* 15: test ecx,ecx */
+        0x89, 0x4e, 0x10,                         /* 17: mov [esi+16],ecx: #PF */
+        0x01, 0xc0,                               /* 1a: add eax,eax */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0x17);
+}
+
+Test(translate, replayed_flags_at_fault_inc_dec)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x03, 0x00,             /* 0: mov esi,0x30000 */
+        0xba, 0xff, 0xff, 0xff, 0x7f,             /* 5: mov edx,0x7fffffff */
+        0xbb, 0x01, 0x00, 0x00, 0x00,             /* a: mov ebx,1 */
+        0x83, 0xfb, 0x02,                         /* f: cmp ebx,2: CF */
+        0x89, 0x5c, 0x24, 0x04,                   /* 12: mov [esp+4],ebx */
+        0x42,                                     /* 16: inc edx: OF SF AF, CF kept */
+        0x8b, 0x04, 0x24,                         /* 17: mov eax,[esp] */
+        0x89, 0x16,                               /* 1a: mov [esi],edx: #PF */
+        0x01, 0xc0,                               /* 1c: add eax,eax */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0x1a);
+}
+
+Test(translate, replayed_flags_at_fault_dec_first)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x03, 0x00,             /* 0: mov esi,0x30000 */
+        0xbf, 0x01, 0x00, 0x00, 0x00,             /* 5: mov edi,1 */
+        0xff, 0xcf,                               /* a: dec edi: ZF PF */
+        0x89, 0x7c, 0x24, 0x08,                   /* c: mov [esp+8],edi */
+        0x8b, 0x46, 0x04,                         /* 10: mov eax,[esi+4]: #PF */
+        0x85, 0xc0,                               /* 13: test eax,eax */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0x10);
 }
