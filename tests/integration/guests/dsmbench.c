@@ -59,53 +59,24 @@ static void spin_until_done(void)
         cpu_relax();
 }
 
-static void p_read_busy(int me)
+/* One timed phase: CPU `toucher` touches K pages of `region` (reading or
+ * writing) while the CPUs 0..spin_max other than it run guest code. */
+static void timed_touch(int me, int toucher, int region, int write, int spin_max)
 {
-    if (me == 1) {
+    if (me == toucher) {
         uint64_t t0 = rdtsc();
-        touch(REGION(0), 0);
+        touch(REGION(region), write);
         elapsed[0] = rdtsc() - t0;
         done = 1;
-    } else if (me == 0) {
+    } else if (me <= spin_max) {
         spin_until_done();
     }
 }
 
-static void p_read_shared(int me)
-{
-    if (me == 2) {
-        uint64_t t0 = rdtsc();
-        touch(REGION(0), 0);
-        elapsed[0] = rdtsc() - t0;
-        done = 1;
-    } else if (me == 0) {
-        spin_until_done();
-    }
-}
-
-static void p_inval_busy(int me)
-{
-    if (me == 0) {
-        uint64_t t0 = rdtsc();
-        touch(REGION(0), 1);
-        elapsed[0] = rdtsc() - t0;
-        done = 1;
-    } else if (me <= 2) {
-        spin_until_done();
-    }
-}
-
-static void p_write_busy(int me)
-{
-    if (me == 1) {
-        uint64_t t0 = rdtsc();
-        touch(REGION(1), 1);
-        elapsed[0] = rdtsc() - t0;
-        done = 1;
-    } else if (me == 0) {
-        spin_until_done();
-    }
-}
+static void p_read_busy(int me) { timed_touch(me, 1, 0, 0, 0); }
+static void p_read_shared(int me) { timed_touch(me, 2, 0, 0, 0); }
+static void p_inval_busy(int me) { timed_touch(me, 0, 0, 1, 2); }
+static void p_write_busy(int me) { timed_touch(me, 1, 1, 1, 0); }
 
 static void p_read_halted(int me)
 {
