@@ -122,7 +122,20 @@ struct tctx {
     bool replay;                /* pend is not in r12: recompute it (rp) */
     struct replay rp, rp_cand;
     int join;                   /* label: end of the current instruction */
+    bool stk;                   /* next mem_access is ESP-relative (push/pop/ret) */
 };
+
+/* Stack-page cache: two slots in the trampoline's frame ([rsp] in blocks)
+ * hold the guest linear page and the host addend of the last stack page
+ * whose *write* TLB entry was seen. Invalidated (tag -1) on every entry
+ * from C (trampoline), after jit_lookup and after every handler call: it
+ * lives only while translated code runs without any C code in between
+ * (chained blocks, jump-cache hits), and only C code changes the TLB, CPL,
+ * SS, code-page marks or DSM rights, so it never outlives the TLB entry it
+ * was copied from. */
+#define SC_TAG  0
+#define SC_ADD  8
+#define SC_FRAME 24     /* trampoline: 8 (alignment) + the two slots */
 
 static int lbl_new(struct tctx *t)
 {
@@ -506,6 +519,7 @@ static void call_handler_r(struct tctx *t, int buf, int idx, uint32_t eip, uint3
     e_mov_load(e, 8, H_RDI, HR(H_RBX));
     e_mov_r_imm64(e, H_RSI, (uint64_t)(uintptr_t)&t->copies[idx]);
     e_call_abs(e, (const void *)t->ins[idx].fn);
+    e_mov_imm(e, 8, HM(H_RSP, SC_TAG), 0xffffffffu);    /* stack cache: invalid */
     if (reload)
         regs_reload(e);
     e_alu_imm(e, 8, A_ADD, HM(H_RBX, OFF(jit_stats.helper_calls)), 1);
@@ -674,14 +688,62 @@ static void slow_stub(struct tctx *t, uint32_t def_after)
     jmp_to(t, B_STUB, t->join);
 }
 
-/* Inline TLB lookup for the address in r13d; hit: host base in rax
+/* Inline TLB lookup for the address in edi (H_EA); hit: host base in rax
  * (operand hostmem()). Miss: the whole instruction via its handler. */
 static void mem_access(struct tctx *t, int size, bool write, uint32_t def_after)
 {
     struct emit *e = &t->m;
     int u = (t->key & JK_USER) ? 1 : 0;
-    int32_t tab = write ? (int32_t)offsetof(struct cpu, tlb.set[u].write)
-                        : (int32_t)offsetof(struct cpu, tlb.set[u].read);
+    int32_t wtab = (int32_t)offsetof(struct cpu, tlb.set[u].write);
+    int32_t tab = write ? wtab : (int32_t)offsetof(struct cpu, tlb.set[u].read);
+    const struct insn *in = &t->ins[t->idx];
+    bool stk = t->stk || (insn_is_mem(in) && in->base == R_ESP);
+    t->stk = false;
+    if (stk) {
+        /* stack-page cache: (lin ^ tag) <= 4096 - size means the same
+         * page and no crossing; the invalid tag (-1) never matches */
+        struct emit *s = &t->s;
+        int cmiss = lbl_new(t), cjoin = lbl_new(t), slow = lbl_new(t);
+        e_mov_load(e, 4, H_RCX, HR(H_EA));
+        e_alu_load(e, 8, A_XOR, H_RCX, HM(H_RSP, SC_TAG));
+        e_alu_imm(e, 8, A_CMP, HR(H_RCX), 4096u - (unsigned)size);
+        jcc_to(t, B_MAIN, HC_A, cmiss);
+        e_mov_load(e, 8, H_RAX, HM(H_RSP, SC_ADD));
+        lbl_bind(t, cjoin, B_MAIN);
+        /* cache miss: the normal inline check, out of line */
+        lbl_bind(t, cmiss, B_STUB);
+        e_mov_load(s, 4, H_RAX, HR(H_EA));
+        e_shift_imm(s, 4, SH_SHR, HR(H_RAX), 12 - 4);
+        e_alu_imm(s, 4, A_AND, HR(H_RAX), (TLB_SIZE - 1) << 4);
+        if (size > 1)
+            e_lea(s, 4, H_RCX, HM(H_EA, size - 1));
+        else
+            e_mov_load(s, 4, H_RCX, HR(H_EA));
+        e_alu_imm(s, 4, A_AND, HR(H_RCX), PAGE_MASK);
+        if (!write) {
+            /* refresh from the write entry when there is one */
+            int nowr = lbl_new(t);
+            e_alu_load(s, 4, A_CMP, H_RCX, HMX(H_RBX, H_RAX, 0, wtab + (int32_t)offsetof(struct tlb_entry, tag)));
+            jcc_to(t, B_STUB, HC_NZ, nowr);
+            e_mov_load(s, 8, H_RAX, HMX(H_RBX, H_RAX, 0, wtab + (int32_t)offsetof(struct tlb_entry, addend)));
+            e_mov_store(s, 8, HM(H_RSP, SC_ADD), H_RAX);
+            e_mov_store(s, 8, HM(H_RSP, SC_TAG), H_RCX);
+            jmp_to(t, B_STUB, cjoin);   /* same host RAM as the read entry */
+            lbl_bind(t, nowr, B_STUB);
+        }
+        e_alu_load(s, 4, A_CMP, H_RCX, HMX(H_RBX, H_RAX, 0, tab + (int32_t)offsetof(struct tlb_entry, tag)));
+        jcc_to(t, B_STUB, HC_NZ, slow);
+        e_mov_load(s, 8, H_RAX, HMX(H_RBX, H_RAX, 0, tab + (int32_t)offsetof(struct tlb_entry, addend)));
+        if (write) {
+            e_mov_store(s, 8, HM(H_RSP, SC_ADD), H_RAX);
+            e_mov_store(s, 8, HM(H_RSP, SC_TAG), H_RCX);
+        }
+        jmp_to(t, B_STUB, cjoin);
+        lbl_bind(t, slow, B_STUB);
+        t->hostv = 0;
+        slow_stub(t, def_after);
+        return;
+    }
     e_mov_load(e, 4, H_RAX, HR(H_EA));
     e_shift_imm(e, 4, SH_SHR, HR(H_RAX), 12 - 4);
     e_alu_imm(e, 4, A_AND, HR(H_RAX), (TLB_SIZE - 1) << 4);
@@ -1012,6 +1074,7 @@ static void emit_push_edx(struct tctx *t)
 {
     struct emit *e = &t->m;
     e_lea(e, 4, H_EA, HM(host_of[R_ESP], -4));
+    t->stk = true;
     mem_access(t, 4, true, 0);
     e_mov_store(e, 4, hostmem(), H_RDX);
     e_mov_store(e, 4, greg(R_ESP, 4), H_EA);
@@ -1227,6 +1290,7 @@ static void emit_native(struct tctx *t, const struct insn *in)
         return;
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
         e_mov_load(e, 4, H_EA, greg(R_ESP, 4));
+        t->stk = true;
         mem_access(t, 4, false, 0);
         e_mov_load(e, 4, H_RDX, hostmem());
         e_lea(e, 4, H_RCX, HM(H_EA, 4));
@@ -1247,6 +1311,7 @@ static void emit_native(struct tctx *t, const struct insn *in)
     case 0xc3: case 0xc2:
         flags_flush(t);
         e_mov_load(e, 4, H_EA, greg(R_ESP, 4));
+        t->stk = true;
         mem_access(t, 4, false, 0);
         e_mov_load(e, 4, H_RDX, hostmem());
         e_lea(e, 4, H_RCX, HM(H_EA, 4 + (op == 0xc2 ? (int32_t)(in->imm & 0xffff) : 0)));
@@ -1380,15 +1445,16 @@ static void emit_prefix(struct jit *j)
     e_push(&e, H_R13);
     e_push(&e, H_R14);
     e_push(&e, H_R15);
-    e_alu_imm(&e, 8, A_SUB, HR(H_RSP), 8);
+    e_alu_imm(&e, 8, A_SUB, HR(H_RSP), SC_FRAME);
     e_mov_load(&e, 8, H_RBX, HR(H_RDI));
     regs_reload(&e);
+    e_mov_imm(&e, 8, HM(H_RSP, SC_TAG), 0xffffffffu);   /* stack cache: invalid */
     e_jmp_reg(&e, H_RSI);
     /* epilogue: write the guest registers back, return to C */
     j->epilogue = codecache_rx_of(cc, e.p);
     regs_spill(&e);
     uint8_t *ret_only = e.p;
-    e_alu_imm(&e, 8, A_ADD, HR(H_RSP), 8);
+    e_alu_imm(&e, 8, A_ADD, HR(H_RSP), SC_FRAME);
     e_pop(&e, H_R15);
     e_pop(&e, H_R14);
     e_pop(&e, H_R13);
@@ -1402,6 +1468,7 @@ static void emit_prefix(struct jit *j)
     j->lookup_synced = codecache_rx_of(cc, e.p);
     e_mov_load(&e, 8, H_RDI, HR(H_RBX));
     e_call_abs(&e, (const void *)jit_lookup);
+    e_mov_imm(&e, 8, HM(H_RSP, SC_TAG), 0xffffffffu);   /* stack cache: invalid */
     e_test(&e, 8, HR(H_RAX), H_RAX);
     uint8_t *f = e_jcc32(&e, HC_Z);
     emit_patch_rel32(f, ret_only);
