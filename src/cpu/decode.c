@@ -366,6 +366,10 @@ int decode_insn(struct insn *in, const uint8_t *bytes, int avail, int code32)
     case I_NONE:
     case I_ESC38:
         break;
+    case I_G3B:             /* F6: only TEST (/0, /1) has an immediate */
+        if (in->reg > 1)
+            break;
+        __attribute__((fallthrough));
     case I_B:
     case I_ESC3A:
         NEED(1);
@@ -385,6 +389,10 @@ int decode_insn(struct insn *in, const uint8_t *bytes, int avail, int code32)
         in->imm_size = 2;
         p += 2;
         break;
+    case I_G3Z:             /* F7: only TEST (/0, /1) has an immediate */
+        if (in->reg > 1)
+            break;
+        __attribute__((fallthrough));
     case I_Z:
     case I_ZS:
     case I_FAR:
@@ -423,29 +431,6 @@ int decode_insn(struct insn *in, const uint8_t *bytes, int avail, int code32)
             NEED(2);
             in->disp = ld16(bytes + p);
             p += 2;
-        }
-        break;
-    case I_G3B:
-        if (in->reg <= 1) {
-            NEED(1);
-            in->imm = bytes[p];
-            in->imm_size = 1;
-            p += 1;
-        }
-        break;
-    case I_G3Z:
-        if (in->reg <= 1) {
-            if (in->opsize == 32) {
-                NEED(4);
-                in->imm = ld32(bytes + p);
-                in->imm_size = 4;
-                p += 4;
-            } else {
-                NEED(2);
-                in->imm = ld16(bytes + p);
-                in->imm_size = 2;
-                p += 2;
-            }
         }
         break;
     default:
