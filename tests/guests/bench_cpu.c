@@ -4,6 +4,7 @@
  * "scale=N" sets the amount of work (default 10, ~1-3 s under QEMU TCG;
  * the guest test suite uses scale=1). */
 #include "lib/guest.h"
+#include "lib/msort.h"
 
 #define DATA_BYTES (4u << 20)
 #define SORT_N (128u << 10)
@@ -31,35 +32,15 @@ static uint32_t hash_pass(uint32_t seed)
     return h;
 }
 
-static void merge_sort(uint32_t *a, uint32_t *t, uint32_t n)
-{
-    for (uint32_t width = 1; width < n; width *= 2) {
-        for (uint32_t lo = 0; lo < n; lo += 2 * width) {
-            uint32_t mid = lo + width < n ? lo + width : n;
-            uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            uint32_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                t[k++] = a[i] <= a[j] ? a[i++] : a[j++];
-            while (i < mid)
-                t[k++] = a[i++];
-            while (j < hi)
-                t[k++] = a[j++];
-        }
-        uint32_t *s = a;
-        a = t;
-        t = s;
-    }
-    /* the result is in whichever buffer the last pass wrote */
-    if (a != arr)
-        memcpy(arr, a, n * sizeof(uint32_t));
-}
 
 static uint32_t sort_pass(uint32_t seed)
 {
     rng = seed;
     for (uint32_t i = 0; i < SORT_N; i++)
         arr[i] = xorshift();
-    merge_sort(arr, tmp, SORT_N);
+    uint32_t *sorted = merge_sort(arr, tmp, SORT_N);
+    if (sorted != arr) /* the result is in whichever buffer the last pass wrote */
+        memcpy(arr, sorted, SORT_N * sizeof(uint32_t));
     uint32_t sum = 0;
     for (uint32_t i = 0; i < SORT_N; i++) {
         if (i && arr[i - 1] > arr[i])

@@ -9,6 +9,7 @@
  * is commutative, so the printed checksum does not depend on the CPU
  * count. Command line: "scale=N" (default 1: 64 chunks, about 0.1 s
  * under QEMU TCG). Run by bench/smp.sh at 1, 2 and 4 vsmp ranks. */
+#include "lib/msort.h"
 #include "lib/smp.h"
 
 #define CHUNKS     64u                  /* per unit of scale; divisible by 1..16 */
@@ -32,27 +33,6 @@ static uint32_t fnv1a(const uint32_t *w, uint32_t nwords)
     return h;
 }
 
-/* bottom-up merge sort of a[0..n) using t; returns the sorted buffer */
-static uint32_t *msort(uint32_t *a, uint32_t *t, uint32_t n)
-{
-    for (uint32_t width = 1; width < n; width *= 2) {
-        for (uint32_t lo = 0; lo < n; lo += 2 * width) {
-            uint32_t mid = lo + width < n ? lo + width : n;
-            uint32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            uint32_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                t[k++] = a[i] <= a[j] ? a[i++] : a[j++];
-            while (i < mid)
-                t[k++] = a[i++];
-            while (j < hi)
-                t[k++] = a[j++];
-        }
-        uint32_t *s = a;
-        a = t;
-        t = s;
-    }
-    return a;
-}
 
 static uint32_t do_chunk(int me, uint32_t c)
 {
@@ -64,7 +44,7 @@ static uint32_t do_chunk(int me, uint32_t c)
         a[i] = r;
     }
     uint32_t h = fnv1a(a, WORDS);
-    uint32_t *s = msort(a, tmp[me], WORDS);
+    uint32_t *s = merge_sort(a, tmp[me], WORDS);
     uint32_t sum = 0;
     for (uint32_t i = 0; i < WORDS; i++) {
         if (i && s[i - 1] > s[i])

@@ -19,7 +19,7 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -Wl,-m,elf_i386 -no-pie \
                  -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,-z,noexecstack \
                  -T $(GUEST_SRC_DIR)/lib/guest.ld
 GUEST_LIB_OBJ := $(GUEST_OUT)/lib/entry.o $(GUEST_OUT)/lib/isr.o $(GUEST_OUT)/lib/user.o $(GUEST_OUT)/lib/lib.o
-GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h
+GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h $(GUEST_SRC_DIR)/lib/msort.h
 
 .PHONY: guests check-guests
 .SECONDARY: $(GUEST_LIB_OBJ) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_OUT)/realmode16.bin $(GUEST_OUT)/realmode_blob.o
