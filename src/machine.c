@@ -68,12 +68,15 @@
 #include "io/uart.h"
 #include "mem/dsm.h"
 #include "mem/phys.h"
+#include "slicer.h"
 
-#define DEFAULT_SLICE 20000
-/* N > 1: instructions per slice. A DSM request (invalidation, IPI) is
- * served at the next slice end, so a slice must stay well under 50 us
- * (docs/smp.md has the measurements). */
-#define SMP_SLICE 3000
+/* Time between two polls (src/slicer.c turns it into instructions). With
+ * N > 1 a DSM request (invalidation, downgrade, IPI) is served at the next
+ * slice end, so the quantum must stay well under the 50 us an
+ * invalidation may take (docs/smp.md has the measurements); one CPU polls
+ * only its devices and timers. */
+#define QUANTUM_NS 50000ull
+#define SMP_QUANTUM_NS 10000ull
 #define POLL_INPUT_NS 1000000ull     /* look at stdin at most every 1 ms */
 #define FLUSH_NS 50000000ull         /* flush a partial output line after 50 ms */
 #define WAIT_MIN_NS 50000ull         /* halted: shortest sleep */
@@ -137,6 +140,7 @@ struct machine {
     int ndone;                   /* MSG_DONE received */
     bool aps_started;            /* rank 0 sent an IPI to another rank */
     char (*text)[TEXT_MAX + 1];  /* rank 0: fatal message per rank */
+    struct slicer slicer;        /* instructions per slice */
     struct machine_stats st;
 };
 
@@ -714,8 +718,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
         return NULL;
     }
     m->has_phys = true;
-    if (!m->opts.slice)
-        m->opts.slice = t && m->ncpus > 1 ? SMP_SLICE : DEFAULT_SLICE;
+    slicer_init(&m->slicer, t && m->ncpus > 1 ? SMP_QUANTUM_NS : QUANTUM_NS, m->opts.slice);
     return m;
 }
 
@@ -923,6 +926,21 @@ static int poll_devices(struct machine *m, uint64_t now)
     return n;
 }
 
+/* The next timer event of this rank (PIT on rank 0, APIC timer), on the
+ * host's monotonic clock; UINT64_MAX: none. */
+static uint64_t next_timer_ns(const struct machine *m)
+{
+    uint64_t next = apic_next_event_ns(&m->apic);
+    if (next != UINT64_MAX)
+        next -= (uint64_t)m->clock_offset;   /* synchronized -> host clock */
+    if (m->devices) {
+        uint64_t pit = pit_next_event_ns(&m->pit);
+        if (pit < next)
+            next = pit;
+    }
+    return next;
+}
+
 /* Can anything still wake this CPU, halted with IF=0? An NMI or INIT
  * from another CPU can: only with one CPU, or on rank 0 before it ever
  * sent an IPI (no other CPU was started, so none can send), is it
@@ -1044,7 +1062,8 @@ int machine_run(struct machine *m)
             continue;
         }
         apply_cpu_events(m);
-        uint64_t budget = m->opts.slice;
+        uint64_t start = host_now_ns(NULL);
+        uint64_t budget = slicer_budget(&m->slicer, start, next_timer_ns(m));
         if (m->opts.max_insns) {
             if (cpu->icount >= m->opts.max_insns) {
                 fail(m, VSMP_EXIT_INSN_LIMIT, "instruction limit %llu reached at EIP=%08x",
@@ -1054,11 +1073,14 @@ int machine_run(struct machine *m)
             if (m->opts.max_insns - cpu->icount < budget)
                 budget = m->opts.max_insns - cpu->icount;
         }
+        uint64_t icount0 = cpu->icount;
         enum cpu_exit r = cpu_run(cpu, budget);
+        uint64_t end = host_now_ns(NULL);
+        slicer_update(&m->slicer, cpu->icount - icount0, end - start);
         m->st.slices++;
         if (m->stop)
             break;
-        poll_devices(m, host_now_ns(NULL));
+        poll_devices(m, end);
         switch (r) {
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_REQUEST:
@@ -1108,7 +1130,7 @@ void machine_get_stats(const struct machine *m, struct machine_stats *out)
     *out = m->st;
     out->rank = m->rank;
     out->instructions = m->cpu.icount;
-    out->slice_insns = m->opts.slice;
+    out->slice_insns = m->st.slices ? m->cpu.icount / m->st.slices : 0;
     if (m->dsm)
         out->dsm = *dsm_get_stats(m->dsm);
     else
@@ -1121,7 +1143,7 @@ void machine_stats_print(const struct machine_stats *st, int n, FILE *f)
         const struct machine_stats *s = &st[i];
         double secs = (double)s->run_ns / 1e9;
         fprintf(f, "vsmp: rank %d: %" PRIu64 " instructions in %.3f s (%.1f MIPS), "
-                "halted %.3f s, %" PRIu64 " slices of %" PRIu64 "\n",
+                "halted %.3f s, %" PRIu64 " slices of %" PRIu64 " insns (mean)\n",
                 s->rank, s->instructions, secs,
                 secs > 0 ? (double)s->instructions / secs / 1e6 : 0.0,
                 (double)s->halt_ns / 1e9, s->slices, s->slice_insns);

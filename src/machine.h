@@ -75,7 +75,7 @@ struct machine_stats {
     uint64_t io_wait_ns;        /* waiting for rank 0's replies */
     uint64_t msgs_sent;         /* platform messages of all kinds */
     uint64_t slices;            /* cpu_run() calls */
-    uint64_t slice_insns;       /* instructions per slice (budget) */
+    uint64_t slice_insns;       /* mean instructions per slice */
     struct dsm_stats dsm;       /* zero with one CPU */
 };
 

@@ -1,0 +1,34 @@
+/* slicer.h - how many guest instructions the next run slice may take.
+ *
+ * Between two slices the run loop polls the other ranks (invalidations,
+ * downgrades, IPIs), the timers and the console. A slice counted in
+ * instructions alone is either too long when the guest runs slowly
+ * (interpreted, faulting: requests of other ranks wait) or too short when
+ * it runs fast (translated: the poll itself costs a few per cent). The
+ * slicer turns a time quantum into an instruction budget from the rate
+ * measured over the last slices, and ends a slice early at the next timer
+ * deadline so that timer interrupts arrive near their due time.
+ *
+ * A fixed budget (--slice N) switches the adaptation off. */
+#ifndef VSMP_SLICER_H
+#define VSMP_SLICER_H
+
+#include <stdint.h>
+
+struct slicer {
+    uint64_t quantum_ns;        /* time wanted between two polls */
+    uint64_t min_insns;         /* never less (a slice must make progress) */
+    uint64_t max_insns;         /* never more */
+    uint64_t fixed;             /* nonzero: always this many (--slice) */
+    double rate;                /* smoothed instructions per nanosecond */
+};
+
+/* quantum_ns > 0; fixed = 0 adapts. */
+void slicer_init(struct slicer *s, uint64_t quantum_ns, uint64_t fixed);
+/* Budget of the slice starting at `now`; `deadline` is the next timer
+ * event on the same clock (UINT64_MAX: none). */
+uint64_t slicer_budget(const struct slicer *s, uint64_t now, uint64_t deadline);
+/* A slice ran `insns` instructions in `ns` nanoseconds. */
+void slicer_update(struct slicer *s, uint64_t insns, uint64_t ns);
+
+#endif
