@@ -77,6 +77,10 @@
  * only its devices and timers. */
 #define QUANTUM_NS 50000ull
 #define SMP_QUANTUM_NS 10000ull
+/* N > 1: PAUSEs (guest spin-wait loops) that end a slice early, as
+ * hardware's pause-loop exiting does: the rank then serves requests at
+ * once and, when none came, yields its host core. */
+#define PAUSE_EXIT_COUNT 64
 #define POLL_INPUT_NS 1000000ull     /* look at stdin at most every 1 ms */
 #define FLUSH_NS 50000000ull         /* flush a partial output line after 50 ms */
 #define WAIT_MIN_NS 50000ull         /* halted: shortest sleep */
@@ -941,6 +945,13 @@ static uint64_t next_timer_ns(const struct machine *m)
     return next;
 }
 
+/* Time this rank's CPU spent waiting for other ranks so far: DSM faults
+ * and device requests forwarded to rank 0. */
+static uint64_t waited_ns(const struct machine *m)
+{
+    return m->st.io_wait_ns + (m->dsm ? dsm_get_stats(m->dsm)->fault_ns_total : 0);
+}
+
 /* Can anything still wake this CPU, halted with IF=0? An NMI or INIT
  * from another CPU can: only with one CPU, or on rank 0 before it ever
  * sent an IPI (no other CPU was started, so none can send), is it
@@ -1073,14 +1084,22 @@ int machine_run(struct machine *m)
             if (m->opts.max_insns - cpu->icount < budget)
                 budget = m->opts.max_insns - cpu->icount;
         }
-        uint64_t icount0 = cpu->icount;
+        uint64_t icount0 = cpu->icount, waited0 = waited_ns(m);
+        cpu->pause_left = smp ? PAUSE_EXIT_COUNT : 0;
         enum cpu_exit r = cpu_run(cpu, budget);
         uint64_t end = host_now_ns(NULL);
-        slicer_update(&m->slicer, cpu->icount - icount0, end - start);
+        uint64_t ran = end - start, waited = waited_ns(m) - waited0;
+        slicer_update(&m->slicer, cpu->icount - icount0, waited < ran ? ran - waited : 0);
         m->st.slices++;
         if (m->stop)
             break;
-        poll_devices(m, end);
+        int served = poll_devices(m, end);
+        if (cpu->pause_exit) {
+            cpu->pause_exit = false;
+            m->st.pause_exits++;
+            if (!served)
+                m->tr->idle(m->tr->ctx, 0);
+        }
         switch (r) {
         case CPU_EXIT_BUDGET:
         case CPU_EXIT_REQUEST:
@@ -1143,10 +1162,11 @@ void machine_stats_print(const struct machine_stats *st, int n, FILE *f)
         const struct machine_stats *s = &st[i];
         double secs = (double)s->run_ns / 1e9;
         fprintf(f, "vsmp: rank %d: %" PRIu64 " instructions in %.3f s (%.1f MIPS), "
-                "halted %.3f s, %" PRIu64 " slices of %" PRIu64 " insns (mean)\n",
+                "halted %.3f s, %" PRIu64 " slices of %" PRIu64 " insns (mean), "
+                "%" PRIu64 " ended by PAUSE\n",
                 s->rank, s->instructions, secs,
                 secs > 0 ? (double)s->instructions / secs / 1e6 : 0.0,
-                (double)s->halt_ns / 1e9, s->slices, s->slice_insns);
+                (double)s->halt_ns / 1e9, s->slices, s->slice_insns, s->pause_exits);
         if (n <= 1)
             continue;
         fprintf(f, "vsmp: rank %d: IPIs sent %" PRIu64 " received %" PRIu64
@@ -1179,12 +1199,12 @@ void machine_stats_json(const struct machine_stats *st, int n, FILE *f)
         const struct machine_stats *s = &st[i];
         fprintf(f, "%s\n  {\"rank\": %d, \"instructions\": %" PRIu64 ", \"run_ns\": %" PRIu64
                 ", \"halt_ns\": %" PRIu64 ", \"slices\": %" PRIu64 ", \"slice_insns\": %" PRIu64
-                ", \"ipis_sent\": %" PRIu64 ", \"ipis_received\": %" PRIu64
+                ", \"pause_exits\": %" PRIu64 ", \"ipis_sent\": %" PRIu64 ", \"ipis_received\": %" PRIu64
                 ", \"device_requests\": %" PRIu64 ", \"device_wait_ns\": %" PRIu64
                 ", \"device_requests_served\": %" PRIu64 ", \"messages_sent\": %" PRIu64
                 ", \"dsm\": ",
                 i ? "," : "", s->rank, s->instructions, s->run_ns, s->halt_ns, s->slices,
-                s->slice_insns, s->ipis_sent, s->ipis_recv, s->io_requests, s->io_wait_ns,
+                s->slice_insns, s->pause_exits, s->ipis_sent, s->ipis_recv, s->io_requests, s->io_wait_ns,
                 s->io_served, s->msgs_sent);
         dsm_stats_json(&s->dsm, s->rank, f);
         fprintf(f, "}");

@@ -76,6 +76,7 @@ struct machine_stats {
     uint64_t msgs_sent;         /* platform messages of all kinds */
     uint64_t slices;            /* cpu_run() calls */
     uint64_t slice_insns;       /* mean instructions per slice */
+    uint64_t pause_exits;       /* slices ended by a run of PAUSEs */
     struct dsm_stats dsm;       /* zero with one CPU */
 };
 

@@ -4,6 +4,7 @@
 #define INITIAL_RATE 0.1        /* 100 MIPS: about the interpreter's speed */
 #define MIN_RATE 1e-4           /* 0.1 MIPS */
 #define MAX_RISE 4.0            /* the rate at most quadruples per slice */
+#define ALPHA 0.25              /* weight of the newest slice */
 
 void slicer_init(struct slicer *s, uint64_t quantum_ns, uint64_t fixed)
 {
@@ -34,12 +35,14 @@ void slicer_update(struct slicer *s, uint64_t insns, uint64_t ns)
     if (s->fixed || ns == 0)
         return;
     double r = (double)insns / (double)ns;
-    /* A slice that waited (a DSM fault, a device request, the host
-     * preempting us) pulls the rate down at once, so that the next slices
-     * stay short while the guest is slow and requests of other ranks are
-     * still served within the quantum; the rate climbs back by at most
-     * MAX_RISE per slice, a few slices from the slowest to full speed. */
+    /* Smoothed both ways: one slice in which the host preempted us says
+     * little about the guest's speed, and a slice made short by it would
+     * cost a poll, and with contended pages a page migration, for
+     * nothing. The first slices climb from the interpreter's speed by at
+     * most MAX_RISE each. */
     if (r > s->rate * MAX_RISE)
         r = s->rate * MAX_RISE;
-    s->rate = r < MIN_RATE ? MIN_RATE : r;
+    s->rate += ALPHA * (r - s->rate);
+    if (s->rate < MIN_RATE)
+        s->rate = MIN_RATE;
 }

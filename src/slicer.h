@@ -28,7 +28,9 @@ void slicer_init(struct slicer *s, uint64_t quantum_ns, uint64_t fixed);
 /* Budget of the slice starting at `now`; `deadline` is the next timer
  * event on the same clock (UINT64_MAX: none). */
 uint64_t slicer_budget(const struct slicer *s, uint64_t now, uint64_t deadline);
-/* A slice ran `insns` instructions in `ns` nanoseconds. */
+/* A slice ran `insns` instructions in `ns` nanoseconds of running (the
+ * caller leaves out time spent waiting for other ranks, during which
+ * their requests are served anyway). */
 void slicer_update(struct slicer *s, uint64_t insns, uint64_t ns);
 
 #endif

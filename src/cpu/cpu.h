@@ -184,6 +184,9 @@ struct cpu {
     int inhibit_irq;          /* instructions left with interrupts shadowed
                                * (after STI, MOV SS, POP SS) */
     volatile int exit_request; /* leave cpu_run() at the next instruction */
+    uint32_t pause_left;      /* pause-loop exit: PAUSEs this slice may still
+                               * run before it ends (0: never ends it) */
+    bool pause_exit;          /* the slice ended because of pause_left */
     int end_block;            /* end the current decoded block after this
                                * instruction (mode/mapping changed, SMC) */
     volatile int intr;        /* external INTR line (level) */

@@ -124,11 +124,16 @@ static void op_xchg_ev_gv(struct cpu *cpu, const struct insn *in)
     reg_set(cpu, in->reg, size, m);
 }
 
-/* 90 NOP (XCHG eAX,eAX; also PAUSE with F3): nothing to do. */
+/* 90 NOP (XCHG eAX,eAX). With F3, PAUSE: the guest waits in a spin loop
+ * for another CPU. Like hardware's pause-loop exiting, a run of PAUSEs
+ * ends the slice (cpu->pause_left, set by the run loop), so that this rank
+ * serves the other ranks' requests and lets them have the host core. */
 static void op_nop(struct cpu *cpu, const struct insn *in)
 {
-    (void)cpu;
-    (void)in;
+    if ((in->pfx & PFX_REP) && cpu->pause_left && --cpu->pause_left == 0) {
+        cpu->pause_exit = true;
+        cpu->exit_request = 1;
+    }
 }
 
 /* 91-97 XCHG eAX,r */
