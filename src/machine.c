@@ -33,6 +33,12 @@
  *                 error, instruction limit) -> rank 0, which prints it
  *                 and ends the run with its status
  *   MSG_SHUTDOWN  rank 0 -> all: the run is over, with the exit status
+ *   MSG_STUCK     -> rank 0: "my CPU can only be woken by another CPU"
+ *                 (halted with IF=0, or waiting for STARTUP) or "no longer",
+ *                 with this rank's IPI messages sent and received: when
+ *                 every CPU is stuck and no IPI is in flight (the sums of
+ *                 sent and received agree), nothing can ever run again and
+ *                 rank 0 ends the run (status 6) instead of hanging
  *   MSG_DONE      all -> all: "my CPU has stopped and I send no more
  *                 requests". A rank returns from machine_run() once it
  *                 has every other rank's DONE; until then it keeps
@@ -101,10 +107,17 @@ enum {
     MSG_FATAL,
     MSG_SHUTDOWN,
     MSG_DONE,
+    MSG_STUCK,
 };
 #define IPIF_ROUTED 0x01u            /* MSG_IPI: deliver, do not filter */
 #define IOF_WRITE 0x01u              /* MSG_IO/MMIO flags: bit 0 write, */
 #define IOF_SIZE_SHIFT 1             /* bits 1-3 size */
+
+/* A CPU that only another CPU can wake (MSG_STUCK): its IPI counts then. */
+struct stuck {
+    bool stuck;
+    uint64_t sent, recv;
+};
 
 struct machine {
     struct phys phys;
@@ -144,6 +157,8 @@ struct machine {
     int ndone;                   /* MSG_DONE received */
     bool aps_started;            /* rank 0 sent an IPI to another rank */
     char (*text)[TEXT_MAX + 1];  /* rank 0: fatal message per rank */
+    struct stuck *stuck;         /* rank 0: every rank's last MSG_STUCK */
+    struct stuck self_stuck;     /* what this rank reported last */
     struct slicer slicer;        /* instructions per slice */
     struct machine_stats st;
 };
@@ -621,6 +636,10 @@ static void platform_msg(void *arg, int src, const struct dsm_msg *q)
     case MSG_DONE:
         m->ndone++;
         break;
+    case MSG_STUCK:
+        if (m->stuck && src > 0 && src < m->ncpus)
+            m->stuck[src] = (struct stuck){ q->flags != 0, q->page, q->tag };
+        break;
     default:
         break;
     }
@@ -753,10 +772,12 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
         .on_msg = platform_msg, .on_msg_arg = m,
     };
     m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
-    if (m->devices)
+    if (m->devices) {
         m->text = calloc((size_t)m->ncpus, sizeof *m->text);
+        m->stuck = calloc((size_t)m->ncpus, sizeof *m->stuck);
+    }
     m->dsm = dsm_create(t, &dc);
-    if (!m->peers || (m->devices && !m->text) || !m->dsm) {
+    if (!m->peers || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
         snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
         return -1;
     }
@@ -877,6 +898,7 @@ void machine_destroy(struct machine *m)
         phys_free(&m->phys);
     free(m->peers);
     free(m->text);
+    free(m->stuck);
     free(m);
 }
 
@@ -1003,6 +1025,46 @@ static int wait_halted(struct machine *m)
     }
 }
 
+/* N > 1, while waiting: can only another CPU wake this one (halted with
+ * IF=0 and no NMI pending, or waiting for STARTUP with none queued)?
+ * Tell rank 0 whenever that or, while it holds, the IPI counts change;
+ * rank 0 ends the run when every CPU is stuck and no IPI is in flight.
+ * Returns true when the run was ended here (rank 0). */
+static bool check_stuck(struct machine *m)
+{
+    const struct cpu *cpu = &m->cpu;
+    struct stuck now = {
+        .stuck = !m->stop && !m->fatal_sent && m->ncpu_ev == 0 && !cpu->nmi &&
+                 (cpu->wait_sipi || (cpu->halted && !(cpu->eflags & F_IF))),
+        .sent = m->st.ipis_sent, .recv = m->st.ipis_recv,
+    };
+    struct stuck *last = &m->self_stuck;
+    if (now.stuck != last->stuck || (now.stuck && (now.sent != last->sent ||
+                                                   now.recv != last->recv))) {
+        *last = now;
+        if (m->rank != 0) {
+            struct dsm_msg q = { .type = MSG_STUCK, .flags = now.stuck,
+                                 .page = now.sent, .tag = now.recv };
+            send_msg(m, 0, &q);
+        }
+    }
+    if (!m->stuck || !now.stuck)
+        return false;
+    m->stuck[0] = now;
+    uint64_t sent = 0, recv = 0;
+    for (int r = 0; r < m->ncpus; r++) {
+        if (!m->stuck[r].stuck)
+            return false;
+        sent += m->stuck[r].sent;
+        recv += m->stuck[r].recv;
+    }
+    if (sent != recv)
+        return false;                    /* an IPI is on its way */
+    fail(m, VSMP_EXIT_HALT_FOREVER, "every CPU is halted with interrupts disabled or waits "
+         "for STARTUP: nothing can wake them (rank 0 at EIP=%08x)", cpu->eip);
+    return true;
+}
+
 /* N > 1: the CPU is halted or waits for STARTUP (or, after a fatal
  * error on a rank != 0, for the SHUTDOWN): poll the transport, the APIC
  * and (rank 0) the devices, backing off (yield, then sleeps up to
@@ -1018,6 +1080,8 @@ static void wait_smp(struct machine *m)
         int n = poll_devices(m, host_now_ns(NULL));
         apply_cpu_events(m);
         if (m->stop)
+            break;
+        if (check_stuck(m))
             break;
         if (m->fatal_sent) {
             /* reported to rank 0: wait for its SHUTDOWN */

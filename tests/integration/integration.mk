@@ -9,7 +9,8 @@ INTEG_SRC    := tests/integration
 INTEG_OUT    := $(BUILD)/tests/integration/guests
 INTEG_NASM   ?= nasm
 INTEG_LD     ?= ld
-INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT)/aptriple.elf
+INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT)/aptriple.elf \
+                $(INTEG_OUT)/allhalt.elf
 
 .PHONY: check-integration integration-guests demo
 integration-guests: $(INTEG_GUESTS)

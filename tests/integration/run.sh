@@ -14,7 +14,8 @@
 # tcp with 4 ranks on 2 cores). Failure cases with several ranks: an
 # application processor's triple fault (aptriple.asm: rank 0 reports it
 # for rank 1, every rank exits 4), rank 1 killed with SIGKILL mid-run (the
-# job ends, naming rank 1), and --stats/--stats-json with 4 ranks.
+# job ends, naming rank 1), every CPU halted with interrupts disabled
+# (allhalt.asm: status 6, not a hang), and --stats/--stats-json with 4 ranks.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
@@ -45,7 +46,8 @@ if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
-for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf" "$OWN_GUESTS/aptriple.elf"; do
+for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf" "$OWN_GUESTS/aptriple.elf" \
+         "$OWN_GUESTS/allhalt.elf"; do
     [ -f "$f" ] || { echo "integration: $f missing (make vsmp integration-guests)" >&2; exit 1; }
 done
 command -v "$MPIRUN" >/dev/null || { echo "integration: $MPIRUN not found (openmpi-bin)" >&2; exit 1; }
@@ -348,6 +350,29 @@ run_error_cases() {
     done
 }
 
+# Every CPU halts with interrupts disabled after the BSP started the APs
+# (allhalt.asm): only another CPU could wake one, and none can run, so
+# rank 0 must end the job (status 6, one line) instead of letting it hang.
+run_allhalt_cases() {
+    bad_cfg allhalt "memory 16M" "kernel $SRC/$OWN_GUESTS/allhalt.elf"
+    local np mode name n
+    for np in "${RANKS[@]}"; do
+        for mode in sm tcp; do
+            name="guest: every CPU halted, IF=0 $mode np=$np"
+            launch $mode "$np" "$CFG/allhalt.cfg"
+            check_common "$name" "$EXIT_HALTED" || continue
+            n=$(vsmp_lines)
+            if [ "$n" != 1 ]; then
+                fail "$name" "expected one 'vsmp:' line on stderr, got $n"; continue
+            fi
+            if ! grep -q -E "^vsmp: rank 0: .*(halted with interrupts disabled)" "$T/err"; then
+                fail "$name" "no 'halted with interrupts disabled' message from rank 0"; continue
+            fi
+            pass "$name"
+        done
+    done
+}
+
 # --stats-json: rank 0 writes one JSON object with every rank's statistics.
 run_stats_case() {
     local elf=$SRC/$GUESTS/smp.elf np=2 name="stats: --stats --stats-json (sm np=2)"
@@ -432,6 +457,7 @@ run_guest_cases hello
 run_guest_cases pit
 run_smp_cases
 run_error_cases
+run_allhalt_cases
 run_kill_case
 run_stats_case
 fi
