@@ -66,37 +66,69 @@ static void far_real(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
     cpu->end_block = 1;
 }
 
+/* Where a far JMP or CALL in protected mode goes. */
+struct far_dest {
+    uint16_t sel;       /* the target code segment */
+    uint64_t desc;      /* its descriptor */
+    uint32_t off;       /* the target offset */
+    bool via_gate;      /* through the call gate `gate` */
+    uint64_t gate;
+};
+
+/* The part of far JMP and CALL in protected mode before they differ: the
+ * null selector, the descriptor, and a direct code segment's checks or a
+ * call gate's (a TSS or task gate: unsupported, #GP). */
+static struct far_dest far_dest(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
+{
+    if ((sel & 0xfffc) == 0)
+        cpu_raise(cpu, EXC_GP, 0);
+    uint64_t d = seg_desc_fetch(cpu, sel, EXC_GP, 0);
+    uint16_t ar = desc_ar(d);
+    struct far_dest f = { .sel = sel, .desc = d, .off = off };
+    if (ar & AR_S) {
+        check_direct_code(cpu, sel, ar);
+        if (opsize == 16)
+            f.off &= 0xffff;
+        return f;
+    }
+    if (AR_TYPE(ar) != SYS_CALLGATE16 && AR_TYPE(ar) != SYS_CALLGATE32)
+        cpu_raise(cpu, EXC_GP, sel_err(sel));
+    f.via_gate = true;
+    f.gate = d;
+    f.desc = check_call_gate(cpu, sel, d, &f.sel, &f.off);
+    return f;
+}
+
+/* Through a gate at the same privilege: the target must be conforming or
+ * of the current level. */
+static void check_gate_same_level(struct cpu *cpu, const struct far_dest *f)
+{
+    uint16_t tar = desc_ar(f->desc);
+    if (!ar_conforming(tar) && (int)AR_DPL(tar) != cpu->cpl)
+        cpu_raise(cpu, EXC_GP, sel_err(f->sel));
+}
+
+/* Load CS:EIP from `f` (after the limit check, which comes before any
+ * push of a CALL). */
+static void far_enter(struct cpu *cpu, const struct far_dest *f)
+{
+    seg_commit(cpu, S_CS, f->sel, f->desc, cpu->cpl);
+    cpu->eip = f->off;
+    cpu->end_block = 1;
+}
+
 void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
 {
     if (!cpu->pe) {
         far_real(cpu, sel, off, opsize);
         return;
     }
-    if ((sel & 0xfffc) == 0)
+    struct far_dest f = far_dest(cpu, sel, off, opsize);
+    if (f.via_gate)
+        check_gate_same_level(cpu, &f);  /* JMP through a gate never changes level */
+    if (f.off > desc_limit(f.desc))
         cpu_raise(cpu, EXC_GP, 0);
-    uint64_t d = seg_desc_fetch(cpu, sel, EXC_GP, 0);
-    uint16_t ar = desc_ar(d);
-    if (!(ar & AR_S)) {
-        if (AR_TYPE(ar) != SYS_CALLGATE16 && AR_TYPE(ar) != SYS_CALLGATE32)
-            cpu_raise(cpu, EXC_GP, sel_err(sel));  /* TSS/task gate: unsupported */
-        uint16_t tsel;
-        uint64_t td = check_call_gate(cpu, sel, d, &tsel, &off);
-        uint16_t tar = desc_ar(td);
-        /* JMP through a call gate never changes privilege. */
-        if (!ar_conforming(tar) && (int)AR_DPL(tar) != cpu->cpl)
-            cpu_raise(cpu, EXC_GP, sel_err(tsel));
-        sel = tsel;
-        d = td;
-    } else {
-        check_direct_code(cpu, sel, ar);
-        if (opsize == 16)
-            off &= 0xffff;
-    }
-    if (off > desc_limit(d))
-        cpu_raise(cpu, EXC_GP, 0);
-    seg_commit(cpu, S_CS, sel, d, cpu->cpl);
-    cpu->eip = off;
-    cpu->end_block = 1;
+    far_enter(cpu, &f);
 }
 
 /* Push CS:EIP (`size` bytes each) on the current stack; the first write
@@ -168,41 +200,21 @@ void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
         far_real(cpu, sel, off, opsize);
         return;
     }
-    if ((sel & 0xfffc) == 0)
-        cpu_raise(cpu, EXC_GP, 0);
-    uint64_t d = seg_desc_fetch(cpu, sel, EXC_GP, 0);
-    uint16_t ar = desc_ar(d);
-    if (!(ar & AR_S)) {
-        if (AR_TYPE(ar) != SYS_CALLGATE16 && AR_TYPE(ar) != SYS_CALLGATE32)
-            cpu_raise(cpu, EXC_GP, sel_err(sel));  /* TSS/task gate: unsupported */
-        uint16_t tsel;
-        uint32_t toff;
-        uint64_t td = check_call_gate(cpu, sel, d, &tsel, &toff);
-        uint16_t tar = desc_ar(td);
+    struct far_dest f = far_dest(cpu, sel, off, opsize);
+    if (f.via_gate) {
+        uint16_t tar = desc_ar(f.desc);
         if (!ar_conforming(tar) && (int)AR_DPL(tar) < cpu->cpl) {
-            call_gate_inner(cpu, d, tsel, td, toff);
+            call_gate_inner(cpu, f.gate, f.sel, f.desc, f.off);
             return;
         }
-        /* Same privilege through the gate: the gate's size decides. */
-        if (!ar_conforming(tar) && (int)AR_DPL(tar) != cpu->cpl)
-            cpu_raise(cpu, EXC_GP, sel_err(tsel));
-        if (toff > desc_limit(td))
-            cpu_raise(cpu, EXC_GP, 0);
-        push_return(cpu, AR_TYPE(ar) == SYS_CALLGATE32 ? 4 : 2);
-        seg_commit(cpu, S_CS, tsel, td, cpu->cpl);
-        cpu->eip = toff;
-        cpu->end_block = 1;
-        return;
+        check_gate_same_level(cpu, &f);
+        /* same privilege through the gate: the gate's size decides */
+        size = AR_TYPE(desc_ar(f.gate)) == SYS_CALLGATE32 ? 4 : 2;
     }
-    check_direct_code(cpu, sel, ar);
-    if (opsize == 16)
-        off &= 0xffff;
-    if (off > desc_limit(d))
+    if (f.off > desc_limit(f.desc))
         cpu_raise(cpu, EXC_GP, 0);
     push_return(cpu, size);
-    seg_commit(cpu, S_CS, sel, d, cpu->cpl);
-    cpu->eip = off;
-    cpu->end_block = 1;
+    far_enter(cpu, &f);
 }
 
 /* Checks of the code segment a far RET or IRET returns to; returns its

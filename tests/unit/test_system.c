@@ -549,6 +549,28 @@ Test(system, far_call_privilege_errors)
     env_free(e);
 }
 
+Test(system, far_jmp_and_call_through_gate_same_level)
+{
+    struct env *e = env_new();
+    struct cpu *cpu = &e->cpu;
+    /* ring 0: the gate's target (ring 0 code) is at the current level */
+    cr_assert_eq(RUN(e, false, 0xea, 0, 0, 0, 0, SEL_CGATE, 0), -1);  /* jmp far 0x43:0 */
+    cr_assert_eq(cpu->seg[S_CS].sel, SEL_CODE0);
+    cr_assert_eq(cpu->eip, GATE_TARGET);                     /* the gate's offset */
+    cr_assert(cpu->end_block);
+
+    cpu->eip = CODE;
+    uint32_t sp = cpu->r[R_ESP];
+    cr_assert_eq(RUN(e, false, 0x66, 0x9a, 0, 0, SEL_CGATE, 0), -1); /* o16 call far */
+    cr_assert_eq(cpu->eip, GATE_TARGET);
+    /* a 32-bit gate pushes 32-bit CS:EIP whatever the operand size */
+    cr_assert_eq(cpu->r[R_ESP], sp - 8);
+    cr_assert_eq(r32(e, sp - 8), CODE + 6);
+    cr_assert_eq(r32(e, sp - 4) & 0xffff, SEL_CODE0);
+    cr_assert_eq(cpu->seg[S_SS].sel, SEL_DATA0);             /* no stack switch */
+    env_free(e);
+}
+
 Test(system, far_jmp_to_16bit_code)
 {
     struct env *e = env_new();
