@@ -297,6 +297,11 @@ void e_popfq(struct emit *e)
     e_byte(e, 0x9d);
 }
 
+void e_lahf(struct emit *e)
+{
+    e_byte(e, 0x9f);
+}
+
 void e_ret(struct emit *e)
 {
     e_byte(e, 0xc3);

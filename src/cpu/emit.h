@@ -93,6 +93,7 @@ void e_push(struct emit *e, int reg);                                /* push r64
 void e_pop(struct emit *e, int reg);                                 /* pop r64 */
 void e_pushfq(struct emit *e);
 void e_popfq(struct emit *e);
+void e_lahf(struct emit *e);                                         /* lahf (ah <- SF ZF 0 AF 0 PF 1 CF) */
 void e_ret(struct emit *e);
 void e_call_abs(struct emit *e, const void *fn);   /* mov rax, fn; call rax */
 void e_jmp_reg(struct emit *e, int reg);            /* jmp r64 */

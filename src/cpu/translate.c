@@ -4,8 +4,9 @@
  *   rbx   struct cpu *
  *   r8-r11, r13, rbp, r14, r15: guest EAX ECX EDX EBX ESP EBP ESI EDI
  *         (written back to cpu->r[] around handler calls and exits to C)
- *   r12   host RFLAGS saved right after a flag-producing instruction whose
- *         result is still needed ("pending" flags, not yet in cpu->eflags)
+ *   r12   arithmetic flags (EFLAGS layout) saved right after a flag-producing
+ *         instruction whose result is still needed ("pending" flags, not
+ *         yet in cpu->eflags)
  *   rdi   effective address of the current memory operand
  *   rax rcx rdx rsi: scratch
  * A block is entered from C through the shared trampoline (jit_enter),
@@ -25,8 +26,9 @@
  * Flags: the host computes them (same ISA). A backward liveness pass
  * decides for each producer whether its flags are needed later (by a
  * reader, an instruction that can fault or call a handler, or a block
- * exit); only then are they saved (pushfq; pop r12). They are merged into
- * cpu->eflags lazily: before handler calls, in slow paths and at exits.
+ * exit); only then are they saved into r12 (flags_capture: LAHF/SETO, in
+ * EFLAGS layout). They are merged into cpu->eflags lazily: before handler
+ * calls, in slow paths and at exits.
  * A register-only ADD/SUB/CMP/TEST/INC/DEC is not saved at all when its
  * operand registers stay intact until its flags are redefined ("replay"):
  * where the flags are needed after the host flags were clobbered (a TLB
@@ -277,11 +279,25 @@ static void replay_host(struct tctx *t, struct emit *e)
     }
 }
 
+/* reg (32 bits) <- the host's six arithmetic flags in EFLAGS layout: SF
+ * ZF AF PF CF from LAHF (bits 0-7, bit 1 set, bits 3 and 5 clear), OF
+ * from SETO moved to bit 11, all other bits clear. Much cheaper than
+ * `pushfq; pop reg` (microcoded: it holds up the pipeline until every
+ * older instruction has written its flags). Clobbers rax and the host
+ * flags. */
+static void flags_capture(struct emit *e, int reg)
+{
+    e_lahf(e);                                  /* ah = flags 0-7 */
+    e_setcc(e, HC_O, HR(H_RAX));                /* al = OF */
+    e_shift_imm(e, 1, SH_SHL, HR(H_RAX), 3);    /* al = OF << 3 */
+    e_shift_imm(e, 2, SH_ROL, HR(H_RAX), 8);    /* ax = OF << 11 | flags 0-7 */
+    e_movzx(e, 2, reg, HR(H_RAX));
+}
+
 static void replay_emit(struct tctx *t, struct emit *e)
 {
     replay_host(t, e);
-    e_pushfq(e);
-    e_pop(e, H_R12);
+    flags_capture(e, H_R12);
 }
 
 static void flags_flush(struct tctx *t)
@@ -365,6 +381,14 @@ static bool replay_safe(const struct tctx *t, uint32_t def, const struct replay 
         case 0x68: case 0x6a:
             w = R_ESP;
             break;
+        case 0xa4: case 0xa5: case 0xac: case 0xad:   /* MOVS LODS: ESI (EDI / EAX) */
+            if (r->dst == R_ESI || r->src == R_ESI)
+                return false;
+            w = in->op < 0xac ? R_EDI : R_EAX;
+            break;
+        case 0xaa: case 0xab:                         /* STOS: EDI */
+            w = R_EDI;
+            break;
         default:
             return false;
         }
@@ -403,20 +427,17 @@ static void prod_end_af(struct tctx *t, uint32_t def, bool clear_af)
     }
     if (t->pend & ~def) {
         /* keep the older pending bits that this one does not write */
-        e_pushfq(e);
-        e_pop(e, H_RSI);
+        flags_capture(e, H_RSI);
         e_alu_imm(e, 4, A_AND, HR(H_RSI), clear_af ? def & ~F_AF : def);
         e_alu_imm(e, 4, A_AND, HR(H_R12), ~def);
         e_alu_store(e, 4, A_OR, HR(H_R12), H_RSI);
         t->hostv = 0;
         t->pend |= def;
     } else {
-        e_pushfq(e);
-        e_pop(e, H_R12);
-        if (clear_af && (def & F_AF)) {
+        flags_capture(e, H_R12);
+        t->hostv = 0;
+        if (clear_af && (def & F_AF))
             e_alu_imm(e, 4, A_AND, HR(H_R12), ~F_AF);
-            t->hostv = 0;
-        }
         t->pend = def;
     }
 }
@@ -445,8 +466,8 @@ static uint32_t cc_flags(int cc)
 }
 
 /* Make the host condition code that is true when guest condition cc
- * holds. May emit code (using edx, esi); clobbers host flags except when
- * the flags are already in the host. */
+ * holds. May emit code (using eax, edx, esi; never ecx); clobbers host
+ * flags except when the flags are already in the host. */
 static int cond(struct tctx *t, int cc)
 {
     struct emit *e = &t->m;
@@ -919,6 +940,19 @@ static struct iinfo classify(const struct tctx *t, const struct insn *in)
         if ((op & 1) && in->opsize != 32)
             return r;
         return nat;
+    case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad:
+        /* MOVS STOS LODS without REP: source in->seg:ESI, destination
+         * ES:EDI, both flat; DF=1 takes the handler path */
+        if (in->pfx & (PFX_REP | PFX_REPNE))
+            return r;
+        if (in->adsize != 32 || ((op & 1) && in->opsize != 32))
+            return r;
+        if (op != 0xaa && op != 0xab && !seg_flat(t, in))
+            return r;
+        if (op < 0xac && !(t->key & JK_FLAT(S_ES)))
+            return r;
+        nat.fault = true;
+        return nat;
     case 0x90:
         if (in->pfx & (PFX_REP | PFX_REPNE))
             return r; /* PAUSE is fine natively too, keep it simple */
@@ -1257,6 +1291,36 @@ static void emit_native(struct tctx *t, const struct insn *in)
         e_mov_store(e, size, greg(in->reg, size), H_RDX);
         return;
     }
+    case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad: {
+        /* one string element; the index registers are committed (lea:
+         * the host flags stay) only after both accesses hit the TLB */
+        int size = (op & 1) ? 4 : 1;
+        int up = lbl_new(t);
+        e_test_imm(e, 4, HM(H_RBX, OFF(eflags)), F_DF);
+        jcc_to(t, B_MAIN, HC_NZ, up);
+        lbl_bind(t, up, B_STUB);
+        t->hostv = 0;
+        slow_stub(t, 0);
+        if (op != 0xaa && op != 0xab) {
+            e_mov_load(e, 4, H_EA, greg(R_ESI, 4));
+            mem_access(t, size, false, 0);
+            if (op >= 0xac)
+                e_mov_load(e, size, host_of[R_EAX], hostmem());
+            else if (size == 1)
+                e_movzx(e, 1, H_RDX, hostmem());
+            else
+                e_mov_load(e, 4, H_RDX, hostmem());
+        }
+        if (op < 0xac) {
+            e_mov_load(e, 4, H_EA, greg(R_EDI, 4));
+            mem_access(t, size, true, 0);
+            e_mov_store(e, size, hostmem(), op >= 0xaa ? host_of[R_EAX] : H_RDX);
+            e_lea(e, 4, host_of[R_EDI], HM(host_of[R_EDI], size));
+        }
+        if (op != 0xaa && op != 0xab)
+            e_lea(e, 4, host_of[R_ESI], HM(host_of[R_ESI], size));
+        return;
+    }
     case 0x90:
         return;
     case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
@@ -1326,7 +1390,9 @@ static void emit_native(struct tctx *t, const struct insn *in)
         } else {
             emit_ea(t, in);
             mem_access(t, 1, true, 0);
-            d = hostmem();
+            /* cond() may clobber rax (flags_capture), not rcx */
+            e_lea(e, 8, H_RCX, hostmem());
+            d = HM(H_RCX, 0);
         }
         int hc = cond(t, op & 15);
         e_setcc(e, hc, d);
@@ -1392,7 +1458,7 @@ static void translate_insn(struct tctx *t)
         /* a partial producer: the replayed bits it keeps go to r12 now */
         replay_emit(t, e);
         t->replay = false;
-        t->hostv = t->pend;
+        t->hostv = 0;
     }
     if (ii->native) {
         emit_native(t, in);

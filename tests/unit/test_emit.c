@@ -93,6 +93,15 @@ Test(emit, alu_and_flags)
     EXPECT(0x41, 0x0f, 0xba, 0xe4, 0x00);
     e_bswap(&e, H_RDX);
     EXPECT(0x0f, 0xca);
+    /* the translator's flags capture: lahf; seto al; shl al,3; rol ax,8;
+     * movzx r12d,ax */
+    e_lahf(&e);
+    e_setcc(&e, HC_O, HR(H_RAX));
+    e_shift_imm(&e, 1, SH_SHL, HR(H_RAX), 3);
+    e_shift_imm(&e, 2, SH_ROL, HR(H_RAX), 8);
+    e_movzx(&e, 2, H_R12, HR(H_RAX));
+    EXPECT(0x9f, 0x0f, 0x90, 0xc0, 0xc0, 0xe0, 0x03, 0x66, 0xc1, 0xc0, 0x08,
+           0x44, 0x0f, 0xb7, 0xe0);
 }
 
 Test(emit, stack_calls_jumps)

@@ -2,8 +2,9 @@
  * interpreter: the same code run by both engines must leave the same
  * state. Covers native ALU/flag chains, loops with chained blocks,
  * indirect jumps and returns, self-modifying code in the same block,
- * a full code cache (flush and go on), and a precise fault in the middle
- * of a translated block. */
+ * a full code cache (flush and go on), a precise fault in the middle
+ * of a translated block, flags at faults after replayed and captured
+ * producers, and native string elements (MOVS STOS LODS). */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -269,4 +270,106 @@ Test(translate, replayed_flags_at_fault_dec_first)
         0xf4,
     };
     fault_after_producer(code, sizeof code, 0x10);
+}
+
+/* Flags captured with LAHF/SETO (no replay possible: the same register
+ * twice, then a partial producer) must be exact at a #PF: OF SF AF PF
+ * set by the ADD, CF kept through the INC. */
+Test(translate, captured_flags_at_fault)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x03, 0x00,             /* 0: mov esi,0x30000 */
+        0xb8, 0x08, 0x00, 0x00, 0x80,             /* 5: mov eax,0x80000008 */
+        0x01, 0xc0,                               /* a: add eax,eax: CF OF AF */
+        0x89, 0x44, 0x24, 0x08,                   /* c: mov [esp+8],eax */
+        0x41,                                     /* 10: inc ecx: CF kept */
+        0x89, 0x0c, 0x24,                         /* 11: mov [esp],ecx */
+        0x89, 0x06,                               /* 14: mov [esi],eax: #PF */
+        0x01, 0xc0,                               /* 16: add eax,eax */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0x14);
+}
+
+Test(translate, captured_flags_of_memory_destination)
+{
+    /* INC/ADD on memory (captured) then a fault: OF from 0x7fffffff+1 */
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x03, 0x00,             /* 0: mov esi,0x30000 */
+        0xc7, 0x04, 0x24, 0xff, 0xff, 0xff, 0x7f, /* 5: mov dword [esp],0x7fffffff */
+        0xff, 0x04, 0x24,                         /* c: inc dword [esp]: OF SF AF */
+        0x8b, 0x5c, 0x24, 0x04,                   /* f: mov ebx,[esp+4] */
+        0x8b, 0x06,                               /* 13: mov eax,[esi]: #PF */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0x13);
+}
+
+/* SETcc to memory after a replayed producer whose flags must be saved
+ * first (the condition needs CF, INC keeps it): the save must not clobber
+ * the host address of the destination. Looped: the first pass misses the
+ * TLB (handler path), the second one runs the native path. */
+Test(translate, setcc_memory_after_replay)
+{
+    static const uint8_t code[] = {
+        0xbb, 0x00, 0x00, 0x01, 0x00,             /* mov ebx,0x10000 */
+        0xb9, 0x03, 0x00, 0x00, 0x00,             /* mov ecx,3 */
+        /* loop: */
+        0xf9,                                     /* stc */
+        0x42,                                     /* inc edx */
+        0x0f, 0x92, 0x43, 0x04,                   /* setb [ebx+4] */
+        0x0f, 0x94, 0x43, 0x08,                   /* setz [ebx+8] */
+        0x0f, 0x9c, 0x43, 0x0c,                   /* setl [ebx+12] */
+        0x49,                                     /* dec ecx */
+        0x75, 0xef,                               /* jnz loop */
+        0xf4,
+    };
+    struct result b = both(code, sizeof code);
+    cr_assert_eq(b.mem[1], 1);
+}
+
+/* MOVS/STOS/LODS without REP are native: both directions (DF=1 takes the
+ * handler path), bytes and dwords, ES:EDI destination; looped so that the
+ * later passes hit the TLB. */
+Test(translate, string_elements)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x03, 0x00, 0x00, 0x00,             /* mov ecx,3 */
+        /* loop: */
+        0xbe, 0x00, 0x00, 0x01, 0x00,             /* mov esi,0x10000 */
+        0xbf, 0x20, 0x00, 0x01, 0x00,             /* mov edi,0x10020 */
+        0x05, 0x44, 0x33, 0x22, 0x11,             /* add eax,0x11223344 */
+        0xab,                                     /* stosd */
+        0xaa,                                     /* stosb */
+        0xa5,                                     /* movsd */
+        0xa4,                                     /* movsb */
+        0xac,                                     /* lodsb */
+        0xad,                                     /* lodsd */
+        0xfd,                                     /* std */
+        0xa5,                                     /* movsd */
+        0xab,                                     /* stosd */
+        0xac,                                     /* lodsb */
+        0xfc,                                     /* cld */
+        0xa4,                                     /* movsb */
+        0x01, 0xf0,                               /* add eax,esi */
+        0x49,                                     /* dec ecx */
+        0x75, 0xe0,                               /* jnz loop */
+        0xf4,
+    };
+    both(code, sizeof code);
+}
+
+/* A string element whose destination faults: nothing committed, EIP at
+ * the MOVS, ESI/EDI unchanged, flags of the producer before it exact. */
+Test(translate, string_element_fault)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x01, 0x00,             /* 0: mov esi,0x10000 */
+        0xbf, 0xfa, 0xff, 0x02, 0x00,             /* 5: mov edi,0x2fffa */
+        0xa5,                                     /* a: movsd (ok) */
+        0x83, 0xc1, 0xff,                         /* b: add ecx,-1 */
+        0xa5,                                     /* e: movsd: #PF (crosses) */
+        0xf4,
+    };
+    fault_after_producer(code, sizeof code, 0xe);
 }
