@@ -1130,6 +1130,7 @@ int machine_run(struct machine *m)
     struct cpu *cpu = &m->cpu;
     bool smp = m->dsm != NULL;
     uint64_t t0 = host_now_ns(NULL);
+    int served = 0;                      /* requests served at the last poll */
     m->last_flush = t0;
     while (!m->stop) {
         if (m->fatal_sent) {             /* rank != 0: wait for the SHUTDOWN */
@@ -1138,7 +1139,10 @@ int machine_run(struct machine *m)
         }
         apply_cpu_events(m);
         uint64_t start = host_now_ns(NULL);
-        uint64_t budget = slicer_budget(&m->slicer, start, next_timer_ns(m));
+        uint64_t deadline = next_timer_ns(m);
+        if (served && start + SMP_QUANTUM_NS / 4 < deadline)
+            deadline = start + SMP_QUANTUM_NS / 4;
+        uint64_t budget = slicer_budget(&m->slicer, start, deadline);
         if (m->opts.max_insns) {
             if (cpu->icount >= m->opts.max_insns) {
                 fail(m, VSMP_EXIT_INSN_LIMIT, "instruction limit %llu reached at EIP=%08x",
@@ -1157,7 +1161,11 @@ int machine_run(struct machine *m)
         m->st.slices++;
         if (m->stop)
             break;
-        int served = poll_devices(m, end);
+        /* A rank that has just served another's request (a page it
+         * held, an IPI) often gets the next one right after (a page
+         * streamed across, a lock handed over): the next slice is a
+         * quarter quantum. */
+        served = poll_devices(m, end);
         if (cpu->pause_exit) {
             cpu->pause_exit = false;
             m->st.pause_exits++;

@@ -78,12 +78,8 @@ static void tlb_fill(struct cpu *cpu, int set, int kind, uint32_t lin, uint32_t 
         if (!host)
             return;
     }
-    unsigned i = tlb_index(lin);
-    struct tlb_entry *e = &tlb_table(cpu, set, kind)[i];
-    e->tag = lin & PAGE_MASK;
-    e->paddr = ppage;
-    e->addend = (uintptr_t)host - (uintptr_t)(lin & PAGE_MASK);
-    cpu->tlb.global[set][kind][i] = global;
+    tlb_set(&cpu->tlb, set, kind, lin, ppage, (uintptr_t)host - (uintptr_t)(lin & PAGE_MASK),
+            global);
 }
 
 /* Translate lin for an access (ACC_* with optional ACC_SYS) without
@@ -284,16 +280,7 @@ void mmu_mark_code(struct cpu *cpu, uint32_t paddr)
     phys_mark_code(p, paddr);
     /* Drop the write entries (both sets) that map this physical page;
      * read and code entries stay valid. */
-    uint32_t pg = paddr & PAGE_MASK;
-    for (int s = 0; s < 2; s++) {
-        struct tlb_entry *w = cpu->tlb.set[s].write;
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            if (w[i].tag != TLB_INVALID && w[i].paddr == pg) {
-                w[i].tag = TLB_INVALID;
-                cpu->tlb.global[s][ACC_WRITE][i] = 0;
-            }
-        }
-    }
+    tlb_flush_phys_writes(&cpu->tlb, paddr);
 }
 
 /* ------------------------------------------------------------------ */

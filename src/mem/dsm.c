@@ -5,6 +5,10 @@
  * and the service side (invalidations and downgrades from other ranks,
  * acknowledged after on_lose ran). See docs/dsm.md.
  *
+ * A read fault of a page that is already shared takes no lock: it joins
+ * the copyset with one fetch-OR, checks the meta word, and gets the data
+ * (dsm_read_fault, try_join; the argument is in docs/dsm.md).
+ *
  * Waiting never blocks service: every wait loop (directory lock taken,
  * acknowledgements outstanding) polls the transport, whose handler serves
  * requests for other pages at once. A rank holds at most one directory
@@ -26,6 +30,11 @@ struct dsm {
     /* the one operation this rank has in flight (faults do not nest) */
     bool busy;                   /* inside a fault handler */
     bool in_lose;                /* inside on_lose */
+    bool joining;                /* this read fault did the lock-free join:
+                                  * our copyset bit may be set (even after
+                                  * withdrawing it a writer may have taken
+                                  * it) while our state is INVALID */
+    int join_credit;             /* adaptive join policy, see read fault */
     uint64_t tag;                /* tag of the current request round */
     uint64_t op_page;
     int acks_pending;
@@ -51,12 +60,10 @@ static uint64_t fop(struct dsm *d, int home, size_t idx, enum dsm_atomic_op op, 
     return d->t->fetch_op(d->t->ctx, home, idx, op, v);
 }
 
-static void record_latency(struct dsm_stats *s, uint64_t ns)
+/* Histogram bucket of a latency: 8 per power of two (index = msb*8 +
+ * the next 3 bits). */
+static unsigned lat_bucket(uint64_t ns)
 {
-    s->fault_ns_total += ns;
-    if (ns > s->fault_ns_max)
-        s->fault_ns_max = ns;
-    /* bucket: 8 per power of two (index = msb*8 + next 3 bits) */
     unsigned b;
     if (ns < 8) {
         b = (unsigned)ns;
@@ -64,9 +71,24 @@ static void record_latency(struct dsm_stats *s, uint64_t ns)
         unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
         b = msb * 8u + (unsigned)((ns >> (msb - 3)) & 7u);
     }
-    if (b >= DSM_LAT_BUCKETS)
-        b = DSM_LAT_BUCKETS - 1;
+    return b < DSM_LAT_BUCKETS ? b : DSM_LAT_BUCKETS - 1;
+}
+
+static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
+{
+    unsigned b = lat_bucket(ns);
+    s->fault_ns_total += ns;
+    if (ns > s->fault_ns_max)
+        s->fault_ns_max = ns;
     s->lat_hist[b]++;
+    struct dsm_kind_stats *k = &s->kind[kind];
+    if (k->n == 0 || ns < k->ns_min)
+        k->ns_min = ns;
+    if (ns > k->ns_max)
+        k->ns_max = ns;
+    k->n++;
+    k->ns_total += ns;
+    k->hist[b]++;
 }
 
 /* ---- service side: requests from other ranks ---- */
@@ -96,8 +118,15 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     enum dsm_state to = m->type == DSM_MSG_INVALIDATE ? DSM_INVALID : DSM_READ;
     if (m->type == DSM_MSG_INVALIDATE) {
         d->stats.inval_recv++;
-        if (st == DSM_INVALID)
-            d->stats.protocol_errors++;
+        /* nothing to drop: an error, unless a lock-free join of this
+         * page (still in progress, we cannot have left the fault: the
+         * sender holds the lock until we answer) put our bit there */
+        if (st == DSM_INVALID) {
+            if (dsm_join_pending(d, page))
+                d->stats.join_invals++;
+            else
+                d->stats.protocol_errors++;
+        }
     } else {
         d->stats.downgrade_recv++;
         if (st != DSM_WRITE)
@@ -112,6 +141,7 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
         d->stats.bytes_moved += DSM_PAGE_SIZE;
     }
     ack.arg = (uint64_t)st;
+    ack.flags = m->flags;   /* echo PUSH: the requester checks the answer */
     d->t->send(d->t->ctx, src, &ack);
 }
 
@@ -126,8 +156,10 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_ACK:
         if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
             d->acks_pending--;
-            /* a push request answered by a rank without the data */
-            if (m->arg == DSM_INVALID)
+            /* a push request answered by a rank without the data (an
+             * INVALIDATE without push may meet a joining rank that has
+             * none: the target checks that case itself) */
+            if (m->arg == DSM_INVALID && (m->flags & DSM_MSGF_PUSH))
                 d->stats.protocol_errors++;
         } else {
             d->stats.protocol_errors++;
@@ -235,16 +267,79 @@ static bool begin_op(struct dsm *d, uint64_t page)
     if (page >= d->npages || d->busy || d->in_lose)
         return false;
     d->busy = true;
+    d->joining = false;
     d->tag++;
     d->op_page = page;
     d->acks_pending = 0;
     return true;
 }
 
-static void end_op(struct dsm *d, uint64_t t0)
+static void end_op(struct dsm *d, enum dsm_fault_kind kind, uint64_t t0)
 {
-    record_latency(&d->stats, now(d) - t0);
+    record_latency(&d->stats, kind, now(d) - t0);
     d->busy = false;
+    d->joining = false;
+}
+
+bool dsm_join_pending(const struct dsm *d, uint64_t page)
+{
+    return d->busy && d->joining && d->op_page == page;
+}
+
+/* Adaptive join policy: a success earns credit (up to JOIN_CREDIT_MAX),
+ * a failure costs JOIN_PENALTY; with negative credit the join is skipped
+ * and the credit grows by one per read fault, so a rank whose reads all
+ * need a downgrade tries once in JOIN_PENALTY + 1 faults. */
+#define JOIN_CREDIT_MAX 4
+#define JOIN_PENALTY 4
+
+static bool join_wanted(struct dsm *d)
+{
+    switch (d->cfg.join) {
+    case DSM_JOIN_ALWAYS:
+        return true;
+    case DSM_JOIN_NEVER:
+        return false;
+    default:
+        if (d->join_credit >= 0)
+            return true;
+        d->join_credit++;
+        return false;
+    }
+}
+
+/* Lock-free read of a shared page: OR our bit into the copyset, then
+ * read the meta word. If it is unlocked and SHARED, our bit was in the
+ * copyset at that moment and every writer that takes the copyset from
+ * now on will invalidate us; any writer that took it since our OR still
+ * holds the lock (it waits for our ACK, and we do not poll here), so the
+ * entry would read as locked. The owner's copy is current and cannot
+ * change until a writer has our ACK, which we send only after the get.
+ * Otherwise withdraw the bit (AND) and let the caller take the lock; a
+ * writer that saw the bit meanwhile sends us an INVALIDATE, which
+ * serve_request accepts while dsm_join_pending. */
+static bool try_join(struct dsm *d, uint64_t page, int home, size_t idx)
+{
+    size_t w = idx + 1 + (size_t)d->rank / 64;
+    uint64_t bit = 1ull << (d->rank % 64);
+    d->joining = true;
+    fop(d, home, w, DSM_OP_OR, bit);
+    uint64_t meta = fop(d, home, idx, DSM_OP_LOAD, 0);
+    int owner = dsm_meta_owner(meta);
+    if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
+        fetch(d, owner, page);
+        d->state[page] = DSM_READ;
+        d->stats.joins++;
+        if (d->join_credit < JOIN_CREDIT_MAX)
+            d->join_credit++;
+        return true;
+    }
+    /* (owner == self would contradict our INVALID state: the lock path
+     * below counts that as a protocol error) */
+    fop(d, home, w, DSM_OP_AND, ~bit);
+    d->stats.join_fallbacks++;
+    d->join_credit -= JOIN_PENALTY;
+    return false;
 }
 
 int dsm_read_fault(struct dsm *d, uint64_t page)
@@ -257,6 +352,10 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     d->stats.read_faults++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
+    if (join_wanted(d) && try_join(d, page, home, idx)) {
+        end_op(d, DSM_FK_READ, t0);
+        return 0;
+    }
     uint64_t meta = dir_lock(d, home, idx);
     int owner = dsm_meta_owner(meta);
     bool push = !d->cfg.pull;
@@ -266,16 +365,19 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         d->stats.protocol_errors++;
         d->state[page] = DSM_WRITE;
         dir_unlock(d, home, idx, meta);
-        end_op(d, t0);
+        end_op(d, DSM_FK_READ, t0);
         return 0;
     }
+    enum dsm_fault_kind kind = DSM_FK_READ;
     if (!(meta & DSM_META_SHARED)) {
         /* exclusive at the owner, another rank */
+        kind = DSM_FK_READ_DOWNGRADE;
         send_request(d, owner, page, DSM_MSG_DOWNGRADE, push);
         wait_acks(d);
         if (!push)
             fetch(d, owner, page);
-        /* copyset words were empty: {owner, self} */
+        /* copyset words were empty but for bits of joining ranks:
+         * add {owner, self} */
         uint64_t wo = (uint64_t)owner / 64, ws = (uint64_t)d->rank / 64;
         uint64_t bo = 1ull << (owner % 64), bs = 1ull << (d->rank % 64);
         if (wo == ws) {
@@ -293,7 +395,7 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     }
     d->state[page] = DSM_READ;
     dir_unlock(d, home, idx, meta);
-    end_op(d, t0);
+    end_op(d, kind, t0);
     return 0;
 }
 
@@ -347,7 +449,7 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
         fetch(d, owner, page);
     d->state[page] = DSM_WRITE;
     dir_unlock(d, home, idx, (uint64_t)d->rank);
-    end_op(d, t0);
+    end_op(d, have ? DSM_FK_UPGRADE : DSM_FK_WRITE, t0);
     return 0;
 }
 

@@ -99,6 +99,24 @@ static inline int dsm_meta_owner(uint64_t meta)
 
 /* ---- statistics ---- */
 #define DSM_LAT_BUCKETS 512   /* log2 histogram, 8 sub-buckets per octave */
+
+/* Faults by what serving them took (service time, from entering the
+ * fault handler to the page being usable). */
+enum dsm_fault_kind {
+    DSM_FK_READ,           /* read of a page already shared: no message */
+    DSM_FK_READ_DOWNGRADE, /* read of a page writable elsewhere: DOWNGRADE */
+    DSM_FK_UPGRADE,        /* write to a page held read-only: no data moves,
+                            * INVALIDATE to the other readers (if any) */
+    DSM_FK_WRITE,          /* write to a page not held: INVALIDATE + data */
+    DSM_FK_COUNT
+};
+struct dsm_kind_stats {
+    uint64_t n, ns_total, ns_min, ns_max;
+    uint64_t hist[DSM_LAT_BUCKETS];
+};
+/* Short names ("read", "read-downgrade", "upgrade", "write"). */
+const char *dsm_fault_kind_name(enum dsm_fault_kind k);
+
 struct dsm_stats {
     uint64_t read_faults, write_faults;
     uint64_t upgrades;           /* write faults on a page held read-only */
@@ -111,11 +129,20 @@ struct dsm_stats {
     uint64_t fault_ns_total, fault_ns_max;
     uint64_t wait_ns;            /* inside wait loops (lock, acknowledgements) */
     uint64_t lat_hist[DSM_LAT_BUCKETS];   /* fault latency, ns */
+    uint64_t joins;              /* read faults served by the lock-free join */
+    uint64_t join_fallbacks;     /* joins tried that found the page not
+                                  * shared (or locked): took the lock path */
+    uint64_t join_invals;        /* INVALIDATEs received for the copyset bit
+                                  * of a join in progress (no copy yet) */
+    struct dsm_kind_stats kind[DSM_FK_COUNT];
 };
 /* Mean and approximate 99th percentile (upper edge of its bucket, within
  * 12.5%) of fault latency, ns; 0 when there were no faults. */
 uint64_t dsm_stats_mean_ns(const struct dsm_stats *s);
 uint64_t dsm_stats_p99_ns(const struct dsm_stats *s);
+/* Quantile q (0 < q <= 1) of one kind's service time, ns (upper edge of
+ * its histogram bucket, within 12.5%, at most the maximum). */
+uint64_t dsm_kind_quantile_ns(const struct dsm_kind_stats *k, double q);
 /* Human-readable block / one JSON object (no trailing newline). */
 void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f);
 void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f);
@@ -124,10 +151,19 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from);
 /* ---- the protocol ---- */
 typedef void (*dsm_lose_fn)(void *arg, uint64_t page, enum dsm_state new_state);
 
+/* When a read fault first tries the lock-free join (docs/dsm.md). */
+enum dsm_join_policy {
+    DSM_JOIN_ADAPTIVE = 0, /* default: try it unless recent tries failed
+                            * (a failed try costs two atomics) */
+    DSM_JOIN_ALWAYS,       /* every read fault (tests: most races) */
+    DSM_JOIN_NEVER,        /* lock every directory entry (the old path) */
+};
+
 struct dsm_config {
     bool pull;             /* fetch data with get after the owner's ACK
                             * instead of having the owner put it (push,
                             * the default: one message round trip less) */
+    enum dsm_join_policy join;
     dsm_lose_fn on_lose;   /* may be NULL */
     void *on_lose_arg;
     /* Messages of type >= DSM_MSG_USER arriving in dsm_poll or while this
@@ -167,6 +203,11 @@ int dsm_write_fault(struct dsm *d, uint64_t page);
 /* Both pages accessible at once (write_a/write_b: writable), for
  * accesses that straddle pages; a == b allowed. 0 or -1. */
 int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool write_b);
+/* True while this rank is inside a read fault on page that went through
+ * the lock-free join: its copyset bit may then be set in the directory
+ * before its copy is valid (docs/dsm.md, "Lock-free shared read"). For
+ * invariant checkers. */
+bool dsm_join_pending(const struct dsm *d, uint64_t page);
 /* Serve incoming requests without waiting; returns how many messages
  * were handled. */
 int dsm_poll(struct dsm *d);

@@ -1,6 +1,8 @@
 /* dsm_stats.c - DSM statistics: fault latency summary (mean, approximate
- * 99th percentile from the log2 histogram), merging, and printing as text
- * or JSON for the machine's --stats / --stats-json output. */
+ * 99th percentile from the log2 histogram), the service time by kind of
+ * fault (read without message, read with downgrade, upgrade, write),
+ * merging, and printing as text or JSON for the machine's --stats /
+ * --stats-json output. */
 #include "mem/dsm.h"
 
 #include <inttypes.h>
@@ -27,6 +29,44 @@ static uint64_t bucket_top(unsigned b)
     if (msb >= 63)
         return UINT64_MAX;
     return ((8ull + sub + 1) << (msb - 3)) - 1;
+}
+
+/* Quantile q of a histogram holding n samples whose maximum is max. */
+static uint64_t hist_quantile(const uint64_t *hist, uint64_t max, double q)
+{
+    uint64_t n = 0;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++)
+        n += hist[b];
+    if (n == 0)
+        return 0;
+    uint64_t want = (uint64_t)((double)n * q + 0.999999);
+    if (want < 1)
+        want = 1;
+    uint64_t seen = 0;
+    for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++) {
+        seen += hist[b];
+        if (seen >= want) {
+            uint64_t top = bucket_top(b);
+            return top < max ? top : max;
+        }
+    }
+    return max;
+}
+
+uint64_t dsm_kind_quantile_ns(const struct dsm_kind_stats *k, double q)
+{
+    return hist_quantile(k->hist, k->ns_max, q);
+}
+
+const char *dsm_fault_kind_name(enum dsm_fault_kind k)
+{
+    static const char *const names[DSM_FK_COUNT] = {
+        [DSM_FK_READ] = "read",
+        [DSM_FK_READ_DOWNGRADE] = "read-downgrade",
+        [DSM_FK_UPGRADE] = "upgrade",
+        [DSM_FK_WRITE] = "write",
+    };
+    return (unsigned)k < DSM_FK_COUNT ? names[k] : "?";
 }
 
 uint64_t dsm_stats_p99_ns(const struct dsm_stats *s)
@@ -68,6 +108,23 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     into->wait_ns += from->wait_ns;
     for (unsigned b = 0; b < DSM_LAT_BUCKETS; b++)
         into->lat_hist[b] += from->lat_hist[b];
+    into->joins += from->joins;
+    into->join_fallbacks += from->join_fallbacks;
+    into->join_invals += from->join_invals;
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
+        struct dsm_kind_stats *a = &into->kind[k];
+        const struct dsm_kind_stats *b = &from->kind[k];
+        if (b->n == 0)
+            continue;
+        if (a->n == 0 || b->ns_min < a->ns_min)
+            a->ns_min = b->ns_min;
+        if (b->ns_max > a->ns_max)
+            a->ns_max = b->ns_max;
+        a->n += b->n;
+        a->ns_total += b->ns_total;
+        for (unsigned i = 0; i < DSM_LAT_BUCKETS; i++)
+            a->hist[i] += b->hist[i];
+    }
 }
 
 void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
@@ -85,6 +142,21 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
             rank, s->pages_got, s->pages_pushed, s->bytes_moved, s->lock_retries,
             rank, dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
             s->protocol_errors ? " (PROTOCOL ERRORS)" : "");
+    if (s->joins || s->join_fallbacks)
+        fprintf(f, "rank %d dsm: lock-free shared reads %" PRIu64 ", fell back to the lock %" PRIu64
+                ", invalidated while joining %" PRIu64 "\n",
+                rank, s->joins, s->join_fallbacks, s->join_invals);
+    /* service time by kind: one line each, in ns */
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
+        const struct dsm_kind_stats *ks = &s->kind[k];
+        if (ks->n == 0)
+            continue;
+        fprintf(f, "rank %d dsm: service %s n %" PRIu64 " mean %" PRIu64 " p50 %" PRIu64
+                " p99 %" PRIu64 " min %" PRIu64 " max %" PRIu64 " ns\n",
+                rank, dsm_fault_kind_name((enum dsm_fault_kind)k), ks->n, ks->ns_total / ks->n,
+                dsm_kind_quantile_ns(ks, 0.5), dsm_kind_quantile_ns(ks, 0.99), ks->ns_min,
+                ks->ns_max);
+    }
 }
 
 void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
@@ -97,9 +169,22 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
             ", \"pages_pushed\": %" PRIu64 ", \"bytes_moved\": %" PRIu64
             ", \"lock_retries\": %" PRIu64 ", \"protocol_errors\": %" PRIu64
             ", \"fault_latency_mean_ns\": %" PRIu64 ", \"fault_latency_p99_ns\": %" PRIu64
-            ", \"fault_latency_max_ns\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
+            ", \"fault_latency_max_ns\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+            ", \"lockfree_reads\": %" PRIu64 ", \"lockfree_fallbacks\": %" PRIu64
+            ", \"service\": {",
             rank, s->read_faults, s->write_faults, s->upgrades, s->inval_sent,
             s->inval_recv, s->downgrade_sent, s->downgrade_recv, s->pages_got,
             s->pages_pushed, s->bytes_moved, s->lock_retries, s->protocol_errors,
-            dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns);
+            dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
+            s->joins, s->join_fallbacks);
+    /* service time by kind, every kind present (n 0: all zero) */
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
+        const struct dsm_kind_stats *ks = &s->kind[k];
+        fprintf(f, "%s\"%s\": {\"n\": %" PRIu64 ", \"mean_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
+                ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 "}",
+                k ? ", " : "", dsm_fault_kind_name((enum dsm_fault_kind)k), ks->n,
+                ks->n ? ks->ns_total / ks->n : 0, dsm_kind_quantile_ns(ks, 0.5),
+                dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
+    }
+    fputs("}}", f);
 }

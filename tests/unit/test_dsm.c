@@ -9,7 +9,9 @@
  *    page was taken away);
  *  - every valid copy holds the last written values, and every read a
  *    simulated CPU makes returns the last completed write;
- *  - an unlocked directory entry matches the ranks' states exactly.
+ *  - an unlocked directory entry matches the ranks' states exactly, but
+ *    for the copyset bit of a rank inside a lock-free join of that page
+ *    (dsm_join_pending: its bit may precede its copy, docs/dsm.md).
  * Every operation must complete within a bound of steps (no deadlock),
  * and at the end no message is left and no rank saw a protocol error. */
 #include <criterion/criterion.h>
@@ -87,6 +89,10 @@ struct sim_config {
     uint64_t seed;
     unsigned max_delay, rma_yield_pct;
     bool pull;
+    /* read-fault join policy; by default it cycles with the seed so that
+     * every test runs the adaptive, always-join and lock-only paths */
+    bool join_set;
+    enum dsm_join_policy join;
 };
 
 static struct sim *sim_new(const struct sim_config *c)
@@ -113,6 +119,7 @@ static struct sim *sim_new(const struct sim_config *c)
     for (int r = 0; r < s->n; r++) {
         s->rc[r] = (struct rank_ctx){.s = s, .rank = r};
         struct dsm_config dc = {.pull = c->pull, .on_lose = on_lose, .on_lose_arg = &s->rc[r]};
+        dc.join = c->join_set ? c->join : (enum dsm_join_policy)((c->seed / 2) % 3);
         s->d[r] = dsm_create(dsm_fake_transport(s->f, r), &dc);
         cr_assert_not_null(s->d[r]);
         s->tlb[r] = calloc(c->npages, 1);
@@ -183,6 +190,10 @@ static void check_page(struct sim *s, uint64_t p)
         bool in_cs = (csw >> (r % 64)) & 1;
         enum dsm_state st = dsm_state(s->d[r], p);
         enum dsm_state want;
+        /* a joining rank's bit may be set before its copy is valid (and
+         * stay set, in any entry state, until it withdraws it) */
+        if (in_cs && st == DSM_INVALID && dsm_join_pending(s->d[r], p))
+            continue;
         if (meta & DSM_META_SHARED)
             want = in_cs ? DSM_READ : DSM_INVALID;
         else
@@ -335,6 +346,11 @@ static void random_task(void *arg, int r)
     finish_task(s, r);
 }
 
+/* lock-free joins seen by run_random (summed over its runs) */
+static struct {
+    uint64_t joins, fallbacks, invals;
+} join_seen;
+
 static void run_random(const struct sim_config *c, int ops, uint64_t hot, int write_pct, int pair_pct)
 {
     struct sim *s = sim_new(c);
@@ -351,6 +367,12 @@ static void run_random(const struct sim_config *c, int ops, uint64_t hot, int wr
         cr_log_error("seed %llu nranks %d pull %d", (unsigned long long)c->seed, c->nranks, c->pull);
     expect_clean(s);
     cr_assert_eq(s->finished, s->n);
+    for (int r = 0; r < s->n; r++) {
+        const struct dsm_stats *st = dsm_get_stats(s->d[r]);
+        join_seen.joins += st->joins;
+        join_seen.fallbacks += st->join_fallbacks;
+        join_seen.invals += st->join_invals;
+    }
     sim_free(s);
 }
 
@@ -401,6 +423,30 @@ Test(dsm_random, seventy_ranks_multiword_copyset)
                                .max_delay = 8, .rma_yield_pct = 20, .pull = seed % 2};
         run_random(&c, 40, 3, 20, 0);
     }
+}
+
+/* Every read fault tries the lock-free join, on few pages with many
+ * writes, slow RMA (yields before each call takes effect) and delayed
+ * messages: joins that succeed, joins that find the entry locked or
+ * exclusive and fall back, and writers that take a joining rank's bit
+ * and invalidate it before it has a copy must all happen, with every
+ * invariant holding after every step. */
+Test(dsm_random, lockfree_join_races)
+{
+    memset(&join_seen, 0, sizeof join_seen);
+    for (uint64_t seed = 500; seed < 540; seed++) {
+        struct sim_config c = {.nranks = 3 + (int)(seed % 3), .npages = 3, .seed = seed,
+                               .max_delay = (unsigned)(seed % 4) * 3,
+                               .rma_yield_pct = 30 + (unsigned)(seed % 3) * 20,
+                               .pull = seed % 2, .join_set = true, .join = DSM_JOIN_ALWAYS};
+        run_random(&c, 300, 2, 30 + (int)(seed % 4) * 10, (int)(seed % 2) * 20);
+    }
+    cr_log_info("joins %llu fallbacks %llu invalidated while joining %llu",
+                (unsigned long long)join_seen.joins, (unsigned long long)join_seen.fallbacks,
+                (unsigned long long)join_seen.invals);
+    cr_assert_gt(join_seen.joins, 0);
+    cr_assert_gt(join_seen.fallbacks, 0);
+    cr_assert_gt(join_seen.invals, 0, "no writer ever invalidated a joining rank");
 }
 
 /* ---- the checker itself catches a broken CPU layer ---- */
