@@ -38,6 +38,8 @@ struct dsm {
     uint64_t tag;                /* tag of the current request round */
     uint64_t op_page;
     int acks_pending;
+    uint64_t req_sent_ns;        /* when this round's requests went out */
+    enum dsm_request_kind req_kind;
     uint64_t *cs_buf;            /* copyset scratch, cs_words words */
 
     struct dsm_stats stats;
@@ -74,21 +76,24 @@ static unsigned lat_bucket(uint64_t ns)
     return b < DSM_LAT_BUCKETS ? b : DSM_LAT_BUCKETS - 1;
 }
 
-static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
+static void kind_record(struct dsm_kind_stats *k, uint64_t ns)
 {
-    unsigned b = lat_bucket(ns);
-    s->fault_ns_total += ns;
-    if (ns > s->fault_ns_max)
-        s->fault_ns_max = ns;
-    s->lat_hist[b]++;
-    struct dsm_kind_stats *k = &s->kind[kind];
     if (k->n == 0 || ns < k->ns_min)
         k->ns_min = ns;
     if (ns > k->ns_max)
         k->ns_max = ns;
     k->n++;
     k->ns_total += ns;
-    k->hist[b]++;
+    k->hist[lat_bucket(ns)]++;
+}
+
+static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
+{
+    s->fault_ns_total += ns;
+    if (ns > s->fault_ns_max)
+        s->fault_ns_max = ns;
+    s->lat_hist[lat_bucket(ns)]++;
+    kind_record(&s->kind[kind], ns);
 }
 
 /* ---- service side: requests from other ranks ---- */
@@ -156,6 +161,7 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_ACK:
         if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
             d->acks_pending--;
+            kind_record(&d->stats.request[d->req_kind], now(d) - d->req_sent_ns);
             /* a push request answered by a rank without the data (an
              * INVALIDATE without push may meet a joining rank that has
              * none: the target checks that case itself) */
@@ -236,7 +242,10 @@ static void send_request(struct dsm *d, int target, uint64_t page, enum dsm_msg_
         .page = page,
         .tag = d->tag,
     };
-    d->acks_pending++;
+    if (d->acks_pending++ == 0) {       /* one round: sent back to back */
+        d->req_sent_ns = now(d);
+        d->req_kind = type == DSM_MSG_INVALIDATE ? DSM_RQ_INVALIDATE : DSM_RQ_DOWNGRADE;
+    }
     if (type == DSM_MSG_INVALIDATE)
         d->stats.inval_sent++;
     else

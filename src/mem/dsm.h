@@ -116,6 +116,16 @@ struct dsm_kind_stats {
 };
 /* Short names ("read", "read-downgrade", "upgrade", "write"). */
 const char *dsm_fault_kind_name(enum dsm_fault_kind k);
+/* Requests this rank sent, by type, timed from sending to the target's
+ * acknowledgement: the target's service (its next poll, dropping the
+ * page from its TLB and code cache, the push of the data) and the
+ * transport's round trip. */
+enum dsm_request_kind {
+    DSM_RQ_INVALIDATE,
+    DSM_RQ_DOWNGRADE,
+    DSM_RQ_COUNT
+};
+const char *dsm_request_kind_name(enum dsm_request_kind k);   /* "invalidate", "downgrade" */
 
 struct dsm_stats {
     uint64_t read_faults, write_faults;
@@ -135,6 +145,7 @@ struct dsm_stats {
     uint64_t join_invals;        /* INVALIDATEs received for the copyset bit
                                   * of a join in progress (no copy yet) */
     struct dsm_kind_stats kind[DSM_FK_COUNT];
+    struct dsm_kind_stats request[DSM_RQ_COUNT];   /* send -> ACK */
 };
 /* Mean and approximate 99th percentile (upper edge of its bucket, within
  * 12.5%) of fault latency, ns; 0 when there were no faults. */

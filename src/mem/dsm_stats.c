@@ -58,6 +58,30 @@ uint64_t dsm_kind_quantile_ns(const struct dsm_kind_stats *k, double q)
     return hist_quantile(k->hist, k->ns_max, q);
 }
 
+/* Add b's counts and histogram to a's. */
+static void kind_merge(struct dsm_kind_stats *a, const struct dsm_kind_stats *b)
+{
+    if (b->n == 0)
+        return;
+    if (a->n == 0 || b->ns_min < a->ns_min)
+        a->ns_min = b->ns_min;
+    if (b->ns_max > a->ns_max)
+        a->ns_max = b->ns_max;
+    a->n += b->n;
+    a->ns_total += b->ns_total;
+    for (unsigned i = 0; i < DSM_LAT_BUCKETS; i++)
+        a->hist[i] += b->hist[i];
+}
+
+const char *dsm_request_kind_name(enum dsm_request_kind k)
+{
+    static const char *const names[DSM_RQ_COUNT] = {
+        [DSM_RQ_INVALIDATE] = "invalidate",
+        [DSM_RQ_DOWNGRADE] = "downgrade",
+    };
+    return (unsigned)k < DSM_RQ_COUNT ? names[k] : "?";
+}
+
 const char *dsm_fault_kind_name(enum dsm_fault_kind k)
 {
     static const char *const names[DSM_FK_COUNT] = {
@@ -111,20 +135,29 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     into->joins += from->joins;
     into->join_fallbacks += from->join_fallbacks;
     into->join_invals += from->join_invals;
-    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
-        struct dsm_kind_stats *a = &into->kind[k];
-        const struct dsm_kind_stats *b = &from->kind[k];
-        if (b->n == 0)
-            continue;
-        if (a->n == 0 || b->ns_min < a->ns_min)
-            a->ns_min = b->ns_min;
-        if (b->ns_max > a->ns_max)
-            a->ns_max = b->ns_max;
-        a->n += b->n;
-        a->ns_total += b->ns_total;
-        for (unsigned i = 0; i < DSM_LAT_BUCKETS; i++)
-            a->hist[i] += b->hist[i];
-    }
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++)
+        kind_merge(&into->kind[k], &from->kind[k]);
+    for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
+        kind_merge(&into->request[k], &from->request[k]);
+}
+
+/* One "NAME n .. mean .. p50 .. p99 .. min .. max .. ns" text line. */
+static void kind_line(FILE *f, int rank, const char *what, const char *name,
+                      const struct dsm_kind_stats *ks)
+{
+    fprintf(f, "rank %d dsm: %s %s n %" PRIu64 " mean %" PRIu64 " p50 %" PRIu64
+            " p99 %" PRIu64 " min %" PRIu64 " max %" PRIu64 " ns\n",
+            rank, what, name, ks->n, ks->ns_total / ks->n, dsm_kind_quantile_ns(ks, 0.5),
+            dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
+}
+
+/* The same as a JSON member "NAME": {...}. */
+static void kind_json(FILE *f, const char *sep, const char *name, const struct dsm_kind_stats *ks)
+{
+    fprintf(f, "%s\"%s\": {\"n\": %" PRIu64 ", \"mean_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
+            ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 "}",
+            sep, name, ks->n, ks->n ? ks->ns_total / ks->n : 0, dsm_kind_quantile_ns(ks, 0.5),
+            dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
 }
 
 void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
@@ -147,16 +180,15 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
                 ", invalidated while joining %" PRIu64 "\n",
                 rank, s->joins, s->join_fallbacks, s->join_invals);
     /* service time by kind: one line each, in ns */
-    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
-        const struct dsm_kind_stats *ks = &s->kind[k];
-        if (ks->n == 0)
-            continue;
-        fprintf(f, "rank %d dsm: service %s n %" PRIu64 " mean %" PRIu64 " p50 %" PRIu64
-                " p99 %" PRIu64 " min %" PRIu64 " max %" PRIu64 " ns\n",
-                rank, dsm_fault_kind_name((enum dsm_fault_kind)k), ks->n, ks->ns_total / ks->n,
-                dsm_kind_quantile_ns(ks, 0.5), dsm_kind_quantile_ns(ks, 0.99), ks->ns_min,
-                ks->ns_max);
-    }
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++)
+        if (s->kind[k].n)
+            kind_line(f, rank, "service", dsm_fault_kind_name((enum dsm_fault_kind)k),
+                      &s->kind[k]);
+    /* requests sent: send -> ACK */
+    for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
+        if (s->request[k].n)
+            kind_line(f, rank, "request", dsm_request_kind_name((enum dsm_request_kind)k),
+                      &s->request[k]);
 }
 
 void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
@@ -178,13 +210,11 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
             dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
             s->joins, s->join_fallbacks);
     /* service time by kind, every kind present (n 0: all zero) */
-    for (unsigned k = 0; k < DSM_FK_COUNT; k++) {
-        const struct dsm_kind_stats *ks = &s->kind[k];
-        fprintf(f, "%s\"%s\": {\"n\": %" PRIu64 ", \"mean_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
-                ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 "}",
-                k ? ", " : "", dsm_fault_kind_name((enum dsm_fault_kind)k), ks->n,
-                ks->n ? ks->ns_total / ks->n : 0, dsm_kind_quantile_ns(ks, 0.5),
-                dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
-    }
+    for (unsigned k = 0; k < DSM_FK_COUNT; k++)
+        kind_json(f, k ? ", " : "", dsm_fault_kind_name((enum dsm_fault_kind)k), &s->kind[k]);
+    fputs("}, \"request\": {", f);
+    for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
+        kind_json(f, k ? ", " : "", dsm_request_kind_name((enum dsm_request_kind)k),
+                  &s->request[k]);
     fputs("}}", f);
 }

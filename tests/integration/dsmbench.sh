@@ -47,9 +47,10 @@ for np in ${DSMBENCH_RANKS:-2 4}; do
                        n = split("read-busy read-shared read-halted", ph, " ")
                        for (i = 1; i <= n; i++) if (ph[i] in ns) printf " %s %d", ph[i], ns[ph[i]] - b
                        printf "\n" } }' "$T/out"
-        # service time by kind: the rank with the most faults of the kind
-        awk '/ dsm: service / {
-                 k = $6; n = $8
+        # service time by fault kind and request round trip (send ->
+        # ACK) by type: the rank with the most of each
+        awk '/ dsm: (service|request) / {
+                 k = $5 " " $6; n = $8
                  if (!(k in best) || n + 0 > best[k] + 0) { best[k] = n; line[k] = $0 } }
              END { for (k in line) { sub(/^vsmp: /, "", line[k]); print "  " line[k] } }' "$T/err" |
             sort -k5,5
