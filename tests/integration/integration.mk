@@ -16,7 +16,8 @@ INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT
 integration-guests: $(INTEG_GUESTS)
 
 # Tiny hand-written guests for the error cases (a triple fault, cli; hlt).
-$(INTEG_OUT)/%.o: $(INTEG_SRC)/guests/%.asm $(INTEG_SRC)/guests/mbhdr.inc
+$(INTEG_OUT)/%.o: $(INTEG_SRC)/guests/%.asm $(INTEG_SRC)/guests/mbhdr.inc \
+                  $(INTEG_SRC)/guests/apstart.inc
 	@mkdir -p $(@D)
 	$(INTEG_NASM) -f elf32 -I $(INTEG_SRC)/guests/ $< -o $@
 $(INTEG_OUT)/%.elf: $(INTEG_OUT)/%.o $(INTEG_SRC)/guests/guest.ld

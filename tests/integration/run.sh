@@ -330,43 +330,38 @@ run_error_cases() {
     # An application processor (rank 1) triple-faults: rank 0 prints one
     # line naming rank 1 and the whole job ends with the triple-fault
     # status (needs 2 CPUs or more; with one the BSP would spin forever).
-    bad_cfg aptriple "memory 16M" "kernel $SRC/$OWN_GUESTS/aptriple.elf"
-    local np name n
-    for np in "${RANKS[@]}"; do
-        [ "$np" -ge 2 ] || continue
-        for mode in sm tcp; do
-            name="guest: AP triple fault $mode np=$np"
-            launch $mode "$np" "$CFG/aptriple.cfg"
-            check_common "$name" "$EXIT_TRIPLE_FAULT" || continue
-            n=$(vsmp_lines)
-            if [ "$n" != 1 ]; then
-                fail "$name" "expected one 'vsmp:' line on stderr, got $n"; continue
-            fi
-            if ! grep '^vsmp:' "$T/err" | grep -q -E "^vsmp: rank 1: .*triple fault"; then
-                fail "$name" "message does not name rank 1's triple fault"; continue
-            fi
-            pass "$name"
-        done
-    done
+    multi_rank_err_cases aptriple 2 "guest: AP triple fault" "$EXIT_TRIPLE_FAULT" \
+        "^vsmp: rank 1: .*triple fault" "message does not name rank 1's triple fault"
 }
 
 # Every CPU halts with interrupts disabled after the BSP started the APs
 # (allhalt.asm): only another CPU could wake one, and none can run, so
 # rank 0 must end the job (status 6, one line) instead of letting it hang.
 run_allhalt_cases() {
-    bad_cfg allhalt "memory 16M" "kernel $SRC/$OWN_GUESTS/allhalt.elf"
-    local np mode name n
+    multi_rank_err_cases allhalt 1 "guest: every CPU halted, IF=0" "$EXIT_HALTED" \
+        "^vsmp: rank 0: .*halted with interrupts disabled" \
+        "no 'halted with interrupts disabled' message from rank 0"
+}
+
+# multi_rank_err_cases GUEST MIN_RANKS NAME STATUS REGEX WHY: the error
+# guest GUEST.elf at every rank count >= MIN_RANKS over sm and tcp must end
+# with STATUS and exactly one 'vsmp:' line on stderr, matching REGEX (else
+# the case fails with WHY).
+multi_rank_err_cases() {
+    local guest=$1 min=$2 what=$3 status=$4 re=$5 why=$6 np mode name n
+    bad_cfg "$guest" "memory 16M" "kernel $SRC/$OWN_GUESTS/$guest.elf"
     for np in "${RANKS[@]}"; do
+        [ "$np" -ge "$min" ] || continue
         for mode in sm tcp; do
-            name="guest: every CPU halted, IF=0 $mode np=$np"
-            launch $mode "$np" "$CFG/allhalt.cfg"
-            check_common "$name" "$EXIT_HALTED" || continue
+            name="$what $mode np=$np"
+            launch $mode "$np" "$CFG/$guest.cfg"
+            check_common "$name" "$status" || continue
             n=$(vsmp_lines)
             if [ "$n" != 1 ]; then
                 fail "$name" "expected one 'vsmp:' line on stderr, got $n"; continue
             fi
-            if ! grep -q -E "^vsmp: rank 0: .*(halted with interrupts disabled)" "$T/err"; then
-                fail "$name" "no 'halted with interrupts disabled' message from rank 0"; continue
+            if ! grep '^vsmp:' "$T/err" | grep -q -E "$re"; then
+                fail "$name" "$why"; continue
             fi
             pass "$name"
         done

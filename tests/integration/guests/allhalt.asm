@@ -7,19 +7,14 @@
 ; IPIs reach nobody and the BSP's own halt ends the run the same way.
 bits 32
 %include "mbhdr.inc"
-
-APIC    equ 0xfee00000
-ICR_LO  equ APIC + 0x300
+%include "apstart.inc"
 
 section .text
 global _start
 _start:
     cli
     ; trampoline -> 0x8000 (SIPI vector 0x08)
-    mov esi, tramp
-    mov edi, 0x8000
-    mov ecx, tramp_end - tramp
-    rep movsb
+    COPY_TRAMPOLINE
     ; INIT (assert), then STARTUP 0x08 twice, to all excluding self
     mov dword [ICR_LO], 0x000c4500
     mov dword [ICR_LO], 0x000c4608

@@ -6,20 +6,14 @@
 ; and one message naming rank 1 (printed by rank 0). Needs >= 2 CPUs.
 bits 32
 %include "mbhdr.inc"
-
-APIC    equ 0xfee00000
-ICR_LO  equ APIC + 0x300
-ICR_HI  equ APIC + 0x310
+%include "apstart.inc"
 
 section .text
 global _start
 _start:
     cli
     ; trampoline -> 0x8000 (SIPI vector 0x08)
-    mov esi, tramp
-    mov edi, 0x8000
-    mov ecx, tramp_end - tramp
-    rep movsb
+    COPY_TRAMPOLINE
     ; INIT (assert) to APIC ID 1, then STARTUP 0x08 twice
     mov dword [ICR_HI], 1 << 24
     mov dword [ICR_LO], 0x00004500
