@@ -9,8 +9,11 @@
  * on a directory word + flush; (c) control message round trip (send, the
  * target polls and answers from its handler, the sender polls for the
  * answer); (e) a read fault's transport work without contention (CAS lock,
- * 4 KiB get, swap unlock), (e') that of the lock-free shared read
- * (fetch-OR into the copyset, load the meta word, 4 KiB get: docs/dsm.md);
+ * 4 KiB get, swap unlock), (e') that of the lock-free shared read with
+ * the copyset in the meta word (one fetch-OR that returns the state it
+ * joined, 4 KiB get: docs/dsm.md, up to 46 ranks), (e2) the same with the
+ * split layout of more ranks (fetch-OR into the copyset word, load the
+ * meta word, 4 KiB get);
  * (a') and (e'') the same as (a) and (e') on a different page each time
  * from a 64 MiB area (cold in the caches, as a DSM fault's page usually
  * is, rather than the 64 hot pages of the other rows; the host page
@@ -232,12 +235,19 @@ int main(int argc, char **argv)
         row("(e) read-fault work: CAS lock, get, unlock", ns, N);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
+            dsm_mpi_fetch_or(m, 1, 2, 1ull << 20);
+            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
+            ns[i] = dsm_mpi_now_ns() - s;
+        }
+        row("(e') lock-free read work: OR meta, get", ns, N);
+        for (int i = 0; i < N; i++) {
+            uint64_t s = dsm_mpi_now_ns();
             dsm_mpi_fetch_or(m, 1, 3, 1);
             dsm_mpi_load(m, 1, 2);
             dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
             ns[i] = dsm_mpi_now_ns() - s;
         }
-        row("(e') lock-free read work: OR, load, get", ns, N);
+        row("(e2) lock-free read, split layout: OR, load, get", ns, N);
         /* cold: a new page each time, striding through 64 MiB (so that
          * neither (a') nor (e'') finds a page the other warmed) */
         for (int i = 0; i < N; i++) {
@@ -250,8 +260,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++) {
             size_t pg = NPAGES + ((size_t)i * 2 + 1) % (COLD_PAGES - NPAGES);
             uint64_t s = dsm_mpi_now_ns();
-            dsm_mpi_fetch_or(m, 1, 3, 1);
-            dsm_mpi_load(m, 1, 2);
+            dsm_mpi_fetch_or(m, 1, 2, 1ull << 20);
             dsm_mpi_get(m, 1, pg * PAGE, buf, PAGE);
             ns[i] = dsm_mpi_now_ns() - s;
         }

@@ -9,6 +9,13 @@
  * the copyset with one fetch-OR, checks the meta word, and gets the data
  * (dsm_read_fault, try_join; the argument is in docs/dsm.md).
  *
+ * Two directory layouts (chosen at dsm_create, the same on every rank):
+ * for nranks <= DSM_COMBINED_MAX_RANKS the copyset bits live in the meta
+ * word next to the lock, SHARED and owner ("combined": the join is one
+ * fetch-OR that returns the state it joined, and the locked paths read
+ * and rewrite the copyset with their lock and unlock), otherwise in
+ * ceil(nranks/64) words after it ("split").
+ *
  * Waiting never blocks service: every wait loop (directory lock taken,
  * acknowledgements outstanding) polls the transport, whose handler serves
  * requests for other pages at once. A rank holds at most one directory
@@ -25,6 +32,7 @@ struct dsm {
     uint64_t npages;
     int rank, nranks;
     size_t cs_words;             /* copyset words per entry */
+    bool cs_in_meta;             /* combined layout: copyset in the meta word */
     uint8_t *state;              /* enum dsm_state per page */
 
     /* the one operation this rank has in flight (faults do not nest) */
@@ -290,6 +298,11 @@ static void end_op(struct dsm *d, enum dsm_fault_kind kind, uint64_t t0)
     d->joining = false;
 }
 
+bool dsm_copyset_in_meta(const struct dsm *d)
+{
+    return d->cs_in_meta;
+}
+
 bool dsm_join_pending(const struct dsm *d, uint64_t page)
 {
     return d->busy && d->joining && d->op_page == page;
@@ -351,6 +364,32 @@ static bool try_join(struct dsm *d, uint64_t page, int home, size_t idx)
     return false;
 }
 
+/* The lock-free join of the combined layout: one fetch-OR of our bit
+ * into the meta word returns the state we joined. Unlocked and SHARED:
+ * our bit became part of the copyset at the same instant (any writer
+ * locks later and sees it), the owner's copy is current, get it. Else
+ * (locked, or exclusive) the caller takes the lock; the bit is not
+ * withdrawn: it can only sit in a locked or exclusive entry, whose next
+ * lock holder ignores copyset bits it finds in an exclusive entry and
+ * rewrites the whole word at its unlock (docs/dsm.md). */
+static bool try_join_meta(struct dsm *d, uint64_t page, int home, size_t idx)
+{
+    d->joining = true;
+    uint64_t meta = fop(d, home, idx, DSM_OP_OR, dsm_meta_cs_bit(d->rank));
+    int owner = dsm_meta_owner(meta);
+    if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
+        fetch(d, owner, page);
+        d->state[page] = DSM_READ;
+        d->stats.joins++;
+        if (d->join_credit < JOIN_CREDIT_MAX)
+            d->join_credit++;
+        return true;
+    }
+    d->stats.join_fallbacks++;
+    d->join_credit -= JOIN_PENALTY;
+    return false;
+}
+
 int dsm_read_fault(struct dsm *d, uint64_t page)
 {
     if (page < d->npages && d->state[page] != DSM_INVALID)
@@ -361,7 +400,8 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     d->stats.read_faults++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
-    if (join_wanted(d) && try_join(d, page, home, idx)) {
+    if (join_wanted(d) &&
+        (d->cs_in_meta ? try_join_meta(d, page, home, idx) : try_join(d, page, home, idx))) {
         end_op(d, DSM_FK_READ, t0);
         return 0;
     }
@@ -373,7 +413,7 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         /* cannot happen (our state would be WRITE); keep what we have */
         d->stats.protocol_errors++;
         d->state[page] = DSM_WRITE;
-        dir_unlock(d, home, idx, meta);
+        dir_unlock(d, home, idx, meta & ~DSM_META_CS_MASK);
         end_op(d, DSM_FK_READ, t0);
         return 0;
     }
@@ -385,22 +425,33 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         wait_acks(d);
         if (!push)
             fetch(d, owner, page);
-        /* copyset words were empty but for bits of joining ranks:
-         * add {owner, self} */
-        uint64_t wo = (uint64_t)owner / 64, ws = (uint64_t)d->rank / 64;
-        uint64_t bo = 1ull << (owner % 64), bs = 1ull << (d->rank % 64);
-        if (wo == ws) {
-            fop(d, home, idx + 1 + wo, DSM_OP_OR, bo | bs);
+        if (d->cs_in_meta) {
+            /* the copyset becomes exactly {owner, self}, written by the
+             * unlock; bits found in the exclusive entry belong to
+             * failed joins still spinning on our lock: dropped */
+            meta = (meta & DSM_META_OWNER_MASK) | DSM_META_SHARED |
+                   dsm_meta_cs_bit(owner) | dsm_meta_cs_bit(d->rank);
         } else {
-            fop(d, home, idx + 1 + wo, DSM_OP_OR, bo);
-            fop(d, home, idx + 1 + ws, DSM_OP_OR, bs);
+            /* copyset words were empty but for bits of joining ranks:
+             * add {owner, self} */
+            uint64_t wo = (uint64_t)owner / 64, ws = (uint64_t)d->rank / 64;
+            uint64_t bo = 1ull << (owner % 64), bs = 1ull << (d->rank % 64);
+            if (wo == ws) {
+                fop(d, home, idx + 1 + wo, DSM_OP_OR, bo | bs);
+            } else {
+                fop(d, home, idx + 1 + wo, DSM_OP_OR, bo);
+                fop(d, home, idx + 1 + ws, DSM_OP_OR, bs);
+            }
+            meta |= DSM_META_SHARED;
         }
-        meta |= DSM_META_SHARED;
     } else {
         /* shared: the owner's copy is current and stays put while we
          * hold the lock */
         fetch(d, owner, page);
-        fop(d, home, idx + 1 + (uint64_t)d->rank / 64, DSM_OP_OR, 1ull << (d->rank % 64));
+        if (d->cs_in_meta)      /* every bit of a shared entry is a reader */
+            meta |= dsm_meta_cs_bit(d->rank);
+        else
+            fop(d, home, idx + 1 + (uint64_t)d->rank / 64, DSM_OP_OR, 1ull << (d->rank % 64));
     }
     d->state[page] = DSM_READ;
     dir_unlock(d, home, idx, meta);
@@ -432,9 +483,13 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
             send_request(d, owner, page, DSM_MSG_INVALIDATE, push);
         }
     } else {
-        /* take and clear the copyset (we hold the lock) */
-        for (size_t w = 0; w < d->cs_words; w++)
-            d->cs_buf[w] = fop(d, home, idx + 1 + w, DSM_OP_SWAP, 0);
+        /* take and clear the copyset (we hold the lock); combined
+         * layout: the lock returned it, the unlock clears it */
+        if (d->cs_in_meta)
+            d->cs_buf[0] = (meta & DSM_META_CS_MASK) >> DSM_META_CS_SHIFT;
+        else
+            for (size_t w = 0; w < d->cs_words; w++)
+                d->cs_buf[w] = fop(d, home, idx + 1 + w, DSM_OP_SWAP, 0);
         have = (d->cs_buf[d->rank / 64] >> (d->rank % 64)) & 1;
         if (have != (d->state[page] == DSM_READ) ||
             !((d->cs_buf[owner / 64] >> (owner % 64)) & 1))
@@ -504,6 +559,7 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->nranks = t->nranks;
     d->npages = t->ram_bytes / DSM_PAGE_SIZE;
     d->cs_words = dsm_copyset_words(t->nranks);
+    d->cs_in_meta = t->nranks <= DSM_COMBINED_MAX_RANKS && !d->cfg.split_copyset;
     d->state = malloc(d->npages ? d->npages : 1);
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
     if (!d->state || !d->cs_buf) {

@@ -59,7 +59,11 @@ enum dsm_msg_type {
 /* ---- directory geometry (also used by whoever allocates the windows) ----
  * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
  * word dsm_dir_index(p) of that rank's directory. An entry is one meta
- * word followed by ceil(nranks/64) copyset words (docs/dsm.md). */
+ * word followed by ceil(nranks/64) copyset words (docs/dsm.md). With
+ * the combined layout (nranks <= DSM_COMBINED_MAX_RANKS, the default
+ * there) the copyset lives in the meta word itself and the copyset
+ * words stay zero: the geometry is the same for both layouts, so the
+ * windows do not depend on the layout chosen. */
 static inline int dsm_home(uint64_t page, int nranks)
 {
     return (int)(page % (uint64_t)nranks);
@@ -85,16 +89,25 @@ static inline size_t dsm_dir_words(uint64_t npages, int nranks, int rank)
     return (size_t)n * dsm_entry_words(nranks);
 }
 
-/* Meta word: bit 63 lock, bit 16 SHARED, bits 0..15 owner rank.
+/* Meta word: bit 63 lock, bit 16 SHARED, bits 0..15 owner rank; in the
+ * combined layout bits 17..62 are the copyset (rank r = bit 17 + r).
  * All zero (the initial directory) = unlocked, owned exclusively by
  * rank 0: rank 0 starts with every page writable, the others with none. */
 #define DSM_META_LOCKED (1ull << 63)
 #define DSM_META_SHARED (1ull << 16)
 #define DSM_META_OWNER_MASK 0xffffull
+#define DSM_META_CS_SHIFT 17
+#define DSM_COMBINED_MAX_RANKS 46      /* bits 17..62 */
+#define DSM_META_CS_MASK (((1ull << DSM_COMBINED_MAX_RANKS) - 1) << DSM_META_CS_SHIFT)
 #define DSM_MAX_RANKS 65536
 static inline int dsm_meta_owner(uint64_t meta)
 {
     return (int)(meta & DSM_META_OWNER_MASK);
+}
+/* Copyset bit of rank r in a meta word (combined layout only). */
+static inline uint64_t dsm_meta_cs_bit(int r)
+{
+    return 1ull << (DSM_META_CS_SHIFT + r);
 }
 
 /* ---- statistics ---- */
@@ -175,6 +188,9 @@ struct dsm_config {
                             * instead of having the owner put it (push,
                             * the default: one message round trip less) */
     enum dsm_join_policy join;
+    bool split_copyset;    /* keep the copyset in its own words even when
+                            * nranks <= DSM_COMBINED_MAX_RANKS (tests,
+                            * comparisons); every rank must agree */
     dsm_lose_fn on_lose;   /* may be NULL */
     void *on_lose_arg;
     /* Messages of type >= DSM_MSG_USER arriving in dsm_poll or while this
@@ -219,6 +235,9 @@ int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool wri
  * before its copy is valid (docs/dsm.md, "Lock-free shared read"). For
  * invariant checkers. */
 bool dsm_join_pending(const struct dsm *d, uint64_t page);
+/* True when this dsm keeps the copyset in the meta word (combined
+ * layout: nranks <= DSM_COMBINED_MAX_RANKS and not config.split_copyset). */
+bool dsm_copyset_in_meta(const struct dsm *d);
 /* Serve incoming requests without waiting; returns how many messages
  * were handled. */
 int dsm_poll(struct dsm *d);

@@ -3,7 +3,8 @@
  * their own struct cpu whose RAM follows the protocol (coherence.c). The
  * guest counts with LOCK XADD on one shared word from every CPU and
  * increments private words of one shared page (false sharing); the totals
- * must be exact, under both engines. */
+ * must be exact, under both engines and both DSM directory layouts (the
+ * copyset in the meta word for even seeds, in its own words for odd). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct world {
     struct dsm_fake *fake;
     int nranks;
     bool jit;
+    bool split;                /* dsm_config.split_copyset */
     int halted, done;
     uint32_t counter, words[MAXR];
     struct phys *phys[MAXR];   /* freed once every task has ended */
@@ -39,9 +41,11 @@ static void task(void *arg, int rank)
     struct cpu_bus bus = { .io_in = io_in, .io_out = io_out };
     cpu_init(cpu, phys, &bus);
     cpu->use_jit = w->jit;
-    struct dsm_config cfg = { .on_lose = coherence_lose, .on_lose_arg = cpu };
+    struct dsm_config cfg = { .on_lose = coherence_lose, .on_lose_arg = cpu,
+                              .split_copyset = w->split };
     struct dsm *d = dsm_create(t, &cfg);
     cr_assert(d);
+    cr_assert_eq(dsm_copyset_in_meta(d), !w->split);
     w->phys[rank] = phys;
     w->dsm[rank] = d;
     coherence_attach(cpu, d);
@@ -100,7 +104,7 @@ static void run_world(int nranks, uint64_t seed, bool jit)
         .nranks = nranks, .ram_bytes = RAM, .seed = seed, .max_delay = 3,
         .rma_yield_pct = 20, .stack_bytes = 1u << 20,
     };
-    struct world w = { .nranks = nranks, .jit = jit };
+    struct world w = { .nranks = nranks, .jit = jit, .split = seed % 2 };
     w.fake = dsm_fake_create(&fc);
     cr_assert(w.fake);
     /* rank 0 owns every page at the start: the "loader" writes there */

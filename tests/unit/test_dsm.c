@@ -11,7 +11,11 @@
  *    simulated CPU makes returns the last completed write;
  *  - an unlocked directory entry matches the ranks' states exactly, but
  *    for the copyset bit of a rank inside a lock-free join of that page
- *    (dsm_join_pending: its bit may precede its copy, docs/dsm.md).
+ *    (dsm_join_pending: its bit may precede its copy, docs/dsm.md); with
+ *    the combined layout (copyset in the meta word) the separate copyset
+ *    words stay zero.
+ * Both directory layouts run: by default the layout alternates with the
+ * seed (combined for nranks <= DSM_COMBINED_MAX_RANKS, or forced split).
  * Every operation must complete within a bound of steps (no deadlock),
  * and at the end no message is left and no rank saw a protocol error. */
 #include <criterion/criterion.h>
@@ -93,7 +97,16 @@ struct sim_config {
      * every test runs the adaptive, always-join and lock-only paths */
     bool join_set;
     enum dsm_join_policy join;
+    /* directory layout: by default it alternates with the seed (split
+     * for (seed / 6) odd), independent of pull and the join policy */
+    bool split_set;
+    bool split;
 };
+
+static bool sim_split(const struct sim_config *c)
+{
+    return c->split_set ? c->split : (c->seed / 6) % 2 == 1;
+}
 
 static struct sim *sim_new(const struct sim_config *c)
 {
@@ -120,8 +133,11 @@ static struct sim *sim_new(const struct sim_config *c)
         s->rc[r] = (struct rank_ctx){.s = s, .rank = r};
         struct dsm_config dc = {.pull = c->pull, .on_lose = on_lose, .on_lose_arg = &s->rc[r]};
         dc.join = c->join_set ? c->join : (enum dsm_join_policy)((c->seed / 2) % 3);
+        dc.split_copyset = sim_split(c);
         s->d[r] = dsm_create(dsm_fake_transport(s->f, r), &dc);
         cr_assert_not_null(s->d[r]);
+        cr_assert_eq(dsm_copyset_in_meta(s->d[r]),
+                     !dc.split_copyset && c->nranks <= DSM_COMBINED_MAX_RANKS);
         s->tlb[r] = calloc(c->npages, 1);
         cr_assert_not_null(s->tlb[r]);
     }
@@ -143,6 +159,16 @@ static void sim_free(struct sim *s)
 }
 
 /* ---- the checker ---- */
+
+/* Is rank r in the copyset of the entry at (home, idx) whose meta word
+ * is meta? */
+static bool in_copyset(struct sim *s, int home, size_t idx, uint64_t meta, int r)
+{
+    if (dsm_copyset_in_meta(s->d[0]))
+        return (meta & dsm_meta_cs_bit(r)) != 0;
+    uint64_t csw = dsm_fake_dir_word(s->f, home, idx + 1 + (size_t)r / 64);
+    return (csw >> (r % 64)) & 1;
+}
 
 static void check_page(struct sim *s, uint64_t p)
 {
@@ -185,9 +211,21 @@ static void check_page(struct sim *s, uint64_t p)
         fail(s, "page %llu: owner %d out of range", (unsigned long long)p, owner);
         return;
     }
+    if (dsm_copyset_in_meta(s->d[0])) {
+        /* no bits beyond the ranks; separate copyset words unused */
+        if (meta & DSM_META_CS_MASK & ~(((1ull << s->n) - 1) << DSM_META_CS_SHIFT))
+            fail(s, "page %llu: meta %#llx has copyset bits beyond %d ranks",
+                 (unsigned long long)p, (unsigned long long)meta, s->n);
+        for (size_t w = 1; w < dsm_entry_words(s->n); w++)
+            if (dsm_fake_dir_word(s->f, home, idx + w) != 0)
+                fail(s, "page %llu: combined layout but copyset word %zu is set",
+                     (unsigned long long)p, w - 1);
+    } else if (meta & ~(DSM_META_LOCKED | DSM_META_SHARED | DSM_META_OWNER_MASK)) {
+        fail(s, "page %llu: split layout but meta %#llx has reserved bits",
+             (unsigned long long)p, (unsigned long long)meta);
+    }
     for (int r = 0; r < s->n; r++) {
-        uint64_t csw = dsm_fake_dir_word(s->f, home, idx + 1 + (size_t)r / 64);
-        bool in_cs = (csw >> (r % 64)) & 1;
+        bool in_cs = in_copyset(s, home, idx, meta, r);
         enum dsm_state st = dsm_state(s->d[r], p);
         enum dsm_state want;
         /* a joining rank's bit may be set before its copy is valid (and
@@ -205,8 +243,7 @@ static void check_page(struct sim *s, uint64_t p)
                  (unsigned long long)p, (unsigned long long)meta, r, want, st);
     }
     if (meta & DSM_META_SHARED) {
-        uint64_t csw = dsm_fake_dir_word(s->f, home, idx + 1 + (size_t)owner / 64);
-        if (!((csw >> (owner % 64)) & 1))
+        if (!in_copyset(s, home, idx, meta, owner))
             fail(s, "page %llu: shared but owner %d not in copyset", (unsigned long long)p, owner);
     }
 }
@@ -346,10 +383,11 @@ static void random_task(void *arg, int r)
     finish_task(s, r);
 }
 
-/* lock-free joins seen by run_random (summed over its runs) */
+/* lock-free joins seen by run_random (summed over its runs), by layout
+ * ([0] combined, [1] split) */
 static struct {
-    uint64_t joins, fallbacks, invals;
-} join_seen;
+    uint64_t joins, fallbacks, invals, runs;
+} join_seen[2];
 
 static void run_random(const struct sim_config *c, int ops, uint64_t hot, int write_pct, int pair_pct)
 {
@@ -364,14 +402,17 @@ static void run_random(const struct sim_config *c, int ops, uint64_t hot, int wr
         cr_assert_eq(dsm_fake_spawn(s->f, r, random_task, s), 0);
     run(s);
     if (s->errors)
-        cr_log_error("seed %llu nranks %d pull %d", (unsigned long long)c->seed, c->nranks, c->pull);
+        cr_log_error("seed %llu nranks %d pull %d split %d", (unsigned long long)c->seed,
+                     c->nranks, c->pull, !dsm_copyset_in_meta(s->d[0]));
     expect_clean(s);
     cr_assert_eq(s->finished, s->n);
+    int l = !dsm_copyset_in_meta(s->d[0]);
+    join_seen[l].runs++;
     for (int r = 0; r < s->n; r++) {
         const struct dsm_stats *st = dsm_get_stats(s->d[r]);
-        join_seen.joins += st->joins;
-        join_seen.fallbacks += st->join_fallbacks;
-        join_seen.invals += st->join_invals;
+        join_seen[l].joins += st->joins;
+        join_seen[l].fallbacks += st->join_fallbacks;
+        join_seen[l].invals += st->join_invals;
     }
     sim_free(s);
 }
@@ -421,6 +462,18 @@ Test(dsm_random, seventy_ranks_multiword_copyset)
     for (uint64_t seed = 400; seed < 403; seed++) {
         struct sim_config c = {.nranks = 70, .npages = 6, .seed = seed,
                                .max_delay = 8, .rma_yield_pct = 20, .pull = seed % 2};
+        run_random(&c, 40, 3, 20, 0);   /* split: more ranks than meta bits */
+    }
+}
+
+/* The largest combined layout: the copyset fills bits 17..62 of the meta
+ * word, next to the lock bit; and one rank more takes the split layout. */
+Test(dsm_random, combined_layout_at_its_limit)
+{
+    for (uint64_t seed = 410; seed < 414; seed++) {
+        struct sim_config c = {.nranks = DSM_COMBINED_MAX_RANKS + (int)(seed % 2), .npages = 6,
+                               .seed = seed, .max_delay = 8, .rma_yield_pct = 20,
+                               .pull = seed % 2, .split_set = true, .split = false};
         run_random(&c, 40, 3, 20, 0);
     }
 }
@@ -434,19 +487,29 @@ Test(dsm_random, seventy_ranks_multiword_copyset)
 Test(dsm_random, lockfree_join_races)
 {
     memset(&join_seen, 0, sizeof join_seen);
-    for (uint64_t seed = 500; seed < 540; seed++) {
+    for (uint64_t seed = 500; seed < 548; seed++) {
         struct sim_config c = {.nranks = 3 + (int)(seed % 3), .npages = 3, .seed = seed,
                                .max_delay = (unsigned)(seed % 4) * 3,
                                .rma_yield_pct = 30 + (unsigned)(seed % 3) * 20,
                                .pull = seed % 2, .join_set = true, .join = DSM_JOIN_ALWAYS};
         run_random(&c, 300, 2, 30 + (int)(seed % 4) * 10, (int)(seed % 2) * 20);
     }
-    cr_log_info("joins %llu fallbacks %llu invalidated while joining %llu",
-                (unsigned long long)join_seen.joins, (unsigned long long)join_seen.fallbacks,
-                (unsigned long long)join_seen.invals);
-    cr_assert_gt(join_seen.joins, 0);
-    cr_assert_gt(join_seen.fallbacks, 0);
-    cr_assert_gt(join_seen.invals, 0, "no writer ever invalidated a joining rank");
+    for (int l = 0; l < 2; l++) {
+        cr_log_info("%s layout: %llu runs, joins %llu fallbacks %llu invalidated while joining %llu",
+                    l ? "split" : "combined", (unsigned long long)join_seen[l].runs,
+                    (unsigned long long)join_seen[l].joins,
+                    (unsigned long long)join_seen[l].fallbacks,
+                    (unsigned long long)join_seen[l].invals);
+        cr_assert_gt(join_seen[l].runs, 0);
+        cr_assert_gt(join_seen[l].joins, 0);
+        cr_assert_gt(join_seen[l].fallbacks, 0);
+    }
+    /* split layout: a writer can take the bit of a join that is about
+     * to withdraw it; combined: a failed join's bit only ever sits in a
+     * locked or exclusive entry, whose holder drops it, and a successful
+     * join is READ before it next polls (docs/dsm.md) */
+    cr_assert_gt(join_seen[1].invals, 0, "no writer ever invalidated a joining rank");
+    cr_assert_eq(join_seen[0].invals, 0, "combined layout: a joining rank was invalidated");
 }
 
 /* ---- the checker itself catches a broken CPU layer ---- */
