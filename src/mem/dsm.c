@@ -330,6 +330,27 @@ static bool join_wanted(struct dsm *d)
     }
 }
 
+/* A join saw the meta word `meta` after its bit was in the copyset:
+ * unlocked and SHARED (owned by another rank, ours would contradict our
+ * INVALID state: the lock path counts that as a protocol error) means the
+ * owner's copy is current: get it, the page is READ. Otherwise count the
+ * fallback; the caller takes the lock. */
+static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
+{
+    int owner = dsm_meta_owner(meta);
+    if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
+        fetch(d, owner, page);
+        d->state[page] = DSM_READ;
+        d->stats.joins++;
+        if (d->join_credit < JOIN_CREDIT_MAX)
+            d->join_credit++;
+        return true;
+    }
+    d->stats.join_fallbacks++;
+    d->join_credit -= JOIN_PENALTY;
+    return false;
+}
+
 /* Lock-free read of a shared page: OR our bit into the copyset, then
  * read the meta word. If it is unlocked and SHARED, our bit was in the
  * copyset at that moment and every writer that takes the copyset from
@@ -346,21 +367,9 @@ static bool try_join(struct dsm *d, uint64_t page, int home, size_t idx)
     uint64_t bit = 1ull << (d->rank % 64);
     d->joining = true;
     fop(d, home, w, DSM_OP_OR, bit);
-    uint64_t meta = fop(d, home, idx, DSM_OP_LOAD, 0);
-    int owner = dsm_meta_owner(meta);
-    if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
-        fetch(d, owner, page);
-        d->state[page] = DSM_READ;
-        d->stats.joins++;
-        if (d->join_credit < JOIN_CREDIT_MAX)
-            d->join_credit++;
+    if (join_outcome(d, page, fop(d, home, idx, DSM_OP_LOAD, 0)))
         return true;
-    }
-    /* (owner == self would contradict our INVALID state: the lock path
-     * below counts that as a protocol error) */
     fop(d, home, w, DSM_OP_AND, ~bit);
-    d->stats.join_fallbacks++;
-    d->join_credit -= JOIN_PENALTY;
     return false;
 }
 
@@ -375,19 +384,7 @@ static bool try_join(struct dsm *d, uint64_t page, int home, size_t idx)
 static bool try_join_meta(struct dsm *d, uint64_t page, int home, size_t idx)
 {
     d->joining = true;
-    uint64_t meta = fop(d, home, idx, DSM_OP_OR, dsm_meta_cs_bit(d->rank));
-    int owner = dsm_meta_owner(meta);
-    if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
-        fetch(d, owner, page);
-        d->state[page] = DSM_READ;
-        d->stats.joins++;
-        if (d->join_credit < JOIN_CREDIT_MAX)
-            d->join_credit++;
-        return true;
-    }
-    d->stats.join_fallbacks++;
-    d->join_credit -= JOIN_PENALTY;
-    return false;
+    return join_outcome(d, page, fop(d, home, idx, DSM_OP_OR, dsm_meta_cs_bit(d->rank)));
 }
 
 int dsm_read_fault(struct dsm *d, uint64_t page)
