@@ -188,6 +188,22 @@ static void write_stats_json(const char *path, const struct machine_stats *st, i
 
 /* N ranks, N CPUs over the distributed shared memory. Returns the exit
  * status (the same on every rank). */
+/* Collective: did any rank fail (`bad`, with its message in `err`)? If
+ * so the error is printed once: rank 0's speaks for all (every rank read
+ * the same files), another rank's only when it failed alone (a file
+ * missing on its node, say). */
+static bool any_rank_failed(struct runtime *rt, int rank, bool bad, const char *err)
+{
+    if (!rt_max(rt, bad))
+        return false;
+    int rank0_bad = rt_max(rt, rank == 0 && bad);
+    if (bad && rank == 0)
+        fprintf(stderr, "vsmp: %s\n", err);
+    else if (bad && !rank0_bad)
+        fprintf(stderr, "vsmp: rank %d: %s\n", rank, err);
+    return true;
+}
+
 static int run_smp(struct runtime *rt, const struct config *cfg, struct options *opt)
 {
     int rank = rt_rank(rt), n = rt_size(rt);
@@ -210,15 +226,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
 
     struct machine *m = rank == 0 ? machine_create(cfg, &opt->m, err, sizeof(err))
                                   : machine_create_ap(cfg, &opt->m, rank, err, sizeof(err));
-    int bad = m == NULL;
-    if (rt_max(rt, bad)) {
-        /* rank 0's error (an image) speaks for all; another rank's alone
-         * speaks for itself */
-        int rank0_bad = rt_max(rt, rank == 0 && bad);
-        if (bad && rank == 0)
-            fprintf(stderr, "vsmp: %s\n", err);
-        else if (bad && !rank0_bad)
-            fprintf(stderr, "vsmp: rank %d: %s\n", rank, err);
+    if (any_rank_failed(rt, rank, m == NULL, err)) {
         machine_destroy(m);
         dsm_mpi_close(dm);
         return VSMP_EXIT_CONFIG;
@@ -270,14 +278,7 @@ int main(int argc, char **argv)
     struct config cfg;
     bool parsed = config_parse(opt.config, &cfg, err, sizeof(err)) == 0;
     bool bad = !parsed || config_check_cpus(&cfg, rt_size(rt), err, sizeof(err)) != 0;
-    if (rt_max(rt, bad)) {
-        /* Rank 0 speaks for all; a rank that failed alone (a file missing
-         * on its node) speaks for itself. */
-        int rank0_bad = rt_max(rt, rank == 0 && bad);
-        if (bad && rank == 0)
-            fprintf(stderr, "vsmp: %s\n", err);
-        else if (bad && !rank0_bad)
-            fprintf(stderr, "vsmp: rank %d: %s\n", rank, err);
+    if (any_rank_failed(rt, rank, bad, err)) {
         if (parsed)
             config_free(&cfg);
         return finish(rt, VSMP_EXIT_CONFIG);
