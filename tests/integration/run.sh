@@ -13,8 +13,9 @@
 # within SMP_TIMEOUT (120 s; it takes about 1 s over sm and 5-10 s over
 # tcp with 4 ranks on 2 cores). Failure cases with several ranks: an
 # application processor's triple fault (aptriple.asm: rank 0 reports it
-# for rank 1, every rank exits 4), rank 1 killed with SIGKILL mid-run (the
-# job ends, naming rank 1), every CPU halted with interrupts disabled
+# for rank 1, every rank exits 4), rank 1 killed with SIGKILL mid-run
+# (bench_par sized to run for over a minute; the job ends, naming rank
+# 1), every CPU halted with interrupts disabled
 # (allhalt.asm: status 6, not a hang), and --stats/--stats-json with 4 ranks.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
@@ -176,6 +177,8 @@ guest_cfg() {
         hello)
             echo "cmdline hello-test arg=42 x"
             echo "initrd $SRC/tests/guests/data/module.txt" ;;
+        bench_par)      # a minute or more of work at 2 ranks: never done first
+            echo "cmdline scale=4096" ;;
         esac
     } >"$CFG/$name.cfg"
 }
@@ -409,10 +412,13 @@ PY
 # job must end (not hang) with a failure status, a message naming rank 1,
 # and no process left.
 run_kill_case() {
+    # bench_par, sized to outlast the case's timeout: a guest that ends
+    # on its own (the smp guest did, in under a second, once vsmp got
+    # faster) would hide whether the job noticed the kill
     local name="rank 1 killed mid-run (tcp np=2)"
-    local elf=$SRC/$GUESTS/smp.elf
-    [ -f "$elf" ] || { fail "$name" "$GUESTS/smp.elf missing"; return; }
-    guest_cfg smp "$elf"
+    local elf=$SRC/$GUESTS/bench_par.elf
+    [ -f "$elf" ] || { fail "$name" "$GUESTS/bench_par.elf missing"; return; }
+    guest_cfg bench_par "$elf"
     (
         set +e +o pipefail
         # the rank-1 process of this run, once it has run for a moment
@@ -425,7 +431,7 @@ run_kill_case() {
         done
     ) &
     local killer=$! t0=$SECONDS
-    launch tcp 2 "$CFG/smp.cfg"
+    launch tcp 2 "$CFG/bench_par.cfg"
     wait "$killer" 2>/dev/null || true
     # (mpirun itself exits 137 after a rank died of SIGKILL: tell a hang
     # by the time it took)
