@@ -397,6 +397,29 @@ int smp_run_all(smp_fn fn, uint32_t timeout_ticks)
     return ctl.abort ? -1 : 0;
 }
 
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+int smp_run_all_timed(smp_fn fn, uint32_t timeout_ticks, uint32_t *us)
+{
+    static uint64_t tsc_per_ms;
+    if (!tsc_per_ms) {
+        uint64_t c0 = rdtsc();
+        tb_delay(TB_MS(20));
+        tsc_per_ms = (rdtsc() - c0) / 20;
+        if (!tsc_per_ms)
+            tsc_per_ms = 1;
+    }
+    uint64_t t0 = rdtsc();
+    int r = smp_run_all(fn, timeout_ticks);
+    *us = (uint32_t)((rdtsc() - t0) * 1000 / tsc_per_ms);
+    return r;
+}
+
 uint32_t smp_pending_mask(void)
 {
     return all_aps() & ~ctl.done;
