@@ -5,7 +5,10 @@
  *   mpirun -np 2 --mca btl self,tcp --mca osc pt2pt  build/bench/mpi_fault [LABEL]
  *   taskset -c 0 mpirun --bind-to none ... build/bench/mpi_fault LABEL oversub
  *
- * Rows: (a) 4 KiB MPI_Get + MPI_Win_flush round trip; (b) MPI_Compare_and_swap
+ * Rows: (a) 4 KiB MPI_Get + MPI_Win_flush round trip, raw MPI on a window
+ * of its own (the reference the DSM's figures are compared with); (a2)
+ * the same get as the DSM makes it (dsm_mpi_get: MPI_Win_flush_local,
+ * which is all a get needs); (b) MPI_Compare_and_swap
  * on a directory word + flush; (c) control message round trip (send, the
  * target polls and answers from its handler, the sender polls for the
  * answer); (e) a read fault's transport work without contention (CAS lock,
@@ -14,14 +17,14 @@
  * joined, 4 KiB get: docs/dsm.md, up to 46 ranks), (e2) the same with the
  * split layout of more ranks (fetch-OR into the copyset word, load the
  * meta word, 4 KiB get);
- * (a') and (e'') the same as (a) and (e') on a different page each time
+ * (a') and (e'') the same as (a) (raw, flushed) and (e') on a different page each time
  * from a 64 MiB area (cold in the caches, as a DSM fault's page usually
  * is, rather than the 64 hot pages of the other rows; the host page
  * tables already map it, see dsm_mpi.c); then with the target "computing" and polling
  * only every K us (the vCPU's poll budget), (d) the message round trip
  * and (d') the 4 KiB get (osc/pt2pt needs the target's progress), and
  * (f) the message round trip with the sender waiting politely
- * (sched_yield / short sleeps, dsm_mpi_idle) instead of spinning, and
+ * (sched_yield / short sleeps, dsm_mpi_backoff) instead of spinning, and
  * (g) with the target waiting politely too (a halted vCPU), and (g') a
  * 4 KiB get from such a target. A second argument `oversub` runs only
  * the (g) rows: for two ranks pinned to one core (taskset -c 0 mpirun
@@ -33,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <mpi.h>
 
 #include "mpi/dsm_mpi.h"
 #include "mpi/runtime.h"
@@ -52,6 +57,7 @@ struct msg {
 _Static_assert(sizeof(struct msg) == MSG, "message size");
 
 static struct dsm_mpi *m;
+static MPI_Win raw_win;     /* rows (a), (a'): plain MPI_Get + MPI_Win_flush */
 static volatile long pongs;
 static long busy_us;        /* target: poll every busy_us (0: spin on poll) */
 static bool stop;
@@ -87,7 +93,7 @@ static void target(void)
         if (busy_us < 0) {
             /* a waiting vCPU (HLT): poll, back off when there is nothing */
             if (dsm_mpi_poll(m, 0) == 0)
-                dsm_mpi_idle(idle++);
+                dsm_mpi_backoff(idle++);
             else
                 idle = 0;
             continue;
@@ -100,6 +106,13 @@ static void target(void)
         }
         dsm_mpi_poll(m, 0);
     }
+}
+
+/* the reference: a 4 KiB MPI_Get from rank 1 completed with MPI_Win_flush */
+static void raw_get(void *buf, size_t page)
+{
+    MPI_Get(buf, (int)PAGE, MPI_BYTE, 1, (MPI_Aint)(page * PAGE), (int)PAGE, MPI_BYTE, raw_win);
+    MPI_Win_flush(1, raw_win);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -137,7 +150,7 @@ static uint64_t msg_rtt(bool polite)
     unsigned idle = 0;
     while (pongs < want)
         if (dsm_mpi_poll(m, 0) == 0 && polite)
-            dsm_mpi_idle(idle++);
+            dsm_mpi_backoff(idle++);
     return dsm_mpi_now_ns() - t0;
 }
 
@@ -178,6 +191,11 @@ int main(int argc, char **argv)
     if (!m)
         rt_abort(rt, 2, "dsm_mpi_open failed");
     int me = rt_rank(rt);
+    void *raw_base;
+    MPI_Win_allocate((MPI_Aint)COLD_PAGES * PAGE, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &raw_base,
+                     &raw_win);
+    memset(raw_base, 0, (size_t)COLD_PAGES * PAGE);     /* map it, as the DSM's copy area */
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, raw_win);
 
     /* cost of an empty poll (each rank on its own, nothing in flight) */
     const int npoll = 200000;
@@ -201,7 +219,11 @@ int main(int argc, char **argv)
         printf("|%s|----------|----------|----------|----------|\n",
                "----------------------------------------------");
         for (int i = 0; i < 200; i++)   /* warm up connections */
-            msg_rtt(false), dsm_mpi_get(m, 1, 0, buf, PAGE);
+            msg_rtt(false), dsm_mpi_get(m, 1, 0, buf, PAGE), raw_get(buf, 0);
+        /* one get of every page of the raw window, as dsm_mpi_open does for
+         * the copy areas: over sm the first touch of a peer page maps it */
+        for (size_t pg = 0; pg < COLD_PAGES; pg++)
+            raw_get(buf, pg);
         if (oversub) {
             /* more ranks than cores: only the rows where nobody spins */
             polite_rows(buf, ns, 500);
@@ -211,16 +233,22 @@ int main(int argc, char **argv)
 
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
-            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
+            raw_get(buf, (size_t)(i % NPAGES));
             ns[i] = dsm_mpi_now_ns() - s;
         }
         row("(a) 4 KiB MPI_Get + flush", ns, N);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
+            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
+            ns[i] = dsm_mpi_now_ns() - s;
+        }
+        row("(a2) 4 KiB get as the DSM does (flush_local)", ns, N);
+        for (int i = 0; i < N; i++) {
+            uint64_t s = dsm_mpi_now_ns();
             dsm_mpi_cas(m, 1, 0, (uint64_t)i, (uint64_t)i + 1);
             ns[i] = dsm_mpi_now_ns() - s;
         }
-        row("(b) CAS on a directory word + flush", ns, N);
+        row("(b) CAS on a directory word (flush_local)", ns, N);
         for (int i = 0; i < N; i++)
             ns[i] = msg_rtt(false);
         row("(c) message round trip, target polling", ns, N);
@@ -253,7 +281,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++) {
             size_t pg = NPAGES + ((size_t)i * 2) % (COLD_PAGES - NPAGES);
             uint64_t s = dsm_mpi_now_ns();
-            dsm_mpi_get(m, 1, pg * PAGE, buf, PAGE);
+            raw_get(buf, pg);
             ns[i] = dsm_mpi_now_ns() - s;
         }
         row("(a') 4 KiB MPI_Get + flush, cold page", ns, N);
@@ -300,6 +328,8 @@ int main(int argc, char **argv)
         free(ns);
         free(buf);
     }
+    MPI_Win_unlock_all(raw_win);
+    MPI_Win_free(&raw_win);
     dsm_mpi_close(m);
     rt_finalize(rt);
     return 0;

@@ -7,7 +7,7 @@
  * exits with the guest's exit status (see machine.h for the list).
  *
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
- *        [--stats] [--stats-json FILE] CONFIG
+ *        [--idle auto|spin|backoff] [--stats] [--stats-json FILE] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -44,6 +44,10 @@ static void usage(FILE *f)
             "  --slice N        a fixed N instructions between polls of the other\n"
             "                   ranks and timers (default: adaptive, about 10 us of\n"
             "                   guest run with several CPUs, 50 us with one)\n"
+            "  --idle POLICY    how a CPU with nothing to do (halted, waiting for another\n"
+            "                   rank) waits: spin (poll again at once), backoff (yield,\n"
+            "                   then sleep up to 128 us: for more ranks than cores) or\n"
+            "                   auto (default: spin if the host has a core per rank)\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE\n"
             "  --help           show this help\n"
@@ -70,13 +74,14 @@ struct options {
     struct machine_opts m;
     const char *config;
     const char *stats_json;
+    enum dsm_mpi_idle_policy idle;
 };
 
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE };
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -84,6 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "stats", no_argument, NULL, OPT_STATS },
         { "stats-json", required_argument, NULL, OPT_STATS_JSON },
         { "slice", required_argument, NULL, OPT_SLICE },
+        { "idle", required_argument, NULL, OPT_IDLE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -136,6 +142,19 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->m.slice = v;
             break;
         }
+        case OPT_IDLE:
+            if (!strcmp(optarg, "auto"))
+                o->idle = DSM_MPI_IDLE_AUTO;
+            else if (!strcmp(optarg, "spin"))
+                o->idle = DSM_MPI_IDLE_SPIN;
+            else if (!strcmp(optarg, "backoff"))
+                o->idle = DSM_MPI_IDLE_BACKOFF;
+            else {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --idle needs auto, spin or backoff, not '%s'\n", optarg);
+                return 3;
+            }
+            break;
         case 'h':
         case OPT_HELP:
             if (!quiet)
@@ -213,6 +232,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         .ram_bytes = cfg->memory,
         .dir_words = dsm_dir_words(npages, n, rank),
         .msg_size = sizeof(struct dsm_msg),
+        .idle = opt->idle,
     };
     struct dsm_mpi *dm = dsm_mpi_open(&mc, NULL, NULL);   /* collective */
     if (!dm)
@@ -242,9 +262,16 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
                 rt_abort(rt, VSMP_EXIT_INTERNAL, "out of memory");
         }
         rt_gather(rt, &mine, sizeof mine, all);
+        int backoff = rt_max(rt, !dsm_mpi_idle_spins(dm));
+        int spin = rt_max(rt, dsm_mpi_idle_spins(dm));
         if (rank == 0) {
-            if (opt->m.stats)
+            if (opt->m.stats) {
                 machine_stats_print(all, n, stderr);
+                fprintf(stderr, "vsmp: idle waits: %s\n",
+                        spin && backoff ? "spin on some hosts, backoff on others"
+                        : spin          ? "spin (a core per rank)"
+                                        : "backoff (yield, then sleep)");
+            }
             if (opt->stats_json)
                 write_stats_json(opt->stats_json, all, n);
             free(all);

@@ -9,8 +9,10 @@
  * Model (see docs/dsm-mpi.md for the measurements behind it):
  * - Both windows are created with MPI_Win_allocate and locked once with
  *   MPI_Win_lock_all(MPI_MODE_NOCHECK) (passive target for the whole run);
- *   every RMA call is completed at once with MPI_Win_flush(target), so
- *   each call below returns with the operation complete at the target.
+ *   every RMA call is completed before it returns: a put with
+ *   MPI_Win_flush(target) (complete at the target), a get or an atomic
+ *   with MPI_Win_flush_local (its result is here, which it can only be
+ *   once the target read the bytes or applied the operation).
  * - Directory words are 64-bit and must only be touched through the
  *   atomics here, on the home rank too (MPI gives atomicity only among
  *   MPI accumulate-class calls; osc/pt2pt and osc/sm both serialise them
@@ -40,6 +42,18 @@
 
 struct dsm_mpi;
 
+/* Waiting with nothing to do (a halted vCPU, a fault waiting for its
+ * answer): over osc/pt2pt a rank serves others' Gets and atomics only
+ * while it polls, so on a core of its own it should poll without pause;
+ * on a shared core it must get out of the way of the rank it waits for. */
+enum dsm_mpi_idle_policy {
+    DSM_MPI_IDLE_AUTO,   /* SPIN when this host (kernel) has a CPU for each
+                          * of its ranks (union of their affinity masks),
+                          * else BACKOFF */
+    DSM_MPI_IDLE_SPIN,   /* sched_yield and poll again, never sleep */
+    DSM_MPI_IDLE_BACKOFF /* sched_yield, then sleeps of 1..128 us */
+};
+
 struct dsm_mpi_config {
     size_t ram_bytes;    /* local copy area, the same on every rank */
     size_t dir_words;    /* directory words homed on this rank (may differ) */
@@ -49,6 +63,7 @@ struct dsm_mpi_config {
                           * osc/pt2pt serves a Get in two passes, so one
                           * pass per poll doubles a busy target's
                           * response time: docs/dsm-mpi.md) */
+    enum dsm_mpi_idle_policy idle;  /* how a rank with nothing to do waits */
 };
 
 /* Called by dsm_mpi_poll for each message, in per-sender FIFO order. */
@@ -95,11 +110,15 @@ void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len);
  * handler only drives progress and returns 0. */
 int dsm_mpi_poll(struct dsm_mpi *m, int max);
 
-/* Back-off step for a waiting rank that polled and found nothing:
- * `idle` counts consecutive empty polls (reset it when work arrives).
- * Yields first, then sleeps 1 us growing to ~200 us, so an
- * oversubscribed core keeps running the rank that is waited for. */
-void dsm_mpi_idle(unsigned idle);
+/* Wait step for a rank that polled and found nothing: `idle` counts
+ * consecutive empty polls (reset it when work arrives). Waits as the
+ * policy resolved at open says (dsm_mpi_idle_spins). */
+void dsm_mpi_idle(struct dsm_mpi *m, unsigned idle);
+/* The BACKOFF wait on its own: yields first, then sleeps 1 us growing to
+ * 128 us, so an oversubscribed core keeps running the rank waited for. */
+void dsm_mpi_backoff(unsigned idle);
+/* Whether this rank's idle waits spin (the policy as resolved at open). */
+bool dsm_mpi_idle_spins(const struct dsm_mpi *m);
 
 /* Counters for --stats. */
 struct dsm_mpi_stats {

@@ -59,7 +59,7 @@ done
 if [ -x "$BUILD/bench/mpi_fault" ]; then
     echo "== raw transport (bench/mpi_fault, 2 ranks)"
     "$MPIRUN" --oversubscribe -np 2 --mca btl self,vader "$BUILD/bench/mpi_fault" sm 2>&1 |
-        grep -E "\((a|e)'*\)" | sed 's/^/  sm  /'
+        grep -E "\((a|a2|b|e|e2)'*\)" | sed 's/^/  sm  /'
     "$MPIRUN" --oversubscribe -np 2 --mca btl self,tcp --mca osc pt2pt "$BUILD/bench/mpi_fault" tcp 2>&1 |
-        grep -E "\((a|e)'*\)" | sed 's/^/  tcp /'
+        grep -E "\((a|a2|b|e|e2)'*\)" | sed 's/^/  tcp /'
 fi
