@@ -17,6 +17,8 @@
 # (bench_par sized to run for over a minute; the job ends, naming rank
 # 1), every CPU halted with interrupts disabled
 # (allhalt.asm: status 6, not a hang), and --stats/--stats-json with 4 ranks.
+# Options: --idle spin / backoff / auto (the policy --stats names, the
+# guest's output unchanged) and a bad --idle value.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
@@ -407,6 +409,47 @@ PY
     pass "$name"
 }
 
+# ------------------------------------------------------------ idle policy
+# --idle spin / backoff run the SMP guest to its expected output and say
+# which policy ran; auto picks spin when the host has a core per rank
+# (nproc >= ranks here: mpirun binds 1-2 ranks to a core each, more to the
+# socket); a bad value is a one-line error with status 2.
+run_idle_cases() {
+    local elf=$SRC/$GUESTS/smp.elf exp=$SRC/tests/guests/expected/smp.2.out np=2 p want name
+    [ -f "$elf" ] || { fail "idle" "$GUESTS/smp.elf missing"; return; }
+    guest_cfg smp "$elf"
+    for p in spin backoff auto; do
+        want=$p
+        if [ $p = auto ]; then
+            np=4; exp=$SRC/tests/guests/expected/smp.4.out
+            if [ "$(nproc)" -ge $np ]; then want=spin; else want=backoff; fi
+        fi
+        name="idle: --idle $p (sm np=$np)"
+        local cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp"
+                   --idle "$p" --stats "$CFG/smp.cfg")
+        RC=0
+        VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$SMP_TIMEOUT" "${cmd[@]}" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+        LEFT=
+        check_common "$name" 1 || continue
+        if ! cmp -s "$exp" "$T/out"; then
+            fail "$name" "console output differs from ${exp#"$SRC"/}"; continue
+        fi
+        if ! grep -q "^vsmp: idle waits: $want (" "$T/err"; then
+            fail "$name" "--stats does not say 'idle waits: $want'"; continue
+        fi
+        pass "$name"
+    done
+    name="idle: --idle bogus is an error"
+    RC=0
+    setsid timeout -k 5 "$CASE_TIMEOUT" "$T/vsmp" --idle bogus "$CFG/smp.cfg" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    LEFT=
+    check_common "$name" 2 || return 0
+    if [ "$(vsmp_lines)" != 1 ] || ! grep -q '^vsmp: --idle needs auto, spin or backoff' "$T/err"; then
+        fail "$name" "expected one line naming --idle"; return 0
+    fi
+    pass "$name"
+}
+
 # ------------------------------------------------------------ a rank dies
 # kill -9 of rank 1 while the SMP guest runs on 2 CPUs over TCP: the whole
 # job must end (not hang) with a failure status, a message naming rank 1,
@@ -461,6 +504,7 @@ run_error_cases
 run_allhalt_cases
 run_kill_case
 run_stats_case
+run_idle_cases
 fi
 
 if [ "${NETNS:-1}" != 0 ]; then
