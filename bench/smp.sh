@@ -44,6 +44,8 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
+# par_us GUEST FILE: the guest's own timing of its parallel section (us)
+par_us() { sed -n "s/^$1: parallel section \([0-9]*\) us/\1/p" "$2"; }
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -85,7 +87,7 @@ bench() {
             fi
             t=$(calc "$t1 - $t0" 3)
             v=$(sed -n 's/^vsmp: rank 0: .* instructions in \([0-9.]*\) s.*/\1/p' "$out/$g.$tr.$np.err")
-            p=$(sed -n "s/^$g: parallel section \\([0-9]*\\) us/\\1/p" "$out/$g.$tr.$np.out")
+            p=$(par_us "$g" "$out/$g.$tr.$np.out")
             [ -n "$p" ] && p=$(calc "$p / 1000000" 4)
             if [ -z "$best" ] || awk "BEGIN { exit !($t < $best) }"; then
                 best=$t vbest=${v:--} pbest=${p:--}
@@ -140,7 +142,7 @@ ceiling() {
         wait
         sum=0 max=0
         for i in $(seq "$n"); do
-            p=$(sed -n "s/^$g: parallel section \\([0-9]*\\) us/\\1/p" "$out/$g.ceil.$i.out")
+            p=$(par_us "$g" "$out/$g.ceil.$i.out")
             if [ -z "$p" ]; then echo "bench-smp: ceiling copy $i of $n failed" >&2; FAILED=1; continue 2; fi
             sum=$((sum + p)); [ "$p" -gt "$max" ] && max=$p
         done

@@ -102,18 +102,19 @@ fail() {
     if [ -s "$T/err" ]; then echo "      stderr:"; grep -v -e '^-*$' "$T/err" | head -n 12 | sed 's/^/        /'; fi
 }
 
-# launch MODE NP CONFIG: runs one job in its own session under a timeout;
-# sets RC, leaves stdout/stderr in $T/out, $T/err and sets LEFT to the
-# pids of the case still running afterwards (then killed).
+# launch MODE NP CONFIG [VSMP_OPTION...]: runs one job in its own session
+# under a timeout; sets RC, leaves stdout/stderr in $T/out, $T/err and sets
+# LEFT to the pids of the case still running afterwards (then killed).
 launch() {
     local mode=$1 np=$2 cfg=$3
-    local -a cmd
+    shift 3
+    local -a cmd vsmp=("$T/vsmp" "$@" "$cfg")
     case $mode in
-    single) cmd=("$T/vsmp" "$cfg") ;;
-    sm)     cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp" "$cfg") ;;
+    single) cmd=("${vsmp[@]}") ;;
+    sm)     cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "${vsmp[@]}") ;;
     # Debian's openmpi-mca-params.conf has `osc = ^ucx,pt2pt`; a command-line
     # --mca outranks that file, so osc pt2pt (one-sided over TCP) is usable.
-    tcp)    cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,tcp' --mca osc pt2pt "$T/vsmp" "$cfg") ;;
+    tcp)    cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,tcp' --mca osc pt2pt "${vsmp[@]}") ;;
     esac
     # setsid: the job gets its own process group; timeout kills that group
     # (it signals its own group) and -k follows up with SIGKILL.
@@ -379,11 +380,7 @@ run_stats_case() {
     [ "${INTEG_QUICK:-0}" = 1 ] || np=4
     name="stats: --stats --stats-json (sm np=$np)"
     guest_cfg smp "$elf"
-    local cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp"
-               --stats --stats-json "$T/stats.json" "$CFG/smp.cfg")
-    RC=0
-    VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$SMP_TIMEOUT" "${cmd[@]}" </dev/null >"$T/out" 2>"$T/err" || RC=$?
-    LEFT=
+    TIMEOUT=$SMP_TIMEOUT launch sm "$np" "$CFG/smp.cfg" --stats --stats-json "$T/stats.json"
     check_common "$name" 1 || return 0
     local r
     for ((r = 0; r < np; r++)); do
@@ -425,11 +422,7 @@ run_idle_cases() {
             if [ "$(nproc)" -ge $np ]; then want=spin; else want=backoff; fi
         fi
         name="idle: --idle $p (sm np=$np)"
-        local cmd=("$MPIRUN" --oversubscribe -np "$np" --mca btl 'self,vader' "$T/vsmp"
-                   --idle "$p" --stats "$CFG/smp.cfg")
-        RC=0
-        VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$SMP_TIMEOUT" "${cmd[@]}" </dev/null >"$T/out" 2>"$T/err" || RC=$?
-        LEFT=
+        TIMEOUT=$SMP_TIMEOUT launch sm "$np" "$CFG/smp.cfg" --idle "$p" --stats
         check_common "$name" 1 || continue
         if ! cmp -s "$exp" "$T/out"; then
             fail "$name" "console output differs from ${exp#"$SRC"/}"; continue
@@ -440,9 +433,7 @@ run_idle_cases() {
         pass "$name"
     done
     name="idle: --idle bogus is an error"
-    RC=0
-    setsid timeout -k 5 "$CASE_TIMEOUT" "$T/vsmp" --idle bogus "$CFG/smp.cfg" </dev/null >"$T/out" 2>"$T/err" || RC=$?
-    LEFT=
+    launch single 1 "$CFG/smp.cfg" --idle bogus
     check_common "$name" 2 || return 0
     if [ "$(vsmp_lines)" != 1 ] || ! grep -q '^vsmp: --idle needs auto, spin or backoff' "$T/err"; then
         fail "$name" "expected one line naming --idle"; return 0
