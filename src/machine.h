@@ -77,6 +77,15 @@ struct machine_stats {
     uint64_t slices;            /* cpu_run() calls */
     uint64_t slice_insns;       /* mean instructions per slice */
     uint64_t pause_exits;       /* slices ended by a run of PAUSEs */
+    uint64_t guest_ns;          /* in cpu_run(), less DSM and device waits */
+    uint64_t poll_ns;           /* polls between slices (transport, timers) */
+    uint64_t cpu_user_ns;       /* host CPU time of the process (getrusage) */
+    uint64_t cpu_sys_ns;
+    uint64_t csw_voluntary;     /* host context switches: waits, yields */
+    uint64_t csw_involuntary;   /* ... preempted by the host scheduler */
+    uint64_t minor_faults;      /* host page faults (first touches) */
+    uint64_t jit_blocks;        /* blocks translated (again after a loss) */
+    uint64_t jit_helper_calls;  /* instructions run through interpreter handlers */
     struct dsm_stats dsm;       /* zero with one CPU */
 };
 

@@ -106,6 +106,27 @@ MMU_DEFINE_LIN(16, uint16_t)
 MMU_DEFINE_LIN(32, uint32_t)
 #undef MMU_DEFINE_LIN
 
+/* The read of a read-modify-write (the instruction writes the same bytes
+ * right after): checked and translated as a write, so it faults as the
+ * write would (#PF with W=1, like the translator's native RMW code), sets
+ * Dirty once, and, with several CPUs, the page comes in writable at once
+ * instead of as a read fault followed by an upgrade. */
+static inline __attribute__((always_inline)) uint32_t mem_read_rmw(struct cpu *cpu, int seg, uint32_t off, int size)
+{
+    uint32_t lin = seg_linear(cpu, seg, off, size, 1);
+    const struct tlb_entry *e = &mmu_set(cpu)->write[tlb_index(lin)];
+    if (likely(e->tag == (lin & PAGE_MASK) && (lin & 0xfff) <= PAGE_SIZE - (uint32_t)size)) {
+        uint32_t v = 0;
+        memcpy(&v, (const void *)(e->addend + lin), (size_t)size);  /* little-endian host */
+        return v;
+    }
+    return lin_read_slow(cpu, lin, size, ACC_WRITE);
+}
+static inline __attribute__((always_inline)) uint64_t mem_read64_rmw(struct cpu *cpu, int seg, uint32_t off)
+{
+    return lin_read64(cpu, seg_linear(cpu, seg, off, 8, 1), ACC_WRITE);
+}
+
 static inline __attribute__((always_inline)) uint64_t mem_read64(struct cpu *cpu, int seg, uint32_t off)
 {
     return lin_read64(cpu, seg_linear(cpu, seg, off, 8, 0), ACC_READ);

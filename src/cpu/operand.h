@@ -60,6 +60,14 @@ static inline __attribute__((always_inline)) uint32_t rm_get(struct cpu *cpu, co
     return mem_read(cpu, in->seg, insn_ea(cpu, in), size);
 }
 
+/* r/m operand that the instruction then writes (mem_read_rmw). */
+static inline __attribute__((always_inline)) uint32_t rm_get_rmw(struct cpu *cpu, const struct insn *in, int size)
+{
+    if (in->mod == 3)
+        return reg_get(cpu, in->rm, size);
+    return mem_read_rmw(cpu, in->seg, insn_ea(cpu, in), size);
+}
+
 static inline __attribute__((always_inline)) void rm_set(struct cpu *cpu, const struct insn *in, int size, uint32_t v)
 {
     if (in->mod == 3)

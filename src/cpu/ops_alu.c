@@ -23,7 +23,7 @@ static inline int opsz_w(const struct insn *in)
 static void alu_rm(struct cpu *cpu, const struct insn *in, int op, uint32_t src, int size)
 {
     uint32_t nf;
-    uint32_t dst = rm_get(cpu, in, size);
+    uint32_t dst = op == ALU_CMP ? rm_get(cpu, in, size) : rm_get_rmw(cpu, in, size);
     uint32_t r = alu_calc(op, dst, src, size, cpu->eflags, &nf);
     if (op != ALU_CMP)
         rm_set(cpu, in, size, r);
@@ -127,7 +127,7 @@ static void op_cmpxchg(struct cpu *cpu, const struct insn *in)
 {
     int size = (in->op & 1) ? osz(in) : 1;
     uint32_t nf;
-    uint32_t dst = rm_get(cpu, in, size);
+    uint32_t dst = rm_get_rmw(cpu, in, size);
     uint32_t acc = reg_get(cpu, R_EAX, size);
 
     alu_calc(ALU_CMP, acc, dst, size, cpu->eflags, &nf);
@@ -146,7 +146,7 @@ static void op_xadd(struct cpu *cpu, const struct insn *in)
 {
     int size = (in->op & 1) ? osz(in) : 1;
     uint32_t nf;
-    uint32_t dst = rm_get(cpu, in, size);
+    uint32_t dst = rm_get_rmw(cpu, in, size);
     uint32_t src = reg_get(cpu, in->reg, size);
     uint32_t sum = alu_calc(ALU_ADD, dst, src, size, cpu->eflags, &nf);
 
@@ -172,7 +172,7 @@ static void op_grp9(struct cpu *cpu, const struct insn *in)
     if (in->reg != 1 || in->mod == 3)
         cpu_raise_noerr(cpu, EXC_UD);
     ea = insn_ea(cpu, in);
-    m = mem_read64(cpu, in->seg, ea);
+    m = mem_read64_rmw(cpu, in->seg, ea);
     cmp = ((uint64_t)cpu->r[R_EDX] << 32) | cpu->r[R_EAX];
     if (m == cmp) {
         mem_write64(cpu, in->seg, ea, ((uint64_t)cpu->r[R_ECX] << 32) | cpu->r[R_EBX]);

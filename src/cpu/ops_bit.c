@@ -59,7 +59,7 @@ static void bt_common(struct cpu *cpu, const struct insn *in, int kind,
         } else {
             bit = offset & (bits - 1);
         }
-        v = mem_read(cpu, in->seg, ea, size);
+        v = kind == BT_TEST ? mem_read(cpu, in->seg, ea, size) : mem_read_rmw(cpu, in->seg, ea, size);
         nv = bit_apply(kind, v, bit, &fl);
         if (kind != BT_TEST)
             mem_write(cpu, in->seg, ea, size, nv);

@@ -103,7 +103,7 @@ static void op_jcxz(struct cpu *cpu, const struct insn *in)
  * change. The flags are committed after the (possibly faulting) write. */
 static void do_incdec(struct cpu *cpu, const struct insn *in, int size, int dec)
 {
-    uint32_t v = rm_get(cpu, in, size);
+    uint32_t v = rm_get_rmw(cpu, in, size);
     uint32_t r, f;
     if (dec) {
         r = v - 1;

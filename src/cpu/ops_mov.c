@@ -108,7 +108,7 @@ static void op_lea(struct cpu *cpu, const struct insn *in)
 /* 86 XCHG Eb,Gb: the memory write happens before the register changes. */
 static void op_xchg_eb_gb(struct cpu *cpu, const struct insn *in)
 {
-    uint32_t m = rm_get(cpu, in, 1);
+    uint32_t m = rm_get_rmw(cpu, in, 1);
     uint32_t r = reg_get(cpu, in->reg, 1);
     rm_set(cpu, in, 1, r);
     reg_set(cpu, in->reg, 1, m);
@@ -118,7 +118,7 @@ static void op_xchg_eb_gb(struct cpu *cpu, const struct insn *in)
 static void op_xchg_ev_gv(struct cpu *cpu, const struct insn *in)
 {
     int size = osz(in);
-    uint32_t m = rm_get(cpu, in, size);
+    uint32_t m = rm_get_rmw(cpu, in, size);
     uint32_t r = reg_get(cpu, in->reg, size);
     rm_set(cpu, in, size, r);
     reg_set(cpu, in->reg, size, m);

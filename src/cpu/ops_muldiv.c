@@ -141,7 +141,9 @@ static void do_idiv(struct cpu *cpu, uint32_t src, int size)
 static void op_grp3(struct cpu *cpu, const struct insn *in)
 {
     int size = (in->op & 1) ? osz(in) : 1;
-    uint32_t v = rm_get(cpu, in, size), nf, r;
+    /* NOT and NEG write the operand back; the others only read it */
+    uint32_t v = (in->reg == 2 || in->reg == 3) ? rm_get_rmw(cpu, in, size) : rm_get(cpu, in, size);
+    uint32_t nf, r;
 
     switch (in->reg) {
     case 0:

@@ -385,6 +385,7 @@ run_stats_case() {
     local r
     for ((r = 0; r < np; r++)); do
         if ! grep -q "^vsmp: rank $r: [0-9]* instructions in" "$T/err" ||
+           ! grep -q "^vsmp: rank $r: host: guest code [0-9.]* s" "$T/err" ||
            ! grep -q "^vsmp: rank $r dsm: fault latency" "$T/err"; then
             fail "$name" "--stats lacks rank $r"; return 0
         fi
@@ -397,6 +398,9 @@ assert d["cpus"] == n and len(d["ranks"]) == n
 for i, r in enumerate(d["ranks"]):
     assert r["rank"] == i and r["instructions"] > 0
     assert r["dsm"]["protocol_errors"] == 0
+    # host view: guest code and CPU time within the run, translated blocks
+    assert 0 < r["guest_ns"] <= r["run_ns"] and r["poll_ns"] > 0
+    assert r["cpu_user_ns"] + r["cpu_sys_ns"] > 0 and r["blocks_translated"] > 0
 assert sum(r["ipis_sent"] for r in d["ranks"]) > 0
 assert sum(r["dsm"]["read_faults"] + r["dsm"]["write_faults"] for r in d["ranks"]) > 0
 PY

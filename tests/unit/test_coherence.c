@@ -4,7 +4,8 @@
  * guest counts with LOCK XADD on one shared word from every CPU and
  * increments private words of one shared page (false sharing); the totals
  * must be exact, under both engines and both DSM directory layouts (the
- * copyset in the meta word for even seeds, in its own words for odd). */
+ * copyset in the meta word for even seeds, in its own words for odd), and
+ * the read-modify-writes must fetch their pages writable at once. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,17 @@ static void run_world(int nranks, uint64_t seed, bool jit)
     for (int r = 0; r < nranks; r++)
         cr_assert_eq(w.words[r], ITERS, "seed %llu: word %d = %u", (unsigned long long)seed, r,
                      w.words[r]);
+    /* Every data access of the guest is a read-modify-write (LOCK XADD,
+     * INC m32): each asks for the page writable at once, never as a read
+     * fault and then an upgrade. The other ranks read only the code page. */
+    for (int r = 0; r < nranks; r++) {
+        const struct dsm_stats *st = dsm_get_stats(w.dsm[r]);
+        cr_assert_eq(st->upgrades, 0, "seed %llu: rank %d: %llu upgrades", (unsigned long long)seed,
+                     r, (unsigned long long)st->upgrades);
+        if (r > 0)
+            cr_assert_leq(st->read_faults, 1, "seed %llu: rank %d: %llu read faults",
+                          (unsigned long long)seed, r, (unsigned long long)st->read_faults);
+    }
     for (int r = 0; r < nranks; r++) {
         dsm_free(w.dsm[r]);
         phys_free(w.phys[r]);

@@ -404,9 +404,15 @@ static inline uint64_t rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
+static uint64_t tsc_per_ms;
+
+uint64_t smp_tsc_per_ms(void)
+{
+    return tsc_per_ms ? tsc_per_ms : 1;
+}
+
 int smp_run_all_timed(smp_fn fn, uint32_t timeout_ticks, uint32_t *us)
 {
-    static uint64_t tsc_per_ms;
     if (!tsc_per_ms) {
         uint64_t c0 = rdtsc();
         tb_delay(TB_MS(20));

@@ -83,6 +83,8 @@ int smp_run_all(smp_fn fn, uint32_t timeout_ticks);
  * the benchmark guests: the time of the parallel section alone, without
  * AP start-up (one INIT-SIPI-SIPI and 10 ms per AP) or printing. */
 int smp_run_all_timed(smp_fn fn, uint32_t timeout_ticks, uint32_t *us);
+/* TSC ticks per millisecond as calibrated by smp_run_all_timed (1 before). */
+uint64_t smp_tsc_per_ms(void);
 uint32_t smp_pending_mask(void);
 
 /* Inside smp_run_all: nonzero when this run must end (the BSP's time
