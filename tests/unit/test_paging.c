@@ -407,6 +407,46 @@ Test(mmu, read_only_wp)
     env_free(e);
 }
 
+/* The read of a read-modify-write (mem_read_rmw, mem_read64_rmw) is
+ * checked as the write: a read-only or absent page faults with W=1 before
+ * anything is read, Dirty is set, and the write TLB entry it fills is
+ * the one the write then uses. */
+Test(mmu, rmw_read_checks_write)
+{
+    struct env *e = env_new();
+    struct cpu *c = &e->cpu;
+    map4k(e, 0x400000, 0x800000, PTE_P | PTE_US);            /* read-only */
+    map4k(e, 0x401000, 0x801000, PTE_P | PTE_RW | PTE_US);   /* writable */
+    wr32(e, 0x800010, 0x1234);
+    wr32(e, 0x801010, 0x5678);
+    paging_on(e, 0);
+    c->cpl = 3;
+    cr_assert_eq(mem_read32(c, S_DS, 0x400010), 0x1234u);   /* a plain read is fine */
+    cr_assert_eq(CATCH(c, mem_read_rmw(c, S_DS, 0x400010, 4)), EXC_PF);
+    cr_assert_eq(c->last_exc_err, PF_P | PF_W | PF_U);
+    cr_assert_eq(c->cr2, 0x400010u);
+    /* absent page: a write's error code too */
+    cr_assert_eq(CATCH(c, mem_read_rmw(c, S_DS, 0x402010, 2)), EXC_PF);
+    cr_assert_eq(c->last_exc_err, PF_W | PF_U);
+    /* writable: the value, Dirty set by the read, the write entry filled */
+    cr_assert_eq(rd32(e, pte_addr(0x401000)) & PTE_D, 0u);
+    cr_assert_eq(mem_read_rmw(c, S_DS, 0x401010, 4), 0x5678u);
+    cr_assert_neq(rd32(e, pte_addr(0x401000)) & PTE_D, 0u);
+    cr_assert_eq(mmu_set(c)->write[tlb_index(0x401010)].tag, 0x401000u);
+    /* 8 bytes from the writable page into the absent one: the second
+     * page faults, as a write, before anything is read */
+    cr_assert_eq(CATCH(c, mem_read64_rmw(c, S_DS, 0x401ffc)), EXC_PF);
+    cr_assert_eq(c->last_exc_err, PF_W | PF_U);
+    cr_assert_eq(c->cr2, 0x402000u);
+    /* and into the read-only page from below it */
+    map4k(e, 0x3ff000, 0x7ff000, PTE_P | PTE_RW | PTE_US);
+    mmu_flush(c);
+    cr_assert_eq(CATCH(c, mem_read64_rmw(c, S_DS, 0x3ffffc)), EXC_PF);
+    cr_assert_eq(c->last_exc_err, PF_P | PF_W | PF_U);
+    cr_assert_eq(c->cr2, 0x400000u);
+    env_free(e);
+}
+
 Test(mmu, pages_4m)
 {
     struct env *e = env_new();
