@@ -1120,6 +1120,11 @@ static void stop_smp(struct machine *m)
 
 static void print_host_stats(const struct machine_stats *s, FILE *f);
 
+static uint64_t timeval_ns(struct timeval tv)
+{
+    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
 static void print_stats(const struct machine *m, uint64_t t0)
 {
     double secs = (double)(host_now_ns(NULL) - t0) / 1e9;
@@ -1163,8 +1168,9 @@ int machine_run(struct machine *m)
         enum cpu_exit r = cpu_run(cpu, budget);
         uint64_t end = host_now_ns(NULL);
         uint64_t ran = end - start, waited = waited_ns(m) - waited0;
-        slicer_update(&m->slicer, cpu->icount - icount0, waited < ran ? ran - waited : 0);
-        m->st.guest_ns += waited < ran ? ran - waited : 0;
+        uint64_t guest = waited < ran ? ran - waited : 0;   /* in guest code */
+        slicer_update(&m->slicer, cpu->icount - icount0, guest);
+        m->st.guest_ns += guest;
         m->st.slices++;
         if (m->stop)
             break;
@@ -1217,8 +1223,8 @@ int machine_run(struct machine *m)
     m->st.run_ns = host_now_ns(NULL) - t0;
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
-        m->st.cpu_user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
-        m->st.cpu_sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
+        m->st.cpu_user_ns = timeval_ns(ru.ru_utime);
+        m->st.cpu_sys_ns = timeval_ns(ru.ru_stime);
         m->st.csw_voluntary = (uint64_t)ru.ru_nvcsw;
         m->st.csw_involuntary = (uint64_t)ru.ru_nivcsw;
         m->st.minor_faults = (uint64_t)ru.ru_minflt;

@@ -60,16 +60,9 @@ static uint32_t do_chunk(int me, uint32_t c)
     return (h ^ sum) * (2 * c + 1);              /* depends on c, not on who ran it */
 }
 
-static inline uint64_t rdtsc64(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static void t_par(int me)
 {
-    uint64_t t0 = rdtsc64();
+    uint64_t t0 = rdtsc();
     uint32_t acc = 0, done = 0;
     if (dynamic) {
         for (;;) {
@@ -87,7 +80,7 @@ static void t_par(int me)
     }
     part[me][0] = acc;
     part[me][2] = done;
-    uint64_t t = rdtsc64() - t0;         /* this CPU's own work time, in TSC ticks */
+    uint64_t t = rdtsc() - t0;         /* this CPU's own work time, in TSC ticks */
     part[me][3] = (uint32_t)t;
     part[me][4] = (uint32_t)(t >> 32);
 }

@@ -397,13 +397,6 @@ int smp_run_all(smp_fn fn, uint32_t timeout_ticks)
     return ctl.abort ? -1 : 0;
 }
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static uint64_t tsc_per_ms;
 
 uint64_t smp_tsc_per_ms(void)

@@ -41,13 +41,6 @@ static volatile uint32_t done PAGE;
 static volatile uint64_t elapsed[4] PAGE;
 static uint32_t K = 512;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static void wake_isr(struct frame *f)
 {
     (void)f;
