@@ -26,7 +26,9 @@
  * (f) the message round trip with the sender waiting politely
  * (sched_yield / short sleeps, dsm_mpi_backoff) instead of spinning, and
  * (g) with the target waiting politely too (a halted vCPU), and (g') a
- * 4 KiB get from such a target. A second argument `oversub` runs only
+ * 4 KiB get from such a target; (h) a page request answered with the
+ * page (dsm_mpi_send_data, the DSM's push), the target polling: as a put
+ * (flushed) and a message, and (h') as one data message. A second argument `oversub` runs only
  * the (g) rows: for two ranks pinned to one core (taskset -c 0 mpirun
  * --bind-to none ...), where a spinning rank starves the other for a
  * scheduler time slice. Also the cost of one empty poll. Times in microseconds (min, median,
@@ -47,7 +49,7 @@
 #define NPAGES 64
 #define COLD_PAGES 16384u   /* 64 MiB: more than the host caches */
 
-enum { M_PING = 1, M_PONG, M_CONFIG, M_STOP };
+enum { M_PING = 1, M_PONG, M_CONFIG, M_STOP, M_PAGEREQ, M_PATH };
 
 struct msg {
     uint32_t type, pad;
@@ -82,6 +84,13 @@ static void on_msg(void *ctx, int src, const void *bytes, size_t len)
         break;
     case M_STOP:
         stop = true;
+        break;
+    case M_PAGEREQ:
+        out.type = M_PONG;
+        dsm_mpi_send_data(m, src, &out, sizeof(out), (size_t)in.arg * PAGE, PAGE);
+        break;
+    case M_PATH:
+        dsm_mpi_set_data_path(m, (enum dsm_mpi_data_path)in.arg);
         break;
     }
 }
@@ -151,6 +160,17 @@ static uint64_t msg_rtt(bool polite)
     while (pongs < want)
         if (dsm_mpi_poll(m, 0) == 0 && polite)
             dsm_mpi_backoff(idle++);
+    return dsm_mpi_now_ns() - t0;
+}
+
+/* One page request answered with the page (rows h, h'). */
+static uint64_t page_rtt(size_t page)
+{
+    long want = pongs + 1;
+    uint64_t t0 = dsm_mpi_now_ns();
+    send_type(M_PAGEREQ, page);
+    while (pongs < want)
+        dsm_mpi_poll(m, 0);
     return dsm_mpi_now_ns() - t0;
 }
 
@@ -252,6 +272,21 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++)
             ns[i] = msg_rtt(false);
         row("(c) message round trip, target polling", ns, N);
+        static const struct {
+            enum dsm_mpi_data_path path;
+            const char *name;
+        } paths[] = {
+            { DSM_MPI_DATA_PUT, "(h) page answer: put + flush, message" },
+            { DSM_MPI_DATA_MSG, "(h') page answer: page in the message" },
+        };
+        for (int k = 0; k < 2; k++) {
+            send_type(M_PATH, paths[k].path);
+            msg_rtt(false);   /* the target has the setting */
+            for (int i = 0; i < N; i++)
+                ns[i] = page_rtt((size_t)(i % NPAGES));
+            row(paths[k].name, ns, N);
+        }
+        send_type(M_PATH, DSM_MPI_DATA_AUTO);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
             while (dsm_mpi_cas(m, 1, 1, 0, 1) != 0)

@@ -7,7 +7,8 @@
  * exits with the guest's exit status (see machine.h for the list).
  *
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
- *        [--idle auto|spin|backoff] [--stats] [--stats-json FILE] CONFIG
+ *        [--idle auto|spin|backoff] [--push auto|put|message] [--stats]
+ *        [--stats-json FILE] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -48,6 +49,11 @@ static void usage(FILE *f)
             "                   rank) waits: spin (poll again at once), backoff (yield,\n"
             "                   then sleep up to 128 us: for more ranks than cores) or\n"
             "                   auto (default: spin if the host has a core per rank)\n"
+            "  --push PATH      how a CPU answering another's page request sends its copy:\n"
+            "                   put (into the requester's memory, then a message), message\n"
+            "                   (the page inside the answer: one network message) or auto\n"
+            "                   (default: put where the requester's memory is reached as\n"
+            "                   shared memory, message elsewhere)\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE\n"
             "  --help           show this help\n"
@@ -75,13 +81,14 @@ struct options {
     const char *config;
     const char *stats_json;
     enum dsm_mpi_idle_policy idle;
+    enum dsm_mpi_data_path push;
 };
 
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE };
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -90,6 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "stats-json", required_argument, NULL, OPT_STATS_JSON },
         { "slice", required_argument, NULL, OPT_SLICE },
         { "idle", required_argument, NULL, OPT_IDLE },
+        { "push", required_argument, NULL, OPT_PUSH },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -152,6 +160,19 @@ static int parse_options(int argc, char **argv, struct options *o)
             else {
                 if (!quiet)
                     fprintf(stderr, "vsmp: --idle needs auto, spin or backoff, not '%s'\n", optarg);
+                return 3;
+            }
+            break;
+        case OPT_PUSH:
+            if (!strcmp(optarg, "auto"))
+                o->push = DSM_MPI_DATA_AUTO;
+            else if (!strcmp(optarg, "put"))
+                o->push = DSM_MPI_DATA_PUT;
+            else if (!strcmp(optarg, "message"))
+                o->push = DSM_MPI_DATA_MSG;
+            else {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --push needs auto, put or message, not '%s'\n", optarg);
                 return 3;
             }
             break;
@@ -233,6 +254,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         .dir_words = dsm_dir_words(npages, n, rank),
         .msg_size = sizeof(struct dsm_msg),
         .idle = opt->idle,
+        .data_path = opt->push,
     };
     struct dsm_mpi *dm = dsm_mpi_open(&mc, NULL, NULL);   /* collective */
     if (!dm)
@@ -264,6 +286,8 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         rt_gather(rt, &mine, sizeof mine, all);
         int backoff = rt_max(rt, !dsm_mpi_idle_spins(dm));
         int spin = rt_max(rt, dsm_mpi_idle_spins(dm));
+        int put_peers = dsm_mpi_put_peers(dm);
+        int some_put = rt_max(rt, put_peers > 0), some_msg = rt_max(rt, put_peers < n - 1);
         if (rank == 0) {
             if (opt->m.stats) {
                 machine_stats_print(all, n, stderr);
@@ -271,6 +295,11 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
                         spin && backoff ? "spin on some hosts, backoff on others"
                         : spin          ? "spin (a core per rank)"
                                         : "backoff (yield, then sleep)");
+                if (n > 1)
+                    fprintf(stderr, "vsmp: page answers: %s\n",
+                            some_put && some_msg ? "put + message to some ranks, in the message to others"
+                            : some_put           ? "put + message (peers reached as memory)"
+                                                 : "page in the message");
             }
             if (opt->stats_json)
                 write_stats_json(opt->stats_json, all, n);

@@ -53,6 +53,8 @@ struct dsm {
     struct dsm_stats stats;
 };
 
+_Static_assert(DSM_PAGE_SIZE <= DSM_TRANSPORT_DATA_MAX, "a page fits one send_data");
+
 /* ---- small helpers ---- */
 
 static uint64_t now(const struct dsm *d)
@@ -148,14 +150,16 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     /* The CPU layer drops its mappings first; no local store can follow. */
     if (st > to)
         lose(d, page, to);
-    if ((m->flags & DSM_MSGF_PUSH) && st != DSM_INVALID) {
-        d->t->put(d->t->ctx, src, page_off(page), d->t->ram + page_off(page), DSM_PAGE_SIZE);
-        d->stats.pages_pushed++;
-        d->stats.bytes_moved += DSM_PAGE_SIZE;
-    }
     ack.arg = (uint64_t)st;
     ack.flags = m->flags;   /* echo PUSH: the requester checks the answer */
-    d->t->send(d->t->ctx, src, &ack);
+    if ((m->flags & DSM_MSGF_PUSH) && st != DSM_INVALID) {
+        /* the answer carries our copy (rule 8: in place on delivery) */
+        d->t->send_data(d->t->ctx, src, &ack, page_off(page), DSM_PAGE_SIZE);
+        d->stats.pages_pushed++;
+        d->stats.bytes_moved += DSM_PAGE_SIZE;
+    } else {
+        d->t->send(d->t->ctx, src, &ack);
+    }
 }
 
 static void on_msg(void *arg, int src, const struct dsm_msg *m)

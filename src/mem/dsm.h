@@ -53,8 +53,9 @@ enum dsm_msg_type {
                               * requests), handed to config.on_msg */
 };
 /* struct dsm_msg.flags */
-#define DSM_MSGF_PUSH 0x01u  /* request: put your copy of the page into my
-                              * copy area before acknowledging */
+#define DSM_MSGF_PUSH 0x01u  /* request: answer with your copy of the page
+                              * (the ACK lands it in my copy area:
+                              * transport send_data) */
 
 /* ---- directory geometry (also used by whoever allocates the windows) ----
  * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
@@ -145,7 +146,7 @@ struct dsm_stats {
     uint64_t upgrades;           /* write faults on a page held read-only */
     uint64_t inval_sent, inval_recv;
     uint64_t downgrade_sent, downgrade_recv;
-    uint64_t pages_got, pages_pushed;   /* pages moved in by get / out by put */
+    uint64_t pages_got, pages_pushed;   /* pages moved in by get / out with an ACK */
     uint64_t bytes_moved;
     uint64_t lock_retries;       /* directory lock found taken */
     uint64_t protocol_errors;    /* messages that contradict the local state */
@@ -185,8 +186,9 @@ enum dsm_join_policy {
 
 struct dsm_config {
     bool pull;             /* fetch data with get after the owner's ACK
-                            * instead of having the owner put it (push,
-                            * the default: one message round trip less) */
+                            * instead of having the owner send it with
+                            * the ACK (push, the default: one round trip
+                            * less) */
     enum dsm_join_policy join;
     bool split_copyset;    /* keep the copyset in its own words even when
                             * nranks <= DSM_COMBINED_MAX_RANKS (tests,

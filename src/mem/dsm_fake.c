@@ -27,6 +27,8 @@ struct fake_msg {
     int dst, src;
     uint64_t due;                /* step from which it may be delivered */
     struct dsm_msg m;
+    uint8_t *data;               /* send_data's bytes (malloc), or NULL */
+    size_t off, len;             /* ... and where they land */
 };
 
 struct fake_rank {
@@ -227,9 +229,11 @@ static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op o
     return old;
 }
 
-static void t_send(void *ctx, int rank, const struct dsm_msg *m)
+/* Queue m for rank with a random delay; data (may be NULL) is owned by
+ * the queue from here on. */
+static void enqueue(struct fake_rank *self, int rank, const struct dsm_msg *m,
+                    uint8_t *data, size_t off, size_t len)
 {
-    struct fake_rank *self = ctx;
     struct dsm_fake *f = self->f;
     if (rank < 0 || rank >= f->cfg.nranks || rank == self->rank)
         abort();
@@ -246,7 +250,34 @@ static void t_send(void *ctx, int rank, const struct dsm_msg *m)
         .src = self->rank,
         .due = f->steps + rand_below(f, (uint64_t)f->cfg.max_delay + 1),
         .m = *m,
+        .data = data, .off = off, .len = len,
     };
+}
+
+static void t_send(void *ctx, int rank, const struct dsm_msg *m)
+{
+    enqueue(ctx, rank, m, NULL, 0, 0);
+}
+
+/* Rule 8 either way an MPI transport may do it, chosen at random: a put
+ * (which may yield) and then the message, or a snapshot of the bytes that
+ * travels with the message and lands on delivery. */
+static void t_send_data(void *ctx, int rank, const struct dsm_msg *m, size_t off, size_t len)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    if (off + len > f->cfg.ram_bytes || off + len < off || len > DSM_TRANSPORT_DATA_MAX)
+        abort();
+    if (dsm_fake_rand(f) & 1) {
+        t_put(ctx, rank, off, self->ram + off, len);
+        enqueue(self, rank, m, NULL, 0, 0);
+        return;
+    }
+    uint8_t *data = malloc(len ? len : 1);
+    if (!data)
+        abort();
+    memcpy(data, self->ram + off, len);
+    enqueue(self, rank, m, data, off, len);
 }
 
 static int t_poll(void *ctx, int max, dsm_msg_fn fn, void *fn_arg)
@@ -269,6 +300,10 @@ static int t_poll(void *ctx, int max, dsm_msg_fn fn, void *fn_arg)
         }
         struct fake_msg m = f->q[i];
         f->q[i] = f->q[--f->nq];
+        if (m.data) {
+            memcpy(self->ram + m.off, m.data, m.len);
+            free(m.data);
+        }
         fn(fn_arg, m.src, &m.m);   /* may send, put and yield */
         delivered++;
     }
@@ -322,8 +357,8 @@ struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
         }
         r->t = (struct dsm_transport){
             .rank = i, .nranks = cfg->nranks, .ram = r->ram, .ram_bytes = cfg->ram_bytes,
-            .ctx = r, .get = t_get, .put = t_put, .cas = t_cas, .fetch_op = t_fetch_op,
-            .send = t_send, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
+            .ctx = r, .get = t_get, .cas = t_cas, .fetch_op = t_fetch_op,
+            .send = t_send, .send_data = t_send_data, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
         };
     }
     return f;
@@ -339,6 +374,8 @@ void dsm_fake_free(struct dsm_fake *f)
         free(f->r[i].stack);
     }
     free(f->r);
+    for (size_t i = 0; i < f->nq; i++)
+        free(f->q[i].data);
     free(f->q);
     free(f);
 }

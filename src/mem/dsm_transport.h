@@ -15,8 +15,7 @@
  *  - an inbox of control messages (struct dsm_msg, fixed size).
  *
  * Completion and ordering (what the protocol relies on; nothing more):
- *  1. get returns when the bytes are in buf; put returns when the bytes
- *     are complete in the target's copy area (MPI: Get/Put + Win_flush).
+ *  1. get returns when the bytes are in buf (MPI: Get + Win_flush_local).
  *  2. cas / fetch_op are atomic with respect to each other on the same
  *     word, from any rank, and return the word's previous value once the
  *     operation is complete at the home (MPI: Compare_and_swap /
@@ -26,11 +25,12 @@
  *     is delivered exactly once. Messages may be delivered in ANY order,
  *     also between one pair of ranks (the protocol does not need FIFO;
  *     the fake reorders on purpose).
- *  4. Visibility: every store the sender made to its OWN copy area, and
- *     every put it completed, before calling send, is visible (to loads
- *     of the receiver and to gets issued by anyone after the receiver got
- *     the message) once the message is delivered by poll. (MPI: Win_sync
- *     on the copy-area window in send and in poll.)
+ *  4. Visibility: every store the sender made to its OWN copy area
+ *     before calling send is visible (to loads of the receiver and to
+ *     gets issued by anyone after the receiver got the message) once the
+ *     message is delivered by poll; so are bytes that a send_data (rule
+ *     8) delivered into the receiver's area, to gets issued after
+ *     that. (MPI: Win_sync on the copy-area window in send and poll.)
  *  5. poll delivers up to `max` messages (max <= 0: all that arrived) by
  *     calling fn for each, and also drives progress (osc/pt2pt over TCP
  *     completes RMA at a target only while the target polls). fn must not
@@ -41,9 +41,18 @@
  *     then short sleeps). In the fake, idle is where a simulated rank
  *     yields to the scheduler so the other ranks run.
  *  7. now_ns: monotonic clock for statistics (the fake: simulated time).
+ *  8. send_data is send with bytes of the sender's copy area attached:
+ *     the len bytes at offset off, as they are at the call, are in the
+ *     receiver's copy area at the same offset when the message is
+ *     delivered (before fn sees it). The transport picks the means: a
+ *     put and then the message where a put is a memory copy (MPI over
+ *     shared memory), the bytes inside the message where a put would
+ *     cost a round trip to the receiver (MPI over a network: one one-way
+ *     message instead of put, flush and message). Rules 3-5 hold for it
+ *     as for send.
  *
  * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
- * get/put/cas/fetch_op may target the calling rank itself. A transport
+ * get/cas/fetch_op may target the calling rank itself. A transport
  * failure is fatal inside the transport (MPI: abort the job with the
  * rank's name); the calls therefore return no error codes. */
 #ifndef VSMP_DSM_TRANSPORT_H
@@ -51,6 +60,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Most bytes one send_data carries: a page. */
+#define DSM_TRANSPORT_DATA_MAX 4096u
 
 /* Control message: fixed 32 bytes, plain data (send it as MPI_BYTE). */
 struct dsm_msg {
@@ -82,16 +94,18 @@ struct dsm_transport {
     size_t ram_bytes;
     void *ctx;             /* first argument of every call below */
 
-    /* Copy len bytes at byte offset off of rank's copy area into buf /
-     * from buf. Complete on return (rule 1). */
+    /* Copy len bytes at byte offset off of rank's copy area into buf.
+     * Complete on return (rule 1). */
     void (*get)(void *ctx, int rank, size_t off, void *buf, size_t len);
-    void (*put)(void *ctx, int rank, size_t off, const void *buf, size_t len);
     /* Directory word idx of rank's directory: atomic compare-and-swap and
      * fetch-and-op; both return the previous value (rule 2). */
     uint64_t (*cas)(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired);
     uint64_t (*fetch_op)(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v);
     /* Control messages (rules 3-5). rank != self. */
     void (*send)(void *ctx, int rank, const struct dsm_msg *m);
+    /* send with len <= DSM_TRANSPORT_DATA_MAX bytes at offset off of this
+     * rank's copy area, landing at off in rank's copy area (rule 8). */
+    void (*send_data)(void *ctx, int rank, const struct dsm_msg *m, size_t off, size_t len);
     int (*poll)(void *ctx, int max, dsm_msg_fn fn, void *fn_arg);
     /* Back off while waiting (rule 6), clock (rule 7). */
     void (*idle)(void *ctx, unsigned spins);

@@ -4,7 +4,12 @@
  * completed with MPI_Win_flush_local, puts with MPI_Win_flush (see
  * "Completion" below), and control messages as fixed-size
  * MPI_Isend to a ring of pre-posted MPI_Irecv (MPI_ANY_SOURCE) that
- * dsm_mpi_poll tests in posting order.
+ * dsm_mpi_poll tests in posting order. Data messages (a control message
+ * with up to a page of the copy area, dsm_mpi_send_data) have their own
+ * tag and no pre-posted receive: the MPI_Improbe that is a poll's first
+ * progress pass finds them (see dsm_mpi_poll). To a rank whose copy area
+ * this process reaches as memory (osc/sm) they are a put and a control
+ * message instead.
  *
  * Why messages and not an RMA mailbox: a mailbox needs a slot claim
  * (MPI_Fetch_and_op), a Put of the body and a flag write, i.e. two or
@@ -37,16 +42,47 @@
 #include <time.h>
 
 #define TAG_MSG 7
+#define TAG_DATA 8
 #define DEFAULT_RECV_SLOTS 64
 #define INITIAL_SEND_SLOTS 16
+#define INITIAL_DATA_SEND_SLOTS 2
+#define DEFAULT_DATA_MAX 4096u
 #define RAM_ALIGN 4096u
+
+/* A ring of pre-posted receives of control messages (any source), tested
+ * strictly in posting order: matching follows posting order, so this
+ * keeps each sender's FIFO order. */
+struct recv_ring {
+    int n, head;              /* slot `head` is the oldest posted receive */
+    size_t size;              /* bytes per slot */
+    MPI_Request *req;
+    uint8_t *buf;
+};
+
+/* Send buffers that stay put while their Isend is in flight; grows. */
+struct send_pool {
+    size_t size;              /* bytes per buffer */
+    int n, inflight, nfree;
+    MPI_Request *req;
+    uint8_t **buf;
+    int *free_idx;
+    int *done_idx;            /* scratch for MPI_Testsome */
+};
+
+/* What follows the control message in a data message. */
+struct data_hdr {
+    uint64_t off, len;        /* where the bytes land, how many */
+};
 
 struct dsm_mpi {
     MPI_Comm comm;
     int rank, size;
     size_t msg_size;
+    size_t data_max;          /* most bytes one data message carries */
     int progress_calls;
     bool idle_spin;           /* idle waits poll again at once (own core) */
+    bool *peer_mem;           /* per rank: RMA to it is a memory copy (probed) */
+    bool *put_direct;         /* per rank: send_data puts */
 
     MPI_Win ram_win;
     uint8_t *ram;             /* page-aligned start of the copy area */
@@ -58,17 +94,9 @@ struct dsm_mpi {
     size_t dir_words;
     uint64_t *dir_words_of;   /* per rank, for bounds checks */
 
-    /* receive ring: slot `rhead` is the oldest posted receive */
-    int nrecv, rhead;
-    MPI_Request *rreq;
-    uint8_t *rbuf;
-
-    /* send pool: buffers stay put while their Isend is in flight */
-    int nsend, send_inflight, nfree;
-    MPI_Request *sreq;
-    uint8_t **sbuf;
-    int *free_idx;
-    int *done_idx;            /* scratch for MPI_Testsome */
+    struct recv_ring in;
+    uint8_t *data_in;         /* one data message as received */
+    struct send_pool msg_out, data_out;
 
     dsm_mpi_msg_fn on_msg;
     void *ctx;
@@ -93,13 +121,119 @@ static void *xcalloc(struct dsm_mpi *m, size_t n, size_t sz)
     return p;
 }
 
-static void post_recv(struct dsm_mpi *m, int slot)
+/* ---- receive rings and send pools ---- */
+
+static void ring_post(struct dsm_mpi *m, struct recv_ring *r, int slot)
 {
-    MPI_Irecv(m->rbuf + (size_t)slot * m->msg_size, (int)m->msg_size, MPI_BYTE,
-              MPI_ANY_SOURCE, TAG_MSG, m->comm, &m->rreq[slot]);
+    MPI_Irecv(r->buf + (size_t)slot * r->size, (int)r->size, MPI_BYTE,
+              MPI_ANY_SOURCE, TAG_MSG, m->comm, &r->req[slot]);
 }
 
-static void warm_peer_mappings(struct dsm_mpi *m);
+static void ring_open(struct dsm_mpi *m, struct recv_ring *r, int n, size_t size)
+{
+    *r = (struct recv_ring){ .n = n, .size = size };
+    r->req = xcalloc(m, (size_t)n, sizeof(MPI_Request));
+    r->buf = xcalloc(m, (size_t)n, size);
+    for (int i = 0; i < n; i++)
+        ring_post(m, r, i);
+}
+
+/* The oldest receive of r if it completed: its bytes (valid until
+ * ring_next) and status; NULL if it has not. */
+static const uint8_t *ring_test(struct recv_ring *r, MPI_Status *st)
+{
+    int flag = 0;
+    MPI_Test(&r->req[r->head], &flag, st);
+    return flag ? r->buf + (size_t)r->head * r->size : NULL;
+}
+
+/* Re-post the oldest slot (its bytes consumed) and move on. */
+static void ring_next(struct dsm_mpi *m, struct recv_ring *r)
+{
+    ring_post(m, r, r->head);
+    r->head = (r->head + 1) % r->n;
+}
+
+static void ring_close(struct recv_ring *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        MPI_Cancel(&r->req[i]);
+        MPI_Wait(&r->req[i], MPI_STATUS_IGNORE);
+    }
+    free(r->req);
+    free(r->buf);
+}
+
+static void pool_grow(struct dsm_mpi *m, struct send_pool *p, int n)
+{
+    int old = p->n;
+    MPI_Request *req = realloc(p->req, (size_t)n * sizeof(*req));
+    uint8_t **buf = realloc(p->buf, (size_t)n * sizeof(*buf));
+    int *fr = realloc(p->free_idx, (size_t)n * sizeof(int));
+    int *dn = realloc(p->done_idx, (size_t)n * sizeof(int));
+    if (!req || !buf || !fr || !dn)
+        die(m, "out of memory (send pool)");
+    p->req = req;
+    p->buf = buf;
+    p->free_idx = fr;
+    p->done_idx = dn;
+    for (int i = n - 1; i >= old; i--) {
+        p->req[i] = MPI_REQUEST_NULL;
+        p->buf[i] = xcalloc(m, 1, p->size);
+        p->free_idx[p->nfree++] = i;
+    }
+    p->n = n;
+}
+
+static void pool_retire(struct send_pool *p)
+{
+    if (p->inflight == 0)
+        return;
+    int n = 0;
+    MPI_Testsome(p->n, p->req, &n, p->done_idx, MPI_STATUSES_IGNORE);
+    if (n == MPI_UNDEFINED)
+        return;
+    for (int i = 0; i < n; i++)
+        p->free_idx[p->nfree++] = p->done_idx[i];
+    p->inflight -= n;
+}
+
+/* A free buffer (retiring finished sends, growing if none) and its index. */
+static uint8_t *pool_take(struct dsm_mpi *m, struct send_pool *p, int *idx)
+{
+    if (p->nfree == 0)
+        pool_retire(p);
+    if (p->nfree == 0)
+        pool_grow(m, p, p->n * 2);
+    *idx = p->free_idx[--p->nfree];
+    return p->buf[*idx];
+}
+
+static void pool_isend(struct dsm_mpi *m, struct send_pool *p, int idx, size_t len,
+                       int rank, int tag)
+{
+    MPI_Isend(p->buf[idx], (int)len, MPI_BYTE, rank, tag, m->comm, &p->req[idx]);
+    p->inflight++;
+}
+
+/* Wait for every send of p (small messages go eagerly, so they complete
+ * without the receivers' help), then free it. */
+static void pool_close(struct send_pool *p)
+{
+    while (p->inflight > 0) {
+        pool_retire(p);
+        if (p->inflight > 0)
+            sched_yield();
+    }
+    for (int i = 0; i < p->n; i++)
+        free(p->buf[i]);
+    free(p->buf);
+    free(p->req);
+    free(p->free_idx);
+    free(p->done_idx);
+}
+
+static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path);
 
 /* DSM_MPI_IDLE_AUTO: does every rank on this host have a CPU of its own?
  * Ranks are on one host when they run under one kernel (same boot_id;
@@ -159,6 +293,7 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     MPI_Comm_rank(m->comm, &m->rank);
     MPI_Comm_size(m->comm, &m->size);
     m->msg_size = cfg->msg_size;
+    m->data_max = cfg->data_max ? cfg->data_max : DEFAULT_DATA_MAX;
     m->progress_calls = cfg->progress_calls > 0 ? cfg->progress_calls : 2;
     m->idle_spin = cfg->idle == DSM_MPI_IDLE_SPIN ||
                    (cfg->idle == DSM_MPI_IDLE_AUTO && host_has_core_per_rank(m));
@@ -222,39 +357,44 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     MPI_Win_sync(m->ram_win);
     MPI_Win_sync(m->dir_win);
 
-    m->nrecv = cfg->recv_slots > 0 ? cfg->recv_slots : DEFAULT_RECV_SLOTS;
-    m->rreq = xcalloc(m, (size_t)m->nrecv, sizeof(MPI_Request));
-    m->rbuf = xcalloc(m, (size_t)m->nrecv, m->msg_size);
-    for (int i = 0; i < m->nrecv; i++)
-        post_recv(m, i);
-
-    m->nsend = INITIAL_SEND_SLOTS;
-    m->sreq = xcalloc(m, (size_t)m->nsend, sizeof(MPI_Request));
-    m->sbuf = xcalloc(m, (size_t)m->nsend, sizeof(uint8_t *));
-    m->free_idx = xcalloc(m, (size_t)m->nsend, sizeof(int));
-    m->done_idx = xcalloc(m, (size_t)m->nsend, sizeof(int));
-    for (int i = 0; i < m->nsend; i++) {
-        m->sreq[i] = MPI_REQUEST_NULL;
-        m->sbuf[i] = xcalloc(m, 1, m->msg_size);
-        m->free_idx[m->nfree++] = m->nsend - 1 - i;
-    }
+    size_t data_size = m->msg_size + sizeof(struct data_hdr) + m->data_max;
+    ring_open(m, &m->in, cfg->recv_slots > 0 ? cfg->recv_slots : DEFAULT_RECV_SLOTS, m->msg_size);
+    m->data_in = xcalloc(m, 1, data_size);
+    m->msg_out = (struct send_pool){ .size = m->msg_size };
+    pool_grow(m, &m->msg_out, INITIAL_SEND_SLOTS);
+    m->data_out = (struct send_pool){ .size = data_size };
+    pool_grow(m, &m->data_out, INITIAL_DATA_SEND_SLOTS);
     MPI_Barrier(m->comm);
     /* after the barrier: every area is allocated and zeroed */
-    warm_peer_mappings(m);
+    probe_peers(m, cfg->data_path);
     return m;
 }
 
-/* Over shared memory (osc/sm) every rank maps every other rank's copy
- * area, and the first touch of each of a peer's pages in this process is
- * a host page fault (shmem, about 4 us, mapping 16 pages at a time):
- * measured as a quarter of a cold 4 KiB Get in the DSM's first read of a
- * page. Touch every 64 KiB of every peer's area once here with an 8-byte
- * Get instead (the kernel maps the pages around it). Only when a Get
- * looks like a memory copy (under WARM_MAX_NS): over a network transport
- * the remote area is never mapped here and this would only cost round
- * trips. */
+/* Which peers' copy areas this process reaches as memory, and warming
+ * their mappings.
+ *
+ * Over shared memory (osc/sm) a Get or Put is a memory copy that needs
+ * nothing of the target; elsewhere (osc/pt2pt over TCP, or over vader
+ * between nodes' worth of ranks) it is a request the target serves in
+ * its next MPI progress pass, and a Put's flush waits for the target's
+ * answer. MPI does not say which (MPI_Win_shared_query fails on
+ * MPI_Win_allocate windows in Open MPI 4.1), so time it: the best of a
+ * few 8-byte Gets under PUT_DIRECT_NS is a memory copy (osc/sm: about
+ * 0.05 us; osc/pt2pt needs at least a message round trip, 0.7 us over
+ * vader at best, 12 us over TCP). A wrong guess costs speed, never
+ * correctness: the receiver handles both forms of send_data.
+ *
+ * Every rank maps every direct peer's copy area, and the first touch of
+ * each of its pages in this process is a host page fault (shmem, about
+ * 4 us, mapping 16 pages at a time): measured as a quarter of a cold
+ * 4 KiB Get in the DSM's first read of a page. Touch every 64 KiB of
+ * every direct peer's area once here with an 8-byte Get instead (the
+ * kernel maps the pages around it). Collective in effect: every rank
+ * probes while the others do (osc/pt2pt targets serve while they wait in
+ * their own flushes). */
 #define WARM_STEP (64u * 1024u)
-#define WARM_MAX_NS 5000u
+#define PUT_DIRECT_NS 400u
+#define PROBES 4
 
 static uint64_t now_ns(void)
 {
@@ -263,75 +403,70 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void warm_peer_mappings(struct dsm_mpi *m)
+static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path)
 {
-    if (m->size < 2 || m->ram_bytes == 0)
+    m->peer_mem = xcalloc(m, (size_t)m->size, sizeof(bool));
+    m->put_direct = xcalloc(m, (size_t)m->size, sizeof(bool));
+    if (m->size < 2 || m->ram_bytes == 0) {
+        dsm_mpi_set_data_path(m, path);
         return;
-    uint64_t probe;
-    int peer = (m->rank + 1) % m->size;
-    uint64_t best = UINT64_MAX;
-    for (int i = 0; i < 4; i++) {
-        uint64_t t0 = now_ns();
-        dsm_mpi_get(m, peer, 0, &probe, sizeof probe);
-        uint64_t dt = now_ns() - t0;
-        if (dt < best)
-            best = dt;
     }
-    m->st.gets -= 4;
-    m->st.get_bytes -= 4 * sizeof probe;
-    if (best > WARM_MAX_NS)
-        return;
+    uint64_t probe;
     for (int k = 1; k < m->size; k++) {
         int r = (m->rank + k) % m->size;
+        uint64_t best = UINT64_MAX;
+        for (int i = 0; i < PROBES; i++) {
+            uint64_t t0 = now_ns();
+            dsm_mpi_get(m, r, 0, &probe, sizeof probe);
+            uint64_t dt = now_ns() - t0;
+            if (dt < best)
+                best = dt;
+        }
+        m->st.gets -= PROBES;
+        m->st.get_bytes -= PROBES * sizeof probe;
+        m->peer_mem[r] = best < PUT_DIRECT_NS;
+        if (!m->peer_mem[r])
+            continue;
         for (size_t off = 0; off < m->ram_bytes; off += WARM_STEP) {
             MPI_Get(&probe, (int)sizeof probe, MPI_BYTE, r,
                     (MPI_Aint)(m->ram_disp[r] + off), (int)sizeof probe, MPI_BYTE, m->ram_win);
             MPI_Win_flush(r, m->ram_win);
         }
     }
+    dsm_mpi_set_data_path(m, path);
 }
 
-static void retire_sends(struct dsm_mpi *m)
+void dsm_mpi_set_data_path(struct dsm_mpi *m, enum dsm_mpi_data_path path)
 {
-    if (m->send_inflight == 0)
-        return;
-    int n = 0;
-    MPI_Testsome(m->nsend, m->sreq, &n, m->done_idx, MPI_STATUSES_IGNORE);
-    if (n == MPI_UNDEFINED)
-        return;
-    for (int i = 0; i < n; i++)
-        m->free_idx[m->nfree++] = m->done_idx[i];
-    m->send_inflight -= n;
+    for (int r = 0; r < m->size; r++)
+        m->put_direct[r] = r != m->rank &&
+                           (path == DSM_MPI_DATA_PUT || (path == DSM_MPI_DATA_AUTO && m->peer_mem[r]));
+}
+
+int dsm_mpi_put_peers(const struct dsm_mpi *m)
+{
+    int k = 0;
+    for (int r = 0; r < m->size; r++)
+        k += m->put_direct[r];
+    return k;
 }
 
 void dsm_mpi_close(struct dsm_mpi *m)
 {
     if (!m)
         return;
-    /* Small messages go eagerly, so our sends complete without the
-     * receivers' help; keep serving RMA progress meanwhile anyway. */
-    while (m->send_inflight > 0) {
-        retire_sends(m);
-        if (m->send_inflight > 0)
-            sched_yield();
-    }
+    /* our sends complete (they keep serving RMA progress meanwhile) */
+    pool_close(&m->msg_out);
+    pool_close(&m->data_out);
     MPI_Win_unlock_all(m->ram_win);
     MPI_Win_unlock_all(m->dir_win);
     MPI_Win_free(&m->ram_win);   /* collective: every rank is done */
     MPI_Win_free(&m->dir_win);
-    for (int i = 0; i < m->nrecv; i++) {
-        MPI_Cancel(&m->rreq[i]);
-        MPI_Wait(&m->rreq[i], MPI_STATUS_IGNORE);
-    }
+    ring_close(&m->in);
     MPI_Comm_free(&m->comm);
-    for (int i = 0; i < m->nsend; i++)
-        free(m->sbuf[i]);
-    free(m->sbuf);
-    free(m->sreq);
-    free(m->free_idx);
-    free(m->done_idx);
-    free(m->rreq);
-    free(m->rbuf);
+    free(m->data_in);
+    free(m->peer_mem);
+    free(m->put_direct);
     free(m->dir_words_of);
     free(m->ram_disp);
     free(m);
@@ -450,44 +585,90 @@ uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx)
     return fetch_op(m, rank, idx, 0, MPI_NO_OP);
 }
 
-static void grow_send_pool(struct dsm_mpi *m)
-{
-    int old = m->nsend, n = old * 2;
-    MPI_Request *req = realloc(m->sreq, (size_t)n * sizeof(*req));
-    uint8_t **buf = realloc(m->sbuf, (size_t)n * sizeof(*buf));
-    int *fr = realloc(m->free_idx, (size_t)n * sizeof(int));
-    int *dn = realloc(m->done_idx, (size_t)n * sizeof(int));
-    if (!req || !buf || !fr || !dn)
-        die(m, "out of memory (send pool)");
-    m->sreq = req;
-    m->sbuf = buf;
-    m->free_idx = fr;
-    m->done_idx = dn;
-    for (int i = old; i < n; i++) {
-        m->sreq[i] = MPI_REQUEST_NULL;
-        m->sbuf[i] = xcalloc(m, 1, m->msg_size);
-        m->free_idx[m->nfree++] = i;
-    }
-    m->nsend = n;
-}
-
 void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len)
 {
     if (rank < 0 || rank >= m->size || rank == m->rank || len > m->msg_size)
         die(m, "bad message destination or size");
-    if (m->nfree == 0)
-        retire_sends(m);
-    if (m->nfree == 0)
-        grow_send_pool(m);
-    int i = m->free_idx[--m->nfree];
-    memcpy(m->sbuf[i], msg, len);
-    memset(m->sbuf[i] + len, 0, m->msg_size - len);
+    int i;
+    uint8_t *buf = pool_take(m, &m->msg_out, &i);
+    memcpy(buf, msg, len);
+    memset(buf + len, 0, m->msg_size - len);
     /* Release: local stores to the copy area before this message are
      * visible to the Get that it may trigger. */
     MPI_Win_sync(m->ram_win);
-    MPI_Isend(m->sbuf[i], (int)m->msg_size, MPI_BYTE, rank, TAG_MSG, m->comm, &m->sreq[i]);
-    m->send_inflight++;
+    pool_isend(m, &m->msg_out, i, m->msg_size, rank, TAG_MSG);
     m->st.msgs_sent++;
+}
+
+void dsm_mpi_send_data(struct dsm_mpi *m, int rank, const void *msg, size_t len,
+                       size_t off, size_t dlen)
+{
+    if (rank < 0 || rank >= m->size || rank == m->rank || len > m->msg_size ||
+        dlen > m->data_max)
+        die(m, "bad data message destination or size");
+    check_ram(m, m->rank, off, dlen);
+    if (m->put_direct[rank]) {
+        dsm_mpi_put(m, rank, off, m->ram + off, dlen);
+        dsm_mpi_send(m, rank, msg, len);
+        return;
+    }
+    int i;
+    uint8_t *buf = pool_take(m, &m->data_out, &i);
+    memcpy(buf, msg, len);
+    memset(buf + len, 0, m->msg_size - len);
+    struct data_hdr h = { .off = off, .len = dlen };
+    memcpy(buf + m->msg_size, &h, sizeof h);
+    memcpy(buf + m->msg_size + sizeof h, m->ram + off, dlen);
+    pool_isend(m, &m->data_out, i, m->msg_size + sizeof h + dlen, rank, TAG_DATA);
+    m->st.msgs_sent++;
+    m->st.data_msgs++;
+    m->st.data_bytes += dlen;
+}
+
+/* A progress pass that also looks for a data message: true (and the
+ * message received into data_in, its length in *len, its sender in *src)
+ * if one had arrived. */
+static bool probe_data(struct dsm_mpi *m, int *src, int *len)
+{
+    int flag = 0;
+    MPI_Message msg;
+    MPI_Status st;
+    MPI_Improbe(MPI_ANY_SOURCE, TAG_DATA, m->comm, &flag, &msg, &st);
+    if (!flag)
+        return false;
+    MPI_Get_count(&st, MPI_BYTE, len);
+    if (*len < 0 || (size_t)*len > m->msg_size + sizeof(struct data_hdr) + m->data_max)
+        die(m, "data message too long");
+    MPI_Mrecv(m->data_in, *len, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+    *src = st.MPI_SOURCE;
+    return true;
+}
+
+/* The data message in data_in: its bytes land in our copy area, its
+ * control part goes to msg. */
+static void take_data(struct dsm_mpi *m, int len, uint8_t *msg)
+{
+    struct data_hdr h;
+    if (len < (int)(m->msg_size + sizeof h))
+        die(m, "data message too short");
+    memcpy(&h, m->data_in + m->msg_size, sizeof h);
+    if (h.len > m->data_max || h.len != (uint64_t)len - m->msg_size - sizeof h)
+        die(m, "data message of the wrong size");
+    check_ram(m, m->rank, h.off, h.len);
+    memcpy(m->ram + h.off, m->data_in + m->msg_size + sizeof h, h.len);
+    memcpy(msg, m->data_in, m->msg_size);
+    m->st.data_recv++;
+}
+
+/* Hand one message to the handler. */
+static void deliver(struct dsm_mpi *m, int src, const uint8_t *msg, int *n)
+{
+    if (*n == 0)
+        MPI_Win_sync(m->ram_win);   /* acquire: see Puts announced */
+    (*n)++;
+    m->st.msgs_recv++;
+    if (m->on_msg)
+        m->on_msg(m->ctx, src, msg, m->msg_size);
 }
 
 int dsm_mpi_poll(struct dsm_mpi *m, int max)
@@ -500,39 +681,39 @@ int dsm_mpi_poll(struct dsm_mpi *m, int max)
         return 0;
     }
     m->in_poll = true;
-    /* Extra progress passes before the receive test: with osc/pt2pt a
-     * Get or CAS request that arrives in one pass has its reply sent in
-     * the next (measured: a busy target then answers within one poll
-     * period instead of two). The ring test below is the last pass. */
-    for (int i = 1; i < m->progress_calls; i++) {
-        int flag;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_MSG, m->comm, &flag, MPI_STATUS_IGNORE);
-    }
-    retire_sends(m);
     int n = 0;
     uint8_t msg[DSM_MPI_MSG_MAX];
+    /* Progress passes before the ring test: with osc/pt2pt a Get or CAS
+     * request that arrives in one pass has its reply sent in the next
+     * (measured: a busy target then answers within one poll period
+     * instead of two); the ring test is the last pass. The first pass is
+     * also where data messages are found (at least that one pass, then,
+     * even with progress_calls 1): a data message answers this rank's
+     * own request and has no pre-posted receive, so that control
+     * messages keep their small, cache-resident ring (a ring with slots
+     * big enough for a page cost 1.2 us a fault: docs/dsm-mpi.md) and a
+     * poll still makes one MPI test call, not two. */
+    for (int i = 0; i < m->progress_calls - 1 || i == 0; i++) {
+        int src, len;
+        while ((max <= 0 || n < max) && probe_data(m, &src, &len)) {
+            take_data(m, len, msg);
+            deliver(m, src, msg, &n);
+        }
+    }
+    pool_retire(&m->msg_out);
+    pool_retire(&m->data_out);
     while (max <= 0 || n < max) {
-        int flag = 0;
-        MPI_Status status;
-        int slot = m->rhead;
-        /* The ring is tested strictly in posting order: matching follows
-         * posting order, so this keeps each sender's FIFO order. */
-        MPI_Test(&m->rreq[slot], &flag, &status);
-        if (!flag)
+        MPI_Status st;
+        const uint8_t *b = ring_test(&m->in, &st);
+        if (!b)
             break;
-        int count = 0;
-        MPI_Get_count(&status, MPI_BYTE, &count);
-        if (count != (int)m->msg_size)
+        int len = 0;
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        if (len != (int)m->msg_size)
             die(m, "control message of the wrong size");
-        memcpy(msg, m->rbuf + (size_t)slot * m->msg_size, m->msg_size);
-        post_recv(m, slot);
-        m->rhead = (slot + 1) % m->nrecv;
-        if (n == 0)
-            MPI_Win_sync(m->ram_win);   /* acquire: see Puts announced */
-        n++;
-        m->st.msgs_recv++;
-        if (m->on_msg)
-            m->on_msg(m->ctx, status.MPI_SOURCE, msg, m->msg_size);
+        memcpy(msg, b, m->msg_size);
+        ring_next(m, &m->in);
+        deliver(m, st.MPI_SOURCE, msg, &n);
     }
     m->in_poll = false;
     return n;
@@ -583,10 +764,6 @@ static void tp_get(void *ctx, int rank, size_t off, void *buf, size_t len)
     dsm_mpi_get(ctx, rank, off, buf, len);
 }
 
-static void tp_put(void *ctx, int rank, size_t off, const void *buf, size_t len)
-{
-    dsm_mpi_put(ctx, rank, off, buf, len);
-}
 
 static uint64_t tp_cas(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired)
 {
@@ -607,6 +784,11 @@ static uint64_t tp_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op 
 static void tp_send(void *ctx, int rank, const struct dsm_msg *msg)
 {
     dsm_mpi_send(ctx, rank, msg, sizeof(*msg));
+}
+
+static void tp_send_data(void *ctx, int rank, const struct dsm_msg *msg, size_t off, size_t len)
+{
+    dsm_mpi_send_data(ctx, rank, msg, sizeof(*msg), off, len);
 }
 
 struct tp_poll_arg {
@@ -650,14 +832,14 @@ static uint64_t tp_now_ns(void *ctx)
 
 struct dsm_transport *dsm_mpi_transport(struct dsm_mpi *m)
 {
-    if (m->msg_size != sizeof(struct dsm_msg))
+    if (m->msg_size != sizeof(struct dsm_msg) || m->data_max < DSM_TRANSPORT_DATA_MAX)
         return NULL;
     m->tp = (struct dsm_transport){
         .rank = m->rank, .nranks = m->size,
         .ram = m->ram, .ram_bytes = m->ram_bytes,
         .ctx = m,
-        .get = tp_get, .put = tp_put, .cas = tp_cas, .fetch_op = tp_fetch_op,
-        .send = tp_send, .poll = tp_poll, .idle = tp_idle, .now_ns = tp_now_ns,
+        .get = tp_get, .cas = tp_cas, .fetch_op = tp_fetch_op,
+        .send = tp_send, .send_data = tp_send_data, .poll = tp_poll, .idle = tp_idle, .now_ns = tp_now_ns,
     };
     return &m->tp;
 }

@@ -24,7 +24,9 @@
  *   visible to loads after the poll.
  * - Control messages: per-sender FIFO (MPI non-overtaking order, kept by
  *   delivering the receive ring strictly in posting order); a send never
- *   blocks (the send pool grows). dsm_mpi_poll() also drives MPI progress,
+ *   blocks (the send pool grows). Data messages (dsm_mpi_send_data) are a
+ *   second stream with the same guarantees among themselves, none with
+ *   respect to control messages. dsm_mpi_poll() also drives MPI progress,
  *   which osc/pt2pt over TCP needs at the target for any RMA call to
  *   complete: a rank must poll while it computes (on a budget) and while
  *   it waits.
@@ -54,6 +56,14 @@ enum dsm_mpi_idle_policy {
     DSM_MPI_IDLE_BACKOFF /* sched_yield, then sleeps of 1..128 us */
 };
 
+/* How dsm_mpi_send_data moves its bytes to a rank. */
+enum dsm_mpi_data_path {
+    DSM_MPI_DATA_AUTO,   /* a put where a put is a memory copy (timed at
+                          * open: osc/sm), inside the message elsewhere */
+    DSM_MPI_DATA_PUT,    /* always a put (flushed) and then the message */
+    DSM_MPI_DATA_MSG,    /* always inside the message */
+};
+
 struct dsm_mpi_config {
     size_t ram_bytes;    /* local copy area, the same on every rank */
     size_t dir_words;    /* directory words homed on this rank (may differ) */
@@ -64,6 +74,8 @@ struct dsm_mpi_config {
                           * pass per poll doubles a busy target's
                           * response time: docs/dsm-mpi.md) */
     enum dsm_mpi_idle_policy idle;  /* how a rank with nothing to do waits */
+    size_t data_max;     /* most bytes a data message carries (0: 4096) */
+    enum dsm_mpi_data_path data_path;
 };
 
 /* Called by dsm_mpi_poll for each message, in per-sender FIFO order. */
@@ -104,8 +116,26 @@ uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx);
  * itself). Never blocks. */
 void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len);
 
+/* A message with dlen <= data_max bytes of this rank's copy area at
+ * offset off attached: when the receiver's poll delivers the message, the
+ * bytes (as they were at this call) are at the same offset of its copy
+ * area. Over a network one message (no round trip to the receiver); to a
+ * rank reached as memory a put and a control message. Never blocks
+ * waiting for the receiver (the put of the second form completes on its
+ * own over shared memory). */
+void dsm_mpi_send_data(struct dsm_mpi *m, int rank, const void *msg, size_t len,
+                       size_t off, size_t dlen);
+
+/* Change the path of this rank's later send_data calls (benchmarks
+ * compare them; AUTO goes back to what open found). */
+void dsm_mpi_set_data_path(struct dsm_mpi *m, enum dsm_mpi_data_path path);
+
+/* How many other ranks this rank's send_data puts to. */
+int dsm_mpi_put_peers(const struct dsm_mpi *m);
+
 /* Drive MPI progress, retire finished sends and deliver up to `max`
- * received messages (max <= 0: all that have arrived) to the handler.
+ * received messages of both kinds (max <= 0: all that have arrived) to
+ * the handler, data messages' bytes already in place.
  * Returns the number delivered. Not re-entrant: a call from inside the
  * handler only drives progress and returns 0. */
 int dsm_mpi_poll(struct dsm_mpi *m, int max);
@@ -124,7 +154,9 @@ bool dsm_mpi_idle_spins(const struct dsm_mpi *m);
 struct dsm_mpi_stats {
     uint64_t gets, puts, get_bytes, put_bytes;
     uint64_t atomics;
-    uint64_t msgs_sent, msgs_recv;
+    uint64_t msgs_sent, msgs_recv;   /* of both kinds */
+    uint64_t data_msgs, data_bytes;  /* data messages sent, bytes they carried */
+    uint64_t data_recv;              /* data messages received */
     uint64_t polls;
 };
 void dsm_mpi_get_stats(const struct dsm_mpi *m, struct dsm_mpi_stats *out);

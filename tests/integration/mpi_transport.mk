@@ -1,7 +1,10 @@
 # tests/integration/mpi_transport.mk - `make check-mpi-transport`: the DSM
 # transport over MPI (src/mpi/dsm_mpi.c, clocksync.c) tested by
 # tests/integration/mpi_transport_test.c with 2 and 4 ranks over shared
-# memory (btl self,vader; osc sm) and TCP (btl self,tcp; osc pt2pt).
+# memory (btl self,vader; osc sm), where send_data must choose puts, over
+# shared memory with data messages forced (what osc/pt2pt over vader
+# between nodes' worth of ranks would use), and over TCP (btl self,tcp;
+# osc pt2pt), where it must choose data messages.
 # Included by the top Makefile; check-integration can depend on it.
 
 MPI_TT := $(BUILD)/tests/integration/mpi_transport_test
@@ -22,10 +25,13 @@ check-mpi-transport: $(MPI_TT)
 	export OMPI_MCA_btl_vader_single_copy_mechanism=none; \
 	fail=0; \
 	for np in 2 4; do \
-	  for tr in sm tcp; do \
-	    if [ $$tr = sm ]; then mca="--mca btl self,vader"; \
-	    else mca="--mca btl self,tcp --mca osc pt2pt"; fi; \
-	    if timeout $(MPI_TT_TIMEOUT) mpirun --oversubscribe -np $$np $$mca $(MPI_TT) \
+	  for tr in sm sm-msg tcp; do \
+	    case $$tr in \
+	      sm) mca="--mca btl self,vader"; path=put;; \
+	      sm-msg) mca="--mca btl self,vader"; path=force-msg;; \
+	      *) mca="--mca btl self,tcp --mca osc pt2pt"; path=msg;; \
+	    esac; \
+	    if timeout $(MPI_TT_TIMEOUT) mpirun --oversubscribe -np $$np $$mca $(MPI_TT) $$path \
 	         > $(MPI_TT).$$tr.$$np.log 2>&1; then \
 	      echo "PASS mpi_transport_test $$tr $$np ranks"; \
 	    else \

@@ -12,7 +12,11 @@
  * is seen by a get that the message triggers (visibility rule 4); (3)
  * every rank sends to every other while polling, replies from inside the
  * handler, and each message arrives exactly once (no deadlock: the run
- * has a time limit); (4) the synchronized clocks never run backwards
+ * has a time limit); (4) a page sent with send_data is in the receiver's
+ * copy area, as it was at the send, when the message is delivered (rule
+ * 8), by the path the first argument names: "put" (the path chosen over
+ * shared memory), "msg" (chosen over TCP; also forced over shared memory
+ * with "force-msg"); (5) the synchronized clocks never run backwards
  * across a message by more than the reported bound. Every wait polls the
  * transport and backs off with idle(), as the vCPU loop will. Prints
  * "mpi_transport_test: N ranks: ok" on rank 0 and exits 0, or names the
@@ -28,17 +32,20 @@
 #include "mpi/runtime.h"
 
 #define PAGE 4096u
-#define DIR_WORDS 16
+#define DIR_WORDS (W_PHASE + 2 * PHASES + 1)
+#define DATA_ROUNDS 8  /* send_data rounds (a page per sender each) */
 #define W_COUNT 0      /* CAS counter, on rank 0 */
 #define W_FADD 1       /* fetch-add counter, on the last rank */
 #define W_PHASE 2      /* quiesce counters, on rank 0 (two per phase) */
+#define PHASES (5 + DATA_ROUNDS)   /* quiesce phases */
 #define CAS_ITERS 300
 #define MSGS 400       /* per destination */
 #define TIME_LIMIT_NS (50ull * 1000000000ull)
 
-enum { M_DATA = 1, M_ACK, M_PAGE, M_CLOCK };
+enum { M_DATA = 1, M_ACK, M_PAGE, M_CLOCK, M_DPAGE };
 
 static struct runtime *rt;
+static struct dsm_mpi *dm;
 static struct dsm_transport *t;
 static int me, n;
 static int failures;
@@ -46,7 +53,7 @@ static uint64_t t_start;
 
 /* message bookkeeping */
 static uint8_t *seen;           /* [src][seq] delivery counts */
-static long acks, datas, page_msgs, clock_msgs;
+static long acks, datas, page_msgs, clock_msgs, dpage_msgs;
 static struct clocksync cs;
 
 #define CHECK(cond, ...)                                                   \
@@ -98,6 +105,22 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
         CHECK(bad == PAGE, "page %llu from %d: byte %zu stale after its message",
               (unsigned long long)m->page, src, bad);
         page_msgs++;
+        break;
+    }
+    case M_DPAGE: {
+        /* Rule 8: the bytes are in our copy at the same offset, as the
+         * sender had them when it sent (it scribbles over them after). */
+        const uint8_t *p = t->ram + m->page * PAGE;
+        size_t bad = PAGE;
+        for (size_t i = 0; i < PAGE; i++)
+            if (p[i] != pattern(src, (int)m->arg, i)) {
+                bad = i;
+                break;
+            }
+        CHECK(bad == PAGE, "data page %llu from %d (round %llu): byte %zu is %#x on delivery",
+              (unsigned long long)m->page, src, (unsigned long long)m->arg, bad,
+              bad < PAGE ? p[bad] : 0);
+        dpage_msgs++;
         break;
     }
     case M_CLOCK: {
@@ -197,7 +220,7 @@ static void test_pages(void)
     for (int d = 0; d < n; d++) {
         for (size_t i = 0; i < PAGE; i++)
             buf[i] = pattern(me, d, i);
-        t->put(t->ctx, d, (size_t)me * PAGE, buf, PAGE);
+        dsm_mpi_put(dm, d, (size_t)me * PAGE, buf, PAGE);
         t->poll(t->ctx, 0, on_msg, NULL);
     }
     quiesce(1, "the puts");
@@ -263,6 +286,30 @@ static void test_messages(void)
     CHECK(datas == want && acks == want, "%ld data, %ld acks, want %ld", datas, acks, want);
 }
 
+/* Page 2n + 2 + s of every copy area belongs to sender s: each round it
+ * fills its own copy with the round's pattern, sends it to every other
+ * rank with send_data and scribbles over it at once; the receivers check
+ * their copy on delivery. Rounds are separated so that a round's bytes
+ * cannot be overwritten by the next one before they are checked. */
+static void test_data(void)
+{
+    size_t pg = 2 * (size_t)n + 2 + (size_t)me;
+    uint8_t *mine = t->ram + pg * PAGE;
+    for (int round = 0; round < DATA_ROUNDS; round++) {
+        for (size_t i = 0; i < PAGE; i++)
+            mine[i] = pattern(me, 200 + round, i);
+        for (int k = 1; k < n; k++) {
+            int d = (me + k) % n;
+            struct dsm_msg m = { .type = M_DPAGE, .src = (uint32_t)me, .page = pg,
+                                 .arg = (uint64_t)(200 + round) };
+            t->send_data(t->ctx, d, &m, pg * PAGE, PAGE);
+        }
+        memset(mine, 0xee, PAGE);
+        wait_count(&dpage_msgs, (long)(round + 1) * (n - 1), "data pages");
+        quiesce(5 + round, "a round of data pages");
+    }
+}
+
 static void test_clock(void)
 {
     if (clocksync_run(&cs, 0) != 0)
@@ -279,7 +326,7 @@ static void test_clock(void)
         t->poll(t->ctx, 0, on_msg, NULL);
     }
     wait_count(&clock_msgs, 20L * (n - 1), "clock messages");
-    quiesce(4, "the clock messages");
+    quiesce(4, "the clock messages");   /* phases 5.. are test_data's */
     uint64_t a = clocksync_now_ns(&cs), b = clocksync_now_ns(&cs);
     CHECK(b >= a, "synchronized clock not monotonic");
     printf("mpi_transport_test: rank %d: clock offset %+lld ns, error <= %lld ns "
@@ -297,15 +344,21 @@ int main(int argc, char **argv)
         return 1;
     me = rt_rank(rt);
     n = rt_size(rt);
+    const char *path = argc > 1 ? argv[1] : "";
+    bool want_put = strcmp(path, "put") == 0;
+    if (!want_put && strcmp(path, "msg") != 0 && strcmp(path, "force-msg") != 0)
+        rt_abort(rt, 1, "usage: mpi_transport_test put|msg|force-msg");
     struct dsm_mpi_config cfg = {
-        .ram_bytes = (size_t)(2 * n + 2) * PAGE,
+        .ram_bytes = (size_t)(3 * n + 2) * PAGE,
         .dir_words = DIR_WORDS,
         .msg_size = sizeof(struct dsm_msg),
         .recv_slots = 16,
+        .data_path = strcmp(path, "force-msg") == 0 ? DSM_MPI_DATA_MSG : DSM_MPI_DATA_AUTO,
     };
     struct dsm_mpi *m = dsm_mpi_open(&cfg, NULL, NULL);
     if (!m)
         rt_abort(rt, 1, "dsm_mpi_open failed");
+    dm = m;
     t = dsm_mpi_transport(m);
     if (!t || t->rank != me || t->nranks != n || !t->ram || ((uintptr_t)t->ram & (PAGE - 1)))
         rt_abort(rt, 1, "transport view wrong (ram %p)", (void *)(t ? t->ram : NULL));
@@ -319,9 +372,19 @@ int main(int argc, char **argv)
     test_pages();
     test_messages();
     test_clock();
+    test_data();
 
     struct dsm_mpi_stats st;
     dsm_mpi_get_stats(m, &st);
+    /* the path send_data took: puts (test_pages made n) or messages */
+    uint64_t data_puts = st.puts - (uint64_t)n;
+    uint64_t sent = (uint64_t)DATA_ROUNDS * (uint64_t)(n - 1);
+    CHECK(want_put ? data_puts == sent && st.data_msgs == 0
+                   : data_puts == 0 && st.data_msgs == sent && st.data_bytes == sent * PAGE,
+          "send_data took the wrong path for '%s': %llu puts, %llu data messages", path,
+          (unsigned long long)data_puts, (unsigned long long)st.data_msgs);
+    CHECK(st.data_recv == (want_put ? 0 : sent), "%llu data messages received, want %llu",
+          (unsigned long long)st.data_recv, (unsigned long long)(want_put ? 0 : sent));
     dsm_mpi_close(m);
     free(seen);
     int bad = rt_max(rt, failures);
@@ -329,11 +392,11 @@ int main(int argc, char **argv)
         if (bad)
             printf("mpi_transport_test: %d ranks: FAILED\n", n);
         else
-            printf("mpi_transport_test: %d ranks: ok (rank 0: %llu gets, %llu puts, "
-                   "%llu atomics, %llu msgs sent, %llu polls)\n",
-                   n, (unsigned long long)st.gets, (unsigned long long)st.puts,
+            printf("mpi_transport_test: %d ranks, send_data %s: ok (rank 0: %llu gets, "
+                   "%llu puts, %llu atomics, %llu msgs sent of which %llu data, %llu polls)\n",
+                   n, path, (unsigned long long)st.gets, (unsigned long long)st.puts,
                    (unsigned long long)st.atomics, (unsigned long long)st.msgs_sent,
-                   (unsigned long long)st.polls);
+                   (unsigned long long)st.data_msgs, (unsigned long long)st.polls);
     }
     rt_finalize(rt);
     return bad ? 1 : 0;

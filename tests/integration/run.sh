@@ -18,7 +18,10 @@
 # 1), every CPU halted with interrupts disabled
 # (allhalt.asm: status 6, not a hang), and --stats/--stats-json with 4 ranks.
 # Options: --idle spin / backoff / auto (the policy --stats names, the
-# guest's output unchanged) and a bad --idle value.
+# guest's output unchanged) and a bad --idle value; --push auto over sm
+# and tcp (the path --stats names: put over shared memory, the page in the
+# message over TCP), each forced path over the other transport, and a bad
+# --push value.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
@@ -445,6 +448,38 @@ run_idle_cases() {
     pass "$name"
 }
 
+# ------------------------------------------------------------ page answers
+# --push: how a rank answering a page request sends the page. auto must
+# pick put + message over shared memory and the page in the message over
+# TCP; each path forced over the other transport must run the SMP guest to
+# its expected output too; a bad value is a one-line error with status 2.
+run_push_cases() {
+    local elf=$SRC/$GUESTS/smp.elf exp np tr p want name
+    [ -f "$elf" ] || { fail "push" "$GUESTS/smp.elf missing"; return; }
+    guest_cfg smp "$elf"
+    for c in "sm 2 auto put" "tcp 2 auto page" "tcp 4 put put" "sm 4 message page"; do
+        read -r tr np p want <<<"$c"
+        exp=$SRC/tests/guests/expected/smp.$np.out
+        name="push: --push $p ($tr np=$np)"
+        TIMEOUT=$SMP_TIMEOUT launch "$tr" "$np" "$CFG/smp.cfg" --push "$p" --stats
+        check_common "$name" 1 || continue
+        if ! cmp -s "$exp" "$T/out"; then
+            fail "$name" "console output differs from ${exp#"$SRC"/}"; continue
+        fi
+        if ! grep -q "^vsmp: page answers: $want" "$T/err"; then
+            fail "$name" "--stats does not say 'page answers: $want ...'"; continue
+        fi
+        pass "$name"
+    done
+    name="push: --push bogus is an error"
+    launch single 1 "$CFG/smp.cfg" --push bogus
+    check_common "$name" 2 || return 0
+    if [ "$(vsmp_lines)" != 1 ] || ! grep -q '^vsmp: --push needs auto, put or message' "$T/err"; then
+        fail "$name" "expected one line naming --push"; return 0
+    fi
+    pass "$name"
+}
+
 # ------------------------------------------------------------ a rank dies
 # kill -9 of rank 1 while the SMP guest runs on 2 CPUs over TCP: the whole
 # job must end (not hang) with a failure status, a message naming rank 1,
@@ -500,6 +535,7 @@ run_allhalt_cases
 run_kill_case
 run_stats_case
 run_idle_cases
+run_push_cases
 fi
 
 if [ "${NETNS:-1}" != 0 ]; then
