@@ -12,7 +12,9 @@
  * on a directory word + flush; (c) control message round trip (send, the
  * target polls and answers from its handler, the sender polls for the
  * answer); (e) a read fault's transport work without contention (CAS lock,
- * 4 KiB get, swap unlock), (e') that of the lock-free shared read with
+ * 4 KiB get, swap unlock), (b2) the unlock as the DSM makes it (a store
+ * that does not wait for the home) and (e3) the read-fault work with it,
+ * (e') that of the lock-free shared read with
  * the copyset in the meta word (one fetch-OR that returns the state it
  * joined, 4 KiB get: docs/dsm.md, up to 46 ranks), (e2) the same with the
  * split layout of more ranks (fetch-OR into the copyset word, load the
@@ -296,6 +298,21 @@ int main(int argc, char **argv)
             ns[i] = dsm_mpi_now_ns() - s;
         }
         row("(e) read-fault work: CAS lock, get, unlock", ns, N);
+        for (int i = 0; i < N; i++) {
+            uint64_t s = dsm_mpi_now_ns();
+            dsm_mpi_store(m, 1, 2, (uint64_t)i);
+            ns[i] = dsm_mpi_now_ns() - s;
+        }
+        row("(b2) store on a directory word (the unlock)", ns, N);
+        for (int i = 0; i < N; i++) {
+            uint64_t s = dsm_mpi_now_ns();
+            while (dsm_mpi_cas(m, 1, 1, 0, 1) != 0)
+                ;
+            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
+            dsm_mpi_store(m, 1, 1, 0);
+            ns[i] = dsm_mpi_now_ns() - s;
+        }
+        row("(e3) read-fault work: CAS lock, get, store", ns, N);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
             dsm_mpi_fetch_or(m, 1, 2, 1ull << 20);

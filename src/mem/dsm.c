@@ -238,9 +238,13 @@ static uint64_t dir_lock(struct dsm *d, int home, size_t idx)
     }
 }
 
+/* The unlock is a store that does not wait for the home (rule 2b): a
+ * later lock of this entry by this rank is ordered after it, and nothing
+ * else this rank does depends on it having landed; ranks waiting for the
+ * lock see it one way trip later instead of after our round trip. */
 static void dir_unlock(struct dsm *d, int home, size_t idx, uint64_t meta)
 {
-    fop(d, home, idx, DSM_OP_SWAP, meta & ~DSM_META_LOCKED);
+    d->t->store(d->t->ctx, home, idx, meta & ~DSM_META_LOCKED);
 }
 
 /* ---- requests from this rank ---- */

@@ -31,6 +31,14 @@ struct fake_msg {
     size_t off, len;             /* ... and where they land */
 };
 
+/* A directory store on its way (rule 2b). */
+struct fake_store {
+    int src, home;
+    size_t idx;
+    uint64_t v;
+    uint64_t due;                /* step from which it may land */
+};
+
 struct fake_rank {
     struct dsm_fake *f;
     int rank;
@@ -56,6 +64,8 @@ struct dsm_fake {
     uint64_t steps;
     struct fake_msg *q;
     size_t nq, capq;
+    struct fake_store *st;       /* in issue order */
+    size_t nst, capst;
     /* scheduler stack bounds (ASan fiber annotations only) */
     const void *sched_bottom;
     size_t sched_size;
@@ -140,11 +150,58 @@ int dsm_fake_spawn(struct dsm_fake *f, int rank, dsm_fake_task_fn fn, void *arg)
     return 0;
 }
 
+static uint64_t *dir_word(struct dsm_fake *f, int rank, size_t idx);
+
+static bool same_word(const struct fake_store *a, const struct fake_store *b)
+{
+    return a->src == b->src && a->home == b->home && a->idx == b->idx;
+}
+
+/* Land store i together with every earlier store of the same rank to the
+ * same word, in issue order (rule 2b). */
+static void land_store(struct dsm_fake *f, size_t i)
+{
+    struct fake_store x = f->st[i];
+    size_t out = 0;
+    for (size_t j = 0; j < f->nst; j++) {
+        if (j <= i && same_word(&f->st[j], &x))
+            *dir_word(f, x.home, x.idx) = f->st[j].v;
+        else
+            f->st[out++] = f->st[j];
+    }
+    f->nst = out;
+}
+
+/* Before src's next operation on (home, idx): its stores there land. */
+static void land_stores_of(struct dsm_fake *f, int src, int home, size_t idx)
+{
+    struct fake_store key = { .src = src, .home = home, .idx = idx };
+    for (size_t i = f->nst; i-- > 0;)
+        if (same_word(&f->st[i], &key)) {
+            land_store(f, i);
+            return;
+        }
+}
+
+/* The stores that are due (all of them once no task is left). */
+static void land_due_stores(struct dsm_fake *f, bool all)
+{
+    for (size_t i = 0; i < f->nst;) {
+        if (all || f->st[i].due <= f->steps) {
+            land_store(f, i);
+            i = 0;                  /* entries moved: scan again */
+        } else {
+            i++;
+        }
+    }
+}
+
 int dsm_fake_step(struct dsm_fake *f)
 {
     int n = f->cfg.nranks, live = 0;
     for (int i = 0; i < n; i++)
         live += f->r[i].live;
+    land_due_stores(f, live == 0);
     if (live == 0)
         return 0;
     uint64_t k = rand_below(f, (uint64_t)live);
@@ -163,7 +220,10 @@ int dsm_fake_step(struct dsm_fake *f)
     FIBER_FINISH(save, NULL, NULL);
     f->current = -1;
     f->steps++;
-    return live - !r->live;
+    int left = live - !r->live;
+    if (left == 0)
+        land_due_stores(f, true);   /* the run is over: what is on its way lands */
+    return left;
 }
 
 /* ---- transport calls ---- */
@@ -205,6 +265,7 @@ static uint64_t t_cas(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t
 {
     struct fake_rank *self = ctx;
     maybe_yield(self->f);
+    land_stores_of(self->f, self->rank, rank, idx);
     uint64_t *w = dir_word(self->f, rank, idx);
     uint64_t old = *w;
     if (old == expect)
@@ -216,6 +277,7 @@ static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op o
 {
     struct fake_rank *self = ctx;
     maybe_yield(self->f);
+    land_stores_of(self->f, self->rank, rank, idx);
     uint64_t *w = dir_word(self->f, rank, idx);
     uint64_t old = *w;
     switch (op) {
@@ -227,6 +289,27 @@ static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op o
     default: abort();
     }
     return old;
+}
+
+/* Rule 2b: the store lands at a random later step, or before this
+ * rank's next operation on the same word. */
+static void t_store(void *ctx, int rank, size_t idx, uint64_t v)
+{
+    struct fake_rank *self = ctx;
+    struct dsm_fake *f = self->f;
+    dir_word(f, rank, idx);         /* bounds */
+    if (f->nst == f->capst) {
+        size_t cap = f->capst ? f->capst * 2 : 16;
+        struct fake_store *st = realloc(f->st, cap * sizeof *st);
+        if (!st)
+            abort();
+        f->st = st;
+        f->capst = cap;
+    }
+    f->st[f->nst++] = (struct fake_store){
+        .src = self->rank, .home = rank, .idx = idx, .v = v,
+        .due = f->steps + rand_below(f, (uint64_t)f->cfg.max_delay + 1),
+    };
 }
 
 /* Queue m for rank with a random delay; data (may be NULL) is owned by
@@ -357,7 +440,7 @@ struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
         }
         r->t = (struct dsm_transport){
             .rank = i, .nranks = cfg->nranks, .ram = r->ram, .ram_bytes = cfg->ram_bytes,
-            .ctx = r, .get = t_get, .cas = t_cas, .fetch_op = t_fetch_op,
+            .ctx = r, .get = t_get, .cas = t_cas, .fetch_op = t_fetch_op, .store = t_store,
             .send = t_send, .send_data = t_send_data, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
         };
     }
@@ -377,6 +460,7 @@ void dsm_fake_free(struct dsm_fake *f)
     for (size_t i = 0; i < f->nq; i++)
         free(f->q[i].data);
     free(f->q);
+    free(f->st);
     free(f);
 }
 
@@ -407,5 +491,5 @@ uint64_t dsm_fake_steps(const struct dsm_fake *f)
 
 size_t dsm_fake_in_flight(const struct dsm_fake *f)
 {
-    return f->nq;
+    return f->nq + f->nst;
 }

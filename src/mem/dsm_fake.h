@@ -12,7 +12,11 @@
  *
  * Messages get a random delivery delay (in steps) and are delivered in
  * random order among those due, also between one pair of ranks. RMA
- * calls take effect atomically at one point in the schedule.
+ * calls take effect atomically at one point in the schedule; a directory
+ * store (rule 2b) lands at a random later step, or before its rank's
+ * next operation on the same word, and until then other ranks see the
+ * old value. send_data is a put and a message or a snapshot delivered
+ * with the message, chosen at random.
  * Time (now_ns) is simulated: DSM_FAKE_STEP_NS per step. */
 #ifndef VSMP_DSM_FAKE_H
 #define VSMP_DSM_FAKE_H
@@ -29,7 +33,7 @@ struct dsm_fake_config {
     int nranks;
     size_t ram_bytes;          /* per rank, multiple of 4096 */
     uint64_t seed;
-    unsigned max_delay;        /* message delay: 0..max_delay steps */
+    unsigned max_delay;        /* message and store delay: 0..max_delay steps */
     unsigned rma_yield_pct;    /* chance (0..100) that an RMA call yields first */
     size_t stack_bytes;        /* per task; 0: 256 KiB */
 };
@@ -57,7 +61,8 @@ uint64_t dsm_fake_dir_word(const struct dsm_fake *f, int rank, size_t idx);
 size_t dsm_fake_dir_len(const struct dsm_fake *f, int rank);
 uint8_t *dsm_fake_ram(const struct dsm_fake *f, int rank);
 uint64_t dsm_fake_steps(const struct dsm_fake *f);
-size_t dsm_fake_in_flight(const struct dsm_fake *f);   /* undelivered messages */
+size_t dsm_fake_in_flight(const struct dsm_fake *f);   /* undelivered messages and
+                                                         * directory stores */
 /* The scheduler's random generator (deterministic by seed), for tests
  * that want their own random choices in the same stream. */
 uint64_t dsm_fake_rand(struct dsm_fake *f);

@@ -21,6 +21,13 @@
  *     operation is complete at the home (MPI: Compare_and_swap /
  *     Fetch_and_op + Win_flush). No ordering between different words is
  *     assumed beyond "each call is complete when it returns".
+ *  2b. store (an atomic store whose old value nobody needs: the unlock
+ *     of a directory entry) returns before it is complete at the home.
+ *     It is atomic with respect to cas/fetch_op on the word, takes effect
+ *     before any later cas/fetch_op/store of the same rank on the same
+ *     word (MPI orders accumulates from one origin to one location), and
+ *     takes effect without any further call of the sender (the transport
+ *     sends it now; it only does not wait for the home's answer).
  *  3. send never blocks waiting for the receiver (it queues). A message
  *     is delivered exactly once. Messages may be delivered in ANY order,
  *     also between one pair of ranks (the protocol does not need FIFO;
@@ -52,7 +59,7 @@
  *     as for send.
  *
  * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
- * get/cas/fetch_op may target the calling rank itself. A transport
+ * get/cas/fetch_op/store may target the calling rank itself. A transport
  * failure is fatal inside the transport (MPI: abort the job with the
  * rank's name); the calls therefore return no error codes. */
 #ifndef VSMP_DSM_TRANSPORT_H
@@ -101,6 +108,8 @@ struct dsm_transport {
      * fetch-and-op; both return the previous value (rule 2). */
     uint64_t (*cas)(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired);
     uint64_t (*fetch_op)(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v);
+    /* word idx of rank's directory = v, not waiting for it (rule 2b) */
+    void (*store)(void *ctx, int rank, size_t idx, uint64_t v);
     /* Control messages (rules 3-5). rank != self. */
     void (*send)(void *ctx, int rank, const struct dsm_msg *m);
     /* send with len <= DSM_TRANSPORT_DATA_MAX bytes at offset off of this

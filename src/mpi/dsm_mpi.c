@@ -585,6 +585,20 @@ uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx)
     return fetch_op(m, rank, idx, 0, MPI_NO_OP);
 }
 
+void dsm_mpi_store(struct dsm_mpi *m, int rank, size_t idx, uint64_t value)
+{
+    check_dir(m, rank, idx);
+    /* An accumulate (atomic with the other atomics, ordered before this
+     * rank's later ones on the word); flush_local hands it to the
+     * network (osc/pt2pt queues RMA in fragments until a flush) and frees
+     * `value`, without the round trip to the home that a full flush or a
+     * fetching op would wait for. */
+    MPI_Accumulate(&value, 1, MPI_UINT64_T, rank, (MPI_Aint)idx, 1, MPI_UINT64_T, MPI_REPLACE,
+                   m->dir_win);
+    MPI_Win_flush_local(rank, m->dir_win);
+    m->st.stores++;
+}
+
 void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len)
 {
     if (rank < 0 || rank >= m->size || rank == m->rank || len > m->msg_size)
@@ -781,6 +795,11 @@ static uint64_t tp_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op 
     return fetch_op(ctx, rank, idx, v, ops[op]);
 }
 
+static void tp_store(void *ctx, int rank, size_t idx, uint64_t v)
+{
+    dsm_mpi_store(ctx, rank, idx, v);
+}
+
 static void tp_send(void *ctx, int rank, const struct dsm_msg *msg)
 {
     dsm_mpi_send(ctx, rank, msg, sizeof(*msg));
@@ -838,7 +857,7 @@ struct dsm_transport *dsm_mpi_transport(struct dsm_mpi *m)
         .rank = m->rank, .nranks = m->size,
         .ram = m->ram, .ram_bytes = m->ram_bytes,
         .ctx = m,
-        .get = tp_get, .cas = tp_cas, .fetch_op = tp_fetch_op,
+        .get = tp_get, .cas = tp_cas, .fetch_op = tp_fetch_op, .store = tp_store,
         .send = tp_send, .send_data = tp_send_data, .poll = tp_poll, .idle = tp_idle, .now_ns = tp_now_ns,
     };
     return &m->tp;

@@ -12,7 +12,8 @@
  *   every RMA call is completed before it returns: a put with
  *   MPI_Win_flush(target) (complete at the target), a get or an atomic
  *   with MPI_Win_flush_local (its result is here, which it can only be
- *   once the target read the bytes or applied the operation).
+ *   once the target read the bytes or applied the operation) - except
+ *   dsm_mpi_store, which is only sent (an unlock: nobody waits for it).
  * - Directory words are 64-bit and must only be touched through the
  *   atomics here, on the home rank too (MPI gives atomicity only among
  *   MPI accumulate-class calls; osc/pt2pt and osc/sm both serialise them
@@ -110,6 +111,10 @@ uint64_t dsm_mpi_fetch_or(struct dsm_mpi *m, int rank, size_t idx, uint64_t bits
 uint64_t dsm_mpi_fetch_and(struct dsm_mpi *m, int rank, size_t idx, uint64_t mask);
 uint64_t dsm_mpi_swap(struct dsm_mpi *m, int rank, size_t idx, uint64_t value);
 uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx);
+/* Atomic store of a directory word that does not wait for the home: it
+ * is on its way when this returns, lands before any later atomic of this
+ * rank on the same word, and needs no further call to land. */
+void dsm_mpi_store(struct dsm_mpi *m, int rank, size_t idx, uint64_t value);
 
 /* Queue one message of cfg->msg_size bytes (len <= msg_size; the rest is
  * zero-filled) to `rank` (not self: the protocol handles local events
@@ -153,7 +158,8 @@ bool dsm_mpi_idle_spins(const struct dsm_mpi *m);
 /* Counters for --stats. */
 struct dsm_mpi_stats {
     uint64_t gets, puts, get_bytes, put_bytes;
-    uint64_t atomics;
+    uint64_t atomics;                /* fetching: cas, fetch-op, load */
+    uint64_t stores;                 /* dsm_mpi_store */
     uint64_t msgs_sent, msgs_recv;   /* of both kinds */
     uint64_t data_msgs, data_bytes;  /* data messages sent, bytes they carried */
     uint64_t data_recv;              /* data messages received */

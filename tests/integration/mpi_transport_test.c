@@ -7,7 +7,10 @@
  *   mpirun --oversubscribe -np 4 --mca btl self,tcp --mca osc pt2pt  T
  *
  * Checks: (1) concurrent CAS increments (and fetch-add) to one directory
- * word from every rank reach the exact total; (2) pages put to and got
+ * word from every rank reach the exact total, and a lock taken with
+ * fetch-OR and released with store (which does not wait) protects a
+ * read-then-swap counter (exact total; the releasing rank's next lock is
+ * ordered after its store, or it would wait for itself forever); (2) pages put to and got
  * from every rank round-trip, and a page stored locally before a message
  * is seen by a get that the message triggers (visibility rule 4); (3)
  * every rank sends to every other while polling, replies from inside the
@@ -36,9 +39,12 @@
 #define DATA_ROUNDS 8  /* send_data rounds (a page per sender each) */
 #define W_COUNT 0      /* CAS counter, on rank 0 */
 #define W_FADD 1       /* fetch-add counter, on the last rank */
-#define W_PHASE 2      /* quiesce counters, on rank 0 (two per phase) */
+#define W_LOCK 2       /* store-released lock, on the last rank */
+#define W_GUARDED 3    /* the counter it guards, on rank 0 */
+#define W_PHASE 4      /* quiesce counters, on rank 0 (two per phase) */
 #define PHASES (5 + DATA_ROUNDS)   /* quiesce phases */
 #define CAS_ITERS 300
+#define LOCK_ITERS 200
 #define MSGS 400       /* per destination */
 #define TIME_LIMIT_NS (50ull * 1000000000ull)
 
@@ -196,7 +202,22 @@ static void test_atomics(void)
         if ((i & 15) == 0)
             t->poll(t->ctx, 0, on_msg, NULL);
     }
+    /* a spinlock released with store, around a non-atomic increment */
+    for (int i = 0; i < LOCK_ITERS; i++) {
+        unsigned spins = 0;
+        while (t->fetch_op(t->ctx, n - 1, W_LOCK, DSM_OP_OR, 1) & 1) {
+            if (t->poll(t->ctx, 0, on_msg, NULL) == 0)
+                t->idle(t->ctx, spins++);
+            deadline("the store-released lock");
+        }
+        uint64_t v = t->fetch_op(t->ctx, 0, W_GUARDED, DSM_OP_LOAD, 0);
+        t->fetch_op(t->ctx, 0, W_GUARDED, DSM_OP_SWAP, v + 1);
+        t->store(t->ctx, n - 1, W_LOCK, 0);
+    }
     quiesce(0, "the atomics");
+    uint64_t guarded = t->fetch_op(t->ctx, 0, W_GUARDED, DSM_OP_LOAD, 0);
+    CHECK(guarded == (uint64_t)n * LOCK_ITERS, "store-released lock: counter %llu, want %llu",
+          (unsigned long long)guarded, (unsigned long long)n * LOCK_ITERS);
     uint64_t total = t->fetch_op(t->ctx, 0, W_COUNT, DSM_OP_LOAD, 0);
     uint64_t fadd = t->fetch_op(t->ctx, n - 1, W_FADD, DSM_OP_LOAD, 0);
     CHECK(total == (uint64_t)n * CAS_ITERS, "CAS counter %llu, want %llu",
