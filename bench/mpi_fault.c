@@ -165,6 +165,24 @@ static uint64_t msg_rtt(bool polite)
     return dsm_mpi_now_ns() - t0;
 }
 
+/* A locked read fault's transport work: CAS lock, 4 KiB get, unlock with
+ * a fetching SWAP (row e) or with a store that does not wait (row e3). */
+static void locked_read_row(const char *name, uint8_t *buf, uint64_t *ns, int n, bool store)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t s = dsm_mpi_now_ns();
+        while (dsm_mpi_cas(m, 1, 1, 0, 1) != 0)
+            ;
+        dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
+        if (store)
+            dsm_mpi_store(m, 1, 1, 0);
+        else
+            dsm_mpi_swap(m, 1, 1, 0);
+        ns[i] = dsm_mpi_now_ns() - s;
+    }
+    row(name, ns, n);
+}
+
 /* One page request answered with the page (rows h, h'). */
 static uint64_t page_rtt(size_t page)
 {
@@ -289,30 +307,14 @@ int main(int argc, char **argv)
             row(paths[k].name, ns, N);
         }
         send_type(M_PATH, DSM_MPI_DATA_AUTO);
-        for (int i = 0; i < N; i++) {
-            uint64_t s = dsm_mpi_now_ns();
-            while (dsm_mpi_cas(m, 1, 1, 0, 1) != 0)
-                ;
-            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
-            dsm_mpi_swap(m, 1, 1, 0);
-            ns[i] = dsm_mpi_now_ns() - s;
-        }
-        row("(e) read-fault work: CAS lock, get, unlock", ns, N);
+        locked_read_row("(e) read-fault work: CAS lock, get, unlock", buf, ns, N, false);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
             dsm_mpi_store(m, 1, 2, (uint64_t)i);
             ns[i] = dsm_mpi_now_ns() - s;
         }
         row("(b2) store on a directory word (the unlock)", ns, N);
-        for (int i = 0; i < N; i++) {
-            uint64_t s = dsm_mpi_now_ns();
-            while (dsm_mpi_cas(m, 1, 1, 0, 1) != 0)
-                ;
-            dsm_mpi_get(m, 1, (size_t)(i % NPAGES) * PAGE, buf, PAGE);
-            dsm_mpi_store(m, 1, 1, 0);
-            ns[i] = dsm_mpi_now_ns() - s;
-        }
-        row("(e3) read-fault work: CAS lock, get, store", ns, N);
+        locked_read_row("(e3) read-fault work: CAS lock, get, store", buf, ns, N, true);
         for (int i = 0; i < N; i++) {
             uint64_t s = dsm_mpi_now_ns();
             dsm_mpi_fetch_or(m, 1, 2, 1ull << 20);

@@ -84,6 +84,23 @@ struct options {
     enum dsm_mpi_data_path push;
 };
 
+/* optarg's index in names (NULL-terminated), or -1 after a message
+ * "--OPTION needs a, b or c, not 'x'" (unless quiet). */
+static int choice(const char *option, const char *const *names, bool quiet)
+{
+    int n = 0;
+    for (; names[n]; n++)
+        if (!strcmp(optarg, names[n]))
+            return n;
+    if (!quiet) {
+        fprintf(stderr, "vsmp: --%s needs ", option);
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : "");
+        fprintf(stderr, ", not '%s'\n", optarg);
+    }
+    return -1;
+}
+
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -150,32 +167,26 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->m.slice = v;
             break;
         }
-        case OPT_IDLE:
-            if (!strcmp(optarg, "auto"))
-                o->idle = DSM_MPI_IDLE_AUTO;
-            else if (!strcmp(optarg, "spin"))
-                o->idle = DSM_MPI_IDLE_SPIN;
-            else if (!strcmp(optarg, "backoff"))
-                o->idle = DSM_MPI_IDLE_BACKOFF;
-            else {
-                if (!quiet)
-                    fprintf(stderr, "vsmp: --idle needs auto, spin or backoff, not '%s'\n", optarg);
+        case OPT_IDLE: {
+            static const char *const names[] = { "auto", "spin", "backoff", NULL };
+            static const enum dsm_mpi_idle_policy values[] = {
+                DSM_MPI_IDLE_AUTO, DSM_MPI_IDLE_SPIN, DSM_MPI_IDLE_BACKOFF };
+            int k = choice("idle", names, quiet);
+            if (k < 0)
                 return 3;
-            }
+            o->idle = values[k];
             break;
-        case OPT_PUSH:
-            if (!strcmp(optarg, "auto"))
-                o->push = DSM_MPI_DATA_AUTO;
-            else if (!strcmp(optarg, "put"))
-                o->push = DSM_MPI_DATA_PUT;
-            else if (!strcmp(optarg, "message"))
-                o->push = DSM_MPI_DATA_MSG;
-            else {
-                if (!quiet)
-                    fprintf(stderr, "vsmp: --push needs auto, put or message, not '%s'\n", optarg);
+        }
+        case OPT_PUSH: {
+            static const char *const names[] = { "auto", "put", "message", NULL };
+            static const enum dsm_mpi_data_path values[] = {
+                DSM_MPI_DATA_AUTO, DSM_MPI_DATA_PUT, DSM_MPI_DATA_MSG };
+            int k = choice("push", names, quiet);
+            if (k < 0)
                 return 3;
-            }
+            o->push = values[k];
             break;
+        }
         case 'h':
         case OPT_HELP:
             if (!quiet)

@@ -291,6 +291,19 @@ static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op o
     return old;
 }
 
+/* Room for one more element in an array of n used out of *cap. */
+static void *grow(void *a, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return a;
+    size_t c = *cap ? *cap * 2 : 64;
+    a = realloc(a, c * elem);
+    if (!a)
+        abort();
+    *cap = c;
+    return a;
+}
+
 /* Rule 2b: the store lands at a random later step, or before this
  * rank's next operation on the same word. */
 static void t_store(void *ctx, int rank, size_t idx, uint64_t v)
@@ -298,14 +311,7 @@ static void t_store(void *ctx, int rank, size_t idx, uint64_t v)
     struct fake_rank *self = ctx;
     struct dsm_fake *f = self->f;
     dir_word(f, rank, idx);         /* bounds */
-    if (f->nst == f->capst) {
-        size_t cap = f->capst ? f->capst * 2 : 16;
-        struct fake_store *st = realloc(f->st, cap * sizeof *st);
-        if (!st)
-            abort();
-        f->st = st;
-        f->capst = cap;
-    }
+    f->st = grow(f->st, f->nst, &f->capst, sizeof *f->st);
     f->st[f->nst++] = (struct fake_store){
         .src = self->rank, .home = rank, .idx = idx, .v = v,
         .due = f->steps + rand_below(f, (uint64_t)f->cfg.max_delay + 1),
@@ -320,14 +326,7 @@ static void enqueue(struct fake_rank *self, int rank, const struct dsm_msg *m,
     struct dsm_fake *f = self->f;
     if (rank < 0 || rank >= f->cfg.nranks || rank == self->rank)
         abort();
-    if (f->nq == f->capq) {
-        size_t cap = f->capq ? f->capq * 2 : 64;
-        struct fake_msg *q = realloc(f->q, cap * sizeof *q);
-        if (!q)
-            abort();
-        f->q = q;
-        f->capq = cap;
-    }
+    f->q = grow(f->q, f->nq, &f->capq, sizeof *f->q);
     f->q[f->nq++] = (struct fake_msg){
         .dst = rank,
         .src = self->rank,

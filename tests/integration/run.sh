@@ -418,34 +418,47 @@ PY
 # which policy ran; auto picks spin when the host has a core per rank
 # (nproc >= ranks here: mpirun binds 1-2 ranks to a core each, more to the
 # socket); a bad value is a one-line error with status 2.
+# One run of the SMP guest (config in $CFG/smp.cfg) with an option and
+# --stats: the guest's expected output, and a --stats line starting with
+# SAYS. Usage: smp_option_case NAME TRANSPORT NP SAYS OPTION VALUE
+smp_option_case() {
+    local name=$1 tr=$2 np=$3 says=$4 exp=$SRC/tests/guests/expected/smp.$3.out
+    shift 4
+    TIMEOUT=$SMP_TIMEOUT launch "$tr" "$np" "$CFG/smp.cfg" "$@" --stats
+    check_common "$name" 1 || return 0
+    if ! cmp -s "$exp" "$T/out"; then
+        fail "$name" "console output differs from ${exp#"$SRC"/}"; return 0
+    fi
+    if ! grep -q "^vsmp: $says" "$T/err"; then
+        fail "$name" "--stats does not say '$says'"; return 0
+    fi
+    pass "$name"
+}
+
+# A bad value of OPTION: one line starting with MESSAGE, status 2.
+bad_option_case() {
+    local option=$1 message=$2 name="$1 bogus is an error"
+    launch single 1 "$CFG/smp.cfg" "$option" bogus
+    check_common "$name" 2 || return 0
+    if [ "$(vsmp_lines)" != 1 ] || ! grep -q "^vsmp: $message" "$T/err"; then
+        fail "$name" "expected one line naming $option"; return 0
+    fi
+    pass "$name"
+}
+
 run_idle_cases() {
-    local elf=$SRC/$GUESTS/smp.elf exp=$SRC/tests/guests/expected/smp.2.out np=2 p want name
+    local elf=$SRC/$GUESTS/smp.elf np=2 p want
     [ -f "$elf" ] || { fail "idle" "$GUESTS/smp.elf missing"; return; }
     guest_cfg smp "$elf"
     for p in spin backoff auto; do
         want=$p
         if [ $p = auto ]; then
-            np=4; exp=$SRC/tests/guests/expected/smp.4.out
+            np=4
             if [ "$(nproc)" -ge $np ]; then want=spin; else want=backoff; fi
         fi
-        name="idle: --idle $p (sm np=$np)"
-        TIMEOUT=$SMP_TIMEOUT launch sm "$np" "$CFG/smp.cfg" --idle "$p" --stats
-        check_common "$name" 1 || continue
-        if ! cmp -s "$exp" "$T/out"; then
-            fail "$name" "console output differs from ${exp#"$SRC"/}"; continue
-        fi
-        if ! grep -q "^vsmp: idle waits: $want (" "$T/err"; then
-            fail "$name" "--stats does not say 'idle waits: $want'"; continue
-        fi
-        pass "$name"
+        smp_option_case "idle: --idle $p (sm np=$np)" sm "$np" "idle waits: $want (" --idle "$p"
     done
-    name="idle: --idle bogus is an error"
-    launch single 1 "$CFG/smp.cfg" --idle bogus
-    check_common "$name" 2 || return 0
-    if [ "$(vsmp_lines)" != 1 ] || ! grep -q '^vsmp: --idle needs auto, spin or backoff' "$T/err"; then
-        fail "$name" "expected one line naming --idle"; return 0
-    fi
-    pass "$name"
+    bad_option_case --idle "--idle needs auto, spin or backoff"
 }
 
 # ------------------------------------------------------------ page answers
@@ -454,30 +467,14 @@ run_idle_cases() {
 # TCP; each path forced over the other transport must run the SMP guest to
 # its expected output too; a bad value is a one-line error with status 2.
 run_push_cases() {
-    local elf=$SRC/$GUESTS/smp.elf exp np tr p want name
+    local elf=$SRC/$GUESTS/smp.elf c tr np p want
     [ -f "$elf" ] || { fail "push" "$GUESTS/smp.elf missing"; return; }
     guest_cfg smp "$elf"
     for c in "sm 2 auto put" "tcp 2 auto page" "tcp 4 put put" "sm 4 message page"; do
         read -r tr np p want <<<"$c"
-        exp=$SRC/tests/guests/expected/smp.$np.out
-        name="push: --push $p ($tr np=$np)"
-        TIMEOUT=$SMP_TIMEOUT launch "$tr" "$np" "$CFG/smp.cfg" --push "$p" --stats
-        check_common "$name" 1 || continue
-        if ! cmp -s "$exp" "$T/out"; then
-            fail "$name" "console output differs from ${exp#"$SRC"/}"; continue
-        fi
-        if ! grep -q "^vsmp: page answers: $want" "$T/err"; then
-            fail "$name" "--stats does not say 'page answers: $want ...'"; continue
-        fi
-        pass "$name"
+        smp_option_case "push: --push $p ($tr np=$np)" "$tr" "$np" "page answers: $want" --push "$p"
     done
-    name="push: --push bogus is an error"
-    launch single 1 "$CFG/smp.cfg" --push bogus
-    check_common "$name" 2 || return 0
-    if [ "$(vsmp_lines)" != 1 ] || ! grep -q '^vsmp: --push needs auto, put or message' "$T/err"; then
-        fail "$name" "expected one line naming --push"; return 0
-    fi
-    pass "$name"
+    bad_option_case --push "--push needs auto, put or message"
 }
 
 # ------------------------------------------------------------ a rank dies
