@@ -27,7 +27,9 @@
  * full MPI_Win_flush would add a flush request and its acknowledgement:
  * over osc/pt2pt (TCP) 7-8 us on every 12-13 us operation. A Put has
  * no result: it is flushed to the target, since the message that
- * follows it says "the data is there" (rule 1). */
+ * follows it says "the data is there" (rule 8). A store (rule 2b, the
+ * unlock) has none either and nobody waits for it: MPI_Win_flush_local
+ * only sends it. */
 #define _GNU_SOURCE
 #include "mpi/dsm_mpi.h"
 #include "mem/dsm_transport.h"
