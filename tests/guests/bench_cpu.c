@@ -89,6 +89,8 @@ int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
+    if (scale == 0)
+        scale = 1;
     printf("bench_cpu: scale %u\n", scale);
     uint32_t h = 0, s = 0, v = 0, steps = 0;
     for (uint32_t i = 0; i < scale; i++)

@@ -63,6 +63,8 @@ int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     uint32_t scale = mb_cmdline_uint(mbi, "scale=", 1);
+    if (scale == 0)
+        scale = 1;
     total = PER_SCALE * scale;
     pic_remap(0x20, 0x28);
     smp_init(mbi);

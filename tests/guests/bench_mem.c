@@ -34,6 +34,8 @@ int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
+    if (scale == 0)
+        scale = 1;
     printf("bench_mem: scale %u, %u KiB in %u nodes\n", scale, ARENA >> 10, NNODES);
     if ((uint32_t)arena + ARENA > (8u << 20))
         fail(2, "arena beyond the 8 MiB identity map");

@@ -89,6 +89,8 @@ int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     uint32_t scale = mb_cmdline_uint(mbi, "scale=", 1);
+    if (scale == 0)
+        scale = 1;
     nchunks = CHUNKS * scale;
     dynamic = mb_cmdline_uint(mbi, "dynamic=", 0) != 0;
     pic_remap(0x20, 0x28);

@@ -61,6 +61,8 @@ int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     uint32_t scale = mb_cmdline_uint(mbi, "scale=", 10);
+    if (scale == 0)
+        scale = 1;
     printf("bench_sys: scale %u\n", scale);
     idt_set(0x80, on_syscall, 3, 0);
     idt_set(0x81, on_exit, 3, 0);

@@ -102,7 +102,8 @@ void pit_set_periodic(uint16_t divisor);     /* counter 0, mode 2 */
 /* Multiboot command line without the kernel file name QEMU prepends */
 const char *mb_cmdline(uint32_t mbi);
 /* The decimal value of a "key=N" word of the command line (key given with
- * its '='); dflt when absent; 1 for N = 0. */
+ * its '='); dflt when absent. (It used to turn N = 0 into 1, which made
+ * bench_par's "dynamic=0" mean dynamic; scales now clamp themselves.) */
 uint32_t mb_cmdline_uint(uint32_t mbi, const char *key, uint32_t dflt);
 
 /* ---- ring 3 (user.asm) ---- */

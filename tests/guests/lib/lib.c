@@ -362,7 +362,7 @@ uint32_t mb_cmdline_uint(uint32_t mbi, const char *key, uint32_t dflt)
             uint32_t v = 0;
             for (p += klen; *p >= '0' && *p <= '9'; p++)
                 v = v * 10 + (uint32_t)(*p - '0');
-            return v ? v : 1;
+            return v;
         }
     return dflt;
 }
