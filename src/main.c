@@ -52,8 +52,8 @@ static void usage(FILE *f)
             "  --push PATH      how a CPU answering another's page request sends its copy:\n"
             "                   put (into the requester's memory, then a message), message\n"
             "                   (the page inside the answer: one network message) or auto\n"
-            "                   (default: put where the requester's memory is reached as\n"
-            "                   shared memory, message elsewhere)\n"
+            "                   (default: put to ranks on this node, message over a\n"
+            "                   network; chosen by timing a Get to each rank at start)\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE\n"
             "  --help           show this help\n"
@@ -309,7 +309,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
                 if (n > 1)
                     fprintf(stderr, "vsmp: page answers: %s\n",
                             some_put && some_msg ? "put + message to some ranks, in the message to others"
-                            : some_put           ? "put + message (peers reached as memory)"
+                            : some_put           ? "put + message"
                                                  : "page in the message");
             }
             if (opt->stats_json)

@@ -52,11 +52,10 @@
  *     the len bytes at offset off, as they are at the call, are in the
  *     receiver's copy area at the same offset when the message is
  *     delivered (before fn sees it). The transport picks the means: a
- *     put and then the message where a put is a memory copy (MPI over
- *     shared memory), the bytes inside the message where a put would
- *     cost a round trip to the receiver (MPI over a network: one one-way
- *     message instead of put, flush and message). Rules 3-5 hold for it
- *     as for send.
+ *     put and then the message where the receiver is reached through
+ *     shared memory, the bytes inside the message where a put would cost
+ *     a network round trip (one one-way message instead of put, flush and
+ *     message). Rules 3-5 hold for it as for send.
  *
  * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
  * get/cas/fetch_op/store may target the calling rank itself. A transport

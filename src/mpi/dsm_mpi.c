@@ -7,9 +7,9 @@
  * dsm_mpi_poll tests in posting order. Data messages (a control message
  * with up to a page of the copy area, dsm_mpi_send_data) have their own
  * tag and no pre-posted receive: the MPI_Improbe that is a poll's first
- * progress pass finds them (see dsm_mpi_poll). To a rank whose copy area
- * this process reaches as memory (osc/sm) they are a put and a control
- * message instead.
+ * progress pass finds them (see dsm_mpi_poll). To a rank reached through
+ * memory (osc/sm, or osc/pt2pt over vader) they are a put and a control
+ * message instead (see probe_peers).
  *
  * Why messages and not an RMA mailbox: a mailbox needs a slot claim
  * (MPI_Fetch_and_op), a Put of the body and a flag write, i.e. two or
@@ -83,7 +83,7 @@ struct dsm_mpi {
     size_t data_max;          /* most bytes one data message carries */
     int progress_calls;
     bool idle_spin;           /* idle waits poll again at once (own core) */
-    bool *peer_mem;           /* per rank: RMA to it is a memory copy (probed) */
+    bool *peer_near;          /* per rank: reached through memory (probed) */
     bool *put_direct;         /* per rank: send_data puts */
 
     MPI_Win ram_win;
@@ -372,30 +372,36 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     return m;
 }
 
-/* Which peers' copy areas this process reaches as memory, and warming
- * their mappings.
+/* Which peers are near (their copy areas reached through memory), and
+ * warming the mappings of those.
  *
  * Over shared memory (osc/sm) a Get or Put is a memory copy that needs
- * nothing of the target; elsewhere (osc/pt2pt over TCP, or over vader
- * between nodes' worth of ranks) it is a request the target serves in
- * its next MPI progress pass, and a Put's flush waits for the target's
- * answer. MPI does not say which (MPI_Win_shared_query fails on
- * MPI_Win_allocate windows in Open MPI 4.1), so time it: the best of a
- * few 8-byte Gets under PUT_DIRECT_NS is a memory copy (osc/sm: about
- * 0.05 us; osc/pt2pt needs at least a message round trip, 0.7 us over
- * vader at best, 12 us over TCP). A wrong guess costs speed, never
- * correctness: the receiver handles both forms of send_data.
+ * nothing of the target; osc/pt2pt between ranks of one node goes
+ * through vader's shared-memory queues (a request the target serves in
+ * its next progress pass, about a microsecond); over a network it is a
+ * request that costs a network round trip. MPI does not say which
+ * (MPI_Win_shared_query fails on MPI_Win_allocate windows in Open MPI
+ * 4.1), so time it: a peer is near when the best of a few 8-byte Gets
+ * took under NEAR_NS (osc/sm about 0.05 us, osc/pt2pt over vader 0.7-3
+ * us, over TCP loopback 12 us and more). send_data puts to near peers
+ * (a put + flush costs no more than a data message there, which is over
+ * vader's 4 KiB eager limit: dsmbench with osc/pt2pt over vader,
+ * read-busy 20 us by put against 26-29 us by message) and sends the page
+ * inside the message to the others (over TCP a put + flush is a second
+ * round trip). A wrong guess costs speed, never correctness: the
+ * receiver handles both forms of send_data.
  *
- * Every rank maps every direct peer's copy area, and the first touch of
- * each of its pages in this process is a host page fault (shmem, about
- * 4 us, mapping 16 pages at a time): measured as a quarter of a cold
- * 4 KiB Get in the DSM's first read of a page. Touch every 64 KiB of
- * every direct peer's area once here with an 8-byte Get instead (the
- * kernel maps the pages around it). Collective in effect: every rank
- * probes while the others do (osc/pt2pt targets serve while they wait in
- * their own flushes). */
+ * Every rank maps every near peer's copy area over osc/sm, and the first
+ * touch of each of its pages in this process is a host page fault
+ * (shmem, about 4 us, mapping 16 pages at a time): measured as a quarter
+ * of a cold 4 KiB Get in the DSM's first read of a page. Touch every
+ * 64 KiB of every near peer's area once here with an 8-byte Get instead
+ * (the kernel maps the pages around it; over osc/pt2pt it only costs a
+ * few milliseconds). Collective in effect: every rank probes while the
+ * others do (osc/pt2pt targets serve while they wait in their own
+ * flushes). */
 #define WARM_STEP (64u * 1024u)
-#define PUT_DIRECT_NS 400u
+#define NEAR_NS 5000u
 #define PROBES 4
 
 static uint64_t now_ns(void)
@@ -407,7 +413,7 @@ static uint64_t now_ns(void)
 
 static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path)
 {
-    m->peer_mem = xcalloc(m, (size_t)m->size, sizeof(bool));
+    m->peer_near = xcalloc(m, (size_t)m->size, sizeof(bool));
     m->put_direct = xcalloc(m, (size_t)m->size, sizeof(bool));
     if (m->size < 2 || m->ram_bytes == 0) {
         dsm_mpi_set_data_path(m, path);
@@ -426,8 +432,8 @@ static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path)
         }
         m->st.gets -= PROBES;
         m->st.get_bytes -= PROBES * sizeof probe;
-        m->peer_mem[r] = best < PUT_DIRECT_NS;
-        if (!m->peer_mem[r])
+        m->peer_near[r] = best < NEAR_NS;
+        if (!m->peer_near[r])
             continue;
         for (size_t off = 0; off < m->ram_bytes; off += WARM_STEP) {
             MPI_Get(&probe, (int)sizeof probe, MPI_BYTE, r,
@@ -442,7 +448,7 @@ void dsm_mpi_set_data_path(struct dsm_mpi *m, enum dsm_mpi_data_path path)
 {
     for (int r = 0; r < m->size; r++)
         m->put_direct[r] = r != m->rank &&
-                           (path == DSM_MPI_DATA_PUT || (path == DSM_MPI_DATA_AUTO && m->peer_mem[r]));
+                           (path == DSM_MPI_DATA_PUT || (path == DSM_MPI_DATA_AUTO && m->peer_near[r]));
 }
 
 int dsm_mpi_put_peers(const struct dsm_mpi *m)
@@ -467,7 +473,7 @@ void dsm_mpi_close(struct dsm_mpi *m)
     ring_close(&m->in);
     MPI_Comm_free(&m->comm);
     free(m->data_in);
-    free(m->peer_mem);
+    free(m->peer_near);
     free(m->put_direct);
     free(m->dir_words_of);
     free(m->ram_disp);

@@ -59,8 +59,9 @@ enum dsm_mpi_idle_policy {
 
 /* How dsm_mpi_send_data moves its bytes to a rank. */
 enum dsm_mpi_data_path {
-    DSM_MPI_DATA_AUTO,   /* a put where a put is a memory copy (timed at
-                          * open: osc/sm), inside the message elsewhere */
+    DSM_MPI_DATA_AUTO,   /* a put to ranks reached through memory (timed
+                          * at open: osc/sm, vader), inside the message to
+                          * the others (a network) */
     DSM_MPI_DATA_PUT,    /* always a put (flushed) and then the message */
     DSM_MPI_DATA_MSG,    /* always inside the message */
 };
@@ -125,9 +126,9 @@ void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len);
  * offset off attached: when the receiver's poll delivers the message, the
  * bytes (as they were at this call) are at the same offset of its copy
  * area. Over a network one message (no round trip to the receiver); to a
- * rank reached as memory a put and a control message. Never blocks
- * waiting for the receiver (the put of the second form completes on its
- * own over shared memory). */
+ * rank reached through memory a put and a control message (the put's
+ * flush needs the receiver's progress only over osc/pt2pt, and the
+ * receiver is polling: it waits for this answer). */
 void dsm_mpi_send_data(struct dsm_mpi *m, int rank, const void *msg, size_t len,
                        size_t off, size_t dlen);
 
