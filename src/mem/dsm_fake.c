@@ -201,7 +201,7 @@ int dsm_fake_step(struct dsm_fake *f)
     int n = f->cfg.nranks, live = 0;
     for (int i = 0; i < n; i++)
         live += f->r[i].live;
-    land_due_stores(f, live == 0);
+    land_due_stores(f, false);
     if (live == 0)
         return 0;
     uint64_t k = rand_below(f, (uint64_t)live);

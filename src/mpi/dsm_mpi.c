@@ -81,10 +81,12 @@ struct dsm_mpi {
     int rank, size;
     size_t msg_size;
     size_t data_max;          /* most bytes one data message carries */
+    size_t data_size;         /* a whole data message at most: message,
+                               * data_hdr, data_max bytes */
     int progress_calls;
     bool idle_spin;           /* idle waits poll again at once (own core) */
     bool *peer_near;          /* per rank: reached through memory (probed) */
-    bool *put_direct;         /* per rank: send_data puts */
+    enum dsm_mpi_data_path data_path;   /* how send_data moves its bytes */
 
     MPI_Win ram_win;
     uint8_t *ram;             /* page-aligned start of the copy area */
@@ -235,7 +237,7 @@ static void pool_close(struct send_pool *p)
     free(p->done_idx);
 }
 
-static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path);
+static void probe_peers(struct dsm_mpi *m);
 
 /* DSM_MPI_IDLE_AUTO: does every rank on this host have a CPU of its own?
  * Ranks are on one host when they run under one kernel (same boot_id;
@@ -296,6 +298,8 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     MPI_Comm_size(m->comm, &m->size);
     m->msg_size = cfg->msg_size;
     m->data_max = cfg->data_max ? cfg->data_max : DEFAULT_DATA_MAX;
+    m->data_size = m->msg_size + sizeof(struct data_hdr) + m->data_max;
+    m->data_path = cfg->data_path;
     m->progress_calls = cfg->progress_calls > 0 ? cfg->progress_calls : 2;
     m->idle_spin = cfg->idle == DSM_MPI_IDLE_SPIN ||
                    (cfg->idle == DSM_MPI_IDLE_AUTO && host_has_core_per_rank(m));
@@ -359,16 +363,15 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     MPI_Win_sync(m->ram_win);
     MPI_Win_sync(m->dir_win);
 
-    size_t data_size = m->msg_size + sizeof(struct data_hdr) + m->data_max;
     ring_open(m, &m->in, cfg->recv_slots > 0 ? cfg->recv_slots : DEFAULT_RECV_SLOTS, m->msg_size);
-    m->data_in = xcalloc(m, 1, data_size);
+    m->data_in = xcalloc(m, 1, m->data_size);
     m->msg_out = (struct send_pool){ .size = m->msg_size };
     pool_grow(m, &m->msg_out, INITIAL_SEND_SLOTS);
-    m->data_out = (struct send_pool){ .size = data_size };
+    m->data_out = (struct send_pool){ .size = m->data_size };
     pool_grow(m, &m->data_out, INITIAL_DATA_SEND_SLOTS);
     MPI_Barrier(m->comm);
     /* after the barrier: every area is allocated and zeroed */
-    probe_peers(m, cfg->data_path);
+    probe_peers(m);
     return m;
 }
 
@@ -411,14 +414,11 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path)
+static void probe_peers(struct dsm_mpi *m)
 {
     m->peer_near = xcalloc(m, (size_t)m->size, sizeof(bool));
-    m->put_direct = xcalloc(m, (size_t)m->size, sizeof(bool));
-    if (m->size < 2 || m->ram_bytes == 0) {
-        dsm_mpi_set_data_path(m, path);
+    if (m->size < 2 || m->ram_bytes == 0)
         return;
-    }
     uint64_t probe;
     for (int k = 1; k < m->size; k++) {
         int r = (m->rank + k) % m->size;
@@ -441,21 +441,25 @@ static void probe_peers(struct dsm_mpi *m, enum dsm_mpi_data_path path)
             MPI_Win_flush(r, m->ram_win);
         }
     }
-    dsm_mpi_set_data_path(m, path);
 }
 
 void dsm_mpi_set_data_path(struct dsm_mpi *m, enum dsm_mpi_data_path path)
 {
-    for (int r = 0; r < m->size; r++)
-        m->put_direct[r] = r != m->rank &&
-                           (path == DSM_MPI_DATA_PUT || (path == DSM_MPI_DATA_AUTO && m->peer_near[r]));
+    m->data_path = path;
+}
+
+/* Does send_data put to rank (else: the bytes go inside the message)? */
+static bool puts_to(const struct dsm_mpi *m, int rank)
+{
+    return rank != m->rank && (m->data_path == DSM_MPI_DATA_PUT ||
+                               (m->data_path == DSM_MPI_DATA_AUTO && m->peer_near[rank]));
 }
 
 int dsm_mpi_put_peers(const struct dsm_mpi *m)
 {
     int k = 0;
     for (int r = 0; r < m->size; r++)
-        k += m->put_direct[r];
+        k += puts_to(m, r);
     return k;
 }
 
@@ -474,7 +478,6 @@ void dsm_mpi_close(struct dsm_mpi *m)
     MPI_Comm_free(&m->comm);
     free(m->data_in);
     free(m->peer_near);
-    free(m->put_direct);
     free(m->dir_words_of);
     free(m->ram_disp);
     free(m);
@@ -607,14 +610,23 @@ void dsm_mpi_store(struct dsm_mpi *m, int rank, size_t idx, uint64_t value)
     m->st.stores++;
 }
 
+/* A buffer of pool p (index *idx) that starts with msg, zero-filled to
+ * msg_size: the control part of both kinds of message. */
+static uint8_t *fill_msg(struct dsm_mpi *m, struct send_pool *p, const void *msg, size_t len,
+                         int *idx)
+{
+    uint8_t *buf = pool_take(m, p, idx);
+    memcpy(buf, msg, len);
+    memset(buf + len, 0, m->msg_size - len);
+    return buf;
+}
+
 void dsm_mpi_send(struct dsm_mpi *m, int rank, const void *msg, size_t len)
 {
     if (rank < 0 || rank >= m->size || rank == m->rank || len > m->msg_size)
         die(m, "bad message destination or size");
     int i;
-    uint8_t *buf = pool_take(m, &m->msg_out, &i);
-    memcpy(buf, msg, len);
-    memset(buf + len, 0, m->msg_size - len);
+    fill_msg(m, &m->msg_out, msg, len, &i);
     /* Release: local stores to the copy area before this message are
      * visible to the Get that it may trigger. */
     MPI_Win_sync(m->ram_win);
@@ -629,15 +641,13 @@ void dsm_mpi_send_data(struct dsm_mpi *m, int rank, const void *msg, size_t len,
         dlen > m->data_max)
         die(m, "bad data message destination or size");
     check_ram(m, m->rank, off, dlen);
-    if (m->put_direct[rank]) {
+    if (puts_to(m, rank)) {
         dsm_mpi_put(m, rank, off, m->ram + off, dlen);
         dsm_mpi_send(m, rank, msg, len);
         return;
     }
     int i;
-    uint8_t *buf = pool_take(m, &m->data_out, &i);
-    memcpy(buf, msg, len);
-    memset(buf + len, 0, m->msg_size - len);
+    uint8_t *buf = fill_msg(m, &m->data_out, msg, len, &i);
     struct data_hdr h = { .off = off, .len = dlen };
     memcpy(buf + m->msg_size, &h, sizeof h);
     memcpy(buf + m->msg_size + sizeof h, m->ram + off, dlen);
@@ -659,7 +669,7 @@ static bool probe_data(struct dsm_mpi *m, int *src, int *len)
     if (!flag)
         return false;
     MPI_Get_count(&st, MPI_BYTE, len);
-    if (*len < 0 || (size_t)*len > m->msg_size + sizeof(struct data_hdr) + m->data_max)
+    if (*len < 0 || (size_t)*len > m->data_size)
         die(m, "data message too long");
     MPI_Mrecv(m->data_in, *len, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
     *src = st.MPI_SOURCE;
@@ -715,7 +725,8 @@ int dsm_mpi_poll(struct dsm_mpi *m, int max)
      * messages keep their small, cache-resident ring (a ring with slots
      * big enough for a page cost 1.2 us a fault: docs/dsm-mpi.md) and a
      * poll still makes one MPI test call, not two. */
-    for (int i = 0; i < m->progress_calls - 1 || i == 0; i++) {
+    int passes = m->progress_calls > 1 ? m->progress_calls - 1 : 1;
+    for (int i = 0; i < passes; i++) {
         int src, len;
         while ((max <= 0 || n < max) && probe_data(m, &src, &len)) {
             take_data(m, len, msg);
