@@ -938,6 +938,8 @@ static void poll_input(struct machine *m, int timeout_ms)
 static int poll_devices(struct machine *m, uint64_t now)
 {
     int n = m->dsm ? dsm_poll(m->dsm) : 0;
+    if (m->opts.between_slices)
+        m->opts.between_slices(m->opts.between_slices_arg);
     apic_poll(&m->apic);
     if (!m->devices)
         return n;

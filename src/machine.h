@@ -58,6 +58,11 @@ struct machine_opts {
                                  * (clock sync): guest TSC and APIC timers
                                  * run on CLOCK_MONOTONIC + this */
     bool dsm_pull;              /* DSM: fetch pages instead of push */
+    /* Called at every poll between slices (and in halted waits), never
+     * inside a DSM fault; NULL: nothing. main.c times the raw-get
+     * baseline there (--baseline). */
+    void (*between_slices)(void *arg);
+    void *between_slices_arg;
 };
 
 /* What one rank did, for --stats / --stats-json (plain data: rank 0

@@ -8,7 +8,7 @@
  *
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
  *        [--idle auto|spin|backoff] [--push auto|put|message] [--stats]
- *        [--stats-json FILE] CONFIG
+ *        [--stats-json FILE] [--baseline MS] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -56,6 +56,9 @@ static void usage(FILE *f)
             "                   network; chosen by timing a Get to each rank at start)\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE\n"
+            "  --baseline MS    with --stats: every MS ms each CPU times a raw 4 KiB\n"
+            "                   MPI_Get + flush from another rank, reported next to the\n"
+            "                   fault times (the same transport under the same load)\n"
             "  --help           show this help\n"
             "  --version        show the version\n"
             "\n"
@@ -82,6 +85,7 @@ struct options {
     const char *stats_json;
     enum dsm_mpi_idle_policy idle;
     enum dsm_mpi_data_path push;
+    unsigned baseline_ms;       /* --baseline; 0: off */
 };
 
 /* optarg's index in names (NULL-terminated), or -1 after a message
@@ -105,7 +109,7 @@ static int choice(const char *option, const char *const *names, bool quiet)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH };
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_BASELINE };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -115,6 +119,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "slice", required_argument, NULL, OPT_SLICE },
         { "idle", required_argument, NULL, OPT_IDLE },
         { "push", required_argument, NULL, OPT_PUSH },
+        { "baseline", required_argument, NULL, OPT_BASELINE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -187,6 +192,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->push = values[k];
             break;
         }
+        case OPT_BASELINE: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || optarg[0] == '-' || v == 0 || v > 60000) {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --baseline needs milliseconds from 1 to 60000, not '%s'\n",
+                            optarg);
+                return 3;
+            }
+            o->baseline_ms = (unsigned)v;
+            break;
+        }
         case 'h':
         case OPT_HELP:
             if (!quiet)
@@ -224,6 +241,11 @@ static int finish(struct runtime *rt, int status)
     fflush(stderr);
     rt_finalize(rt);
     return status;
+}
+
+static void baseline_tick(void *dm)
+{
+    dsm_mpi_baseline_tick(dm);
 }
 
 static void write_stats_json(const char *path, const struct machine_stats *st, int n)
@@ -273,6 +295,11 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     struct clocksync cs;
     clocksync_run(&cs, 0);                                 /* collective */
     opt->m.transport = dsm_mpi_transport(dm);
+    if (opt->baseline_ms) {
+        dsm_mpi_baseline_every(dm, (uint64_t)opt->baseline_ms * 1000000u);
+        opt->m.between_slices = baseline_tick;
+        opt->m.between_slices_arg = dm;
+    }
     opt->m.clock_offset_ns = cs.offset_ns;
     if (!opt->m.transport)
         rt_abort(rt, VSMP_EXIT_INTERNAL, "DSM transport: message size mismatch");
@@ -289,6 +316,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     if (opt->m.stats || opt->stats_json) {
         struct machine_stats mine, *all = NULL;
         machine_get_stats(m, &mine);
+        dsm_mpi_baseline_stats(dm, &mine.dsm.raw_get);
         if (rank == 0) {
             all = calloc((size_t)n, sizeof *all);
             if (!all)

@@ -72,38 +72,13 @@ static uint64_t fop(struct dsm *d, int home, size_t idx, enum dsm_atomic_op op, 
     return d->t->fetch_op(d->t->ctx, home, idx, op, v);
 }
 
-/* Histogram bucket of a latency: 8 per power of two (index = msb*8 +
- * the next 3 bits). */
-static unsigned lat_bucket(uint64_t ns)
-{
-    unsigned b;
-    if (ns < 8) {
-        b = (unsigned)ns;
-    } else {
-        unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
-        b = msb * 8u + (unsigned)((ns >> (msb - 3)) & 7u);
-    }
-    return b < DSM_LAT_BUCKETS ? b : DSM_LAT_BUCKETS - 1;
-}
-
-static void kind_record(struct dsm_kind_stats *k, uint64_t ns)
-{
-    if (k->n == 0 || ns < k->ns_min)
-        k->ns_min = ns;
-    if (ns > k->ns_max)
-        k->ns_max = ns;
-    k->n++;
-    k->ns_total += ns;
-    k->hist[lat_bucket(ns)]++;
-}
-
 static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
 {
     s->fault_ns_total += ns;
     if (ns > s->fault_ns_max)
         s->fault_ns_max = ns;
-    s->lat_hist[lat_bucket(ns)]++;
-    kind_record(&s->kind[kind], ns);
+    s->lat_hist[dsm_lat_bucket(ns)]++;
+    dsm_kind_record(&s->kind[kind], ns);
 }
 
 /* ---- service side: requests from other ranks ---- */
@@ -173,7 +148,7 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_ACK:
         if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
             d->acks_pending--;
-            kind_record(&d->stats.request[d->req_kind], now(d) - d->req_sent_ns);
+            dsm_kind_record(&d->stats.request[d->req_kind], now(d) - d->req_sent_ns);
             /* a push request answered by a rank without the data (an
              * INVALIDATE without push may meet a joining rank that has
              * none: the target checks that case itself) */

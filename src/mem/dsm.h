@@ -160,7 +160,15 @@ struct dsm_stats {
                                   * of a join in progress (no copy yet) */
     struct dsm_kind_stats kind[DSM_FK_COUNT];
     struct dsm_kind_stats request[DSM_RQ_COUNT];   /* send -> ACK */
+    /* Not the protocol's: the baseline its faults are compared with, a
+     * raw 4 KiB get + flush of the transport timed in the same job
+     * between faults (vsmp --get-probe, filled in by main.c). */
+    struct dsm_kind_stats raw_get;
 };
+/* Histogram bucket of a time in ns (8 per power of two), and one sample
+ * added to a kind's counts and histogram. */
+unsigned dsm_lat_bucket(uint64_t ns);
+void dsm_kind_record(struct dsm_kind_stats *k, uint64_t ns);
 /* Mean and approximate 99th percentile (upper edge of its bucket, within
  * 12.5%) of fault latency, ns; 0 when there were no faults. */
 uint64_t dsm_stats_mean_ns(const struct dsm_stats *s);

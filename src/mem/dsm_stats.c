@@ -1,6 +1,7 @@
 /* dsm_stats.c - DSM statistics: fault latency summary (mean, approximate
  * 99th percentile from the log2 histogram), the service time by kind of
  * fault (read without message, read with downgrade, upgrade, write),
+ * the histogram they share (also for the transport's raw-get baseline),
  * merging, and printing as text or JSON for the machine's --stats /
  * --stats-json output. */
 #include "mem/dsm.h"
@@ -18,7 +19,30 @@ uint64_t dsm_stats_mean_ns(const struct dsm_stats *s)
     return n ? s->fault_ns_total / n : 0;
 }
 
-/* Upper edge of histogram bucket b (inverse of record_latency in dsm.c). */
+unsigned dsm_lat_bucket(uint64_t ns)
+{
+    unsigned b;
+    if (ns < 8) {
+        b = (unsigned)ns;
+    } else {
+        unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
+        b = msb * 8u + (unsigned)((ns >> (msb - 3)) & 7u);
+    }
+    return b < DSM_LAT_BUCKETS ? b : DSM_LAT_BUCKETS - 1;
+}
+
+void dsm_kind_record(struct dsm_kind_stats *k, uint64_t ns)
+{
+    if (k->n == 0 || ns < k->ns_min)
+        k->ns_min = ns;
+    if (ns > k->ns_max)
+        k->ns_max = ns;
+    k->n++;
+    k->ns_total += ns;
+    k->hist[dsm_lat_bucket(ns)]++;
+}
+
+/* Upper edge of histogram bucket b (inverse of dsm_lat_bucket). */
 static uint64_t bucket_top(unsigned b)
 {
     if (b < 8)
@@ -139,6 +163,7 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
         kind_merge(&into->kind[k], &from->kind[k]);
     for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
         kind_merge(&into->request[k], &from->request[k]);
+    kind_merge(&into->raw_get, &from->raw_get);
 }
 
 /* One "NAME n .. mean .. p50 .. p99 .. min .. max .. ns" text line. */
@@ -189,6 +214,8 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
         if (s->request[k].n)
             kind_line(f, rank, "request", dsm_request_kind_name((enum dsm_request_kind)k),
                       &s->request[k]);
+    if (s->raw_get.n)
+        kind_line(f, rank, "baseline", "raw-get", &s->raw_get);
 }
 
 void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
@@ -216,5 +243,7 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
     for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
         kind_json(f, k ? ", " : "", dsm_request_kind_name((enum dsm_request_kind)k),
                   &s->request[k]);
+    fputs("}, \"baseline\": {", f);
+    kind_json(f, "", "raw-get", &s->raw_get);
     fputs("}}", f);
 }

@@ -168,6 +168,20 @@ struct dsm_mpi_stats {
 };
 void dsm_mpi_get_stats(const struct dsm_mpi *m, struct dsm_mpi_stats *out);
 
+/* The baseline a DSM fault is compared with, measured in the job itself,
+ * under its load: once every `every_ns` (0: never, the default), a call
+ * of dsm_mpi_baseline_tick makes two raw 4 KiB MPI_Get + MPI_Win_flush
+ * (bench/mpi_fault's raw row) of random pages of another rank's copy
+ * area (ranks in turn) into a private buffer and times the second (the
+ * first warms MPI's code and data). Call the tick between
+ * faults (the machine does between slices), never inside one. Over
+ * osc/pt2pt a busy target serves it at its next poll, as it serves a
+ * fault's get. */
+struct dsm_kind_stats;
+void dsm_mpi_baseline_every(struct dsm_mpi *m, uint64_t every_ns);
+void dsm_mpi_baseline_tick(struct dsm_mpi *m);
+void dsm_mpi_baseline_stats(const struct dsm_mpi *m, struct dsm_kind_stats *out);
+
 /* Host monotonic clock in ns (CLOCK_MONOTONIC). */
 uint64_t dsm_mpi_now_ns(void);
 

@@ -21,7 +21,8 @@
 # guest's output unchanged) and a bad --idle value; --push auto over sm
 # and tcp (the path --stats names: put over shared memory, the page in the
 # message over TCP), each forced path over the other transport, and a bad
-# --push value.
+# --push value; --baseline (raw gets timed in the job, reported by --stats
+# and in the JSON) and a bad value.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
@@ -383,13 +384,15 @@ run_stats_case() {
     [ "${INTEG_QUICK:-0}" = 1 ] || np=4
     name="stats: --stats --stats-json (sm np=$np)"
     guest_cfg smp "$elf"
-    TIMEOUT=$SMP_TIMEOUT launch sm "$np" "$CFG/smp.cfg" --stats --stats-json "$T/stats.json"
+    TIMEOUT=$SMP_TIMEOUT launch sm "$np" "$CFG/smp.cfg" --stats --stats-json "$T/stats.json" \
+        --baseline 2
     check_common "$name" 1 || return 0
     local r
     for ((r = 0; r < np; r++)); do
         if ! grep -q "^vsmp: rank $r: [0-9]* instructions in" "$T/err" ||
            ! grep -q "^vsmp: rank $r: host: guest code [0-9.]* s" "$T/err" ||
-           ! grep -q "^vsmp: rank $r dsm: fault latency" "$T/err"; then
+           ! grep -q "^vsmp: rank $r dsm: fault latency" "$T/err" ||
+           ! grep -q "^vsmp: rank $r dsm: baseline raw-get n [1-9]" "$T/err"; then
             fail "$name" "--stats lacks rank $r"; return 0
         fi
     done
@@ -404,6 +407,9 @@ for i, r in enumerate(d["ranks"]):
     # host view: guest code and CPU time within the run, translated blocks
     assert 0 < r["guest_ns"] <= r["run_ns"] and r["poll_ns"] > 0
     assert r["cpu_user_ns"] + r["cpu_sys_ns"] > 0 and r["blocks_translated"] > 0
+    # --baseline 2: raw 4 KiB gets timed in the job, a plausible time each
+    b = r["dsm"]["baseline"]["raw-get"]
+    assert b["n"] > 0 and 0 < b["min_ns"] <= b["p50_ns"] <= b["max_ns"] < 10**9
 assert sum(r["ipis_sent"] for r in d["ranks"]) > 0
 assert sum(r["dsm"]["read_faults"] + r["dsm"]["write_faults"] for r in d["ranks"]) > 0
 PY
@@ -477,6 +483,20 @@ run_push_cases() {
     bad_option_case --push "--push needs auto, put or message"
 }
 
+# ------------------------------------------------------------ baseline
+# --baseline MS: every rank times raw 4 KiB gets of the others' memory in
+# the job (over TCP here: a busy target serves them at its next poll), the
+# guest's output unchanged, --stats reports them (the sm case is in
+# run_stats_case, with the JSON); 0 is a one-line error with status 2.
+run_baseline_cases() {
+    local elf=$SRC/$GUESTS/smp.elf
+    [ -f "$elf" ] || { fail "baseline" "$GUESTS/smp.elf missing"; return; }
+    guest_cfg smp "$elf"
+    smp_option_case "baseline: --baseline 1 (tcp np=2)" tcp 2 "rank 1 dsm: baseline raw-get n [1-9]" \
+        --baseline 1
+    bad_option_case --baseline "--baseline needs milliseconds from 1 to 60000"
+}
+
 # ------------------------------------------------------------ a rank dies
 # kill -9 of rank 1 while the SMP guest runs on 2 CPUs over TCP: the whole
 # job must end (not hang) with a failure status, a message naming rank 1,
@@ -533,6 +553,7 @@ run_kill_case
 run_stats_case
 run_idle_cases
 run_push_cases
+run_baseline_cases
 fi
 
 if [ "${NETNS:-1}" != 0 ]; then
