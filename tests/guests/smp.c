@@ -1,6 +1,6 @@
 /* smp.c - test guest for a multiprocessor machine (issue 4, item 5): finds
  * the CPUs (MP table / ACPI MADT), starts every AP with INIT-SIPI-SIPI
- * (lib/smp.c), then runs six tests on all CPUs at once:
+ * (lib/smp.c), then runs seven tests on all CPUs at once:
  *   count  LOCK XADD (plus LOCK INC and a CMPXCHG loop) to an exact total,
  *          and XADD's old values are all distinct;
  *   lock   an XCHG spinlock guards data spread over two other pages;
@@ -16,7 +16,11 @@
  *          then run (after CPUID); with "smc-patch" on the command line
  *          also: one CPU patches a function that another CPU keeps
  *          calling (CPUID between calls) until it sees the new code, for
- *          every ordered pair.
+ *          every ordered pair;
+ *   modes  every CPU in turn sends NMIs (physical destination), fixed IPIs
+ *          to a flat logical multicast of all the others, lowest-priority
+ *          IPIs to that set (one CPU takes each) and the all-excluding-
+ *          and all-including-self shorthands; every receiver counts.
  * Only the BSP prints, and only text that does not depend on timing, so
  * the output is a function of the CPU count (expected/smp.N.out). Every
  * wait is bounded (TEST_LIMIT per test, kept by the BSP with the PIT).
@@ -572,6 +576,186 @@ static void test_smc(void)
         smp_failed = 1;
 }
 
+/* ================= (g) delivery modes ================= */
+/* Every CPU in turn sends, while the others wait in a barrier with
+ * interrupts on: NMIs to each other CPU (physical destination), fixed
+ * IPIs to all the others at once through one flat logical destination
+ * (LDR bit = CPU number, as Linux sets it up with up to 8 CPUs),
+ * lowest-priority IPIs to the same logical set (exactly one of them takes
+ * each), and fixed IPIs with the all-excluding-self and all-including-self
+ * shorthands. Each receiver counts what it got from the current sender;
+ * the sender waits for the counts after every IPI. */
+#define EXC_NMI_VEC 2
+#define VEC_MULTI  0x43
+#define VEC_LOWEST 0x44
+#define VEC_BCAST  0x45
+#define MODE_ROUNDS 10
+enum { M_NMI, M_MULTI, M_LOWEST, M_EXCL, M_INCL, M_KINDS };
+static volatile uint32_t mode_kind PAGE;                     /* M_EXCL or M_INCL */
+static volatile uint32_t nmi_req[SMP_MAX_CPUS][16] PAGE;     /* [to][0]: set by the sender */
+static volatile uint32_t mode_got[SMP_MAX_CPUS][16] PAGE;    /* [to][kind], from this turn's sender */
+static volatile uint32_t mode_err[SMP_MAX_CPUS][16] PAGE;    /* [cpu][kind] */
+
+static void on_nmi(struct frame *f)
+{
+    (void)f;
+    int me = smp_cpu();
+    if (nmi_req[me][0]) {       /* an NMI without a request is counted wrong */
+        nmi_req[me][0] = 0;
+        mode_got[me][M_NMI]++;
+    } else {
+        mode_err[me][M_NMI]++;
+    }
+}
+
+static void on_multi(struct frame *f) { (void)f; mode_got[smp_cpu()][M_MULTI]++; lapic_eoi(); }
+static void on_lowest(struct frame *f) { (void)f; mode_got[smp_cpu()][M_LOWEST]++; lapic_eoi(); }
+static void on_bcast(struct frame *f)
+{
+    (void)f;
+    mode_got[smp_cpu()][mode_kind]++;      /* the shorthand the sender uses */
+    lapic_eoi();
+}
+
+/* wait (interrupts on) until the sum of kind's counts over the CPUs in
+ * mask reaches want; -1 on a timeout */
+static int wait_counts(int me, uint32_t mask, int kind, uint32_t want)
+{
+    for (uint32_t n = 0;; n++) {
+        uint32_t sum = 0;
+        for (int c = 0; c < N; c++)
+            if (mask >> c & 1)
+                sum += mode_got[c][kind];
+        if (sum >= want)
+            return 0;
+        if (smp_stop(me) || n > SPIN_LIMIT)
+            return -1;
+        cpu_relax();
+    }
+}
+
+/* wait until every CPU in mask has exactly want of kind */
+static int wait_each(int me, uint32_t mask, int kind, uint32_t want)
+{
+    for (int c = 0; c < N; c++)
+        if ((mask >> c & 1) && wait_counts(me, 1u << c, kind, want))
+            return -1;
+    return 0;
+}
+
+static void mode_send(int me)
+{
+    uint32_t others = ((1u << N) - 1) & ~(1u << me), all = (1u << N) - 1;
+    for (int t = 0; t < N; t++)                      /* NMI, physical */
+        for (int r = 0; t != me && r < MODE_ROUNDS; r++) {
+            uint32_t before = mode_got[t][M_NMI];
+            nmi_req[t][0] = 1;
+            if (lapic_ipi(smp.apic_id[t], ICR_NMI) || wait_counts(me, 1u << t, M_NMI, before + 1)) {
+                mode_err[me][M_NMI]++;
+                break;
+            }
+        }
+    if (N > 8 || !others)
+        goto shorthands;
+    for (int r = 0; r < MODE_ROUNDS; r++)           /* fixed, logical multicast */
+        if (lapic_ipi((uint8_t)others, ICR_LOGICAL | ICR_FIXED | VEC_MULTI) ||
+            wait_each(me, others, M_MULTI, (uint32_t)r + 1)) {
+            mode_err[me][M_MULTI]++;
+            break;
+        }
+    for (int r = 0; r < MODE_ROUNDS; r++)           /* lowest priority, logical */
+        if (lapic_ipi((uint8_t)others, ICR_LOGICAL | ICR_LOWEST | VEC_LOWEST) ||
+            wait_counts(me, others, M_LOWEST, (uint32_t)r + 1)) {
+            mode_err[me][M_LOWEST]++;
+            break;
+        }
+shorthands:
+    mode_kind = M_EXCL;
+    for (int r = 0; r < MODE_ROUNDS; r++)
+        if (lapic_ipi(0, ICR_ALL_EXCL | ICR_FIXED | VEC_BCAST) ||
+            wait_each(me, others, M_EXCL, (uint32_t)r + 1)) {
+            mode_err[me][M_EXCL]++;
+            break;
+        }
+    mode_kind = M_INCL;
+    for (int r = 0; r < MODE_ROUNDS; r++)
+        if (lapic_ipi(0, ICR_ALL_INCL | ICR_FIXED | VEC_BCAST) ||
+            wait_each(me, all, M_INCL, (uint32_t)r + 1)) {
+            mode_err[me][M_INCL]++;
+            break;
+        }
+}
+
+static void t_modes(int me)
+{
+    if (N <= 8) {               /* flat model, one LDR bit per CPU */
+        lapic_write(LAPIC_DFR, 0xffffffffu);
+        lapic_write(LAPIC_LDR, (1u << me) << 24);
+    }
+    sti();
+    for (int s = 0; s < N; s++) {
+        /* every CPU's counts start at 0 for sender s */
+        for (int k = 0; k < M_KINDS; k++)
+            mode_got[me][k] = 0;
+        if (smp_barrier(me))
+            break;
+        if (me == s)
+            mode_send(me);
+        if (smp_barrier(me))    /* late (duplicate) deliveries land before the check */
+            break;
+        if (me == s) {
+            /* what every CPU got from s: NMI and multicast/shorthands
+             * exactly MODE_ROUNDS, lowest priority MODE_ROUNDS in all */
+            uint32_t lowest = 0;
+            for (int c = 0; c < N; c++) {
+                uint32_t x = c == s ? 0 : MODE_ROUNDS;
+                if (mode_got[c][M_NMI] != x)
+                    mode_err[s][M_NMI]++;
+                if (N <= 8 && mode_got[c][M_MULTI] != x)
+                    mode_err[s][M_MULTI]++;
+                if (mode_got[c][M_EXCL] != x)
+                    mode_err[s][M_EXCL]++;
+                if (mode_got[c][M_INCL] != MODE_ROUNDS)
+                    mode_err[s][M_INCL]++;
+                lowest += mode_got[c][M_LOWEST];
+            }
+            if (mode_got[s][M_LOWEST] || (N <= 8 && lowest != (N > 1 ? MODE_ROUNDS : 0)))
+                mode_err[s][M_LOWEST]++;
+        }
+        if (smp_barrier(me))
+            break;
+    }
+    cli();
+}
+
+static void test_modes(void)
+{
+    idt_set(EXC_NMI_VEC, on_nmi, 0, 0);
+    idt_set(VEC_MULTI, on_multi, 0, 0);
+    idt_set(VEC_LOWEST, on_lowest, 0, 0);
+    idt_set(VEC_BCAST, on_bcast, 0, 0);
+    run("modes", t_modes);
+    static const char *const what[M_KINDS] = {
+        [M_NMI] = "NMI to each other cpu",
+        [M_MULTI] = "fixed, flat logical multicast to the others",
+        [M_LOWEST] = "lowest priority, logical, to the others: taken once each",
+        [M_EXCL] = "all-excluding-self",
+        [M_INCL] = "all-including-self",
+    };
+    for (int k = 0; k < M_KINDS; k++) {
+        uint32_t err = 0;
+        for (int c = 0; c < N; c++)
+            err += mode_err[c][k];
+        if ((k == M_MULTI || k == M_LOWEST) && N > 8)
+            printf("modes: %s: more than 8 cpus, skipped\n", what[k]);
+        else
+            printf("modes: %s, x %u from every cpu: %s\n", what[k], MODE_ROUNDS,
+                   err ? "WRONG" : "ok");
+        if (err)
+            smp_failed = 1;
+    }
+}
+
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
@@ -600,6 +784,8 @@ int main(uint32_t magic, uint32_t mbi)
         test_ipi();
     if (wanted("smc"))
         test_smc();
+    if (wanted("modes"))
+        test_modes();
     if (smp_failed)
         fail(0x21, "smp: a test failed (see above)");
     printf("smp done\n");

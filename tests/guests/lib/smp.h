@@ -27,12 +27,16 @@ enum {
     LAPIC_LVT_ERROR = 0x370,
 };
 #define ICR_FIXED      0x00000000u
+#define ICR_LOWEST     0x00000100u
+#define ICR_NMI        0x00000400u
 #define ICR_INIT       0x00000500u
 #define ICR_STARTUP    0x00000600u
+#define ICR_LOGICAL    0x00000800u
 #define ICR_BUSY       0x00001000u
 #define ICR_ASSERT     0x00004000u
 #define ICR_LEVEL      0x00008000u
 #define ICR_SELF       0x00040000u
+#define ICR_ALL_INCL   0x00080000u
 #define ICR_ALL_EXCL   0x000c0000u
 #define SPURIOUS_VEC   0xff
 
