@@ -1,6 +1,6 @@
 /* smp.c - test guest for a multiprocessor machine (issue 4, item 5): finds
  * the CPUs (MP table / ACPI MADT), starts every AP with INIT-SIPI-SIPI
- * (lib/smp.c), then runs seven tests on all CPUs at once:
+ * (lib/smp.c), then runs eight tests on all CPUs at once:
  *   count  LOCK XADD (plus LOCK INC and a CMPXCHG loop) to an exact total,
  *          and XADD's old values are all distinct;
  *   lock   an XCHG spinlock guards data spread over two other pages;
@@ -20,7 +20,9 @@
  *   modes  every CPU in turn sends NMIs (physical destination), fixed IPIs
  *          to a flat logical multicast of all the others, lowest-priority
  *          IPIs to that set (one CPU takes each) and the all-excluding-
- *          and all-including-self shorthands; every receiver counts.
+ *          and all-including-self shorthands; every receiver counts;
+ *   time   a token with the sender's TSC goes around the CPUs: no CPU's
+ *          TSC is behind it; every CPU's APIC timer, one-shot and periodic.
  * Only the BSP prints, and only text that does not depend on timing, so
  * the output is a function of the CPU count (expected/smp.N.out). Every
  * wait is bounded (TEST_LIMIT per test, kept by the BSP with the PIT).
@@ -756,6 +758,104 @@ static void test_modes(void)
     }
 }
 
+/* ================= (h) time ================= */
+/* The guest TSC is one clock for all CPUs: a token goes around the CPUs
+ * TIME_ROUNDS times with the TSC its last holder read, and each holder's
+ * own TSC, read after it saw the token, must not be behind it (nor behind
+ * its own previous reading). Then every CPU's local APIC timer at once:
+ * one-shot (fires once, the current count stays 0), periodic (fires
+ * again and again; masked and stopped, it stops). */
+#define TIME_ROUNDS 50
+#define VEC_TIMER   0x46
+#define TIMER_COUNT 100000u
+enum { T_BEHIND, T_BACKWARDS, T_TOKEN, T_ONESHOT, T_PERIODIC, T_KINDS };
+static volatile uint32_t tok PAGE;          /* round * N + CPU whose turn it is */
+static volatile uint64_t tok_tsc PAGE;      /* the TSC the last holder read */
+static volatile uint32_t time_err[SMP_MAX_CPUS][16] PAGE;   /* [cpu][T_*] */
+static volatile uint32_t tmr_got[SMP_MAX_CPUS][16] PAGE;    /* [cpu][0] */
+
+static void on_timer(struct frame *f) { (void)f; tmr_got[smp_cpu()][0]++; lapic_eoi(); }
+
+static uint64_t tsc_now(void)
+{
+    serialize();                /* not read before the loads above it */
+    return rdtsc();
+}
+
+/* spin (interrupts on) until this CPU's timer count reaches want */
+static int wait_ticks(int me, uint32_t want)
+{
+    for (uint32_t n = 0; tmr_got[me][0] < want; n++) {
+        if (smp_stop(me) || n > SPIN_LIMIT)
+            return -1;
+        cpu_relax();
+    }
+    return 0;
+}
+
+static void t_time(int me)
+{
+    volatile uint32_t *err = time_err[me];
+    uint64_t last = tsc_now();
+    for (uint32_t r = 0; r < TIME_ROUNDS; r++) {
+        uint32_t turn = r * (uint32_t)N + (uint32_t)me;
+        for (uint32_t n = 0; tok != turn; n++) {
+            if (smp_stop(me) || n > SPIN_LIMIT) {
+                err[T_TOKEN]++;
+                goto timer;
+            }
+            cpu_relax();
+        }
+        uint64_t t = tsc_now();
+        err[T_BEHIND] += t < tok_tsc;
+        err[T_BACKWARDS] += t < last;
+        last = t;
+        tok_tsc = t;            /* then the token: x86 keeps the order */
+        tok = turn + 1;
+    }
+timer:
+    sti();
+    lapic_write(LAPIC_TIMER_DIV, 0xb);                 /* divide by 1 */
+    lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);           /* one-shot */
+    lapic_write(LAPIC_TIMER_INIT, TIMER_COUNT);
+    if (wait_ticks(me, 1) || lapic_read(LAPIC_TIMER_CUR) != 0)
+        err[T_ONESHOT]++;
+    for (int i = 0; i < 2000; i++)                     /* it does not fire again */
+        cpu_relax();
+    if (tmr_got[me][0] != 1 || lapic_read(LAPIC_TIMER_CUR) != 0)
+        err[T_ONESHOT]++;
+    lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_PERIODIC);
+    lapic_write(LAPIC_TIMER_INIT, TIMER_COUNT);
+    if (wait_ticks(me, 5))
+        err[T_PERIODIC]++;
+    lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_MASKED);
+    lapic_write(LAPIC_TIMER_INIT, 0);                  /* stopped */
+    uint32_t stopped = tmr_got[me][0];
+    for (int i = 0; i < 2000; i++)
+        cpu_relax();
+    if (tmr_got[me][0] > stopped + 1)   /* one may have been pending at the mask */
+        err[T_PERIODIC]++;
+    smp_barrier(me);
+    cli();
+}
+
+static void test_time(void)
+{
+    idt_set(VEC_TIMER, on_timer, 0, 0);
+    run("time", t_time);
+    uint32_t e[T_KINDS] = { 0 };
+    for (int c = 0; c < N; c++)
+        for (int k = 0; k < T_KINDS; k++)
+            e[k] += time_err[c][k];
+    printf("time: TSC passed around %d cpus x %u: never behind the sender's %s, never backwards %s\n",
+           N, TIME_ROUNDS, e[T_BEHIND] || e[T_TOKEN] ? "WRONG" : "ok", e[T_BACKWARDS] ? "WRONG" : "ok");
+    printf("time: APIC timer on every cpu: one-shot fires once %s, periodic fires until masked %s\n",
+           e[T_ONESHOT] ? "WRONG" : "ok", e[T_PERIODIC] ? "WRONG" : "ok");
+    for (int k = 0; k < T_KINDS; k++)
+        if (e[k])
+            smp_failed = 1;
+}
+
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
@@ -786,6 +886,8 @@ int main(uint32_t magic, uint32_t mbi)
         test_smc();
     if (wanted("modes"))
         test_modes();
+    if (wanted("time"))
+        test_time();
     if (smp_failed)
         fail(0x21, "smp: a test failed (see above)");
     printf("smp done\n");

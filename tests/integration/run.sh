@@ -239,8 +239,9 @@ run_guest_cases() {
 # -------------------------------------------------------------- SMP guest
 # smp.elf on N CPUs = N ranks: APs started by INIT-SIPI-SIPI, then LOCK
 # XADD counting, an XCHG spinlock, ring buffers, false sharing, IPI
-# ping-pong, cross-modifying code over the DSM, and NMI, logical,
-# lowest-priority and shorthand IPIs between the ranks. The output depends
+# ping-pong, cross-modifying code over the DSM, NMI, logical,
+# lowest-priority and shorthand IPIs between the ranks, the TSC as one
+# clock and every rank's APIC timer. The output depends
 # only on N: tests/guests/expected/smp.N.out.
 run_smp_cases() {
     local elf=$SRC/$GUESTS/smp.elf
