@@ -645,6 +645,18 @@ static int wait_each(int me, uint32_t mask, int kind, uint32_t want)
     return 0;
 }
 
+/* MODE_ROUNDS IPIs (ICR low word icr, destination dest), each awaited:
+ * every CPU in mask counts one more of kind (each), or one of them does */
+static void send_rounds(int me, uint8_t dest, uint32_t icr, int kind, uint32_t mask, int each)
+{
+    for (uint32_t r = 1; r <= MODE_ROUNDS; r++)
+        if (lapic_ipi(dest, icr) ||
+            (each ? wait_each(me, mask, kind, r) : wait_counts(me, mask, kind, r))) {
+            mode_err[me][kind]++;
+            return;
+        }
+}
+
 static void mode_send(int me)
 {
     uint32_t others = ((1u << N) - 1) & ~(1u << me), all = (1u << N) - 1;
@@ -657,35 +669,14 @@ static void mode_send(int me)
                 break;
             }
         }
-    if (N > 8 || !others)
-        goto shorthands;
-    for (int r = 0; r < MODE_ROUNDS; r++)           /* fixed, logical multicast */
-        if (lapic_ipi((uint8_t)others, ICR_LOGICAL | ICR_FIXED | VEC_MULTI) ||
-            wait_each(me, others, M_MULTI, (uint32_t)r + 1)) {
-            mode_err[me][M_MULTI]++;
-            break;
-        }
-    for (int r = 0; r < MODE_ROUNDS; r++)           /* lowest priority, logical */
-        if (lapic_ipi((uint8_t)others, ICR_LOGICAL | ICR_LOWEST | VEC_LOWEST) ||
-            wait_counts(me, others, M_LOWEST, (uint32_t)r + 1)) {
-            mode_err[me][M_LOWEST]++;
-            break;
-        }
-shorthands:
+    if (N <= 8 && others) {     /* logical: a multicast, then lowest priority */
+        send_rounds(me, (uint8_t)others, ICR_LOGICAL | ICR_FIXED | VEC_MULTI, M_MULTI, others, 1);
+        send_rounds(me, (uint8_t)others, ICR_LOGICAL | ICR_LOWEST | VEC_LOWEST, M_LOWEST, others, 0);
+    }
     mode_kind = M_EXCL;
-    for (int r = 0; r < MODE_ROUNDS; r++)
-        if (lapic_ipi(0, ICR_ALL_EXCL | ICR_FIXED | VEC_BCAST) ||
-            wait_each(me, others, M_EXCL, (uint32_t)r + 1)) {
-            mode_err[me][M_EXCL]++;
-            break;
-        }
+    send_rounds(me, 0, ICR_ALL_EXCL | ICR_FIXED | VEC_BCAST, M_EXCL, others, 1);
     mode_kind = M_INCL;
-    for (int r = 0; r < MODE_ROUNDS; r++)
-        if (lapic_ipi(0, ICR_ALL_INCL | ICR_FIXED | VEC_BCAST) ||
-            wait_each(me, all, M_INCL, (uint32_t)r + 1)) {
-            mode_err[me][M_INCL]++;
-            break;
-        }
+    send_rounds(me, 0, ICR_ALL_INCL | ICR_FIXED | VEC_BCAST, M_INCL, all, 1);
 }
 
 static void t_modes(int me)
