@@ -43,6 +43,13 @@ struct dsm {
                                   * withdrawing it a writer may have taken
                                   * it) while our state is INVALID */
     int join_credit;             /* adaptive join policy, see read fault */
+    int take_credit;             /* adaptive take policy, see take_wanted */
+    uint8_t *hint;               /* per page: last known owner (combined
+                                  * layout, < 128 ranks) | HINT_SHARED */
+    bool take_pending;           /* this fault's TAKE awaits its answer */
+    uint8_t take_reply;          /* 0, DSM_MSG_GRANT or DSM_MSG_REFUSE */
+    uint8_t take_flags;          /* the answer's flags */
+    uint64_t take_meta;          /* the answer's arg */
     uint64_t tag;                /* tag of the current request round */
     uint64_t op_page;
     int acks_pending;
@@ -70,6 +77,16 @@ static size_t page_off(uint64_t page)
 static uint64_t fop(struct dsm *d, int home, size_t idx, enum dsm_atomic_op op, uint64_t v)
 {
     return d->t->fetch_op(d->t->ctx, home, idx, op, v);
+}
+
+/* The owner hint: who this rank last knew to own a page, and whether the
+ * page was shared then. Only steers the choice of path (a wrong hint
+ * costs a refused TAKE, never correctness). */
+#define HINT_SHARED 0x80u
+static void set_hint(struct dsm *d, uint64_t page, int owner, bool shared)
+{
+    if (d->hint && owner >= 0 && owner < d->nranks)
+        d->hint[page] = (uint8_t)((unsigned)owner | (shared ? HINT_SHARED : 0));
 }
 
 static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
@@ -125,6 +142,10 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     /* The CPU layer drops its mappings first; no local store can follow. */
     if (st > to)
         lose(d, page, to);
+    if (m->type == DSM_MSG_INVALIDATE)
+        set_hint(d, page, src, false);          /* src becomes the writer */
+    else
+        set_hint(d, page, d->rank, true);
     ack.arg = (uint64_t)st;
     ack.flags = m->flags;   /* echo PUSH: the requester checks the answer */
     if ((m->flags & DSM_MSGF_PUSH) && st != DSM_INVALID) {
@@ -137,6 +158,77 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     }
 }
 
+static void dir_unlock(struct dsm *d, int home, size_t idx, uint64_t meta);
+
+/* A TAKE: a rank without a copy asks us, the page's home, to serve its
+ * fault. We do when we own the page and its entry is free: lock it (our
+ * own directory word: no waiting), give up our copy as the fault needs
+ * (read: keep it read-only, the requester joins the copyset; write: only
+ * if no other rank holds a copy, drop ours), and send the page with the
+ * meta word the requester stores when it unlocks: the lock passes to the
+ * requester, which holds it until its copy is in place, as on the lock
+ * path. Anything else (not the owner, entry locked, our own fault on the
+ * page in progress, other readers for a write) is a REFUSE, and the
+ * requester takes the lock path. Nothing here waits. */
+static void serve_take(struct dsm *d, int src, const struct dsm_msg *m)
+{
+    uint64_t page = m->page;
+    bool write = (m->flags & DSM_MSGF_WRITE) != 0;
+    struct dsm_msg r = {
+        .type = DSM_MSG_REFUSE, .src = (uint32_t)d->rank, .page = page, .tag = m->tag,
+    };
+    if (page >= d->npages || !d->cs_in_meta || dsm_home(page, d->nranks) != d->rank ||
+        src == d->rank) {
+        d->stats.protocol_errors++;
+        d->t->send(d->t->ctx, src, &r);
+        return;
+    }
+    size_t idx = dsm_dir_index(page, d->nranks);
+    enum dsm_state st = (enum dsm_state)d->state[page];
+    if (st == DSM_INVALID || (d->busy && d->op_page == page)) {
+        r.arg = fop(d, d->rank, idx, DSM_OP_LOAD, 0);   /* a hint for the requester */
+        d->t->send(d->t->ctx, src, &r);
+        return;
+    }
+    uint64_t old = fop(d, d->rank, idx, DSM_OP_OR, DSM_META_LOCKED);
+    r.arg = old;
+    if (old & DSM_META_LOCKED) {
+        d->t->send(d->t->ctx, src, &r);
+        return;
+    }
+    bool shared = (old & DSM_META_SHARED) != 0;
+    uint64_t readers = shared ? old & DSM_META_CS_MASK & ~dsm_meta_cs_bit(d->rank) : 0;
+    if (dsm_meta_owner(old) != d->rank || (write && readers) ||
+        st != (shared ? DSM_READ : DSM_WRITE)) {
+        /* not ours to give (a reader of another owner's page), or other
+         * readers to invalidate: unlock as we found it */
+        if (dsm_meta_owner(old) == d->rank && st != (shared ? DSM_READ : DSM_WRITE))
+            d->stats.protocol_errors++;
+        dir_unlock(d, d->rank, idx, old);
+        d->t->send(d->t->ctx, src, &r);
+        return;
+    }
+    enum dsm_state to = write ? DSM_INVALID : DSM_READ;
+    if (st > to)
+        lose(d, page, to);
+    if (write) {
+        r.arg = (uint64_t)src;                          /* exclusive at src */
+        set_hint(d, page, src, false);
+    } else {
+        /* shared, we stay the owner; the bits of failed joins that an
+         * exclusive entry may carry are dropped (docs/dsm.md) */
+        r.arg = (shared ? old & ~DSM_META_LOCKED : (uint64_t)d->rank) | DSM_META_SHARED |
+                dsm_meta_cs_bit(d->rank) | dsm_meta_cs_bit(src);
+        set_hint(d, page, d->rank, true);
+    }
+    r.type = DSM_MSG_GRANT;
+    r.flags = st == DSM_WRITE && !write ? DSM_MSGF_DOWNGRADED : 0;
+    d->t->send_data(d->t->ctx, src, &r, page_off(page), DSM_PAGE_SIZE);
+    d->stats.takes_served++;
+    d->stats.pages_pushed++;
+    d->stats.bytes_moved += DSM_PAGE_SIZE;
+}
+
 static void on_msg(void *arg, int src, const struct dsm_msg *m)
 {
     struct dsm *d = arg;
@@ -144,6 +236,20 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_INVALIDATE:
     case DSM_MSG_DOWNGRADE:
         serve_request(d, src, m);
+        break;
+    case DSM_MSG_TAKE:
+        serve_take(d, src, m);
+        break;
+    case DSM_MSG_GRANT:
+    case DSM_MSG_REFUSE:
+        if (d->take_pending && m->tag == d->tag && m->page == d->op_page) {
+            d->take_pending = false;
+            d->take_reply = m->type;
+            d->take_flags = m->flags;
+            d->take_meta = m->arg;
+        } else {
+            d->stats.protocol_errors++;
+        }
         break;
     case DSM_MSG_ACK:
         if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
@@ -268,6 +374,8 @@ static bool begin_op(struct dsm *d, uint64_t page)
         return false;
     d->busy = true;
     d->joining = false;
+    d->take_pending = false;
+    d->take_reply = 0;
     d->tag++;
     d->op_page = page;
     d->acks_pending = 0;
@@ -324,6 +432,7 @@ static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
     if (!(meta & DSM_META_LOCKED) && (meta & DSM_META_SHARED) && owner != d->rank) {
         fetch(d, owner, page);
         d->state[page] = DSM_READ;
+        set_hint(d, page, owner, true);
         d->stats.joins++;
         if (d->join_credit < JOIN_CREDIT_MAX)
             d->join_credit++;
@@ -331,6 +440,79 @@ static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
     }
     d->stats.join_fallbacks++;
     d->join_credit -= JOIN_PENALTY;
+    set_hint(d, page, owner, (meta & DSM_META_SHARED) != 0);
+    return false;
+}
+
+/* Adaptive take policy, as for joins: a TAKE is worth a try when the page
+ * was last seen exclusive at its home (the lock path would lock there and
+ * then send that same rank a request) and one-sided operations on the
+ * home are not cheap (transport rule 9: over shared memory the lock costs
+ * a fraction of a microsecond, a read of a page the hint wrongly thinks
+ * exclusive would be a join, and a message waits for the home's next
+ * poll); refusals cost credit. */
+#define TAKE_CREDIT_MAX 4
+#define TAKE_PENALTY 4
+#define TAKE_MIN_RMA_NS 500
+
+static bool home_is_far(const struct dsm *d, int home)
+{
+    return !d->t->rma_ns || d->t->rma_ns(d->t->ctx, home) >= TAKE_MIN_RMA_NS;
+}
+
+static bool take_wanted(struct dsm *d, uint64_t page, int home)
+{
+    if (!d->cs_in_meta || home == d->rank || d->state[page] != DSM_INVALID)
+        return false;
+    switch (d->cfg.take) {
+    case DSM_TAKE_ALWAYS:
+        return true;
+    case DSM_TAKE_NEVER:
+        return false;
+    default:
+        if (d->hint[page] != (uint8_t)home || !home_is_far(d, home))   /* exclusive there */
+            return false;
+        if (d->take_credit >= 0)
+            return true;
+        d->take_credit++;
+        return false;
+    }
+}
+
+/* Send a TAKE to the page's home and wait (serving others) for its
+ * answer. GRANT: the page is in our copy area, we hold the entry's lock
+ * and unlock it with *meta. REFUSE: nothing changed; the hint is
+ * refreshed from the meta word the home saw. */
+static bool take(struct dsm *d, uint64_t page, int home, bool write, uint64_t *meta)
+{
+    struct dsm_msg m = {
+        .type = DSM_MSG_TAKE,
+        .flags = write ? DSM_MSGF_WRITE : 0,
+        .src = (uint32_t)d->rank,
+        .page = page,
+        .tag = d->tag,
+    };
+    uint64_t t0 = now(d);
+    d->take_pending = true;
+    d->take_reply = 0;
+    d->t->send(d->t->ctx, home, &m);
+    unsigned spins = 0;
+    while (d->take_pending)
+        wait_round(d, &spins);
+    uint64_t dt = now(d) - t0;
+    d->stats.wait_ns += dt;
+    dsm_kind_record(&d->stats.request[DSM_RQ_TAKE], dt);
+    if (d->take_reply == DSM_MSG_GRANT) {
+        d->stats.takes_granted++;
+        if (d->take_credit < TAKE_CREDIT_MAX)
+            d->take_credit++;
+        *meta = d->take_meta;
+        set_hint(d, page, write ? d->rank : home, !write);
+        return true;
+    }
+    d->stats.takes_refused++;
+    d->take_credit -= TAKE_PENALTY;
+    set_hint(d, page, dsm_meta_owner(d->take_meta), (d->take_meta & DSM_META_SHARED) != 0);
     return false;
 }
 
@@ -380,6 +562,13 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     d->stats.read_faults++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
+    uint64_t granted;
+    if (take_wanted(d, page, home) && take(d, page, home, false, &granted)) {
+        d->state[page] = DSM_READ;
+        dir_unlock(d, home, idx, granted);
+        end_op(d, d->take_flags & DSM_MSGF_DOWNGRADED ? DSM_FK_READ_DOWNGRADE : DSM_FK_READ, t0);
+        return 0;
+    }
     if (join_wanted(d) &&
         (d->cs_in_meta ? try_join_meta(d, page, home, idx) : try_join(d, page, home, idx))) {
         end_op(d, DSM_FK_READ, t0);
@@ -434,6 +623,7 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
             fop(d, home, idx + 1 + (uint64_t)d->rank / 64, DSM_OP_OR, 1ull << (d->rank % 64));
     }
     d->state[page] = DSM_READ;
+    set_hint(d, page, owner, true);
     dir_unlock(d, home, idx, meta);
     end_op(d, kind, t0);
     return 0;
@@ -449,6 +639,13 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     d->stats.write_faults++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
+    uint64_t granted;
+    if (take_wanted(d, page, home) && take(d, page, home, true, &granted)) {
+        d->state[page] = DSM_WRITE;
+        dir_unlock(d, home, idx, granted);
+        end_op(d, DSM_FK_WRITE, t0);
+        return 0;
+    }
     uint64_t meta = dir_lock(d, home, idx);
     int owner = dsm_meta_owner(meta);
     bool push = !d->cfg.pull;
@@ -492,6 +689,7 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     if (!have && !push)
         fetch(d, owner, page);
     d->state[page] = DSM_WRITE;
+    set_hint(d, page, d->rank, false);
     dir_unlock(d, home, idx, (uint64_t)d->rank);
     end_op(d, have ? DSM_FK_UPGRADE : DSM_FK_WRITE, t0);
     return 0;
@@ -542,7 +740,11 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->cs_in_meta = t->nranks <= DSM_COMBINED_MAX_RANKS && !d->cfg.split_copyset;
     d->state = malloc(d->npages ? d->npages : 1);
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
-    if (!d->state || !d->cs_buf) {
+    /* hints fit a byte with the combined layout; all pages start
+     * exclusive at rank 0 (hint 0) */
+    if (d->cs_in_meta)
+        d->hint = calloc(d->npages ? d->npages : 1, 1);
+    if (!d->state || !d->cs_buf || (d->cs_in_meta && !d->hint)) {
         dsm_free(d);
         return NULL;
     }
@@ -557,6 +759,7 @@ void dsm_free(struct dsm *d)
         return;
     free(d->state);
     free(d->cs_buf);
+    free(d->hint);
     free(d);
 }
 

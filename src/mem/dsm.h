@@ -49,6 +49,14 @@ enum dsm_msg_type {
     DSM_MSG_INVALIDATE = 1,  /* drop your copy of page, then ACK */
     DSM_MSG_DOWNGRADE = 2,   /* make page read-only, then ACK */
     DSM_MSG_ACK = 3,         /* reply; tag = the request's tag */
+    DSM_MSG_TAKE = 4,        /* to the page's home, from a rank that holds
+                              * no copy: if you own the page, lock its
+                              * entry, serve my fault yourself and hand
+                              * me the lock (docs/dsm.md, "Take") */
+    DSM_MSG_GRANT = 5,       /* TAKE answered with the page (send_data);
+                              * arg = the meta word to unlock with */
+    DSM_MSG_REFUSE = 6,      /* TAKE declined: take the lock path; arg =
+                              * the meta word seen (a hint), or 0 */
     DSM_MSG_USER = 16,       /* and above: platform messages (IPIs, device
                               * requests), handed to config.on_msg */
 };
@@ -56,6 +64,9 @@ enum dsm_msg_type {
 #define DSM_MSGF_PUSH 0x01u  /* request: answer with your copy of the page
                               * (the ACK lands it in my copy area:
                               * transport send_data) */
+#define DSM_MSGF_WRITE 0x02u /* TAKE: for writing (else for reading) */
+#define DSM_MSGF_DOWNGRADED 0x04u /* GRANT for reading: the home had the
+                              * page writable (a downgrade, for stats) */
 
 /* ---- directory geometry (also used by whoever allocates the windows) ----
  * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
@@ -137,9 +148,11 @@ const char *dsm_fault_kind_name(enum dsm_fault_kind k);
 enum dsm_request_kind {
     DSM_RQ_INVALIDATE,
     DSM_RQ_DOWNGRADE,
+    DSM_RQ_TAKE,           /* TAKE -> GRANT or REFUSE */
     DSM_RQ_COUNT
 };
-const char *dsm_request_kind_name(enum dsm_request_kind k);   /* "invalidate", "downgrade" */
+/* "invalidate", "downgrade", "take" */
+const char *dsm_request_kind_name(enum dsm_request_kind k);
 
 struct dsm_stats {
     uint64_t read_faults, write_faults;
@@ -158,6 +171,9 @@ struct dsm_stats {
                                   * shared (or locked): took the lock path */
     uint64_t join_invals;        /* INVALIDATEs received for the copyset bit
                                   * of a join in progress (no copy yet) */
+    uint64_t takes_granted;      /* faults served by the home as owner (TAKE) */
+    uint64_t takes_refused;      /* TAKEs declined: took the lock path */
+    uint64_t takes_served;       /* TAKEs this rank granted as home */
     struct dsm_kind_stats kind[DSM_FK_COUNT];
     struct dsm_kind_stats request[DSM_RQ_COUNT];   /* send -> ACK */
     /* Not the protocol's: the baseline its faults are compared with, a
@@ -192,12 +208,24 @@ enum dsm_join_policy {
     DSM_JOIN_NEVER,        /* lock every directory entry (the old path) */
 };
 
+/* When a fault of a page this rank holds no copy of asks the page's home
+ * to serve it (TAKE: one message round trip instead of a lock and then a
+ * request to the owner), docs/dsm.md. Only with the combined layout. */
+enum dsm_take_policy {
+    DSM_TAKE_ADAPTIVE = 0, /* default: when the home is the page's last
+                            * known owner, unless recent TAKEs were refused */
+    DSM_TAKE_ALWAYS,       /* every such fault whose home is another rank
+                            * (tests: most refusals and races) */
+    DSM_TAKE_NEVER,        /* lock path only */
+};
+
 struct dsm_config {
     bool pull;             /* fetch data with get after the owner's ACK
                             * instead of having the owner send it with
                             * the ACK (push, the default: one round trip
                             * less) */
     enum dsm_join_policy join;
+    enum dsm_take_policy take;
     bool split_copyset;    /* keep the copyset in its own words even when
                             * nranks <= DSM_COMBINED_MAX_RANKS (tests,
                             * comparisons); every rank must agree */

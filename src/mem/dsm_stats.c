@@ -102,6 +102,7 @@ const char *dsm_request_kind_name(enum dsm_request_kind k)
     static const char *const names[DSM_RQ_COUNT] = {
         [DSM_RQ_INVALIDATE] = "invalidate",
         [DSM_RQ_DOWNGRADE] = "downgrade",
+        [DSM_RQ_TAKE] = "take",
     };
     return (unsigned)k < DSM_RQ_COUNT ? names[k] : "?";
 }
@@ -159,6 +160,9 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     into->joins += from->joins;
     into->join_fallbacks += from->join_fallbacks;
     into->join_invals += from->join_invals;
+    into->takes_granted += from->takes_granted;
+    into->takes_refused += from->takes_refused;
+    into->takes_served += from->takes_served;
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         kind_merge(&into->kind[k], &from->kind[k]);
     for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
@@ -204,6 +208,10 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
         fprintf(f, "rank %d dsm: lock-free shared reads %" PRIu64 ", fell back to the lock %" PRIu64
                 ", invalidated while joining %" PRIu64 "\n",
                 rank, s->joins, s->join_fallbacks, s->join_invals);
+    if (s->takes_granted || s->takes_refused || s->takes_served)
+        fprintf(f, "rank %d dsm: faults served by the home (take) %" PRIu64 ", refused %" PRIu64
+                ", served for others %" PRIu64 "\n",
+                rank, s->takes_granted, s->takes_refused, s->takes_served);
     /* service time by kind: one line each, in ns */
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         if (s->kind[k].n)
@@ -230,12 +238,13 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
             ", \"fault_latency_mean_ns\": %" PRIu64 ", \"fault_latency_p99_ns\": %" PRIu64
             ", \"fault_latency_max_ns\": %" PRIu64 ", \"wait_ns\": %" PRIu64
             ", \"lockfree_reads\": %" PRIu64 ", \"lockfree_fallbacks\": %" PRIu64
-            ", \"service\": {",
+            ", \"takes_granted\": %" PRIu64 ", \"takes_refused\": %" PRIu64
+            ", \"takes_served\": %" PRIu64 ", \"service\": {",
             rank, s->read_faults, s->write_faults, s->upgrades, s->inval_sent,
             s->inval_recv, s->downgrade_sent, s->downgrade_recv, s->pages_got,
             s->pages_pushed, s->bytes_moved, s->lock_retries, s->protocol_errors,
             dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
-            s->joins, s->join_fallbacks);
+            s->joins, s->join_fallbacks, s->takes_granted, s->takes_refused, s->takes_served);
     /* service time by kind, every kind present (n 0: all zero) */
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         kind_json(f, k ? ", " : "", dsm_fault_kind_name((enum dsm_fault_kind)k), &s->kind[k]);

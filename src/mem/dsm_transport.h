@@ -41,7 +41,8 @@
  *  5. poll delivers up to `max` messages (max <= 0: all that arrived) by
  *     calling fn for each, and also drives progress (osc/pt2pt over TCP
  *     completes RMA at a target only while the target polls). fn must not
- *     call poll (it may call send). Returns how many were delivered.
+ *     call poll (it may call send and send_data, and fetch_op and store on
+ *     its own rank's directory). Returns how many were delivered.
  *  6. idle: the caller polled and found nothing to do for `spins`
  *     consecutive rounds (0 on the first); the transport backs off so an
  *     oversubscribed core runs the rank being waited for (sched_yield,
@@ -56,6 +57,12 @@
  *     shared memory, the bytes inside the message where a put would cost
  *     a network round trip (one one-way message instead of put, flush and
  *     message). Rules 3-5 hold for it as for send.
+ *
+ *  9. rma_ns (optional, may be NULL): what a one-sided operation on
+ *     rank's memory typically costs, in ns, as the transport measured
+ *     it (0: unknown). Only steers the protocol's choice of path: where
+ *     it is small (shared memory, no help from the target needed) a lock
+ *     or join at the home is cheaper than a message to it.
  *
  * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
  * get/cas/fetch_op/store may target the calling rank itself. A transport
@@ -118,6 +125,8 @@ struct dsm_transport {
     /* Back off while waiting (rule 6), clock (rule 7). */
     void (*idle)(void *ctx, unsigned spins);
     uint64_t (*now_ns)(void *ctx);
+    /* Rule 9; NULL: unknown for every rank. */
+    uint64_t (*rma_ns)(void *ctx, int rank);
 };
 
 #endif

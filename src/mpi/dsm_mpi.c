@@ -87,6 +87,7 @@ struct dsm_mpi {
     int progress_calls;
     bool idle_spin;           /* idle waits poll again at once (own core) */
     bool *peer_near;          /* per rank: reached through memory (probed) */
+    uint64_t *peer_rma_ns;    /* per rank: best probe Get, ns (0: self) */
     enum dsm_mpi_data_path data_path;   /* how send_data moves its bytes */
 
     MPI_Win ram_win;
@@ -426,6 +427,7 @@ static uint64_t now_ns(void)
 static void probe_peers(struct dsm_mpi *m)
 {
     m->peer_near = xcalloc(m, (size_t)m->size, sizeof(bool));
+    m->peer_rma_ns = xcalloc(m, (size_t)m->size, sizeof(uint64_t));
     if (m->size < 2 || m->ram_bytes == 0)
         return;
     uint64_t probe;
@@ -442,6 +444,7 @@ static void probe_peers(struct dsm_mpi *m)
         m->st.gets -= PROBES;
         m->st.get_bytes -= PROBES * sizeof probe;
         m->peer_near[r] = best < NEAR_NS;
+        m->peer_rma_ns[r] = best;
         if (!m->peer_near[r])
             continue;
         for (size_t off = 0; off < m->ram_bytes; off += WARM_STEP) {
@@ -488,6 +491,7 @@ void dsm_mpi_close(struct dsm_mpi *m)
     free(m->data_in);
     free(m->bl_buf);
     free(m->peer_near);
+    free(m->peer_rma_ns);
     free(m->dir_words_of);
     free(m->ram_disp);
     free(m);
@@ -927,6 +931,12 @@ static void tp_idle(void *ctx, unsigned spins)
     dsm_mpi_idle(ctx, spins);
 }
 
+static uint64_t tp_rma_ns(void *ctx, int rank)
+{
+    struct dsm_mpi *m = ctx;
+    return rank >= 0 && rank < m->size && m->peer_rma_ns ? m->peer_rma_ns[rank] : 0;
+}
+
 static uint64_t tp_now_ns(void *ctx)
 {
     (void)ctx;
@@ -943,6 +953,7 @@ struct dsm_transport *dsm_mpi_transport(struct dsm_mpi *m)
         .ctx = m,
         .get = tp_get, .cas = tp_cas, .fetch_op = tp_fetch_op, .store = tp_store,
         .send = tp_send, .send_data = tp_send_data, .poll = tp_poll, .idle = tp_idle, .now_ns = tp_now_ns,
+        .rma_ns = tp_rma_ns,
     };
     return &m->tp;
 }

@@ -97,6 +97,10 @@ struct sim_config {
      * every test runs the adaptive, always-join and lock-only paths */
     bool join_set;
     enum dsm_join_policy join;
+    /* TAKE policy (faults served by the home as owner): by default it
+     * cycles with the seed too (seed % 3: adaptive, always, never) */
+    bool take_set;
+    enum dsm_take_policy take;
     /* directory layout: by default it alternates with the seed (split
      * for (seed / 6) odd), independent of pull and the join policy */
     bool split_set;
@@ -133,6 +137,7 @@ static struct sim *sim_new(const struct sim_config *c)
         s->rc[r] = (struct rank_ctx){.s = s, .rank = r};
         struct dsm_config dc = {.pull = c->pull, .on_lose = on_lose, .on_lose_arg = &s->rc[r]};
         dc.join = c->join_set ? c->join : (enum dsm_join_policy)((c->seed / 2) % 3);
+        dc.take = c->take_set ? c->take : (enum dsm_take_policy)(c->seed % 3);
         dc.split_copyset = sim_split(c);
         s->d[r] = dsm_create(dsm_fake_transport(s->f, r), &dc);
         cr_assert_not_null(s->d[r]);
@@ -388,6 +393,9 @@ static void random_task(void *arg, int r)
 static struct {
     uint64_t joins, fallbacks, invals, runs;
 } join_seen[2];
+static struct {
+    uint64_t granted, refused, served;
+} take_seen;
 
 static void run_random(const struct sim_config *c, int ops, uint64_t hot, int write_pct, int pair_pct)
 {
@@ -413,6 +421,9 @@ static void run_random(const struct sim_config *c, int ops, uint64_t hot, int wr
         join_seen[l].joins += st->joins;
         join_seen[l].fallbacks += st->join_fallbacks;
         join_seen[l].invals += st->join_invals;
+        take_seen.granted += st->takes_granted;
+        take_seen.refused += st->takes_refused;
+        take_seen.served += st->takes_served;
     }
     sim_free(s);
 }
@@ -510,6 +521,32 @@ Test(dsm_random, lockfree_join_races)
      * join is READ before it next polls (docs/dsm.md) */
     cr_assert_gt(join_seen[1].invals, 0, "no writer ever invalidated a joining rank");
     cr_assert_eq(join_seen[0].invals, 0, "combined layout: a joining rank was invalidated");
+}
+
+/* Every fault of a page this rank holds no copy of, homed elsewhere, asks
+ * the home to serve it (TAKE), on few pages, with slow RMA and delayed
+ * messages: grants for reading and writing, refusals (the home is not the
+ * owner, the entry is locked, the home's own fault on the page is in
+ * progress, other readers) and the lock path after them must all happen,
+ * mixed with joins and locked faults, every invariant holding after every
+ * step; every grant a requester counts is one a home served. */
+Test(dsm_random, take_races)
+{
+    memset(&take_seen, 0, sizeof take_seen);
+    for (uint64_t seed = 600; seed < 640; seed++) {
+        struct sim_config c = {.nranks = 2 + (int)(seed % 3), .npages = 3 + seed % 2, .seed = seed,
+                               .max_delay = (unsigned)(seed % 4) * 3,
+                               .rma_yield_pct = 20 + (unsigned)(seed % 3) * 20,
+                               .pull = seed % 2, .take_set = true, .take = DSM_TAKE_ALWAYS,
+                               .split_set = true, .split = false};
+        run_random(&c, 300, 2 + seed % 2, 20 + (int)(seed % 4) * 15, (int)(seed % 2) * 20);
+    }
+    cr_log_info("takes: granted %llu refused %llu served %llu",
+                (unsigned long long)take_seen.granted, (unsigned long long)take_seen.refused,
+                (unsigned long long)take_seen.served);
+    cr_assert_gt(take_seen.granted, 0);
+    cr_assert_gt(take_seen.refused, 0);
+    cr_assert_eq(take_seen.granted, take_seen.served);
 }
 
 /* ---- the checker itself catches a broken CPU layer ---- */
@@ -632,6 +669,51 @@ Test(dsm_scenario, read_sharing_then_write_invalidates_all)
         cr_assert_eq(w->inval_sent, 3);
         cr_assert_eq(w->upgrades, 1);
         cr_assert_eq(dsm_get_stats(s->d[0])->downgrade_recv, 1);
+        sim_free(s);
+    }
+}
+
+/* The adaptive TAKE policy asks only a home last seen owning the page
+ * exclusively. 2 ranks, 8 pages, all written by rank 0 first (it starts
+ * owning every page); rank 1 reads them: the 4 homed at rank 0 by TAKE
+ * (granted: rank 0 downgrades itself), the 4 homed at rank 1 by the lock
+ * path; rank 0 writes them all again (upgrades: no TAKE, it holds
+ * copies); rank 1 writes them: again 4 TAKEs. */
+static void take_fn(struct sim *s, int r, int k)
+{
+    for (uint64_t p = 0; p < 8; p++) {
+        if ((k == 0 || k == 2) && r == 0)
+            cpu_write(s, r, p, 1, 100 * (uint64_t)k + p);
+        if (k == 1 && r == 1)
+            cpu_read(s, r, p, 1);
+        if (k == 3 && r == 1)
+            cpu_write(s, r, p, 2, 300 + p);
+    }
+}
+
+Test(dsm_take, adaptive_two_ranks)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
+                               .rma_yield_pct = 20, .pull = seed % 2,
+                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
+                               .split_set = true, .split = false};
+        struct sim *s = sim_new(&c);
+        run_script(s, take_fn, 4);
+        const struct dsm_stats *st0 = dsm_get_stats(s->d[0]);
+        const struct dsm_stats *st1 = dsm_get_stats(s->d[1]);
+        cr_assert_eq(st1->takes_granted, 8, "seed %llu: granted %llu",
+                     (unsigned long long)seed, (unsigned long long)st1->takes_granted);
+        cr_assert_eq(st1->takes_refused, 0);
+        cr_assert_eq(st1->request[DSM_RQ_TAKE].n, 8);
+        cr_assert_eq(st0->takes_served, 8);
+        cr_assert_eq(st0->takes_granted + st0->takes_refused, 0);
+        /* the lock path served the other 4 reads and 4 writes: one
+         * DOWNGRADE and one INVALIDATE each, to rank 0 */
+        cr_assert_eq(st1->downgrade_sent, 4);
+        cr_assert_eq(st1->inval_sent, 4);
+        for (uint64_t p = 0; p < 8; p++)
+            cr_assert_eq(dsm_state(s->d[1], p), DSM_WRITE);
         sim_free(s);
     }
 }
