@@ -399,6 +399,12 @@ static void t_idle(void *ctx, unsigned spins)
     dsm_fake_yield(self->f);
 }
 
+static uint64_t t_rma_ns(void *ctx, int rank)
+{
+    struct fake_rank *self = ctx;
+    return rank == self->rank ? 0 : self->f->cfg.rma_ns;
+}
+
 static uint64_t t_now(void *ctx)
 {
     struct fake_rank *self = ctx;
@@ -441,6 +447,7 @@ struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
             .rank = i, .nranks = cfg->nranks, .ram = r->ram, .ram_bytes = cfg->ram_bytes,
             .ctx = r, .get = t_get, .cas = t_cas, .fetch_op = t_fetch_op, .store = t_store,
             .send = t_send, .send_data = t_send_data, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
+            .rma_ns = cfg->rma_ns ? t_rma_ns : NULL,
         };
     }
     return f;

@@ -36,6 +36,9 @@ struct dsm_fake_config {
     unsigned max_delay;        /* message and store delay: 0..max_delay steps */
     unsigned rma_yield_pct;    /* chance (0..100) that an RMA call yields first */
     size_t stack_bytes;        /* per task; 0: 256 KiB */
+    uint64_t rma_ns;           /* what the transport reports as the cost of
+                                * a one-sided operation on any other rank
+                                * (rule 9); 0: it reports nothing */
 };
 
 struct dsm_fake;

@@ -101,6 +101,7 @@ struct sim_config {
      * cycles with the seed too (seed % 3: adaptive, always, never) */
     bool take_set;
     enum dsm_take_policy take;
+    uint64_t rma_ns;           /* the fake transport's rule-9 answer (0: none) */
     /* directory layout: by default it alternates with the seed (split
      * for (seed / 6) odd), independent of pull and the join policy */
     bool split_set;
@@ -123,6 +124,7 @@ static struct sim *sim_new(const struct sim_config *c)
         .max_delay = c->max_delay,
         .rma_yield_pct = c->rma_yield_pct,
         .stack_bytes = 64 * 1024,
+        .rma_ns = c->rma_ns,
     };
     s->f = dsm_fake_create(&fc);
     cr_assert_not_null(s->f);
@@ -714,6 +716,28 @@ Test(dsm_take, adaptive_two_ranks)
         cr_assert_eq(st1->inval_sent, 4);
         for (uint64_t p = 0; p < 8; p++)
             cr_assert_eq(dsm_state(s->d[1], p), DSM_WRITE);
+        sim_free(s);
+    }
+}
+
+/* The same with a home whose one-sided operations are cheap (transport
+ * rule 9 says 100 ns, as osc/sm): the adaptive policy sends no TAKE,
+ * every fault takes the lock path. */
+Test(dsm_take, adaptive_near_home_uses_the_lock)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
+                               .rma_yield_pct = 20, .pull = seed % 2, .rma_ns = 100,
+                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
+                               .split_set = true, .split = false};
+        struct sim *s = sim_new(&c);
+        run_script(s, take_fn, 4);
+        const struct dsm_stats *st0 = dsm_get_stats(s->d[0]);
+        const struct dsm_stats *st1 = dsm_get_stats(s->d[1]);
+        cr_assert_eq(st1->request[DSM_RQ_TAKE].n, 0);
+        cr_assert_eq(st0->takes_served, 0);
+        cr_assert_eq(st1->downgrade_sent, 8);
+        cr_assert_eq(st1->inval_sent, 8);
         sim_free(s);
     }
 }
