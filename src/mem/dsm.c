@@ -399,12 +399,31 @@ bool dsm_join_pending(const struct dsm *d, uint64_t page)
     return d->busy && d->joining && d->op_page == page;
 }
 
-/* Adaptive join policy: a success earns credit (up to JOIN_CREDIT_MAX),
- * a failure costs JOIN_PENALTY; with negative credit the join is skipped
- * and the credit grows by one per read fault, so a rank whose reads all
- * need a downgrade tries once in JOIN_PENALTY + 1 faults. */
-#define JOIN_CREDIT_MAX 4
-#define JOIN_PENALTY 4
+/* The adaptive policies (join, take): a success earns credit (up to
+ * CREDIT_MAX), a failure costs CREDIT_PENALTY; with negative credit the
+ * path is skipped and the credit grows by one per fault that skipped it,
+ * so a rank whose faults all fail it tries once in CREDIT_PENALTY + 1. */
+#define CREDIT_MAX 4
+#define CREDIT_PENALTY 4
+
+static bool credit_allows(int *credit)
+{
+    if (*credit >= 0)
+        return true;
+    (*credit)++;
+    return false;
+}
+
+static void credit_won(int *credit)
+{
+    if (*credit < CREDIT_MAX)
+        (*credit)++;
+}
+
+static void credit_lost(int *credit)
+{
+    *credit -= CREDIT_PENALTY;
+}
 
 static bool join_wanted(struct dsm *d)
 {
@@ -414,10 +433,7 @@ static bool join_wanted(struct dsm *d)
     case DSM_JOIN_NEVER:
         return false;
     default:
-        if (d->join_credit >= 0)
-            return true;
-        d->join_credit++;
-        return false;
+        return credit_allows(&d->join_credit);
     }
 }
 
@@ -434,25 +450,22 @@ static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
         d->state[page] = DSM_READ;
         set_hint(d, page, owner, true);
         d->stats.joins++;
-        if (d->join_credit < JOIN_CREDIT_MAX)
-            d->join_credit++;
+        credit_won(&d->join_credit);
         return true;
     }
     d->stats.join_fallbacks++;
-    d->join_credit -= JOIN_PENALTY;
+    credit_lost(&d->join_credit);
     set_hint(d, page, owner, (meta & DSM_META_SHARED) != 0);
     return false;
 }
 
-/* Adaptive take policy, as for joins: a TAKE is worth a try when the page
- * was last seen exclusive at its home (the lock path would lock there and
- * then send that same rank a request) and one-sided operations on the
- * home are not cheap (transport rule 9: over shared memory the lock costs
- * a fraction of a microsecond, a read of a page the hint wrongly thinks
+/* Adaptive take policy: a TAKE is worth a try when the page was last
+ * seen exclusive at its home (the lock path would lock there and then
+ * send that same rank a request) and one-sided operations on the home
+ * are not cheap (transport rule 9: over shared memory the lock costs a
+ * fraction of a microsecond, a read of a page the hint wrongly thinks
  * exclusive would be a join, and a message waits for the home's next
- * poll); refusals cost credit. */
-#define TAKE_CREDIT_MAX 4
-#define TAKE_PENALTY 4
+ * poll); refusals cost credit, as failed joins do. */
 #define TAKE_MIN_RMA_NS 500
 
 static bool home_is_far(const struct dsm *d, int home)
@@ -472,10 +485,7 @@ static bool take_wanted(struct dsm *d, uint64_t page, int home)
     default:
         if (d->hint[page] != (uint8_t)home || !home_is_far(d, home))   /* exclusive there */
             return false;
-        if (d->take_credit >= 0)
-            return true;
-        d->take_credit++;
-        return false;
+        return credit_allows(&d->take_credit);
     }
 }
 
@@ -504,14 +514,13 @@ static bool take(struct dsm *d, uint64_t page, int home, bool write, uint64_t *m
     dsm_kind_record(&d->stats.request[DSM_RQ_TAKE], dt);
     if (d->take_reply == DSM_MSG_GRANT) {
         d->stats.takes_granted++;
-        if (d->take_credit < TAKE_CREDIT_MAX)
-            d->take_credit++;
+        credit_won(&d->take_credit);
         *meta = d->take_meta;
         set_hint(d, page, write ? d->rank : home, !write);
         return true;
     }
     d->stats.takes_refused++;
-    d->take_credit -= TAKE_PENALTY;
+    credit_lost(&d->take_credit);
     set_hint(d, page, dsm_meta_owner(d->take_meta), (d->take_meta & DSM_META_SHARED) != 0);
     return false;
 }

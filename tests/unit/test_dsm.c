@@ -693,30 +693,40 @@ static void take_fn(struct sim *s, int r, int k)
     }
 }
 
+/* take_fn on 2 ranks whose transport reports rma_ns (rule 9); every
+ * page ends writable at rank 1; the ranks' statistics land in *st0, *st1 */
+static void take_script(uint64_t seed, uint64_t rma_ns, struct dsm_stats *st0,
+                        struct dsm_stats *st1)
+{
+    struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
+                           .rma_yield_pct = 20, .pull = seed % 2, .rma_ns = rma_ns,
+                           .take_set = true, .take = DSM_TAKE_ADAPTIVE,
+                           .split_set = true, .split = false};
+    struct sim *s = sim_new(&c);
+    run_script(s, take_fn, 4);
+    *st0 = *dsm_get_stats(s->d[0]);
+    *st1 = *dsm_get_stats(s->d[1]);
+    for (uint64_t p = 0; p < 8; p++)
+        cr_assert_eq(dsm_state(s->d[1], p), DSM_WRITE);
+    sim_free(s);
+}
+
+static struct dsm_stats take_st0, take_st1;
+
 Test(dsm_take, adaptive_two_ranks)
 {
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
-                               .rma_yield_pct = 20, .pull = seed % 2,
-                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
-                               .split_set = true, .split = false};
-        struct sim *s = sim_new(&c);
-        run_script(s, take_fn, 4);
-        const struct dsm_stats *st0 = dsm_get_stats(s->d[0]);
-        const struct dsm_stats *st1 = dsm_get_stats(s->d[1]);
-        cr_assert_eq(st1->takes_granted, 8, "seed %llu: granted %llu",
-                     (unsigned long long)seed, (unsigned long long)st1->takes_granted);
-        cr_assert_eq(st1->takes_refused, 0);
-        cr_assert_eq(st1->request[DSM_RQ_TAKE].n, 8);
-        cr_assert_eq(st0->takes_served, 8);
-        cr_assert_eq(st0->takes_granted + st0->takes_refused, 0);
+        take_script(seed, 0, &take_st0, &take_st1);
+        cr_assert_eq(take_st1.takes_granted, 8, "seed %llu: granted %llu",
+                     (unsigned long long)seed, (unsigned long long)take_st1.takes_granted);
+        cr_assert_eq(take_st1.takes_refused, 0);
+        cr_assert_eq(take_st1.request[DSM_RQ_TAKE].n, 8);
+        cr_assert_eq(take_st0.takes_served, 8);
+        cr_assert_eq(take_st0.takes_granted + take_st0.takes_refused, 0);
         /* the lock path served the other 4 reads and 4 writes: one
          * DOWNGRADE and one INVALIDATE each, to rank 0 */
-        cr_assert_eq(st1->downgrade_sent, 4);
-        cr_assert_eq(st1->inval_sent, 4);
-        for (uint64_t p = 0; p < 8; p++)
-            cr_assert_eq(dsm_state(s->d[1], p), DSM_WRITE);
-        sim_free(s);
+        cr_assert_eq(take_st1.downgrade_sent, 4);
+        cr_assert_eq(take_st1.inval_sent, 4);
     }
 }
 
@@ -726,19 +736,11 @@ Test(dsm_take, adaptive_two_ranks)
 Test(dsm_take, adaptive_near_home_uses_the_lock)
 {
     for (uint64_t seed = 1; seed <= 5; seed++) {
-        struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
-                               .rma_yield_pct = 20, .pull = seed % 2, .rma_ns = 100,
-                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
-                               .split_set = true, .split = false};
-        struct sim *s = sim_new(&c);
-        run_script(s, take_fn, 4);
-        const struct dsm_stats *st0 = dsm_get_stats(s->d[0]);
-        const struct dsm_stats *st1 = dsm_get_stats(s->d[1]);
-        cr_assert_eq(st1->request[DSM_RQ_TAKE].n, 0);
-        cr_assert_eq(st0->takes_served, 0);
-        cr_assert_eq(st1->downgrade_sent, 8);
-        cr_assert_eq(st1->inval_sent, 8);
-        sim_free(s);
+        take_script(seed, 100, &take_st0, &take_st1);
+        cr_assert_eq(take_st1.request[DSM_RQ_TAKE].n, 0);
+        cr_assert_eq(take_st0.takes_served, 0);
+        cr_assert_eq(take_st1.downgrade_sent, 8);
+        cr_assert_eq(take_st1.inval_sent, 8);
     }
 }
 
