@@ -1,4 +1,5 @@
-/* slicer.c - instruction budgets from a time quantum (slicer.h). */
+/* slicer.c - instruction budgets from a time quantum, and the quantum's
+ * stretch for a rank that polls for nothing (slicer.h). */
 #include "slicer.h"
 
 #define INITIAL_RATE 0.1        /* 100 MIPS: about the interpreter's speed */
@@ -45,4 +46,10 @@ void slicer_update(struct slicer *s, uint64_t insns, uint64_t ns)
     s->rate += ALPHA * (r - s->rate);
     if (s->rate < MIN_RATE)
         s->rate = MIN_RATE;
+}
+
+uint64_t slicer_stretch(uint64_t base, uint64_t max, uint64_t poll_ns, unsigned share)
+{
+    uint64_t q = poll_ns * share;
+    return q < base ? base : q > max ? max : q;
 }

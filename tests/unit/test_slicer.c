@@ -89,3 +89,15 @@ Test(slicer, budget_stays_within_bounds)
     slicer_update(&t, 5, 0);                         /* no time: ignored */
     cr_assert_eq(slicer_budget(&t, 0, UINT64_MAX), t.min_insns);
 }
+
+/* A rank that polls for nothing stretches its quantum so that polling
+ * costs at most 1/share of its time: over shared memory (0.1 us a poll)
+ * it stays at the base, over TCP (0.75 us) it grows to 24 us, and never
+ * beyond the maximum. */
+Test(slicer, stretch_bounds_the_poll_share)
+{
+    cr_assert_eq(slicer_stretch(10000, 40000, 100, 32), 10000);
+    cr_assert_eq(slicer_stretch(10000, 40000, 750, 32), 24000);
+    cr_assert_eq(slicer_stretch(10000, 40000, 5000, 32), 40000);
+    cr_assert_eq(slicer_stretch(10000, 40000, 0, 32), 10000);
+}
