@@ -27,7 +27,8 @@
  *               already holds
  *   local-write right after inval-busy, CPU 0 flushes its TLB and writes
  *               the K pages it now holds writable
- * Command line: "pages=K" (default 512, at most 16384). The three regions
+ * Command line: "pages=K" (default 512, at most 16384), "gap=US" (write-
+ * gap's spacing, default 50 us; at most 4294967 us). The three regions
  * of K pages each start at 8 MiB, so guest RAM must be at least
  * 8 MiB + 3 x K x 4 KiB (dsmbench.sh sizes it). */
 #include "../../guests/lib/smp.h"
@@ -40,6 +41,7 @@
 static volatile uint32_t done PAGE;
 static volatile uint64_t elapsed[4] PAGE;
 static uint32_t K = 512;
+static uint32_t GAP_NS = 50000;   /* write-gap: guest time between faults */
 
 static void wake_isr(struct frame *f)
 {
@@ -108,11 +110,11 @@ static void p_inval_busy(int me) { timed_touch(me, 0, 0, 1, 2); }
 static void p_write_busy(int me) { timed_touch(me, 1, 1, 1, 0); }
 
 /* write-gap: CPU 1 writes the pages of region 0 (CPU 0 holds them
- * writable) one at a time with 50 us of guest computation between two
- * faults, while CPU 0 runs guest code: each INVALIDATE reaches CPU 0 at a
- * random point of its time quantum, as an isolated request does (in the
- * other phases requests follow each other closely). Only the faulting
- * accesses are timed. */
+ * writable) one at a time with 50 us ("gap=US" on the command line) of
+ * guest computation between two faults, while CPU 0 runs guest code: each
+ * INVALIDATE reaches CPU 0 at a random point of its time quantum, as an
+ * isolated request does (in the other phases requests follow each other
+ * closely). Only the faulting accesses are timed. */
 static void p_write_gap(int me)
 {
     if (me == 1) {
@@ -122,7 +124,7 @@ static void p_write_gap(int me)
             uint64_t t0 = rdtsc();
             *p = i + 1;
             sum += rdtsc() - t0;
-            while (rdtsc() - t0 < 50000)
+            while (rdtsc() - t0 < GAP_NS)
                 ;
         }
         elapsed[0] = sum;
@@ -170,6 +172,8 @@ int main(uint32_t magic, uint32_t mbi)
         }
     if (K == 0 || K > MAX_PAGES)
         K = 512;
+    uint32_t gap_us = mb_cmdline_uint(mbi, "gap=", 50);
+    GAP_NS = (gap_us ? gap_us : 50) * 1000u;
     pic_remap(0x20, 0x28);
     idt_set(WAKE_VEC, wake_isr, 0, 0);
     smp_init(mbi);
