@@ -952,6 +952,8 @@ static void poll_input(struct machine *m, int timeout_ms)
 static int poll_devices(struct machine *m, uint64_t now)
 {
     int n = m->dsm ? dsm_poll(m->dsm) : 0;
+    if (n > 0)
+        m->last_served_ns = now;         /* not quiet (see QUIET_NS) */
     if (m->opts.between_slices) {
         uint64_t h0 = host_now_ns(NULL);
         m->opts.between_slices(m->opts.between_slices_arg);
@@ -1211,9 +1213,7 @@ int machine_run(struct machine *m)
         served = poll_devices(m, end);
         uint64_t polled = host_now_ns(NULL);
         m->st.poll_ns += polled - end;
-        if (served)
-            m->last_served_ns = polled;
-        else            /* an empty poll's own cost, less the baseline hook */
+        if (!served)    /* an empty poll's own cost, less the baseline hook */
             m->poll_cost_ns = (7 * m->poll_cost_ns + (polled - end - (m->hook_ns - hook0))) / 8;
         if (cpu->pause_exit) {
             cpu->pause_exit = false;
