@@ -296,7 +296,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     struct clocksync cs;
     clocksync_run(&cs, 0);                                 /* collective */
     opt->m.transport = dsm_mpi_transport(dm);
-    if (opt->baseline_ms) {
+    if (opt->baseline_ms && (opt->m.stats || opt->stats_json)) {   /* else unseen */
         dsm_mpi_baseline_every(dm, (uint64_t)opt->baseline_ms * 1000000u);
         opt->m.between_slices = baseline_tick;
         opt->m.between_slices_arg = dm;
