@@ -106,6 +106,24 @@ static int choice(const char *option, const char *const *names, bool quiet)
     return -1;
 }
 
+/* optarg as a whole number from 1 to max (strtoull in `base`, 0: C
+ * prefixes) in *v, 0; or -1 after a message "--OPTION needs WHAT from 1
+ * to MAX, not 'x'" (unless quiet). */
+static int number_in(const char *option, const char *what, int base, uint64_t max, bool quiet,
+                     uint64_t *v)
+{
+    char *end;
+    unsigned long long n = strtoull(optarg, &end, base);
+    if (*end || !*optarg || optarg[0] == '-' || n == 0 || n > max) {
+        if (!quiet)
+            fprintf(stderr, "vsmp: --%s needs %s from 1 to %llu, not '%s'\n", option, what,
+                    (unsigned long long)max, optarg);
+        return -1;
+    }
+    *v = n;
+    return 0;
+}
+
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -161,18 +179,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_STATS_JSON:
             o->stats_json = optarg;
             break;
-        case OPT_SLICE: {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (*end || !*optarg || optarg[0] == '-' || v == 0 || v > 100000000ull) {
-                if (!quiet)
-                    fprintf(stderr, "vsmp: --slice needs a number from 1 to 100000000, not '%s'\n",
-                            optarg);
+        case OPT_SLICE:
+            if (number_in("slice", "a number", 0, 100000000, quiet, &o->m.slice))
                 return 3;
-            }
-            o->m.slice = v;
             break;
-        }
         case OPT_IDLE: {
             static const char *const names[] = { "auto", "spin", "backoff", NULL };
             static const enum dsm_mpi_idle_policy values[] = {
@@ -194,15 +204,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         }
         case OPT_BASELINE: {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || !*optarg || optarg[0] == '-' || v == 0 || v > 60000) {
-                if (!quiet)
-                    fprintf(stderr, "vsmp: --baseline needs milliseconds from 1 to 60000, not '%s'\n",
-                            optarg);
+            uint64_t ms;
+            if (number_in("baseline", "milliseconds", 10, 60000, quiet, &ms))
                 return 3;
-            }
-            o->baseline_ms = (unsigned)v;
+            o->baseline_ms = (unsigned)ms;
             break;
         }
         case 'h':
