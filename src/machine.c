@@ -783,6 +783,7 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     m->tr = t;
     struct dsm_config dc = {
         .pull = m->opts.dsm_pull,
+        .take = m->opts.dsm_take,
         .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
         .on_msg = platform_msg, .on_msg_arg = m,
     };

@@ -7,8 +7,9 @@
  * exits with the guest's exit status (see machine.h for the list).
  *
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
- *        [--idle auto|spin|backoff] [--push auto|put|message] [--stats]
- *        [--stats-json FILE] [--baseline MS] CONFIG
+ *        [--idle auto|spin|backoff] [--push auto|put|message]
+ *        [--take auto|home|never] [--stats] [--stats-json FILE]
+ *        [--baseline MS] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -54,6 +55,13 @@ static void usage(FILE *f)
             "                   (the page inside the answer: one network message) or auto\n"
             "                   (default: put to ranks on this node, message over a\n"
             "                   network; chosen by timing a Get to each rank at start)\n"
+            "  --take POLICY    when a page fault asks the page's home rank to serve it\n"
+            "                   (one message, answered by the home or the owner it\n"
+            "                   forwards to) instead of locking the directory entry:\n"
+            "                   auto (default: where one-sided MPI is slow, as over\n"
+            "                   TCP, every read and writes of pages last seen owned\n"
+            "                   by their home), home (only pages last seen owned by\n"
+            "                   their home) or never\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE\n"
             "  --baseline MS    with --stats and several CPUs: every MS ms each CPU\n"
@@ -128,7 +136,7 @@ static int number_in(const char *option, const char *what, int base, uint64_t ma
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_BASELINE };
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_BASELINE };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -138,6 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "slice", required_argument, NULL, OPT_SLICE },
         { "idle", required_argument, NULL, OPT_IDLE },
         { "push", required_argument, NULL, OPT_PUSH },
+        { "take", required_argument, NULL, OPT_TAKE },
         { "baseline", required_argument, NULL, OPT_BASELINE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -201,6 +210,16 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (k < 0)
                 return 3;
             o->push = values[k];
+            break;
+        }
+        case OPT_TAKE: {
+            static const char *const names[] = { "auto", "home", "never", NULL };
+            static const enum dsm_take_policy values[] = {
+                DSM_TAKE_ADAPTIVE, DSM_TAKE_HOME, DSM_TAKE_NEVER };
+            int k = choice("take", names, quiet);
+            if (k < 0)
+                return 3;
+            o->m.dsm_take = values[k];
             break;
         }
         case OPT_BASELINE: {

@@ -47,9 +47,14 @@ struct dsm {
     uint8_t *hint;               /* per page: last known owner (combined
                                   * layout, < 128 ranks) | HINT_SHARED */
     bool take_pending;           /* this fault's TAKE awaits its answer */
-    uint8_t take_reply;          /* 0, DSM_MSG_GRANT or DSM_MSG_REFUSE */
+    uint8_t take_reply;          /* 0, DSM_MSG_GRANT, _JOINED or _REFUSE */
     uint8_t take_flags;          /* the answer's flags */
     uint64_t take_meta;          /* the answer's arg */
+    bool take_reading;           /* a read TAKE is out, its answer not yet
+                                  * acted on (it may have joined us) */
+    bool take_deferred;          /* an INVALIDATE of the page came then: */
+    int deferred_src;            /* answered after it (answer_deferred) */
+    struct dsm_msg deferred;
     uint64_t tag;                /* tag of the current request round */
     uint64_t op_page;
     int acks_pending;
@@ -123,6 +128,17 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     }
     enum dsm_state st = (enum dsm_state)d->state[page];
     enum dsm_state to = m->type == DSM_MSG_INVALIDATE ? DSM_INVALID : DSM_READ;
+    if (m->type == DSM_MSG_INVALIDATE && st == DSM_INVALID && d->take_reading &&
+        page == d->op_page && !d->take_deferred) {
+        /* our read TAKE may have joined us to the copyset, and the page
+         * may still be on its way to us (or here, its answer delivered
+         * in this same poll, not yet acted on): answer once take() has
+         * dealt with it, so that no stale copy is kept */
+        d->take_deferred = true;
+        d->deferred_src = src;
+        d->deferred = *m;
+        return;
+    }
     if (m->type == DSM_MSG_INVALIDATE) {
         d->stats.inval_recv++;
         /* nothing to drop: an error, unless a lock-free join of this
@@ -160,73 +176,213 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
 
 static void dir_unlock(struct dsm *d, int home, size_t idx, uint64_t meta);
 
+/* The INVALIDATE held back while our read TAKE awaited its answer: our
+ * copy never became valid (a JOINED page that came is not kept), so
+ * answer it as a rank without one. */
+static void answer_deferred(struct dsm *d)
+{
+    if (!d->take_deferred)
+        return;
+    d->take_deferred = false;
+    const struct dsm_msg *m = &d->deferred;
+    struct dsm_msg ack = {
+        .type = DSM_MSG_ACK, .flags = m->flags, .src = (uint32_t)d->rank,
+        .page = m->page, .tag = m->tag, .arg = DSM_INVALID,
+    };
+    d->stats.inval_recv++;
+    d->stats.takes_invalidated++;
+    if (m->flags & DSM_MSGF_PUSH)       /* only the owner is asked for data */
+        d->stats.protocol_errors++;
+    set_hint(d, m->page, d->deferred_src, false);
+    d->t->send(d->t->ctx, d->deferred_src, &ack);
+}
+
+/* ---- service side: TAKEs, served by the home or the owner it forwards
+ * to (docs/dsm.md, "Take"); nothing here waits ---- */
+
+/* Answer the TAKE m (whose requester is `to`) with REFUSE. */
+static void refuse(struct dsm *d, int to, const struct dsm_msg *m, uint64_t arg, uint8_t flags)
+{
+    struct dsm_msg r = {
+        .type = DSM_MSG_REFUSE, .flags = flags, .src = (uint32_t)d->rank,
+        .page = m->page, .tag = m->tag, .arg = arg,
+    };
+    d->t->send(d->t->ctx, to, &r);
+}
+
+/* Answer the TAKE m with our copy of its page (GRANT or JOINED). */
+static void answer_with_page(struct dsm *d, int to, const struct dsm_msg *m, uint8_t type,
+                             uint8_t flags, uint64_t arg)
+{
+    struct dsm_msg r = {
+        .type = type, .flags = flags, .src = (uint32_t)d->rank,
+        .page = m->page, .tag = m->tag, .arg = arg,
+    };
+    d->t->send_data(d->t->ctx, to, &r, page_off(m->page), DSM_PAGE_SIZE);
+    if (type == DSM_MSG_GRANT)
+        d->stats.takes_served++;
+    else
+        d->stats.joins_served++;
+    d->stats.pages_pushed++;
+    d->stats.bytes_moved += DSM_PAGE_SIZE;
+}
+
+/* We own the TAKE's page and its entry (meta word `old`) is locked for
+ * the requester `to`, which holds no copy: give our copy up as its fault
+ * needs (on_lose first: read-only for a read, invalid for a write) and
+ * GRANT it the page with the meta word it unlocks with. For a read the
+ * owner stays us, SHARED, copyset = the old readers (an exclusive
+ * entry's stray bits of failed joins dropped) + us + `to`; for a write
+ * `to` owns it exclusively. */
+static void grant(struct dsm *d, int to, const struct dsm_msg *m, bool write, uint64_t old)
+{
+    uint64_t page = m->page;
+    enum dsm_state st = (enum dsm_state)d->state[page];
+    enum dsm_state keep = write ? DSM_INVALID : DSM_READ;
+    uint64_t meta;
+    if (write) {
+        meta = (uint64_t)to;
+        set_hint(d, page, to, false);
+    } else {
+        meta = ((old & DSM_META_SHARED) ? old & ~DSM_META_LOCKED : (uint64_t)d->rank) |
+               DSM_META_SHARED | dsm_meta_cs_bit(d->rank) | dsm_meta_cs_bit(to);
+        set_hint(d, page, d->rank, true);
+    }
+    if (st > keep)
+        lose(d, page, keep);
+    answer_with_page(d, to, m, DSM_MSG_GRANT,
+                     st == DSM_WRITE && !write ? DSM_MSGF_DOWNGRADED : 0, meta);
+}
+
+/* Ask the page's owner to answer the TAKE m itself (FORWARD). */
+static void forward(struct dsm *d, int owner, int to, const struct dsm_msg *m, uint8_t flags,
+                    uint64_t meta)
+{
+    struct dsm_msg f = {
+        .type = DSM_MSG_FORWARD, .flags = flags, .to = (uint16_t)to,
+        .src = (uint32_t)d->rank, .page = m->page, .tag = m->tag, .arg = meta,
+    };
+    d->t->send(d->t->ctx, owner, &f);
+    d->stats.takes_forwarded++;
+}
+
+/* A read TAKE of a page we do not hold writable: join the requester to
+ * the copyset with one OR on our own directory word (its own lock-free
+ * join, done here). If the entry was unlocked and SHARED, the requester
+ * is a reader from that instant, and every copy stays current until a
+ * writer has its ACK, which it holds back until the page has arrived
+ * (answer_deferred): send it our copy, or have the owner send its own.
+ * Otherwise false; the bit is a failed join's (docs/dsm.md), and the
+ * caller goes on to lock the entry. */
+static bool take_join(struct dsm *d, int src, const struct dsm_msg *m, size_t idx,
+                      enum dsm_state st)
+{
+    uint64_t old = fop(d, d->rank, idx, DSM_OP_OR, dsm_meta_cs_bit(src));
+    int owner = dsm_meta_owner(old);
+    if ((old & DSM_META_LOCKED) || !(old & DSM_META_SHARED))
+        return false;
+    if (st == DSM_READ) {
+        answer_with_page(d, src, m, DSM_MSG_JOINED, 0, (uint64_t)owner);
+    } else if (owner == d->rank || owner == src || owner >= d->nranks) {
+        d->stats.protocol_errors++;     /* the owner of a shared page holds a copy */
+        refuse(d, src, m, old, 0);
+    } else {
+        forward(d, owner, src, m, 0, old);
+    }
+    return true;
+}
+
 /* A TAKE: a rank without a copy asks us, the page's home, to serve its
- * fault. We do when we own the page and its entry is free: lock it (our
- * own directory word: no waiting), give up our copy as the fault needs
- * (read: keep it read-only, the requester joins the copyset; write: only
- * if no other rank holds a copy, drop ours), and send the page with the
- * meta word the requester stores when it unlocks: the lock passes to the
- * requester, which holds it until its copy is in place, as on the lock
- * path. Anything else (not the owner, entry locked, our own fault on the
- * page in progress, other readers for a write) is a REFUSE, and the
- * requester takes the lock path. Nothing here waits. */
+ * fault without its lock and request. A read of a shared page joins it
+ * (take_join). Otherwise we lock the entry (our own directory word: no
+ * waiting) and, if we own the page, GRANT; if a third rank owns it
+ * exclusively, that rank answers (FORWARD, the entry stays locked for
+ * the requester). Anything else (entry locked, our own fault on the page
+ * in progress, other readers to invalidate for a write) is a REFUSE, and
+ * the requester takes the lock path. */
 static void serve_take(struct dsm *d, int src, const struct dsm_msg *m)
 {
     uint64_t page = m->page;
     bool write = (m->flags & DSM_MSGF_WRITE) != 0;
-    struct dsm_msg r = {
-        .type = DSM_MSG_REFUSE, .src = (uint32_t)d->rank, .page = page, .tag = m->tag,
-    };
     if (page >= d->npages || !d->cs_in_meta || dsm_home(page, d->nranks) != d->rank ||
         src == d->rank) {
         d->stats.protocol_errors++;
-        d->t->send(d->t->ctx, src, &r);
+        refuse(d, src, m, 0, 0);
         return;
     }
     size_t idx = dsm_dir_index(page, d->nranks);
     enum dsm_state st = (enum dsm_state)d->state[page];
-    if (st == DSM_INVALID || (d->busy && d->op_page == page)) {
-        r.arg = fop(d, d->rank, idx, DSM_OP_LOAD, 0);   /* a hint for the requester */
-        d->t->send(d->t->ctx, src, &r);
+    if (d->busy && d->op_page == page) {
+        /* our own fault on the page decides first */
+        refuse(d, src, m, fop(d, d->rank, idx, DSM_OP_LOAD, 0), 0);
         return;
     }
+    if (!write && st != DSM_WRITE && take_join(d, src, m, idx, st))
+        return;
     uint64_t old = fop(d, d->rank, idx, DSM_OP_OR, DSM_META_LOCKED);
-    r.arg = old;
     if (old & DSM_META_LOCKED) {
-        d->t->send(d->t->ctx, src, &r);
+        refuse(d, src, m, old, 0);
         return;
     }
     bool shared = (old & DSM_META_SHARED) != 0;
-    uint64_t readers = shared ? old & DSM_META_CS_MASK & ~dsm_meta_cs_bit(d->rank) : 0;
-    if (dsm_meta_owner(old) != d->rank || (write && readers) ||
-        st != (shared ? DSM_READ : DSM_WRITE)) {
-        /* not ours to give (a reader of another owner's page), or other
-         * readers to invalidate: unlock as we found it */
-        if (dsm_meta_owner(old) == d->rank && st != (shared ? DSM_READ : DSM_WRITE))
+    int owner = dsm_meta_owner(old);
+    if (owner == d->rank) {
+        uint64_t readers = shared ? old & DSM_META_CS_MASK & ~dsm_meta_cs_bit(d->rank) : 0;
+        if (st != (shared ? DSM_READ : DSM_WRITE)) {
             d->stats.protocol_errors++;
-        dir_unlock(d, d->rank, idx, old);
-        d->t->send(d->t->ctx, src, &r);
+        } else if (!(write && readers)) {
+            grant(d, src, m, write, old);
+            return;
+        }
+    } else if (!shared && owner != src && owner < d->nranks) {
+        forward(d, owner, src, m, DSM_MSGF_LOCKED | (write ? DSM_MSGF_WRITE : 0), old);
+        return;
+    } else if (owner == src) {
+        d->stats.protocol_errors++;     /* src would hold a copy */
+    }
+    dir_unlock(d, d->rank, idx, old);   /* as we found it */
+    refuse(d, src, m, old, 0);
+}
+
+/* A TAKE the page's home (src) forwarded to us, the owner: answer its
+ * requester `to`. Unlocked: the page is shared and `to` already joined,
+ * send our copy (JOINED), or REFUSE if a writer took it from us since
+ * (that writer waits for `to`'s ACK, which waits for this answer).
+ * LOCKED: we hold the page exclusively and the entry is locked for `to`:
+ * GRANT (grant); anything else contradicts the directory, and the
+ * REFUSE hands the lock back (`to` unlocks with the meta word). */
+static void serve_forward(struct dsm *d, int src, const struct dsm_msg *m)
+{
+    uint64_t page = m->page;
+    int to = m->to;
+    bool locked = (m->flags & DSM_MSGF_LOCKED) != 0;
+    if (to >= d->nranks || to == d->rank) {
+        d->stats.protocol_errors++;     /* nobody to answer */
         return;
     }
-    enum dsm_state to = write ? DSM_INVALID : DSM_READ;
-    if (st > to)
-        lose(d, page, to);
-    if (write) {
-        r.arg = (uint64_t)src;                          /* exclusive at src */
-        set_hint(d, page, src, false);
-    } else {
-        /* shared, we stay the owner; the bits of failed joins that an
-         * exclusive entry may carry are dropped (docs/dsm.md) */
-        r.arg = (shared ? old & ~DSM_META_LOCKED : (uint64_t)d->rank) | DSM_META_SHARED |
-                dsm_meta_cs_bit(d->rank) | dsm_meta_cs_bit(src);
-        set_hint(d, page, d->rank, true);
+    uint8_t rflags = locked ? DSM_MSGF_LOCKED : 0;
+    if (page >= d->npages || !d->cs_in_meta || src != dsm_home(page, d->nranks)) {
+        d->stats.protocol_errors++;
+        refuse(d, to, m, m->arg, rflags);
+        return;
     }
-    r.type = DSM_MSG_GRANT;
-    r.flags = st == DSM_WRITE && !write ? DSM_MSGF_DOWNGRADED : 0;
-    d->t->send_data(d->t->ctx, src, &r, page_off(page), DSM_PAGE_SIZE);
-    d->stats.takes_served++;
-    d->stats.pages_pushed++;
-    d->stats.bytes_moved += DSM_PAGE_SIZE;
+    enum dsm_state st = (enum dsm_state)d->state[page];
+    if (!locked) {
+        if (st == DSM_READ) {
+            answer_with_page(d, to, m, DSM_MSG_JOINED, 0, (uint64_t)d->rank);
+            return;
+        }
+        if (st == DSM_WRITE)
+            d->stats.protocol_errors++; /* copies of a shared page are read-only */
+        refuse(d, to, m, m->arg, 0);
+        return;
+    }
+    if (st != DSM_WRITE || (m->arg & DSM_META_SHARED) || dsm_meta_owner(m->arg) != d->rank) {
+        d->stats.protocol_errors++;
+        refuse(d, to, m, m->arg, DSM_MSGF_LOCKED);
+        return;
+    }
+    grant(d, to, m, (m->flags & DSM_MSGF_WRITE) != 0, m->arg);
 }
 
 static void on_msg(void *arg, int src, const struct dsm_msg *m)
@@ -240,7 +396,11 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_TAKE:
         serve_take(d, src, m);
         break;
+    case DSM_MSG_FORWARD:
+        serve_forward(d, src, m);
+        break;
     case DSM_MSG_GRANT:
+    case DSM_MSG_JOINED:
     case DSM_MSG_REFUSE:
         if (d->take_pending && m->tag == d->tag && m->page == d->op_page) {
             d->take_pending = false;
@@ -376,6 +536,8 @@ static bool begin_op(struct dsm *d, uint64_t page)
     d->joining = false;
     d->take_pending = false;
     d->take_reply = 0;
+    d->take_reading = false;
+    d->take_deferred = false;
     d->tag++;
     d->op_page = page;
     d->acks_pending = 0;
@@ -459,13 +621,18 @@ static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
     return false;
 }
 
-/* Adaptive take policy: a TAKE is worth a try when the page was last
- * seen exclusive at its home (the lock path would lock there and then
- * send that same rank a request) and one-sided operations on the home
- * are not cheap (transport rule 9: over shared memory the lock costs a
- * fraction of a microsecond, a read of a page the hint wrongly thinks
- * exclusive would be a join, and a message waits for the home's next
- * poll); refusals cost credit, as failed joins do. */
+/* Adaptive take policy: a TAKE is worth a try where one-sided operations
+ * on the home are not cheap (transport rule 9: over shared memory a lock
+ * or join costs a fraction of a microsecond, while a message waits for
+ * the home's next poll). There it is tried for every read (the home
+ * answers a shared page itself or through the owner, and an exclusive
+ * one through the owner: three one-way trips at most, where the join or
+ * lock and then the get or request make four), and for writes of pages
+ * last seen exclusive at their home (one round trip instead of two; a
+ * forwarded write, three one-way trips, measured slower than the lock
+ * path for isolated writes over TCP on 2 cores, docs/benchmarks.md
+ * "Forwarded takes"; a home whose hint was stale forwards rather than
+ * refuse). Refusals cost credit, as failed joins do. */
 #define TAKE_MIN_RMA_NS 500
 
 static bool home_is_far(const struct dsm *d, int home)
@@ -473,7 +640,7 @@ static bool home_is_far(const struct dsm *d, int home)
     return !d->t->rma_ns || d->t->rma_ns(d->t->ctx, home) >= TAKE_MIN_RMA_NS;
 }
 
-static bool take_wanted(struct dsm *d, uint64_t page, int home)
+static bool take_wanted(struct dsm *d, uint64_t page, int home, bool write)
 {
     if (!d->cs_in_meta || home == d->rank || d->state[page] != DSM_INVALID)
         return false;
@@ -483,17 +650,25 @@ static bool take_wanted(struct dsm *d, uint64_t page, int home)
     case DSM_TAKE_NEVER:
         return false;
     default:
-        if (d->hint[page] != (uint8_t)home || !home_is_far(d, home))   /* exclusive there */
+        if (!home_is_far(d, home) ||
+            ((write || d->cfg.take == DSM_TAKE_HOME) && d->hint[page] != (uint8_t)home))
             return false;
         return credit_allows(&d->take_credit);
     }
 }
 
-/* Send a TAKE to the page's home and wait (serving others) for its
- * answer. GRANT: the page is in our copy area, we hold the entry's lock
- * and unlock it with *meta. REFUSE: nothing changed; the hint is
- * refreshed from the meta word the home saw. */
-static bool take(struct dsm *d, uint64_t page, int home, bool write, uint64_t *meta)
+enum take_answer { TAKE_REFUSED, TAKE_GRANTED, TAKE_JOINED };
+
+/* Send a TAKE to the page's home and wait (serving others) for the
+ * answer, from the home or the owner it forwarded to. GRANT: the page is
+ * in our copy area, we hold the entry's lock and unlock it with *meta.
+ * JOINED (reads): the page is in our copy area and we are in the
+ * copyset; an INVALIDATE that came meanwhile is answered now and the
+ * copy dropped (TAKE_REFUSED then). REFUSE: nothing changed but a lock
+ * handed back (flag LOCKED: unlocked here with the meta word given);
+ * the hint is refreshed from the meta word the home saw. */
+static enum take_answer take(struct dsm *d, uint64_t page, int home, size_t idx, bool write,
+                             uint64_t *meta)
 {
     struct dsm_msg m = {
         .type = DSM_MSG_TAKE,
@@ -505,24 +680,45 @@ static bool take(struct dsm *d, uint64_t page, int home, bool write, uint64_t *m
     uint64_t t0 = now(d);
     d->take_pending = true;
     d->take_reply = 0;
+    d->joining = !write;        /* the home may set our copyset bit */
+    d->take_reading = !write;
     d->t->send(d->t->ctx, home, &m);
     unsigned spins = 0;
     while (d->take_pending)
         wait_round(d, &spins);
+    d->take_reading = false;    /* no poll until the answer is acted on */
     uint64_t dt = now(d) - t0;
     d->stats.wait_ns += dt;
     dsm_kind_record(&d->stats.request[DSM_RQ_TAKE], dt);
-    if (d->take_reply == DSM_MSG_GRANT) {
+    switch (d->take_reply) {
+    case DSM_MSG_GRANT:
+        if (d->take_deferred) {         /* the entry was locked for us */
+            d->stats.protocol_errors++;
+            answer_deferred(d);
+        }
         d->stats.takes_granted++;
         credit_won(&d->take_credit);
         *meta = d->take_meta;
-        set_hint(d, page, write ? d->rank : home, !write);
-        return true;
+        set_hint(d, page, dsm_meta_owner(d->take_meta), !write);
+        return TAKE_GRANTED;
+    case DSM_MSG_JOINED:
+        d->stats.takes_joined++;
+        credit_won(&d->take_credit);
+        set_hint(d, page, (int)(d->take_meta & DSM_META_OWNER_MASK), true);
+        if (!d->take_deferred)
+            return TAKE_JOINED;
+        answer_deferred(d);
+        return TAKE_REFUSED;
+    default:
+        if (d->take_flags & DSM_MSGF_LOCKED)
+            dir_unlock(d, home, idx, d->take_meta);
+        d->stats.takes_refused++;
+        credit_lost(&d->take_credit);
+        set_hint(d, page, dsm_meta_owner(d->take_meta),
+                 (d->take_meta & DSM_META_SHARED) != 0);
+        answer_deferred(d);
+        return TAKE_REFUSED;
     }
-    d->stats.takes_refused++;
-    credit_lost(&d->take_credit);
-    set_hint(d, page, dsm_meta_owner(d->take_meta), (d->take_meta & DSM_META_SHARED) != 0);
-    return false;
 }
 
 /* Lock-free read of a shared page: OR our bit into the copyset, then
@@ -572,9 +768,12 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
     uint64_t granted;
-    if (take_wanted(d, page, home) && take(d, page, home, false, &granted)) {
+    enum take_answer a = take_wanted(d, page, home, false)
+                             ? take(d, page, home, idx, false, &granted) : TAKE_REFUSED;
+    if (a != TAKE_REFUSED) {
         d->state[page] = DSM_READ;
-        dir_unlock(d, home, idx, granted);
+        if (a == TAKE_GRANTED)
+            dir_unlock(d, home, idx, granted);
         end_op(d, d->take_flags & DSM_MSGF_DOWNGRADED ? DSM_FK_READ_DOWNGRADE : DSM_FK_READ, t0);
         return 0;
     }
@@ -649,7 +848,8 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
     uint64_t granted;
-    if (take_wanted(d, page, home) && take(d, page, home, true, &granted)) {
+    if (take_wanted(d, page, home, true) &&
+        take(d, page, home, idx, true, &granted) == TAKE_GRANTED) {
         d->state[page] = DSM_WRITE;
         dir_unlock(d, home, idx, granted);
         end_op(d, DSM_FK_WRITE, t0);

@@ -50,13 +50,28 @@ enum dsm_msg_type {
     DSM_MSG_DOWNGRADE = 2,   /* make page read-only, then ACK */
     DSM_MSG_ACK = 3,         /* reply; tag = the request's tag */
     DSM_MSG_TAKE = 4,        /* to the page's home, from a rank that holds
-                              * no copy: if you own the page, lock its
-                              * entry, serve my fault yourself and hand
-                              * me the lock (docs/dsm.md, "Take") */
-    DSM_MSG_GRANT = 5,       /* TAKE answered with the page (send_data);
-                              * arg = the meta word to unlock with */
+                              * no copy: serve my fault without my lock
+                              * and request (docs/dsm.md, "Take") */
+    DSM_MSG_GRANT = 5,       /* TAKE answered with the page (send_data),
+                              * by the home or the owner it forwarded
+                              * to; the entry is locked for the
+                              * requester, arg = the meta word to
+                              * unlock with */
     DSM_MSG_REFUSE = 6,      /* TAKE declined: take the lock path; arg =
-                              * the meta word seen (a hint), or 0 */
+                              * the meta word seen (a hint), or 0; flag
+                              * LOCKED: the entry is locked for the
+                              * requester, unlock it with arg first */
+    DSM_MSG_JOINED = 7,      /* a read TAKE of a shared page answered
+                              * with the page (send_data), by the home
+                              * or the owner: the requester is in the
+                              * copyset, no lock; arg = the owner */
+    DSM_MSG_FORWARD = 8,     /* home -> owner: answer rank `to`'s TAKE
+                              * (tag) yourself. Flag LOCKED: you own the
+                              * page exclusively and the entry is locked
+                              * for `to` (arg = its meta): give it up as
+                              * the TAKE needs (flag WRITE) and GRANT;
+                              * else the page is shared: send `to` your
+                              * copy (JOINED) */
     DSM_MSG_USER = 16,       /* and above: platform messages (IPIs, device
                               * requests), handed to config.on_msg */
 };
@@ -65,8 +80,11 @@ enum dsm_msg_type {
                               * (the ACK lands it in my copy area:
                               * transport send_data) */
 #define DSM_MSGF_WRITE 0x02u /* TAKE: for writing (else for reading) */
-#define DSM_MSGF_DOWNGRADED 0x04u /* GRANT for reading: the home had the
-                              * page writable (a downgrade, for stats) */
+#define DSM_MSGF_DOWNGRADED 0x04u /* GRANT for reading: the page was
+                              * writable at its owner (a downgrade, for
+                              * stats) */
+#define DSM_MSGF_LOCKED 0x08u /* FORWARD, REFUSE: the entry is locked for
+                              * the requester (see above) */
 
 /* ---- directory geometry (also used by whoever allocates the windows) ----
  * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
@@ -171,9 +189,15 @@ struct dsm_stats {
                                   * shared (or locked): took the lock path */
     uint64_t join_invals;        /* INVALIDATEs received for the copyset bit
                                   * of a join in progress (no copy yet) */
-    uint64_t takes_granted;      /* faults served by the home as owner (TAKE) */
+    uint64_t takes_granted;      /* faults served by a TAKE's GRANT */
+    uint64_t takes_joined;       /* read faults served by a TAKE's JOINED */
     uint64_t takes_refused;      /* TAKEs declined: took the lock path */
-    uint64_t takes_served;       /* TAKEs this rank granted as home */
+    uint64_t takes_invalidated;  /* INVALIDATEs that came while a read
+                                  * TAKE awaited its answer (answered
+                                  * after it; the copy is not kept) */
+    uint64_t takes_served;       /* GRANTs this rank sent (home or owner) */
+    uint64_t joins_served;       /* JOINEDs this rank sent (home or owner) */
+    uint64_t takes_forwarded;    /* TAKEs this rank, as home, forwarded */
     struct dsm_kind_stats kind[DSM_FK_COUNT];
     struct dsm_kind_stats request[DSM_RQ_COUNT];   /* send -> ACK */
     /* Not the protocol's: the baseline its faults are compared with, a
@@ -209,14 +233,22 @@ enum dsm_join_policy {
 };
 
 /* When a fault of a page this rank holds no copy of asks the page's home
- * to serve it (TAKE: one message round trip instead of a lock and then a
- * request to the owner), docs/dsm.md. Only with the combined layout. */
+ * to serve it (TAKE: the home, or the owner it forwards to, answers with
+ * the page: one message round trip, or three one-way trips, instead of a
+ * lock or join at the home and then a request or get at the owner),
+ * docs/dsm.md. Only with the combined layout. */
 enum dsm_take_policy {
-    DSM_TAKE_ADAPTIVE = 0, /* default: when the home is the page's last
-                            * known owner, unless recent TAKEs were refused */
+    DSM_TAKE_ADAPTIVE = 0, /* default: where one-sided operations on the
+                            * home are not cheap (transport rule 9), every
+                            * read and the writes of pages last seen
+                            * exclusive at their home, unless recent
+                            * TAKEs were refused */
     DSM_TAKE_ALWAYS,       /* every such fault whose home is another rank
                             * (tests: most refusals and races) */
     DSM_TAKE_NEVER,        /* lock path only */
+    DSM_TAKE_HOME,         /* as adaptive, but only when the page was
+                            * last seen exclusive at its home, reads too
+                            * (the policy before forwarding; comparisons) */
 };
 
 struct dsm_config {

@@ -161,8 +161,12 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     into->join_fallbacks += from->join_fallbacks;
     into->join_invals += from->join_invals;
     into->takes_granted += from->takes_granted;
+    into->takes_joined += from->takes_joined;
     into->takes_refused += from->takes_refused;
+    into->takes_invalidated += from->takes_invalidated;
     into->takes_served += from->takes_served;
+    into->joins_served += from->joins_served;
+    into->takes_forwarded += from->takes_forwarded;
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         kind_merge(&into->kind[k], &from->kind[k]);
     for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
@@ -208,10 +212,13 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
         fprintf(f, "rank %d dsm: lock-free shared reads %" PRIu64 ", fell back to the lock %" PRIu64
                 ", invalidated while joining %" PRIu64 "\n",
                 rank, s->joins, s->join_fallbacks, s->join_invals);
-    if (s->takes_granted || s->takes_refused || s->takes_served)
-        fprintf(f, "rank %d dsm: faults served by the home (take) %" PRIu64 ", refused %" PRIu64
-                ", served for others %" PRIu64 "\n",
-                rank, s->takes_granted, s->takes_refused, s->takes_served);
+    if (s->takes_granted || s->takes_joined || s->takes_refused || s->takes_served ||
+        s->joins_served || s->takes_forwarded)
+        fprintf(f, "rank %d dsm: take: granted %" PRIu64 " joined %" PRIu64 " refused %" PRIu64
+                " invalidated %" PRIu64 "; for others: granted %" PRIu64 " joined %" PRIu64
+                " forwarded %" PRIu64 "\n",
+                rank, s->takes_granted, s->takes_joined, s->takes_refused, s->takes_invalidated,
+                s->takes_served, s->joins_served, s->takes_forwarded);
     /* service time by kind: one line each, in ns */
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         if (s->kind[k].n)
@@ -238,13 +245,16 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
             ", \"fault_latency_mean_ns\": %" PRIu64 ", \"fault_latency_p99_ns\": %" PRIu64
             ", \"fault_latency_max_ns\": %" PRIu64 ", \"wait_ns\": %" PRIu64
             ", \"lockfree_reads\": %" PRIu64 ", \"lockfree_fallbacks\": %" PRIu64
-            ", \"takes_granted\": %" PRIu64 ", \"takes_refused\": %" PRIu64
-            ", \"takes_served\": %" PRIu64 ", \"service\": {",
+            ", \"takes_granted\": %" PRIu64 ", \"takes_joined\": %" PRIu64
+            ", \"takes_refused\": %" PRIu64 ", \"takes_invalidated\": %" PRIu64
+            ", \"takes_served\": %" PRIu64 ", \"joins_served\": %" PRIu64
+            ", \"takes_forwarded\": %" PRIu64 ", \"service\": {",
             rank, s->read_faults, s->write_faults, s->upgrades, s->inval_sent,
             s->inval_recv, s->downgrade_sent, s->downgrade_recv, s->pages_got,
             s->pages_pushed, s->bytes_moved, s->lock_retries, s->protocol_errors,
             dsm_stats_mean_ns(s), dsm_stats_p99_ns(s), s->fault_ns_max, s->wait_ns,
-            s->joins, s->join_fallbacks, s->takes_granted, s->takes_refused, s->takes_served);
+            s->joins, s->join_fallbacks, s->takes_granted, s->takes_joined, s->takes_refused,
+            s->takes_invalidated, s->takes_served, s->joins_served, s->takes_forwarded);
     /* service time by kind, every kind present (n 0: all zero) */
     for (unsigned k = 0; k < DSM_FK_COUNT; k++)
         kind_json(f, k ? ", " : "", dsm_fault_kind_name((enum dsm_fault_kind)k), &s->kind[k]);

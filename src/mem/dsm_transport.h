@@ -81,7 +81,7 @@
 struct dsm_msg {
     uint8_t type;      /* DSM_MSG_* (dsm.h) */
     uint8_t flags;     /* DSM_MSGF_* (dsm.h) */
-    uint16_t reserved;
+    uint16_t to;       /* FORWARD: the rank the request is for */
     uint32_t src;      /* sender rank (filled in by the protocol) */
     uint64_t page;     /* guest page number */
     uint64_t tag;      /* request id, echoed in the reply */

@@ -22,7 +22,9 @@
 # and tcp (the path --stats names: put over shared memory, the page in the
 # message over TCP), each forced path over the other transport, and a bad
 # --push value; --baseline (raw gets timed in the job, reported by --stats
-# and in the JSON) and a bad value.
+# and in the JSON) and a bad value; --take auto / home / never over TCP
+# (forwarded TAKEs happen with auto, none at all with never) and a bad
+# value.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
@@ -485,6 +487,34 @@ run_push_cases() {
     bad_option_case --push "--push needs auto, put or message"
 }
 
+# ------------------------------------------------------------ take
+# --take: when a fault asks the page's home to serve it. Over TCP at 4
+# ranks auto must forward some TAKEs to a third rank (the owner), home
+# must still grant some, never must send none; the guest's output is the
+# expected one each time; a bad value is a one-line error with status 2.
+run_take_cases() {
+    local elf=$SRC/$GUESTS/smp.elf name="take: --take never (tcp np=4)"
+    [ -f "$elf" ] || { fail "take" "$GUESTS/smp.elf missing"; return; }
+    guest_cfg smp "$elf"
+    smp_option_case "take: --take auto (tcp np=4)" tcp 4 \
+        "rank [0-3] dsm: take: .* forwarded [1-9]" --take auto
+    smp_option_case "take: --take home (tcp np=4)" tcp 4 \
+        "rank [0-3] dsm: take: granted [1-9]" --take home
+    TIMEOUT=$SMP_TIMEOUT launch tcp 4 "$CFG/smp.cfg" --take never --stats
+    if check_common "$name" 1; then
+        if ! cmp -s "$SRC/tests/guests/expected/smp.4.out" "$T/out"; then
+            fail "$name" "console output differs from tests/guests/expected/smp.4.out"
+        elif ! grep -q "^vsmp: rank 3 dsm: faults read [1-9]" "$T/err"; then
+            fail "$name" "--stats shows no faults of rank 3"
+        elif grep -q "dsm: take:" "$T/err"; then
+            fail "$name" "a TAKE was sent"
+        else
+            pass "$name"
+        fi
+    fi
+    bad_option_case --take "--take needs auto, home or never"
+}
+
 # ------------------------------------------------------------ baseline
 # --baseline MS: every rank times raw 4 KiB gets of the others' memory in
 # the job (over TCP here: a busy target serves them at its next poll), the
@@ -555,6 +585,7 @@ run_kill_case
 run_stats_case
 run_idle_cases
 run_push_cases
+run_take_cases
 run_baseline_cases
 fi
 

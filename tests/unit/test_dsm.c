@@ -396,7 +396,7 @@ static struct {
     uint64_t joins, fallbacks, invals, runs;
 } join_seen[2];
 static struct {
-    uint64_t granted, refused, served;
+    uint64_t granted, joined, refused, invalidated, served, joins_served, forwarded;
 } take_seen;
 
 static void run_random(const struct sim_config *c, int ops, uint64_t hot, int write_pct, int pair_pct)
@@ -424,8 +424,12 @@ static void run_random(const struct sim_config *c, int ops, uint64_t hot, int wr
         join_seen[l].fallbacks += st->join_fallbacks;
         join_seen[l].invals += st->join_invals;
         take_seen.granted += st->takes_granted;
+        take_seen.joined += st->takes_joined;
         take_seen.refused += st->takes_refused;
+        take_seen.invalidated += st->takes_invalidated;
         take_seen.served += st->takes_served;
+        take_seen.joins_served += st->joins_served;
+        take_seen.forwarded += st->takes_forwarded;
     }
     sim_free(s);
 }
@@ -527,11 +531,14 @@ Test(dsm_random, lockfree_join_races)
 
 /* Every fault of a page this rank holds no copy of, homed elsewhere, asks
  * the home to serve it (TAKE), on few pages, with slow RMA and delayed
- * messages: grants for reading and writing, refusals (the home is not the
- * owner, the entry is locked, the home's own fault on the page is in
- * progress, other readers) and the lock path after them must all happen,
- * mixed with joins and locked faults, every invariant holding after every
- * step; every grant a requester counts is one a home served. */
+ * messages: grants for reading and writing (by the home and by an owner
+ * the home forwarded to), joins of shared pages (answered by the home or
+ * the owner), INVALIDATEs that reach a reader whose joined page is still
+ * on its way, refusals (the entry is locked, the home's own fault on the
+ * page is in progress, other readers, a forwarded owner that lost its
+ * copy) and the lock path after them must all happen, mixed with joins
+ * and locked faults, every invariant holding after every step; every
+ * GRANT and JOINED a requester counts is one a home or owner sent. */
 Test(dsm_random, take_races)
 {
     memset(&take_seen, 0, sizeof take_seen);
@@ -543,12 +550,19 @@ Test(dsm_random, take_races)
                                .split_set = true, .split = false};
         run_random(&c, 300, 2 + seed % 2, 20 + (int)(seed % 4) * 15, (int)(seed % 2) * 20);
     }
-    cr_log_info("takes: granted %llu refused %llu served %llu",
-                (unsigned long long)take_seen.granted, (unsigned long long)take_seen.refused,
-                (unsigned long long)take_seen.served);
+    cr_log_info("takes: granted %llu joined %llu refused %llu invalidated %llu; "
+                "served %llu joins served %llu forwarded %llu",
+                (unsigned long long)take_seen.granted, (unsigned long long)take_seen.joined,
+                (unsigned long long)take_seen.refused, (unsigned long long)take_seen.invalidated,
+                (unsigned long long)take_seen.served, (unsigned long long)take_seen.joins_served,
+                (unsigned long long)take_seen.forwarded);
     cr_assert_gt(take_seen.granted, 0);
+    cr_assert_gt(take_seen.joined, 0);
     cr_assert_gt(take_seen.refused, 0);
+    cr_assert_gt(take_seen.invalidated, 0);
+    cr_assert_gt(take_seen.forwarded, 0);
     cr_assert_eq(take_seen.granted, take_seen.served);
+    cr_assert_eq(take_seen.joined, take_seen.joins_served);
 }
 
 /* ---- the checker itself catches a broken CPU layer ---- */
@@ -741,6 +755,78 @@ Test(dsm_take, adaptive_near_home_uses_the_lock)
         cr_assert_eq(take_st0.takes_served, 0);
         cr_assert_eq(take_st1.downgrade_sent, 8);
         cr_assert_eq(take_st1.inval_sent, 8);
+    }
+}
+
+/* The adaptive TAKE on 4 ranks, 8 pages (home = page mod 4), every
+ * answer path once per home, counted exactly:
+ *  k0 rank 0 writes every page (it starts owning them all);
+ *  k1 rank 1 reads them: pages homed at 0 GRANTed by the home (which
+ *     downgrades itself), homed at 2 and 3 forwarded to rank 0, which
+ *     GRANTs (6); homed at itself: the lock path (a failed join, then
+ *     DOWNGRADE, twice);
+ *  k2 rank 2 reads them, now shared by {0, 1}: JOINED by homes 0 and 1
+ *     from their own copies, by owner 0 for pages homed at 3 (forwarded),
+ *     its own pages by the lock-free join;
+ *  k3 rank 1 writes them (upgrades: INVALIDATEs to 0 and 2);
+ *  k4 rank 3 writes them, its hint still "exclusive at 0" (stale): the
+ *     pages homed at 0 by TAKE, which home 0 forwards to the owner, 1,
+ *     which GRANTs (2); the others by the lock path (INVALIDATE to 1). */
+static void take4_fn(struct sim *s, int r, int k)
+{
+    for (uint64_t p = 0; p < 8; p++) {
+        if (k == 0 && r == 0)
+            cpu_write(s, r, p, 0, 10 + p);
+        if ((k == 1 && r == 1) || (k == 2 && r == 2))
+            cpu_read(s, r, p, 0);
+        if (k == 3 && r == 1)
+            cpu_write(s, r, p, 1, 30 + p);
+        if (k == 4 && r == 3)
+            cpu_write(s, r, p, 2, 40 + p);
+    }
+}
+
+Test(dsm_take, forwarded_and_joined_four_ranks)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 4, .npages = 8, .seed = seed, .max_delay = 3,
+                               .rma_yield_pct = 20, .pull = seed % 2,
+                               .join_set = true, .join = DSM_JOIN_ADAPTIVE,
+                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
+                               .split_set = true, .split = false};
+        struct sim *s = sim_new(&c);
+        run_script(s, take4_fn, 5);
+        const struct dsm_stats *st[4];
+        for (int r = 0; r < 4; r++)
+            st[r] = dsm_get_stats(s->d[r]);
+        for (uint64_t p = 0; p < 8; p++)
+            cr_assert_eq(dsm_state(s->d[3], p), DSM_WRITE);
+        /* k1 */
+        cr_assert_eq(st[1]->takes_granted, 6, "seed %llu", (unsigned long long)seed);
+        cr_assert_eq(st[1]->downgrade_sent, 2);
+        cr_assert_eq(st[0]->takes_served, 6);
+        /* k2 */
+        cr_assert_eq(st[2]->takes_joined, 6);
+        cr_assert_eq(st[2]->joins, 2);
+        cr_assert_eq(st[0]->joins_served, 4);
+        cr_assert_eq(st[1]->joins_served, 2);
+        /* k3, k4 */
+        cr_assert_eq(st[1]->upgrades, 8);
+        cr_assert_eq(st[1]->inval_sent, 16);
+        cr_assert_eq(st[3]->takes_granted, 2);
+        cr_assert_eq(st[3]->inval_sent, 6);
+        cr_assert_eq(st[1]->takes_served, 2);
+        /* forwards, by home: 2 in k1 (ranks 2, 3), 2 in k2 (rank 3),
+         * 2 in k4 (rank 0) */
+        cr_assert_eq(st[0]->takes_forwarded, 2);
+        cr_assert_eq(st[1]->takes_forwarded, 0);
+        cr_assert_eq(st[2]->takes_forwarded, 2);
+        cr_assert_eq(st[3]->takes_forwarded, 4);
+        for (int r = 0; r < 4; r++) {
+            cr_assert_eq(st[r]->takes_refused, 0, "rank %d", r);
+            cr_assert_eq(st[r]->takes_invalidated, 0, "rank %d", r);
+        }
+        sim_free(s);
     }
 }
 
