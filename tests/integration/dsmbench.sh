@@ -12,9 +12,9 @@
 # bench/mpi_fault. Prints the figures; docs/smp.md and docs/benchmarks.md
 # have the ones measured.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun), SLICE
-# (vsmp --slice; default vsmp's own), TAKE (vsmp --take; default auto),
-# DSMBENCH_PAGES (512), DSMBENCH_RANKS ("2 4"), DSMBENCH_TRANSPORTS
-# ("sm tcp").
+# (vsmp --slice; default vsmp's own), DSMBENCH_ARGS (more vsmp options,
+# e.g. "--take home --idle backoff"), DSMBENCH_PAGES (512),
+# DSMBENCH_RANKS ("2 4"), DSMBENCH_TRANSPORTS ("sm tcp").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,7 +34,8 @@ MEM_MB=$(( 8 + (3 * PAGES * 4 + 1023) / 1024 + 1 ))
 printf 'memory %sM\nkernel %s\ncmdline pages=%s\n' "$MEM_MB" "$ELF" "$PAGES" >"$T/db.cfg"
 args=(--stats --baseline 2)
 [ -n "${SLICE:-}" ] && args+=(--slice "$SLICE")
-[ -n "${TAKE:-}" ] && args+=(--take "$TAKE")
+# shellcheck disable=SC2206  # options, split at spaces on purpose
+[ -n "${DSMBENCH_ARGS:-}" ] && args+=(${DSMBENCH_ARGS})
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for np in ${DSMBENCH_RANKS:-2 4}; do
     for tr in ${DSMBENCH_TRANSPORTS:-sm tcp}; do
