@@ -174,23 +174,26 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     kind_merge(&into->raw_get, &from->raw_get);
 }
 
-/* One "NAME n .. mean .. p50 .. p99 .. min .. max .. ns" text line. */
+/* One "NAME n .. mean .. p50 .. p99 .. min .. max .. ns (p90 .. ns)"
+ * text line (p90 last: scripts read the fields before it by position). */
 static void kind_line(FILE *f, int rank, const char *what, const char *name,
                       const struct dsm_kind_stats *ks)
 {
     fprintf(f, "rank %d dsm: %s %s n %" PRIu64 " mean %" PRIu64 " p50 %" PRIu64
-            " p99 %" PRIu64 " min %" PRIu64 " max %" PRIu64 " ns\n",
+            " p99 %" PRIu64 " min %" PRIu64 " max %" PRIu64 " ns (p90 %" PRIu64 " ns)\n",
             rank, what, name, ks->n, ks->ns_total / ks->n, dsm_kind_quantile_ns(ks, 0.5),
-            dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
+            dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max,
+            dsm_kind_quantile_ns(ks, 0.9));
 }
 
 /* The same as a JSON member "NAME": {...}. */
 static void kind_json(FILE *f, const char *sep, const char *name, const struct dsm_kind_stats *ks)
 {
     fprintf(f, "%s\"%s\": {\"n\": %" PRIu64 ", \"mean_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
-            ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 "}",
+            ", \"p90_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64
+            ", \"max_ns\": %" PRIu64 "}",
             sep, name, ks->n, ks->n ? ks->ns_total / ks->n : 0, dsm_kind_quantile_ns(ks, 0.5),
-            dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
+            dsm_kind_quantile_ns(ks, 0.9), dsm_kind_quantile_ns(ks, 0.99), ks->ns_min, ks->ns_max);
 }
 
 void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)

@@ -995,6 +995,14 @@ Test(dsm_stats, latency_summary_and_output)
     fclose(f);
     cr_assert_not_null(strstr(buf, "fault latency mean"));
     cr_assert_not_null(strstr(buf, "\"fault_latency_p99_ns\""));
+    /* per-kind lines and objects carry p90 (<= p99) */
+    uint64_t p90 = dsm_kind_quantile_ns(&all.request[DSM_RQ_INVALIDATE], 0.9);
+    cr_assert_leq(p90, dsm_kind_quantile_ns(&all.request[DSM_RQ_INVALIDATE], 0.99));
+    char want[64];
+    snprintf(want, sizeof want, " ns (p90 %llu ns)\n", (unsigned long long)p90);
+    cr_assert_not_null(strstr(strstr(buf, "dsm: request invalidate"), want));
+    snprintf(want, sizeof want, "\"p90_ns\": %llu,", (unsigned long long)p90);
+    cr_assert_not_null(strstr(strstr(buf, "\"invalidate\": {"), want));
     free(buf);
     sim_free(s);
 }
