@@ -46,13 +46,15 @@ struct dsm {
     int take_credit;             /* adaptive take policy, see take_wanted */
     uint8_t *hint;               /* per page: last known owner (combined
                                   * layout, < 128 ranks) | HINT_SHARED */
-    bool take_pending;           /* this fault's TAKE awaits its answer */
-    uint8_t take_reply;          /* 0, DSM_MSG_GRANT, _JOINED or _REFUSE */
+    bool take_out;               /* this fault's TAKE is out and its answer
+                                  * not yet acted on (a read TAKE may have
+                                  * joined us meanwhile) */
+    uint8_t take_reply;          /* 0 (no answer yet), DSM_MSG_GRANT,
+                                  * _JOINED or _REFUSE */
     uint8_t take_flags;          /* the answer's flags */
     uint64_t take_meta;          /* the answer's arg */
-    bool take_reading;           /* a read TAKE is out, its answer not yet
-                                  * acted on (it may have joined us) */
-    bool take_deferred;          /* an INVALIDATE of the page came then: */
+    bool take_deferred;          /* an INVALIDATE of the page came while a
+                                  * read TAKE was out: */
     int deferred_src;            /* answered after it (answer_deferred) */
     struct dsm_msg deferred;
     uint64_t tag;                /* tag of the current request round */
@@ -128,7 +130,7 @@ static void serve_request(struct dsm *d, int src, const struct dsm_msg *m)
     }
     enum dsm_state st = (enum dsm_state)d->state[page];
     enum dsm_state to = m->type == DSM_MSG_INVALIDATE ? DSM_INVALID : DSM_READ;
-    if (m->type == DSM_MSG_INVALIDATE && st == DSM_INVALID && d->take_reading &&
+    if (m->type == DSM_MSG_INVALIDATE && st == DSM_INVALID && d->take_out && d->joining &&
         page == d->op_page && !d->take_deferred) {
         /* our read TAKE may have joined us to the copyset, and the page
          * may still be on its way to us (or here, its answer delivered
@@ -402,8 +404,7 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_GRANT:
     case DSM_MSG_JOINED:
     case DSM_MSG_REFUSE:
-        if (d->take_pending && m->tag == d->tag && m->page == d->op_page) {
-            d->take_pending = false;
+        if (d->take_out && !d->take_reply && m->tag == d->tag && m->page == d->op_page) {
             d->take_reply = m->type;
             d->take_flags = m->flags;
             d->take_meta = m->arg;
@@ -534,9 +535,8 @@ static bool begin_op(struct dsm *d, uint64_t page)
         return false;
     d->busy = true;
     d->joining = false;
-    d->take_pending = false;
+    d->take_out = false;
     d->take_reply = 0;
-    d->take_reading = false;
     d->take_deferred = false;
     d->tag++;
     d->op_page = page;
@@ -678,15 +678,14 @@ static enum take_answer take(struct dsm *d, uint64_t page, int home, size_t idx,
         .tag = d->tag,
     };
     uint64_t t0 = now(d);
-    d->take_pending = true;
+    d->take_out = true;
     d->take_reply = 0;
-    d->joining = !write;        /* the home may set our copyset bit */
-    d->take_reading = !write;
+    d->joining = !write;        /* a read: the home may set our copyset bit */
     d->t->send(d->t->ctx, home, &m);
     unsigned spins = 0;
-    while (d->take_pending)
+    while (!d->take_reply)
         wait_round(d, &spins);
-    d->take_reading = false;    /* no poll until the answer is acted on */
+    d->take_out = false;        /* no poll until the answer is acted on */
     uint64_t dt = now(d) - t0;
     d->stats.wait_ns += dt;
     dsm_kind_record(&d->stats.request[DSM_RQ_TAKE], dt);

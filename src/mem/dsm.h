@@ -202,7 +202,7 @@ struct dsm_stats {
     struct dsm_kind_stats request[DSM_RQ_COUNT];   /* send -> ACK */
     /* Not the protocol's: the baseline its faults are compared with, a
      * raw 4 KiB get + flush of the transport timed in the same job
-     * between faults (vsmp --get-probe, filled in by main.c). */
+     * between faults (vsmp --baseline, filled in by main.c). */
     struct dsm_kind_stats raw_get;
 };
 /* Histogram bucket of a time in ns (8 per power of two), and one sample
