@@ -60,8 +60,9 @@ struct dsm {
     uint64_t tag;                /* tag of the current request round */
     uint64_t op_page;
     int acks_pending;
-    uint64_t req_sent_ns;        /* when this round's requests went out */
-    enum dsm_request_kind req_kind;
+    uint64_t *req_sent_ns;       /* per target: when its request went out */
+    int req_round;               /* requests sent in this round */
+    enum dsm_msg_type req_type;
     uint64_t *cs_buf;            /* copyset scratch, cs_words words */
 
     struct dsm_stats stats;
@@ -415,7 +416,11 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
     case DSM_MSG_ACK:
         if (d->busy && m->tag == d->tag && m->page == d->op_page && d->acks_pending > 0) {
             d->acks_pending--;
-            dsm_kind_record(&d->stats.request[d->req_kind], now(d) - d->req_sent_ns);
+            enum dsm_request_kind k = d->req_type == DSM_MSG_DOWNGRADE ? DSM_RQ_DOWNGRADE
+                                      : d->req_round > 1             ? DSM_RQ_INVALIDATE_MANY
+                                                                     : DSM_RQ_INVALIDATE;
+            if (src >= 0 && src < d->nranks)
+                dsm_kind_record(&d->stats.request[k], now(d) - d->req_sent_ns[src]);
             /* a push request answered by a rank without the data (an
              * INVALIDATE without push may meet a joining rank that has
              * none: the target checks that case itself) */
@@ -500,10 +505,14 @@ static void send_request(struct dsm *d, int target, uint64_t page, enum dsm_msg_
         .page = page,
         .tag = d->tag,
     };
-    if (d->acks_pending++ == 0) {       /* one round: sent back to back */
-        d->req_sent_ns = now(d);
-        d->req_kind = type == DSM_MSG_INVALIDATE ? DSM_RQ_INVALIDATE : DSM_RQ_DOWNGRADE;
-    }
+    /* one round (one page, one type) goes out back to back; no ACK is
+     * handled before the last request has been sent */
+    if (d->acks_pending++ == 0)
+        d->req_round = 0;
+    d->req_round++;
+    d->req_type = type;
+    if (target >= 0 && target < d->nranks)
+        d->req_sent_ns[target] = now(d);
     if (type == DSM_MSG_INVALIDATE)
         d->stats.inval_sent++;
     else
@@ -948,11 +957,12 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->cs_in_meta = t->nranks <= DSM_COMBINED_MAX_RANKS && !d->cfg.split_copyset;
     d->state = malloc(d->npages ? d->npages : 1);
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
+    d->req_sent_ns = calloc((size_t)d->nranks, sizeof *d->req_sent_ns);
     /* hints fit a byte with the combined layout; all pages start
      * exclusive at rank 0 (hint 0) */
     if (d->cs_in_meta)
         d->hint = calloc(d->npages ? d->npages : 1, 1);
-    if (!d->state || !d->cs_buf || (d->cs_in_meta && !d->hint)) {
+    if (!d->state || !d->cs_buf || !d->req_sent_ns || (d->cs_in_meta && !d->hint)) {
         dsm_free(d);
         return NULL;
     }
@@ -967,6 +977,7 @@ void dsm_free(struct dsm *d)
         return;
     free(d->state);
     free(d->cs_buf);
+    free(d->req_sent_ns);
     free(d->hint);
     free(d);
 }

@@ -159,17 +159,22 @@ struct dsm_kind_stats {
 };
 /* Short names ("read", "read-downgrade", "upgrade", "write"). */
 const char *dsm_fault_kind_name(enum dsm_fault_kind k);
-/* Requests this rank sent, by type, timed from sending to the target's
- * acknowledgement: the target's service (its next poll, dropping the
- * page from its TLB and code cache, the push of the data) and the
- * transport's round trip. */
+/* Requests this rank sent, by type, each timed from its own sending to
+ * the target's acknowledgement: the target's service (its next poll,
+ * dropping the page from its TLB and code cache, the push of the data)
+ * and the transport's round trip. INVALIDATEs of a write fault that has
+ * several copies to drop are a kind of their own: they go out back to
+ * back and their ACKs queue at the writer, so a request's time also
+ * holds the sending of the ones after it and the handling of the ACKs
+ * before it (docs/dsm.md, "Statistics"). */
 enum dsm_request_kind {
-    DSM_RQ_INVALIDATE,
+    DSM_RQ_INVALIDATE,      /* the write fault's only INVALIDATE */
+    DSM_RQ_INVALIDATE_MANY, /* one of several for one write fault */
     DSM_RQ_DOWNGRADE,
     DSM_RQ_TAKE,           /* TAKE -> GRANT or REFUSE */
     DSM_RQ_COUNT
 };
-/* "invalidate", "downgrade", "take" */
+/* "invalidate", "invalidate-many", "downgrade", "take" */
 const char *dsm_request_kind_name(enum dsm_request_kind k);
 
 struct dsm_stats {

@@ -101,6 +101,7 @@ const char *dsm_request_kind_name(enum dsm_request_kind k)
 {
     static const char *const names[DSM_RQ_COUNT] = {
         [DSM_RQ_INVALIDATE] = "invalidate",
+        [DSM_RQ_INVALIDATE_MANY] = "invalidate-many",
         [DSM_RQ_DOWNGRADE] = "downgrade",
         [DSM_RQ_TAKE] = "take",
     };

@@ -648,6 +648,12 @@ Test(dsm_scenario, cross_write_faults)
         cr_assert_eq(s->model[0 * NWORDS + 1], 2001);
         cr_assert_eq(s->model[1 * NWORDS + 1], 2000);
         cr_assert_eq(s->model[1 * NWORDS + 0], 1001);
+        /* each swap write had one copy to drop: a lone INVALIDATE each */
+        for (int r = 0; r < 2; r++) {
+            const struct dsm_stats *st = dsm_get_stats(s->d[r]);
+            cr_assert_eq(st->request[DSM_RQ_INVALIDATE].n, st->inval_sent, "rank %d", r);
+            cr_assert_eq(st->request[DSM_RQ_INVALIDATE_MANY].n, 0, "rank %d", r);
+        }
         sim_free(s);
     }
     cr_assert(seen, "no schedule had both ranks holding a directory lock at once");
@@ -683,6 +689,10 @@ Test(dsm_scenario, read_sharing_then_write_invalidates_all)
         }
         const struct dsm_stats *w = dsm_get_stats(s->d[2]);
         cr_assert_eq(w->inval_sent, 3);
+        /* one round of three: timed as invalidate-many, each from its send */
+        cr_assert_eq(w->request[DSM_RQ_INVALIDATE_MANY].n, 3);
+        cr_assert_eq(w->request[DSM_RQ_INVALIDATE].n, 0);
+        cr_assert_leq(w->request[DSM_RQ_INVALIDATE_MANY].ns_max, w->fault_ns_max);
         cr_assert_eq(w->upgrades, 1);
         cr_assert_eq(dsm_get_stats(s->d[0])->downgrade_recv, 1);
         sim_free(s);
@@ -1000,7 +1010,7 @@ Test(dsm_stats, latency_summary_and_output)
     cr_assert_leq(p90, dsm_kind_quantile_ns(&all.request[DSM_RQ_INVALIDATE], 0.99));
     char want[64];
     snprintf(want, sizeof want, " ns (p90 %llu ns)\n", (unsigned long long)p90);
-    cr_assert_not_null(strstr(strstr(buf, "dsm: request invalidate"), want));
+    cr_assert_not_null(strstr(strstr(buf, "dsm: request invalidate n "), want));
     snprintf(want, sizeof want, "\"p90_ns\": %llu,", (unsigned long long)p90);
     cr_assert_not_null(strstr(strstr(buf, "\"invalidate\": {"), want));
     free(buf);
