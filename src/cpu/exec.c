@@ -245,11 +245,14 @@ static struct block *block_lookup(struct cpu *cpu, struct blockcache *bc)
 
 /* ---- the loop ---- */
 
-/* Take a pending NMI or external interrupt. Returns false if none. */
+/* Take a pending NMI or external interrupt. Returns false if none. An
+ * NMI blocks further NMIs until the next IRET (cpu_nmi_unblock()); one
+ * that arrives meanwhile stays pending. */
 static bool take_interrupt(struct cpu *cpu)
 {
-    if (cpu->nmi) {
+    if (cpu_nmi_ready(cpu)) {
         cpu->nmi = 0;
+        cpu->nmi_blocked = 1;
         cpu->halted = false;
         cpu_deliver(cpu, EXC_NMI, false, 0, false);
         return true;

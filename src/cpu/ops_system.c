@@ -192,8 +192,11 @@ static void op_icebp(struct cpu *cpu, const struct insn *in)
     cpu_deliver(cpu, EXC_DB, false, 0, false);   /* no gate DPL check */
 }
 
+/* CF IRET. NMI blocking ends first: every IRET ends it, even one that
+ * then faults (SDM Vol. 3, "Handling Multiple NMIs"), task returns too. */
 static void op_iret(struct cpu *cpu, const struct insn *in)
 {
+    cpu_nmi_unblock(cpu);
     iret(cpu, in->opsize);
 }
 

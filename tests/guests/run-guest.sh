@@ -36,6 +36,8 @@ bench_par|bench_lock) filter='s/^\(bench_[a-z]*: parallel section\) .*/\1 (time 
 cachefill) extra_cfg="jit-cache 1M" ;;
 # SMP guest with N CPUs (QEMU -smp N, N vsmp ranks): smp.1 smp.2 smp.4
 smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-180} ;;
+# NMI blocking with N CPUs: nmi.1 nmi.2
+nmi.[0-9]*) smp=${name#nmi.}; elf=$out/nmi.elf; TMO=${GUEST_TIMEOUT:-120} ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel
