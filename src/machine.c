@@ -1016,7 +1016,7 @@ static int wait_halted(struct machine *m)
     uart_flush(&m->uart);
     for (;;) {
         apply_cpu_events(m);
-        if (cpu->nmi || (cpu->intr && (cpu->eflags & F_IF)))
+        if (cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
             return 0;
         if (m->stop)
             return 0;
@@ -1049,15 +1049,15 @@ static int wait_halted(struct machine *m)
 }
 
 /* N > 1, while waiting: can only another CPU wake this one (halted with
- * IF=0 and no NMI pending, or waiting for STARTUP with none queued)?
- * Tell rank 0 whenever that or, while it holds, the IPI counts change;
+ * IF=0 and no NMI pending that it may take, or waiting for STARTUP with
+ * none queued)? Tell rank 0 whenever that or, while it holds, the IPI counts change;
  * rank 0 ends the run when every CPU is stuck and no IPI is in flight.
  * Returns true when the run was ended here (rank 0). */
 static bool check_stuck(struct machine *m)
 {
     const struct cpu *cpu = &m->cpu;
     struct stuck now = {
-        .stuck = !m->stop && !m->fatal_sent && m->ncpu_ev == 0 && !cpu->nmi &&
+        .stuck = !m->stop && !m->fatal_sent && m->ncpu_ev == 0 && !cpu_nmi_ready(cpu) &&
                  (cpu->wait_sipi || (cpu->halted && !(cpu->eflags & F_IF))),
         .sent = m->st.ipis_sent, .recv = m->st.ipis_recv,
     };
@@ -1109,7 +1109,7 @@ static void wait_smp(struct machine *m)
         if (m->fatal_sent) {
             /* reported to rank 0: wait for its SHUTDOWN */
         } else if (!cpu->wait_sipi) {
-            if (!cpu->halted || cpu->nmi || (cpu->intr && (cpu->eflags & F_IF)))
+            if (!cpu->halted || cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
                 break;
             if (!(cpu->eflags & F_IF) && halted_forever(m)) {
                 fail(m, VSMP_EXIT_HALT_FOREVER,

@@ -79,6 +79,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->exc_nest = 0;
     cpu->inhibit_irq = 0;
     cpu->nmi = 0;
+    cpu->nmi_blocked = 0;
     cpu->halted = false;
     cpu->last_exc = -1;
     cpu->last_exc_err = 0;

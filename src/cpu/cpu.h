@@ -191,6 +191,9 @@ struct cpu {
                                * instruction (mode/mapping changed, SMC) */
     volatile int intr;        /* external INTR line (level) */
     volatile int nmi;         /* NMI pending (edge) */
+    int nmi_blocked;          /* an NMI was delivered and no IRET has run
+                               * since: a pending NMI waits (SDM Vol. 3
+                               * "Handling Multiple NMIs"); cpu_nmi_ready() */
     bool halted;
     bool wait_sipi;           /* AP before STARTUP */
     bool in_run;              /* inside cpu_run(): faults may unwind */
@@ -274,6 +277,21 @@ bool exc_has_error_code(int vector);
  * raised by an instruction; handles #DF and triple fault (sets
  * cpu->shutdown_reason). Called by cpu_run() after cpu_raise() unwound. */
 void cpu_exception(struct cpu *cpu, int vector, uint32_t err);
+
+/* NMI blocking: from the delivery of an NMI until the next IRET, which
+ * ends it even if that IRET faults (SDM Vol. 3, "Handling Multiple
+ * NMIs"). Every IRET calls cpu_nmi_unblock() first, whatever path it then
+ * takes (real mode, protected mode, a task return). */
+static inline void cpu_nmi_unblock(struct cpu *cpu)
+{
+    cpu->nmi_blocked = 0;
+}
+
+/* Is an NMI pending that may be delivered now (or wake a halted CPU)? */
+static inline bool cpu_nmi_ready(const struct cpu *cpu)
+{
+    return cpu->nmi && !cpu->nmi_blocked;
+}
 
 /* ---- x87 (fpu.c) ---- */
 void fpu_reset(struct fpu *f);          /* FNINIT-like power-on state */

@@ -63,6 +63,26 @@ static int exc_class(int vector)
     }
 }
 
+/* Does delivering this vector as an exception set RF in the pushed
+ * EFLAGS image? The SDM (Vol. 3, "Instruction-Breakpoint Exception
+ * Condition") pushes RF = 1 for every fault-class exception except a #DB
+ * for an instruction breakpoint, and the current EFLAGS.RF for everything
+ * else: traps, aborts (#DF, #MC), NMI and external interrupts, INT n /
+ * INT3 / INTO (for which RF is already 0). vsmp raises no fault-class
+ * #DB (debug registers never trigger), so #DB is left out. Interrupts
+ * between the iterations of a REP string instruction find RF already set
+ * by the string handler (ops_string.c). */
+static bool exc_pushes_rf(int vector)
+{
+    switch (vector) {
+    case EXC_DE: case EXC_BR: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP:
+    case EXC_SS: case EXC_GP: case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A fixed message for cpu->shutdown_reason (no allocation). */
 static const char *triple_fault_reason(int vector)
 {
@@ -118,8 +138,9 @@ static void probe_frame(struct cpu *cpu, const struct segment *ss, uint32_t sp, 
     lin_probe_write(cpu, ss->base + sp + n - 1, 1, ACC_WRITE | acc);
 }
 
+/* `rf` (F_RF or 0) is ORed into the pushed EFLAGS image (exc_pushes_rf). */
 static void deliver_pm(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool soft,
-                       uint32_t ext)
+                       uint32_t ext, uint32_t rf)
 {
     uint32_t idx = (uint32_t)vector * 8;
     uint32_t gerr = idx | 2 | ext;
@@ -162,7 +183,7 @@ static void deliver_pm(struct cpu *cpu, int vector, bool has_err, uint32_t err, 
         vals[n++] = err;
     vals[n++] = gate32 ? cpu->eip : (cpu->eip & 0xffff);
     vals[n++] = cpu->seg[S_CS].sel;
-    vals[n++] = gate32 ? cpu->eflags : (cpu->eflags & 0xffff);
+    vals[n++] = gate32 ? (cpu->eflags | rf) : (cpu->eflags & 0xffff);
 
     if (!ar_conforming(ar) && dpl < cpu->cpl) {
         /* Inner privilege: switch to the ring `dpl` stack from the TSS. */
@@ -209,12 +230,13 @@ static void deliver_pm(struct cpu *cpu, int vector, bool has_err, uint32_t err, 
         cpu->eflags &= ~F_IF;
 }
 
-/* Deliver one event; any fault unwinds through cpu->fault_jmp. */
+/* Deliver one event; any fault unwinds through cpu->fault_jmp. `rf`:
+ * see deliver_pm (a real-mode frame holds 16-bit FLAGS, without RF). */
 static void deliver_one(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool soft,
-                        uint32_t ext)
+                        uint32_t ext, uint32_t rf)
 {
     if (cpu->pe)
-        deliver_pm(cpu, vector, has_err, err, soft, ext);
+        deliver_pm(cpu, vector, has_err, err, soft, ext, rf);
     else
         deliver_real(cpu, vector);
     cpu->inhibit_irq = 0;
@@ -225,9 +247,11 @@ static void deliver_one(struct cpu *cpu, int vector, bool has_err, uint32_t err,
 /* Deliver an event, catching faults raised while delivering it: they
  * become the next event to deliver, or #DF by the class rules, and a
  * fault while delivering #DF shuts the CPU down (triple fault).
- * `cls` is the class of the first event (benign for interrupts). */
+ * `cls` is the class of the first event (benign for interrupts), `rf` its
+ * RF for the pushed image; the faults that follow are faults (RF = 1),
+ * #DF an abort (current RF). */
 static void deliver_nested(struct cpu *cpu, int vector, bool has_err, uint32_t err, int cls,
-                           bool is_df)
+                           bool is_df, uint32_t rf)
 {
     jmp_buf jb;
     jmp_buf *saved = cpu->fault_jmp;
@@ -237,11 +261,12 @@ static void deliver_nested(struct cpu *cpu, int vector, bool has_err, uint32_t e
     volatile uint32_t e = err;
     volatile int c = cls;
     volatile bool df = is_df;
+    volatile uint32_t r = rf;
 
     cpu->fault_jmp = &jb;
     for (;;) {
         if (setjmp(jb) == 0) {
-            deliver_one(cpu, v, he, e, false, 1);
+            deliver_one(cpu, v, he, e, false, 1, r);
             break;
         }
         /* A fault while delivering v. */
@@ -259,11 +284,13 @@ static void deliver_nested(struct cpu *cpu, int vector, bool has_err, uint32_t e
             he = true;
             e = 0;
             df = true;
+            r = 0;
         } else {
             v = nv;
             he = cpu->last_exc_has_err;
             e = cpu->last_exc_err;
             c = nc;
+            r = exc_pushes_rf(nv) ? F_RF : 0;
         }
     }
     cpu->fault_jmp = saved;
@@ -272,7 +299,7 @@ static void deliver_nested(struct cpu *cpu, int vector, bool has_err, uint32_t e
 void cpu_exception(struct cpu *cpu, int vector, uint32_t err)
 {
     deliver_nested(cpu, vector, exc_has_error_code(vector), err, exc_class(vector),
-                   vector == EXC_DF);
+                   vector == EXC_DF, exc_pushes_rf(vector) ? F_RF : 0);
 }
 
 void cpu_deliver(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool soft)
@@ -280,9 +307,9 @@ void cpu_deliver(struct cpu *cpu, int vector, bool has_err, uint32_t err, bool s
     if (soft) {
         /* INT n / INT3 / INTO: a fault here is a fault of the INT
          * instruction itself (EIP restored to it by the loop). */
-        deliver_one(cpu, vector, has_err, err, true, 0);
+        deliver_one(cpu, vector, has_err, err, true, 0, 0);
         return;
     }
     /* External interrupt, NMI, or a trap (#DB, ICEBP): benign. */
-    deliver_nested(cpu, vector, has_err, err, CLS_BENIGN, false);
+    deliver_nested(cpu, vector, has_err, err, CLS_BENIGN, false, 0);
 }

@@ -245,11 +245,14 @@ static struct block *block_lookup(struct cpu *cpu, struct blockcache *bc)
 
 /* ---- the loop ---- */
 
-/* Take a pending NMI or external interrupt. Returns false if none. */
+/* Take a pending NMI or external interrupt. Returns false if none. An
+ * NMI blocks further NMIs until the next IRET (cpu_nmi_unblock()); one
+ * that arrives meanwhile stays pending. */
 static bool take_interrupt(struct cpu *cpu)
 {
-    if (cpu->nmi) {
+    if (cpu_nmi_ready(cpu)) {
         cpu->nmi = 0;
+        cpu->nmi_blocked = 1;
         cpu->halted = false;
         cpu_deliver(cpu, EXC_NMI, false, 0, false);
         return true;
@@ -344,7 +347,7 @@ const uint8_t *jit_lookup(struct cpu *cpu, uint8_t *patch)
 {
     struct blockcache *bc = cpu->bcache;
     cpu->jit_stats.lookups++;
-    if (cpu->end_block || cpu->inhibit_irq || cpu->halted || (cpu->eflags & F_TF) ||
+    if (cpu->end_block || cpu->inhibit_irq || cpu->halted || (cpu->eflags & (F_TF | F_RF)) ||
         cpu->shutdown_reason || cpu->wait_sipi)
         return NULL;
     const struct segment *cs = &cpu->seg[S_CS];
@@ -425,6 +428,13 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint6
             return CPU_EXIT_HALT;
         if (unlikely(cpu->icount >= stop))
             return CPU_EXIT_BUDGET;
+        /* EFLAGS.RF (set by an IRET that popped it, or by a REP string
+         * instruction stopped between iterations) lasts until the next
+         * instruction starts: an event taken above pushed it, the
+         * instruction clears it (SDM Vol. 3, "Instruction-Breakpoint
+         * Exception Condition"). jit_lookup() leaves translated code
+         * while RF is set, so this runs before that instruction too. */
+        cpu->eflags &= ~F_RF;
 
         struct block *b = block_lookup(cpu, bc);
         if (unlikely(shadow)) {

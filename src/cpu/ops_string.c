@@ -233,6 +233,7 @@ static inline void str_run(struct cpu *cpu, const struct insn *in, enum str_kind
             return;
         if (done >= STR_MAX_ITER) {
             cpu->eip = cpu->insn_eip;   /* not finished: run again */
+            cpu->eflags |= F_RF;        /* an event taken now pushes RF = 1 */
             return;
         }
     }

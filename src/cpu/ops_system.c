@@ -192,8 +192,11 @@ static void op_icebp(struct cpu *cpu, const struct insn *in)
     cpu_deliver(cpu, EXC_DB, false, 0, false);   /* no gate DPL check */
 }
 
+/* CF IRET. NMI blocking ends first: every IRET ends it, even one that
+ * then faults (SDM Vol. 3, "Handling Multiple NMIs"), task returns too. */
 static void op_iret(struct cpu *cpu, const struct insn *in)
 {
+    cpu_nmi_unblock(cpu);
     iret(cpu, in->opsize);
 }
 
@@ -263,16 +266,25 @@ static void op_push_sreg(struct cpu *cpu, const struct insn *in)
     push(cpu, osz(in), cpu->seg[sreg_of(in->op)].sel);
 }
 
+/* POP Sreg. The SDM's POP pseudo-code increments the stack pointer with
+ * the StackAddrSize of the instruction, i.e. of the SS in force when it
+ * started: a POP SS that loads a 32-bit SS over a 16-bit one increments
+ * SP (16 bits, wrapping, upper half of ESP kept), and one that loads a
+ * 16-bit SS over a 32-bit one increments all of ESP. So the new ESP is
+ * computed before the load switches cpu->stack32, and committed after it
+ * (the load may fault; nothing is committed then). */
 static void op_pop_sreg(struct cpu *cpu, const struct insn *in)
 {
     int s = sreg_of(in->op);
     int size = osz(in);
-    uint32_t sp = sp_get(cpu);
+    uint32_t esp = cpu->r[R_ESP];
+    uint32_t new_esp = cpu->stack32 ? esp + (uint32_t)size
+                                    : (esp & 0xffff0000u) | ((esp + (uint32_t)size) & 0xffffu);
     uint16_t sel = (uint16_t)stack_peek(cpu, size, 0);
     seg_load(cpu, s, sel);
     if (s == S_SS)
         cpu->inhibit_irq = 1;
-    sp_set(cpu, sp + (uint32_t)size);
+    cpu->r[R_ESP] = new_esp;
 }
 
 /* LDS/LES/LSS/LFS/LGS: far pointer from memory. */

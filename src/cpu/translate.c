@@ -1721,9 +1721,11 @@ bool jit_translate(struct cpu *cpu, const struct insn *ins, int n, uint32_t eip,
     /* chain entry: events and the instruction budget */
     struct emit *e = &t->m;
     int ev = lbl_new(t);
+    int evchk = lbl_new(t), intchk = lbl_new(t);
     e_mov_load(e, 4, H_RAX, HM(H_RBX, OFF(exit_request)));
     e_alu_load(e, 4, A_OR, H_RAX, HM(H_RBX, OFF(nmi)));
-    jcc_to(t, B_MAIN, HC_NZ, ev);
+    jcc_to(t, B_MAIN, HC_NZ, evchk);
+    lbl_bind(t, intchk, B_MAIN);
     int noint = lbl_new(t);
     e_alu_imm(e, 4, A_CMP, HM(H_RBX, OFF(intr)), 0);
     jcc_to(t, B_MAIN, HC_Z, noint);
@@ -1739,6 +1741,14 @@ bool jit_translate(struct cpu *cpu, const struct insn *ins, int n, uint32_t eip,
     lbl_bind(t, ev, B_STUB);
     store_eip(&t->s, eip);
     jmp_to(t, B_STUB, lbl_abs(t, j->epilogue));
+    /* exit_request or an NMI: an NMI blocked by an earlier one (until the
+     * next IRET, cpu_nmi_ready()) does not stop the block */
+    lbl_bind(t, evchk, B_STUB);
+    e_alu_imm(&t->s, 4, A_CMP, HM(H_RBX, OFF(exit_request)), 0);
+    jcc_to(t, B_STUB, HC_NZ, ev);
+    e_alu_imm(&t->s, 4, A_CMP, HM(H_RBX, OFF(nmi_blocked)), 0);
+    jcc_to(t, B_STUB, HC_Z, ev);
+    jmp_to(t, B_STUB, intchk);
     uint32_t body_off = emit_len(e);
 
     uint32_t pc = eip;

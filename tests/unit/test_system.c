@@ -379,8 +379,10 @@ Test(system, pm_fault_same_privilege)
     cr_assert_eq(r32(e, STACK0 - 16), SEL_NP);              /* error code */
     cr_assert_eq(r32(e, STACK0 - 12), CODE);                /* faulting EIP */
     cr_assert_eq(r32(e, STACK0 - 8), SEL_CODE0);
-    cr_assert_eq(r32(e, STACK0 - 4), F_BIT1 | F_IF | F_TF);
-    cr_assert_eq(cpu->eflags & (F_IF | F_TF), 0);           /* interrupt gate */
+    /* a fault pushes RF = 1 (SDM Vol. 3, "Instruction-Breakpoint
+     * Exception Condition"); EFLAGS itself has RF clear */
+    cr_assert_eq(r32(e, STACK0 - 4), F_BIT1 | F_IF | F_TF | F_RF);
+    cr_assert_eq(cpu->eflags & (F_IF | F_TF | F_RF), 0);    /* interrupt gate */
     env_free(e);
 }
 
@@ -957,4 +959,162 @@ Test(system, cpu_run_triple_fault)
     cr_assert_eq(cpu_run(cpu, 100), CPU_EXIT_SHUTDOWN);
     cr_assert(strstr(cpu->shutdown_reason, "triple fault") != NULL);
     env_free(e);
+}
+
+/* ---- EFLAGS.RF in the pushed image (SDM Vol. 3, "Instruction-Breakpoint
+ * Exception Condition"): 1 for faults, 1 for an interrupt between two
+ * iterations of a REP string instruction, else the current RF, which
+ * lasts only until the next instruction starts. Each test runs both
+ * engines through cpu_run(). ---- */
+
+static int rf_vec = -1;
+static int rf_ack(void *ctx)
+{
+    struct env *e = ctx;
+    e->cpu.intr = 0;
+    return rf_vec;
+}
+
+/* env with `code` at CODE, HLT at every handler, the engine chosen */
+static struct env *rf_env(bool jit, const uint8_t *code, size_t n)
+{
+    struct env *e = env_new();
+    e->cpu.use_jit = jit;
+    e->cpu.bus.intr_ack = rf_ack;
+    phys_copy_in(&e->phys, CODE, code, n);
+    for (int v = 0; v < 256; v++)
+        w8(e, HANDLERS + (uint32_t)v * 16, 0xf4);
+    return e;
+}
+
+/* EFLAGS of the frame that a same-privilege delivery pushed at STACK0 */
+static uint32_t pushed_eflags(struct env *e)
+{
+    return r32(e, STACK0 - 4);
+}
+
+Test(system, rf_pushed_for_a_fault_in_both_engines)
+{
+    static const uint8_t code[] = {
+        0xb8, 0x01, 0x00, 0x00, 0x00,             /* mov eax,1 */
+        0x31, 0xc9,                               /* xor ecx,ecx */
+        0x31, 0xd2,                               /* xor edx,edx */
+        0xf7, 0xf1,                               /* div ecx: #DE */
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        struct env *e = rf_env(jit, code, sizeof code);
+        cr_assert_eq(cpu_run(&e->cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(e->cpu.eip, HANDLERS + EXC_DE * 16 + 1);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE + 9);
+        cr_assert(pushed_eflags(e) & F_RF, "engine %d: RF not pushed for #DE", jit);
+        cr_assert_eq(e->cpu.eflags & F_RF, 0);
+        env_free(e);
+    }
+}
+
+Test(system, rf_not_pushed_for_int_n_and_interrupts)
+{
+    static const uint8_t code[] = { 0x90, 0xcd, 0x40 };      /* nop; int 0x40 */
+    for (int jit = 0; jit < 2; jit++) {
+        struct env *e = rf_env(jit, code, sizeof code);
+        cr_assert_eq(cpu_run(&e->cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE + 3);
+        cr_assert_eq(pushed_eflags(e) & F_RF, 0);
+        env_free(e);
+        /* an external interrupt between instructions */
+        e = rf_env(jit, code, sizeof code);
+        e->cpu.intr = 1;
+        rf_vec = 0x41;
+        cr_assert_eq(cpu_run(&e->cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(e->cpu.eip, HANDLERS + 0x41 * 16 + 1);
+        cr_assert_eq(pushed_eflags(e) & F_RF, 0);
+        env_free(e);
+    }
+}
+
+/* An IRET that loads RF = 1: an interrupt taken before the next
+ * instruction pushes RF = 1; the next instruction clears it, so an INT3
+ * there pushes RF = 0. */
+Test(system, rf_from_iret_lasts_until_the_next_instruction)
+{
+    static const uint8_t code[] = {
+        0x68, 0x02, 0x02, 0x01, 0x00,             /* push 0x10202 (RF IF) */
+        0x6a, SEL_CODE0,                          /* push SEL_CODE0 */
+        0x68, 0x10, 0x00, 0x01, 0x00,             /* push CODE+0x10 */
+        0xcf,                                     /* iret */
+    };
+    static const uint8_t int3[] = { 0xcc };
+    for (int jit = 0; jit < 2; jit++) {
+        /* an interrupt pending: taken right after the IRET */
+        struct env *e = rf_env(jit, code, sizeof code);
+        phys_copy_in(&e->phys, CODE + 0x10, int3, 1);
+        e->cpu.eflags = F_BIT1;
+        e->cpu.intr = 1;
+        rf_vec = 0x42;
+        cr_assert_eq(cpu_run(&e->cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(e->cpu.eip, HANDLERS + 0x42 * 16 + 1);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE + 0x10);
+        cr_assert(pushed_eflags(e) & F_RF, "engine %d", jit);
+        env_free(e);
+        /* none pending: INT3 runs and pushes RF = 0 */
+        e = rf_env(jit, code, sizeof code);
+        phys_copy_in(&e->phys, CODE + 0x10, int3, 1);
+        e->cpu.eflags = F_BIT1;
+        cr_assert_eq(cpu_run(&e->cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(e->cpu.eip, HANDLERS + EXC_BP * 16 + 1);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE + 0x11);
+        cr_assert_eq(pushed_eflags(e) & F_RF, 0, "engine %d", jit);
+        env_free(e);
+    }
+}
+
+/* REP STOSB stopped after a batch of iterations (not the last): an
+ * interrupt taken there pushes RF = 1 and EIP = the REP instruction; an
+ * interrupt before the first iteration, or a completed REP, leaves RF 0. */
+Test(system, rf_pushed_for_an_interrupt_between_rep_iterations)
+{
+    static const uint8_t code[] = {
+        0xf3, 0xaa,                               /* rep stosb */
+        0xf4,                                     /* hlt */
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        struct env *e = rf_env(jit, code, sizeof code);
+        struct cpu *cpu = &e->cpu;
+        cpu->r[R_ECX] = 3000;
+        cpu->r[R_EDI] = 0x60000;
+        cr_assert_eq(cpu_run(cpu, 1), CPU_EXIT_BUDGET);   /* one batch */
+        cr_assert_eq(cpu->eip, CODE, "engine %d: eip %x", jit, cpu->eip);
+        cr_assert_lt(cpu->r[R_ECX], 3000u);
+        cr_assert_gt(cpu->r[R_ECX], 0u);
+        cpu->intr = 1;
+        rf_vec = 0x43;
+        cr_assert_eq(cpu_run(cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(cpu->eip, HANDLERS + 0x43 * 16 + 1);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE);
+        cr_assert(pushed_eflags(e) & F_RF, "engine %d: RF not pushed", jit);
+        env_free(e);
+
+        /* before the first iteration: RF 0 */
+        e = rf_env(jit, code, sizeof code);
+        cpu = &e->cpu;
+        cpu->r[R_ECX] = 3000;
+        cpu->r[R_EDI] = 0x60000;
+        cpu->intr = 1;
+        cr_assert_eq(cpu_run(cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(r32(e, STACK0 - 12), CODE);
+        cr_assert_eq(cpu->r[R_ECX], 3000u);
+        cr_assert_eq(pushed_eflags(e) & F_RF, 0);
+        env_free(e);
+
+        /* run to the end: RF clear afterwards */
+        e = rf_env(jit, code, sizeof code);
+        cpu = &e->cpu;
+        cpu->r[R_ECX] = 3000;
+        cpu->r[R_EDI] = 0x60000;
+        cr_assert_eq(cpu_run(cpu, 100), CPU_EXIT_HALT);
+        cr_assert_eq(cpu->eip, CODE + 3);
+        cr_assert_eq(cpu->r[R_ECX], 0);
+        cr_assert_eq(cpu->eflags & F_RF, 0);
+        env_free(e);
+    }
 }

@@ -373,3 +373,33 @@ Test(translate, string_element_fault)
     };
     fault_after_producer(code, sizeof code, 0xe);
 }
+
+/* An NMI pending while NMIs are blocked (an NMI handler runs, no IRET
+ * yet) must not stop translated code at every chain entry: the blocks
+ * stay chained, the NMI stays pending (the interpreter loop does not take
+ * it either). */
+Test(translate, blocked_nmi_does_not_stop_chained_blocks)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x10, 0x27, 0x00, 0x00,             /* mov ecx,10000 */
+        /* loop: */
+        0x40,                                     /* inc eax */
+        0x49,                                     /* dec ecx */
+        0x75, 0xfc,                               /* jnz loop */
+        0xf4,
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        start(jit, 0);
+        cr_assert_eq(phys_copy_in(&phys, CODE, code, sizeof code), 0);
+        cpu.nmi = 1;
+        cpu.nmi_blocked = 1;
+        cr_assert_eq(cpu_run(&cpu, 1000000), CPU_EXIT_HALT);
+        cr_assert_eq(cpu.r[R_EAX], 10000);
+        cr_assert_eq(cpu.nmi, 1);
+        cr_assert_eq(cpu.last_exc, -1);
+        if (jit)
+            cr_assert_lt(cpu.jit_stats.entries, 10, "%llu entries from the loop",
+                         (unsigned long long)cpu.jit_stats.entries);
+        stop();
+    }
+}
