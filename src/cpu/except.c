@@ -5,9 +5,11 @@
  * the TSS), with the double-fault and triple-fault rules of the SDM
  * (Vol. 3, "Interrupt 8 - Double Fault Exception").
  *
- * Not supported (documented in README): task gates in the IDT raise
- * #GP(vector*8+2|EXT) instead of switching tasks; virtual-8086 mode does
- * not exist (EFLAGS.VM is never set). */
+ * A task gate in the IDT switches tasks (task.c), with the error code of
+ * an exception pushed on the new task's stack.
+ *
+ * Not supported (documented in README): virtual-8086 mode does not exist
+ * (EFLAGS.VM is never set). */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
 #include "cpu/seg.h"
+#include "cpu/task.h"
 
 bool exc_has_error_code(int vector)
 {
@@ -156,8 +159,10 @@ static void deliver_pm(struct cpu *cpu, int vector, bool has_err, uint32_t err, 
         cpu_raise(cpu, EXC_GP, gerr);
     if (!(gar & AR_P))
         cpu_raise(cpu, EXC_NP, gerr);
-    if (gtype == SYS_TASKGATE)
-        cpu_raise(cpu, EXC_GP, gerr);   /* task switching is not supported */
+    if (gtype == SYS_TASKGATE) {
+        task_gate_int(cpu, g, ext, has_err, err, rf);
+        return;
+    }
 
     bool gate32 = (gtype & 0x8) != 0;
     bool trap = (gtype & 0x1) != 0;

@@ -4,13 +4,16 @@
  * the return to an outer level) and IRET. Follows the "Operation"
  * sections of JMP, CALL, RET and IRET in the SDM, Vol. 2.
  *
- * Not supported (raise #GP, documented in README): task switches (JMP or
- * CALL to a TSS or a task gate, IRET with NT=1) and returns to
+ * Task switches (JMP or CALL to a TSS or a task gate, IRET with NT=1)
+ * are handed to task.c.
+ *
+ * Not supported (raise #GP(0), documented in README): returns to
  * virtual-8086 mode (IRET with VM=1 in the popped EFLAGS). */
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
 #include "cpu/seg.h"
 #include "cpu/system.h"
+#include "cpu/task.h"
 
 static inline uint32_t sel_err(uint16_t sel)
 {
@@ -73,11 +76,12 @@ struct far_dest {
     uint32_t off;       /* the target offset */
     bool via_gate;      /* through the call gate `gate` */
     uint64_t gate;
+    bool task;          /* a TSS or task gate: `desc` is its descriptor */
 };
 
 /* The part of far JMP and CALL in protected mode before they differ: the
  * null selector, the descriptor, and a direct code segment's checks or a
- * call gate's (a TSS or task gate: unsupported, #GP). */
+ * call gate's (a TSS or task gate: f.task, checked by task.c). */
 static struct far_dest far_dest(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
 {
     if ((sel & 0xfffc) == 0)
@@ -89,6 +93,10 @@ static struct far_dest far_dest(struct cpu *cpu, uint16_t sel, uint32_t off, int
         check_direct_code(cpu, sel, ar);
         if (opsize == 16)
             f.off &= 0xffff;
+        return f;
+    }
+    if (task_far_type(AR_TYPE(ar))) {
+        f.task = true;
         return f;
     }
     if (AR_TYPE(ar) != SYS_CALLGATE16 && AR_TYPE(ar) != SYS_CALLGATE32)
@@ -124,6 +132,10 @@ void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
         return;
     }
     struct far_dest f = far_dest(cpu, sel, off, opsize);
+    if (f.task) {
+        task_far(cpu, sel, f.desc, false);
+        return;
+    }
     if (f.via_gate)
         check_gate_same_level(cpu, &f);  /* JMP through a gate never changes level */
     if (f.off > desc_limit(f.desc))
@@ -201,6 +213,10 @@ void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
         return;
     }
     struct far_dest f = far_dest(cpu, sel, off, opsize);
+    if (f.task) {
+        task_far(cpu, sel, f.desc, true);
+        return;
+    }
     if (f.via_gate) {
         uint16_t tar = desc_ar(f.desc);
         if (!ar_conforming(tar) && (int)AR_DPL(tar) < cpu->cpl) {
@@ -315,8 +331,12 @@ void iret(struct cpu *cpu, int opsize)
     uint32_t mask = cpu_sp_mask(cpu);
     uint32_t sp = sp_get(cpu);
 
-    if (cpu->pe && (cpu->eflags & F_NT))
-        cpu_raise(cpu, EXC_GP, 0);            /* task return: unsupported */
+    if (cpu->pe && (cpu->eflags & F_NT)) {
+        /* Task return through the previous-task link (task.c). NMI
+         * blocking already ended in op_iret, as for every IRET. */
+        task_iret(cpu);
+        return;
+    }
 
     uint32_t neip = mem_read(cpu, S_SS, sp, size);
     uint16_t ncs = (uint16_t)mem_read(cpu, S_SS, (sp + (uint32_t)size) & mask, 2);

@@ -1,8 +1,8 @@
 /* system.h - services of the system-instruction files (ops_system.c,
  * ops_sys_far.c) that other handler files use: far transfers for
  * FF /3 and FF /5, and port I/O with its protection checks for INS/OUTS.
- * Task switches (JMP/CALL to a TSS or task gate, IRET with NT=1) are not
- * supported: they raise #GP (documented in README). */
+ * Far JMP/CALL to a TSS or task gate and IRET with NT=1 switch tasks
+ * (task.c). */
 #ifndef VSMP_SYSTEM_H
 #define VSMP_SYSTEM_H
 
@@ -11,7 +11,7 @@
 #include "cpu/cpu.h"
 
 /* Far CALL / JMP to sel:off (real mode, or protected mode to a code
- * segment or through a call gate). opsize (16 or 32) is the instruction's
+ * segment, through a call gate, or to a task). opsize (16 or 32) is the instruction's
  * operand size: the size of the pushed return address and of the offset.
  * cpu->eip must already hold the return address. */
 void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize);

@@ -3,7 +3,7 @@
 # run-guest.sh (vsmp, and QEMU as the oracle when installed) and prints
 # a summary "N passed, M failed"; fails if any guest failed.
 set -u
-names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu rom
+names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu tss rom
     smc codepage midblock irqloop repstr cachefill bench_mem bench_sys
     apic ioapic mptable smp.1 smp.2 smp.4 bench_par bench_lock popss
     nmi.1 nmi.2 rflag"}
