@@ -1,11 +1,14 @@
 /* multiboot.c - Multiboot v1 loading: header search and checks, ELF32
- * segments (parsed here, every field checked against the file and guest
- * RAM before anything is written) or a.out-kludge addresses, and
- * construction of multiboot_info, memory map, strings and module list in
- * guest RAM. Files are read through io/imagefile.h: sizes are checked
- * first, and only the bytes that go into RAM are read. */
+ * segments through libelf (what libelf does not check precisely is
+ * checked here, against the file and guest RAM, before anything is
+ * written) or a.out-kludge addresses, and construction of
+ * multiboot_info, memory map, strings and module list in guest RAM.
+ * Files are read through io/imagefile.h: sizes are checked first, and
+ * only the bytes that go into RAM are read. */
 #include "io/multiboot.h"
 
+#include <gelf.h>
+#include <libelf.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,17 +26,6 @@
 #define HDR_KNOWN_REQUIRED  (HDR_FLAG_PAGE_ALIGN | HDR_FLAG_MEMINFO | HDR_FLAG_VIDEO)
 #define HDR_AOUT_SIZE       32u  /* magic, flags, checksum + 5 address fields */
 
-/* ELF32 (System V ABI): the fields vsmp reads. */
-#define ELF_EHDR_SIZE   52u
-#define ELF_PHDR_SIZE   32u
-#define ELF_CLASS32     1u
-#define ELF_DATA_LSB    1u
-#define ELF_EV_CURRENT  1u
-#define ELF_ET_EXEC     2u
-#define ELF_EM_386      3u
-#define ELF_PT_LOAD     1u
-#define ELF_PN_XNUM     0xffffu
-
 #define LOW_MEM_END  0xa0000u
 #define HIGH_MEM     0x100000u
 #define CHUNK        16384u      /* file -> RAM copies go through this */
@@ -48,11 +40,6 @@ static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...
     va_end(ap);
     snprintf(err, errlen, "%s: %s", name, msg);
     return -1;
-}
-
-static uint32_t rd16(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8;
 }
 
 static uint32_t rd32(const uint8_t *b)
@@ -176,123 +163,197 @@ static int load_aout(struct phys *p, const struct image_file *k, const uint8_t *
     return 0;
 }
 
-/* A PT_LOAD segment, checked. */
-struct seg {
-    uint32_t offset, paddr, filesz, memsz;
-};
+/* libelf failed while reading `what`: one line with libelf's own message
+ * when it has one (elf_errno() 0 would print as "no error"). */
+static int elf_failed(char *err, size_t errlen, const char *name, const char *what)
+{
+    int e = elf_errno();
+    if (e)
+        return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s: %s", what,
+                    elf_errmsg(e));
+    return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s", what);
+}
 
-/* The ELF header in `eh` (the file's first bytes, `ehlen` of them, at
- * least 12). Every header and segment is checked before RAM is written. */
-static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *eh, size_t ehlen,
+/* The kernel as a libelf descriptor, or NULL (libelf's error set).
+ * A file goes to elf_begin(ELF_C_READ) on its descriptor, not to
+ * elf_memory() on the whole file read into a buffer: a kernel file is
+ * not limited to guest RAM's size (only its segments must fit, and the
+ * rest - symbols, debug information - may be far larger), and
+ * ELF_C_READ makes libelf pread() just the ELF header and, when asked,
+ * the program header table; the segment bytes are read by file_to_ram
+ * (test_multiboot's big_kernel_file_reads_only_segments: a 1 GiB file
+ * loads into 4 MiB of RAM without growing the RSS). An image already in memory (multiboot_load) goes to elf_memory() on
+ * a copy in *copy, since libelf takes a writable buffer. */
+static Elf *elf_open(const struct image_file *k, char **copy)
+{
+    *copy = NULL;
+    if (!k->mem)
+        return elf_begin(k->fd, ELF_C_READ, NULL);
+    if (!(*copy = malloc((size_t)k->size)))
+        return NULL;
+    memcpy(*copy, k->mem, (size_t)k->size);
+    return elf_memory(*copy, (size_t)k->size);
+}
+
+/* The PT_LOAD segments of an ELF32 i386 executable. `id` holds the
+ * file's first bytes (at least 12: a Multiboot header was found in
+ * them). libelf provides the ELF header and program headers; checked
+ * here, before libelf sees the file or its fields are used, is only
+ * what libelf does not report precisely or at all:
+ *   - e_ident: magic, EI_CLASS, EI_DATA, EI_VERSION (libelf turns a bad
+ *     one into "invalid `Elf' handle"), and a file shorter than the
+ *     ELF32 header;
+ *   - e_machine, e_type, e_version, e_phentsize, e_phnum (0 and PN_XNUM
+ *     refused) and the program header table within the file (which
+ *     elf_getphdrnum() would silently shorten, so the count is e_phnum);
+ *   - each PT_LOAD: p_filesz <= p_memsz, its file bytes within the file
+ *     (p_offset + p_filesz in 64 bits), and p_paddr + p_memsz inside
+ *     guest RAM (in 64 bits: a 32-bit wraparound is outside).
+ * Every segment is checked before anything is written to RAM. */
+static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *id,
                     struct mb_boot *out, char *err, size_t errlen)
 {
     const char *name = k->name;
     char mem[32];
-    if (memcmp(eh, "\177ELF", 4) != 0)
+    if (memcmp(id, ELFMAG, SELFMAG) != 0)
         return fail(err, errlen, name,
                     "not an ELF file (and Multiboot header flag 16, the a.out kludge, is not set)");
-    if (eh[4] != ELF_CLASS32)
-        return fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", eh[4]);
-    if (eh[5] != ELF_DATA_LSB)
-        return fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)", eh[5]);
-    if (eh[6] != ELF_EV_CURRENT)
+    if (id[EI_CLASS] != ELFCLASS32)
+        return fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", id[EI_CLASS]);
+    if (id[EI_DATA] != ELFDATA2LSB)
+        return fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)",
+                    id[EI_DATA]);
+    if (id[EI_VERSION] != EV_CURRENT)
         return fail(err, errlen, name,
-                    "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not 1",
-                    eh[6]);
-    if (ehlen < ELF_EHDR_SIZE)
+                    "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not %u",
+                    id[EI_VERSION], EV_CURRENT);
+    if (k->size < sizeof(Elf32_Ehdr))
         return fail(err, errlen, name,
                     "malformed ELF file: truncated ELF header (the file has %llu bytes, "
-                    "an ELF32 header %u)", (unsigned long long)k->size, ELF_EHDR_SIZE);
-    uint32_t type = rd16(eh + 16), machine = rd16(eh + 18), version = rd32(eh + 20);
-    uint32_t e_entry = rd32(eh + 24), phoff = rd32(eh + 28);
-    uint32_t phentsize = rd16(eh + 42), phnum = rd16(eh + 44);
-    if (machine != ELF_EM_386)
-        return fail(err, errlen, name, "not an i386 ELF file (machine %u)", machine);
-    if (type != ELF_ET_EXEC)
-        return fail(err, errlen, name, "not an ELF executable (type %u)", type);
-    if (version != ELF_EV_CURRENT)
-        return fail(err, errlen, name, "malformed ELF file: e_version is %u, not 1", version);
-    if (phnum == 0)
-        return fail(err, errlen, name, "ELF file has no program headers: nothing to load");
-    if (phnum == ELF_PN_XNUM)
-        return fail(err, errlen, name,
-                    "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
-    if (phentsize != ELF_PHDR_SIZE)
-        return fail(err, errlen, name,
-                    "malformed ELF file: program header size e_phentsize is %u, not %u",
-                    phentsize, ELF_PHDR_SIZE);
-    uint64_t phend = (uint64_t)phoff + (uint64_t)phnum * ELF_PHDR_SIZE;
-    if (phend > k->size)
-        return fail(err, errlen, name,
-                    "malformed ELF file: program headers (%u at offset 0x%x) beyond the end "
-                    "of the file (%llu bytes)", phnum, phoff, (unsigned long long)k->size);
+                    "an ELF32 header %zu)", (unsigned long long)k->size, sizeof(Elf32_Ehdr));
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return fail(err, errlen, name, "this libelf does not support ELF version %u", EV_CURRENT);
 
-    /* Pass 1: read and check every program header; keep the PT_LOADs. */
-    struct seg *segs = malloc((size_t)phnum * sizeof(*segs));
-    if (!segs)
-        return fail(err, errlen, name, "out of memory");
-    int rc = -1;
-    uint32_t nseg = 0;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    uint32_t entry = e_entry;
-    bool entry_found = false;
-    for (uint32_t i = 0; i < phnum; i++) {
-        uint8_t ph[ELF_PHDR_SIZE];
-        if (image_read(k, phoff + (uint64_t)i * ELF_PHDR_SIZE, ph, sizeof(ph), err, errlen))
-            goto out;
-        if (rd32(ph) != ELF_PT_LOAD)
-            continue;
-        struct seg s = { .offset = rd32(ph + 4), .paddr = rd32(ph + 12),
-                         .filesz = rd32(ph + 16), .memsz = rd32(ph + 20) };
-        uint32_t vaddr = rd32(ph + 8);
-        if (s.filesz > s.memsz) {
-            fail(err, errlen, name,
-                 "malformed ELF file: segment %u has more file data (p_filesz 0x%x) than "
-                 "memory (p_memsz 0x%x)", i, s.filesz, s.memsz);
-            goto out;
-        }
-        if ((uint64_t)s.offset + s.filesz > k->size) {
-            fail(err, errlen, name,
-                 "malformed ELF file: segment %u data (0x%x bytes at offset 0x%x) beyond the "
-                 "end of the file (%llu bytes)", i, s.filesz, s.offset,
-                 (unsigned long long)k->size);
-            goto out;
-        }
-        if (s.memsz == 0)
-            continue;
-        if (!fits(p, s.paddr, s.memsz)) {
-            fail(err, errlen, name, "segment %u at 0x%x-0x%llx is outside guest RAM (%s)", i,
-                 s.paddr, (unsigned long long)s.paddr + s.memsz, mem_text(p, mem, sizeof(mem)));
-            goto out;
-        }
-        if (s.paddr < lo)
-            lo = s.paddr;
-        if ((uint64_t)s.paddr + s.memsz > hi)
-            hi = (uint64_t)s.paddr + s.memsz;
-        /* A higher-half kernel's entry is virtual: translate. */
-        if (!entry_found && e_entry >= vaddr && e_entry - vaddr < s.memsz) {
-            entry = e_entry - vaddr + s.paddr;
-            entry_found = true;
-        }
-        segs[nseg++] = s;
+    char *copy;
+    Elf *e = elf_open(k, &copy);
+    if (!e) {
+        if (k->mem && !copy)
+            return fail(err, errlen, name, "out of memory");
+        elf_failed(err, errlen, name, "the ELF header");
+        free(copy);
+        return -1;
     }
-    if (nseg == 0) {
-        fail(err, errlen, name, "ELF file has no loadable segment");
+    int rc = -1;
+    GElf_Ehdr eh;
+    if (!gelf_getehdr(e, &eh)) {
+        elf_failed(err, errlen, name, "the ELF header");
         goto out;
     }
-    /* Pass 2: into RAM. */
-    for (uint32_t i = 0; i < nseg; i++) {
-        const struct seg *s = &segs[i];
-        if (file_to_ram(p, k, s->offset, s->paddr, s->filesz, err, errlen) ||
-            zero_ram(p, s->paddr + s->filesz, s->memsz - s->filesz, name, err, errlen))
+    if (eh.e_machine != EM_386) {
+        fail(err, errlen, name, "not an i386 ELF file (machine %u)", eh.e_machine);
+        goto out;
+    }
+    if (eh.e_type != ET_EXEC) {
+        fail(err, errlen, name, "not an ELF executable (type %u)", eh.e_type);
+        goto out;
+    }
+    if (eh.e_version != EV_CURRENT) {
+        fail(err, errlen, name, "malformed ELF file: e_version is %u, not %u", eh.e_version,
+             EV_CURRENT);
+        goto out;
+    }
+    if (eh.e_phnum == 0) {
+        fail(err, errlen, name, "ELF file has no program headers: nothing to load");
+        goto out;
+    }
+    if (eh.e_phnum == PN_XNUM) {
+        fail(err, errlen, name,
+             "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
+        goto out;
+    }
+    if (eh.e_phentsize != sizeof(Elf32_Phdr)) {
+        fail(err, errlen, name, "malformed ELF file: program header size e_phentsize is %u, not %zu",
+             eh.e_phentsize, sizeof(Elf32_Phdr));
+        goto out;
+    }
+    size_t phnum = eh.e_phnum;
+    if (eh.e_phoff > k->size || phnum * sizeof(Elf32_Phdr) > k->size - eh.e_phoff) {
+        fail(err, errlen, name,
+             "malformed ELF file: program headers (%zu at offset 0x%llx) beyond the end "
+             "of the file (%llu bytes)", phnum, (unsigned long long)eh.e_phoff,
+             (unsigned long long)k->size);
+        goto out;
+    }
+
+    uint64_t lo = UINT64_MAX, hi = 0;
+    uint32_t entry = (uint32_t)eh.e_entry;
+    bool entry_found = false, any = false;
+    /* Pass 0 checks every program header, pass 1 loads. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < phnum; i++) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(e, (int)i, &ph)) {
+                char what[48];
+                snprintf(what, sizeof(what), "program header %zu", i);
+                elf_failed(err, errlen, name, what);
+                goto out;
+            }
+            if (ph.p_type != PT_LOAD)
+                continue;
+            if (pass == 1) {
+                if (ph.p_memsz &&
+                    (file_to_ram(p, k, ph.p_offset, (uint32_t)ph.p_paddr, ph.p_filesz, err,
+                                 errlen) ||
+                     zero_ram(p, (uint32_t)(ph.p_paddr + ph.p_filesz), ph.p_memsz - ph.p_filesz,
+                              name, err, errlen)))
+                    goto out;
+                continue;
+            }
+            if (ph.p_filesz > ph.p_memsz) {
+                fail(err, errlen, name,
+                     "malformed ELF file: segment %zu has more file data (p_filesz 0x%llx) than "
+                     "memory (p_memsz 0x%llx)", i, (unsigned long long)ph.p_filesz,
+                     (unsigned long long)ph.p_memsz);
+                goto out;
+            }
+            if (ph.p_offset > k->size || ph.p_filesz > k->size - ph.p_offset) {
+                fail(err, errlen, name,
+                     "malformed ELF file: segment %zu data (0x%llx bytes at offset 0x%llx) beyond "
+                     "the end of the file (%llu bytes)", i, (unsigned long long)ph.p_filesz,
+                     (unsigned long long)ph.p_offset, (unsigned long long)k->size);
+                goto out;
+            }
+            if (ph.p_memsz == 0)
+                continue;
+            if (!fits(p, ph.p_paddr, ph.p_memsz)) {
+                fail(err, errlen, name, "segment %zu at 0x%llx-0x%llx is outside guest RAM (%s)",
+                     i, (unsigned long long)ph.p_paddr,
+                     (unsigned long long)(ph.p_paddr + ph.p_memsz), mem_text(p, mem, sizeof(mem)));
+                goto out;
+            }
+            any = true;
+            if (ph.p_paddr < lo)
+                lo = ph.p_paddr;
+            if (ph.p_paddr + ph.p_memsz > hi)
+                hi = ph.p_paddr + ph.p_memsz;
+            /* A higher-half kernel's entry is virtual: translate. */
+            if (!entry_found && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz) {
+                entry = (uint32_t)(eh.e_entry - ph.p_vaddr + ph.p_paddr);
+                entry_found = true;
+            }
+        }
+        if (pass == 0 && !any) {
+            fail(err, errlen, name, "ELF file has no loadable segment");
             goto out;
+        }
     }
     out->kernel_start = (uint32_t)lo;
     out->kernel_end = (uint32_t)hi;
     out->entry = entry;
     rc = 0;
 out:
-    free(segs);
+    elf_end(e);
+    free(copy);
     return rc;
 }
 
@@ -430,7 +491,7 @@ static int load(struct phys *p, const struct image_file *k, const struct image_f
                                                     : "the first 8192 bytes", hoff);
         rc = load_aout(p, k, h, hoff, out, err, errlen);
     } else {
-        rc = load_elf(p, k, head, head_len, out, err, errlen);
+        rc = load_elf(p, k, head, out, err, errlen);
     }
     if (rc)
         return rc;

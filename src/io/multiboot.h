@@ -2,8 +2,9 @@
  *
  * Finds the Multiboot header in the first 8192 bytes of the image, checks
  * magic, checksum and the required-feature flags, loads the kernel (the
- * PT_LOAD segments of an ELF32 i386 executable, or the address fields of
- * the header when flag 16, the a.out kludge, is set, as QEMU does), then
+ * PT_LOAD segments of an ELF32 i386 executable through libelf, or the
+ * address fields of the header when flag 16, the a.out kludge, is set,
+ * as QEMU does), then
  * builds the multiboot_info structure with the memory map, command line,
  * boot loader name "vsmp" and the initrd as module 0, all placed in free
  * RAM above the kernel (at or above 1 MiB). Every header field and

@@ -626,3 +626,16 @@ Test(multiboot, file_shrinks_while_loading, .init = mk_tmp, .fini = rm_tmp)
     cr_assert_eq(image_open(&f, "/nonexistent/k", err, sizeof(err)), -1);
     cr_assert_str_eq(err, "/nonexistent/k: No such file or directory");
 }
+
+/* What the checks leave to libelf still gets libelf's own reason, never
+ * "no error": e_phoff 0 with program headers counted (libelf refuses a
+ * table at offset 0; read as program headers, the ELF header itself
+ * would give "no loadable segment", which is not what is wrong). */
+Test(multiboot, libelf_reason_is_reported)
+{
+    struct img im;
+    build_elf(&im);
+    put32(im.b, 28, 0);                          /* e_phoff */
+    expect_msg(&im, "k.elf: malformed ELF file: libelf cannot read program header 0: "
+                    "file has no program header");
+}
