@@ -42,24 +42,54 @@ static int perr(struct parse *ps, int line, const char *fmt, ...)
     return -1;
 }
 
+int config_parse_number(const char *s, int hex_ok, uint64_t *v)
+{
+    unsigned base = 10;
+    if (hex_ok && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s)
+        return -1;
+    uint64_t n = 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return -1;
+        if (n > (UINT64_MAX - d) / base)
+            return -1;
+        n = n * base + d;
+    }
+    *v = n;
+    return 0;
+}
+
 int config_parse_size(const char *s, uint64_t *bytes)
 {
-    if (!isdigit((unsigned char)*s))
-        return -1;
-    uint64_t v = 0;
-    while (isdigit((unsigned char)*s)) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s++ - '0');
-    }
+    size_t len = strlen(s);
     int shift = 0;
-    switch (*s) {
-    case 'k': case 'K': shift = 10; s++; break;
-    case 'm': case 'M': shift = 20; s++; break;
-    case 'g': case 'G': shift = 30; s++; break;
-    default: break;
+    if (len) {
+        switch (s[len - 1]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: break;
+        }
     }
-    if (*s)
+    char digits[32];
+    size_t nd = shift ? len - 1 : len;
+    if (nd >= sizeof(digits))
+        return -1;           /* more digits than any 64-bit number has */
+    memcpy(digits, s, nd);
+    digits[nd] = 0;
+    uint64_t v;
+    if (config_parse_number(digits, 0, &v))
         return -1;
     if (shift && v > (UINT64_MAX >> shift))
         return -1;
@@ -143,10 +173,8 @@ static int setting(struct parse *ps, int k, char *arg, int nargs)
             return perr(ps, ps->line, "console must be 'stdio' or 'none', not '%s'", arg);
         return 0;
     case K_CPUS: {
-        char *end;
-        errno = 0;
-        long v = strtol(arg, &end, 10);
-        if (*end || errno || v < 1 || v > 4096 || !isdigit((unsigned char)arg[0]))
+        uint64_t v;
+        if (config_parse_number(arg, 0, &v) || v < 1 || v > 4096)
             return perr(ps, ps->line, "bad cpus value '%s' (a number from 1 to 4096)", arg);
         cfg->cpus = (int)v;
         cfg->cpus_line = ps->line;
@@ -227,6 +255,31 @@ static int check_whole(struct parse *ps)
     return 0;
 }
 
+/* Read the next line into buf (CONFIG_LINE_MAX bytes and a NUL) without
+ * its newline: 1, 0 at the end of the file, or -1 after an error (a read
+ * error, a NUL byte, a line or file too long). *total counts the bytes. */
+static int read_line(struct parse *ps, FILE *f, char *buf, size_t *total)
+{
+    size_t n = 0;
+    int c;
+    errno = 0;
+    while ((c = getc(f)) != EOF) {
+        if (++*total > CONFIG_FILE_MAX)
+            return perr(ps, 0, "longer than %u bytes: not a configuration file", CONFIG_FILE_MAX);
+        if (c == '\n')
+            break;
+        if (c == 0)
+            return perr(ps, ps->line, "NUL byte at column %zu: not a text file", n + 1);
+        if (n == CONFIG_LINE_MAX)
+            return perr(ps, ps->line, "line longer than %u bytes", CONFIG_LINE_MAX);
+        buf[n++] = (char)c;
+    }
+    buf[n] = 0;
+    if (c == EOF && ferror(f))
+        return perr(ps, 0, "read error: %s", strerror(errno ? errno : EIO));
+    return c == EOF && n == 0 ? 0 : 1;
+}
+
 int config_parse(const char *path, struct config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -240,24 +293,25 @@ int config_parse(const char *path, struct config *cfg, char *err, size_t errlen)
     const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
     ps.dir = malloc(dlen + 1);
-    if (!ps.dir) {
+    char *buf = malloc(CONFIG_LINE_MAX + 1);
+    if (!ps.dir || !buf) {
+        free(ps.dir);
+        free(buf);
         fclose(f);
         return perr(&ps, 0, "out of memory");
     }
     memcpy(ps.dir, path, dlen);
     ps.dir[dlen] = 0;
 
-    char *buf = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (getline(&buf, &cap, f) >= 0) {
-        ps.line++;
+    size_t total = 0;
+    int rc = 0, more;
+    while (ps.line++, (more = read_line(&ps, f, buf, &total)) > 0) {
         cfg->lines = ps.line;
         if ((rc = parse_line(&ps, buf)) != 0)
             break;
     }
-    if (!rc && ferror(f))
-        rc = perr(&ps, 0, "read error");
+    if (more < 0)
+        rc = -1;
     if (!rc)
         rc = check_whole(&ps);
     free(buf);

@@ -12,8 +12,12 @@
  *   jit-cache SIZE     translated-code cache per CPU (default 32M, 1M..1G)
  *
  * Relative paths are relative to the folder holding the config file, and
- * each file must exist and be readable when the config is parsed. Every
- * error is reported as "FILE:LINE: message". */
+ * each file must exist, be readable and be a regular file when the config
+ * is parsed. A line has at most CONFIG_LINE_MAX bytes, the file at most
+ * CONFIG_FILE_MAX, and a NUL byte is an error (so that `vsmp /dev/zero`
+ * or a binary file named by mistake is refused at once). Every error is
+ * reported as "FILE:LINE: message" (or "FILE: message" for the file as a
+ * whole: cannot open, read error with its cause, too long). */
 #ifndef VSMP_CONFIG_H
 #define VSMP_CONFIG_H
 
@@ -25,6 +29,8 @@
 #define CONFIG_MEM_DEFAULT (128u << 20)
 #define CONFIG_JIT_CACHE_MIN (1ull << 20)
 #define CONFIG_JIT_CACHE_MAX (1ull << 30)
+#define CONFIG_LINE_MAX    8192u          /* bytes a line, without its newline */
+#define CONFIG_FILE_MAX    (1u << 20)     /* bytes in the whole file */
 
 enum console_kind { CONSOLE_STDIO, CONSOLE_NONE };
 
@@ -46,6 +52,11 @@ void config_free(struct config *cfg);
 
 /* "64M", "1G", "4096", "512k" -> bytes. 0, or -1 if malformed/overflow. */
 int config_parse_size(const char *s, uint64_t *bytes);
+
+/* A whole unsigned number: decimal digits only, or with hex_ok also
+ * "0x" and hex digits. No sign, space, suffix or empty string; -1 when
+ * it does not fit in 64 bits. 0 with the value in *v, else -1. */
+int config_parse_number(const char *s, int hex_ok, uint64_t *v);
 
 /* "FILE:LINE: cpus N does not match ..." when cpus is given and differs
  * from the number of ranks; 0 when fine. */

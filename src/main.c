@@ -17,6 +17,7 @@
  * is the caller's business (mpirun passes its environment on); for a
  * plain ./vsmp main() sets it before MPI starts (a plain ./vsmp without a
  * launcher in the environment does not start MPI at all: rt_init_local). */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,6 +33,10 @@
 #include "mpi/runtime.h"
 
 #define VSMP_VERSION "0.1"
+/* Exit status when the statistics asked for (--stats, --stats-json) could
+ * not be written; it replaces the run's own status, which the message
+ * names (README, "Exit status"). */
+#define VSMP_EXIT_STATS 12
 
 static void usage(FILE *f)
 {
@@ -63,7 +68,8 @@ static void usage(FILE *f)
             "                   by their home), home (only pages last seen owned by\n"
             "                   their home) or never\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
-            "  --stats-json FILE  the same as JSON into FILE\n"
+            "  --stats-json FILE  the same as JSON into FILE (created before the run;\n"
+            "                   statistics that cannot be written: exit status 12)\n"
             "  --baseline MS    with --stats and several CPUs: every MS ms each CPU\n"
             "                   times a raw 4 KiB MPI_Get + flush from another rank,\n"
             "                   reported next to the fault times (the same transport\n"
@@ -114,15 +120,15 @@ static int choice(const char *option, const char *const *names, bool quiet)
     return -1;
 }
 
-/* optarg as a whole number from 1 to max (strtoull in `base`, 0: C
- * prefixes) in *v, 0; or -1 after a message "--OPTION needs WHAT from 1
- * to MAX, not 'x'" (unless quiet). */
+/* optarg as a whole number from 1 to max (decimal; base 0 also allows
+ * 0x hex) in *v, 0; or -1 after a message "--OPTION needs WHAT from 1 to
+ * MAX, not 'x'" (unless quiet). Signs, spaces, trailing junk, empty
+ * strings and numbers beyond 64 bits are refused (config_parse_number). */
 static int number_in(const char *option, const char *what, int base, uint64_t max, bool quiet,
                      uint64_t *v)
 {
-    char *end;
-    unsigned long long n = strtoull(optarg, &end, base);
-    if (*end || !*optarg || optarg[0] == '-' || n == 0 || n > max) {
+    uint64_t n;
+    if (config_parse_number(optarg, base == 0, &n) || n == 0 || n > max) {
         if (!quiet)
             fprintf(stderr, "vsmp: --%s needs %s from 1 to %llu, not '%s'\n", option, what,
                     (unsigned long long)max, optarg);
@@ -171,17 +177,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->m.jit_cache = b;
             break;
         }
-        case OPT_MAX_INSNS: {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (*end || !*optarg || optarg[0] == '-') {
-                if (!quiet)
-                    fprintf(stderr, "vsmp: --max-insns needs a number, not '%s'\n", optarg);
+        case OPT_MAX_INSNS:
+            if (number_in("max-insns", "a number", 0, UINT64_MAX, quiet, &o->m.max_insns))
                 return 3;
-            }
-            o->m.max_insns = v;
             break;
-        }
         case OPT_STATS:
             o->m.stats = true;
             break;
@@ -273,15 +272,37 @@ static void baseline_tick(void *dm)
     dsm_mpi_baseline_tick(dm);
 }
 
-static void write_stats_json(const char *path, const struct machine_stats *st, int n)
+/* The JSON statistics into f (--stats-json path, opened before the run)
+ * and f closed: 0, or -1 after a one-line message naming the file, the
+ * cause and the run's own `status`. */
+static int write_stats_json(FILE *f, const char *path, const struct machine_stats *st, int n,
+                            int status)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "vsmp: --stats-json: cannot write %s\n", path);
-        return;
-    }
+    errno = 0;
     machine_stats_json(st, n, f);
-    fclose(f);
+    int e = 0;
+    if (fflush(f) != 0 || ferror(f))
+        e = errno ? errno : EIO;
+    if (fclose(f) != 0 && !e)
+        e = errno ? errno : EIO;
+    if (!e)
+        return 0;
+    fprintf(stderr, "vsmp: --stats-json %s: cannot write the statistics: %s (the run ended with "
+            "status %d; exit status %d)\n", path, strerror(e), status, VSMP_EXIT_STATS);
+    return -1;
+}
+
+/* After --stats printed on stderr: did a write fail? (-1 after a message,
+ * which may well be lost too: the exit status says it.) The caller
+ * cleared stderr's error flag before printing. */
+static int check_stats_stderr(int status)
+{
+    if (!ferror(stderr))
+        return 0;
+    clearerr(stderr);
+    fprintf(stderr, "vsmp: --stats: a write of the statistics to stderr failed (the run ended "
+            "with status %d; exit status %d)\n", status, VSMP_EXIT_STATS);
+    return -1;
 }
 
 /* N ranks, N CPUs over the distributed shared memory. Returns the exit
@@ -302,7 +323,8 @@ static bool any_rank_failed(struct runtime *rt, int rank, bool bad, const char *
     return true;
 }
 
-static int run_smp(struct runtime *rt, const struct config *cfg, struct options *opt)
+static int run_smp(struct runtime *rt, const struct config *cfg, struct options *opt,
+                   FILE *stats_f)
 {
     int rank = rt_rank(rt), n = rt_size(rt);
     char err[1024];
@@ -334,8 +356,11 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     if (any_rank_failed(rt, rank, m == NULL, err)) {
         machine_destroy(m);
         dsm_mpi_close(dm);
+        if (stats_f)
+            fclose(stats_f);
         return VSMP_EXIT_CONFIG;
     }
+    clearerr(stderr);
     int status = machine_run(m);
 
     if (opt->m.stats || opt->stats_json) {
@@ -352,6 +377,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         int spin = rt_max(rt, dsm_mpi_idle_spins(dm));
         int put_peers = dsm_mpi_put_peers(dm);
         int some_put = rt_max(rt, put_peers > 0), some_msg = rt_max(rt, put_peers < n - 1);
+        bool lost = false;           /* rank 0: statistics not written */
         if (rank == 0) {
             if (opt->m.stats) {
                 machine_stats_print(all, n, stderr);
@@ -364,11 +390,14 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
                             some_put && some_msg ? "put + message to some ranks, in the message to others"
                             : some_put           ? "put + message"
                                                  : "page in the message");
+                lost = check_stats_stderr(status) != 0;
             }
-            if (opt->stats_json)
-                write_stats_json(opt->stats_json, all, n);
+            if (stats_f && write_stats_json(stats_f, opt->stats_json, all, n, status))
+                lost = true;
             free(all);
         }
+        if (rt_max(rt, lost))                              /* collective */
+            status = VSMP_EXIT_STATS;
     }
     machine_destroy(m);
     dsm_mpi_close(dm);                                     /* collective */
@@ -411,6 +440,23 @@ int main(int argc, char **argv)
         return finish(rt, VSMP_EXIT_CONFIG);
     }
 
+    /* Rank 0 creates the statistics file now, so that a bad path ends
+     * the job before the guest runs, not after. */
+    FILE *stats_f = NULL;
+    bool no_stats = false;
+    if (opt.stats_json && rank == 0) {
+        stats_f = fopen(opt.stats_json, "w");
+        if (!stats_f) {
+            snprintf(err, sizeof(err), "--stats-json %s: cannot create: %s", opt.stats_json,
+                     strerror(errno));
+            no_stats = true;
+        }
+    }
+    if (any_rank_failed(rt, rank, no_stats, err)) {
+        config_free(&cfg);
+        return finish(rt, VSMP_EXIT_STATS);
+    }
+
     int status;
     int nranks = rt_size(rt);
     opt.m.ncpus = nranks;
@@ -419,17 +465,23 @@ int main(int argc, char **argv)
         if (!m) {
             fprintf(stderr, "vsmp: %s\n", err);
             status = VSMP_EXIT_CONFIG;
+            if (stats_f)
+                fclose(stats_f);
         } else {
+            clearerr(stderr);
             status = machine_run(m);
-            if (opt.stats_json) {
+            bool lost = opt.m.stats && check_stats_stderr(status) != 0;
+            if (stats_f) {
                 struct machine_stats st;
                 machine_get_stats(m, &st);
-                write_stats_json(opt.stats_json, &st, 1);
+                lost |= write_stats_json(stats_f, opt.stats_json, &st, 1, status) != 0;
             }
+            if (lost)
+                status = VSMP_EXIT_STATS;
             machine_destroy(m);
         }
     } else {
-        status = run_smp(rt, &cfg, &opt);
+        status = run_smp(rt, &cfg, &opt, stats_f);
     }
     config_free(&cfg);
     return finish(rt, status);

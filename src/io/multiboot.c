@@ -1,15 +1,21 @@
 /* multiboot.c - Multiboot v1 loading: header search and checks, ELF32
- * segments via libelf (or a.out-kludge addresses), and construction of
- * multiboot_info, memory map, strings and module list in guest RAM. */
+ * segments through libelf (what libelf does not check precisely is
+ * checked here, against the file and guest RAM, before anything is
+ * written) or a.out-kludge addresses, and construction of
+ * multiboot_info, memory map, strings and module list in guest RAM.
+ * Files are read through io/imagefile.h: sizes are checked first, and
+ * only the bytes that go into RAM are read. */
 #include "io/multiboot.h"
 
-#include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "io/imagefile.h"
 
 #define HDR_FLAG_PAGE_ALIGN 0x00000001u
 #define HDR_FLAG_MEMINFO    0x00000002u
@@ -18,14 +24,16 @@
 /* Required-feature bits (0-15) vsmp understands. Video (bit 2) is
  * accepted without a video mode table, as QEMU does. */
 #define HDR_KNOWN_REQUIRED  (HDR_FLAG_PAGE_ALIGN | HDR_FLAG_MEMINFO | HDR_FLAG_VIDEO)
+#define HDR_AOUT_SIZE       32u  /* magic, flags, checksum + 5 address fields */
 
 #define LOW_MEM_END  0xa0000u
 #define HIGH_MEM     0x100000u
+#define CHUNK        16384u      /* file -> RAM copies go through this */
 
 __attribute__((format(printf, 4, 5)))
 static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
 {
-    char msg[256];
+    char msg[384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -54,11 +62,20 @@ static void wr64(uint8_t *b, uint64_t v)
     wr32(b + 4, (uint32_t)(v >> 32));
 }
 
+/* "memory 16M" / "memory 1028K": the RAM size as the config writes it. */
+static const char *mem_text(const struct phys *p, char *buf, size_t len)
+{
+    if (p->ram_size % (1u << 20) == 0)
+        snprintf(buf, len, "memory %uM", p->ram_size >> 20);
+    else
+        snprintf(buf, len, "memory %uK", p->ram_size >> 10);
+    return buf;
+}
+
 /* Offset of the Multiboot header, or -1. */
 static long find_header(const uint8_t *img, size_t len)
 {
-    size_t lim = len < MULTIBOOT_SEARCH ? len : MULTIBOOT_SEARCH;
-    for (size_t off = 0; off + 12 <= lim; off += 4)
+    for (size_t off = 0; off + 12 <= len; off += 4)
         if (rd32(img + off) == MULTIBOOT_HEADER_MAGIC)
             return (long)off;
     return -1;
@@ -70,149 +87,263 @@ static bool fits(const struct phys *p, uint64_t addr, uint64_t len)
 }
 
 /* Zero a RAM range (already checked to fit). */
-static void zero_ram(struct phys *p, uint32_t addr, uint32_t len)
+static int zero_ram(struct phys *p, uint32_t addr, uint64_t len, const char *name,
+                    char *err, size_t errlen)
 {
     static const uint8_t zeros[4096];
     while (len) {
-        uint32_t n = len < sizeof(zeros) ? len : (uint32_t)sizeof(zeros);
-        phys_copy_in(p, addr, zeros, n);
+        uint32_t n = len < sizeof(zeros) ? (uint32_t)len : (uint32_t)sizeof(zeros);
+        if (phys_copy_in(p, addr, zeros, n))
+            return fail(err, errlen, name, "internal error: 0x%x is outside guest RAM", addr);
         addr += n;
         len -= n;
     }
+    return 0;
 }
 
-static int load_aout(struct phys *p, const struct mb_input *in, long hoff,
+/* `len` bytes of the file at `off` into RAM at `addr` (already checked
+ * to fit), a chunk at a time. */
+static int file_to_ram(struct phys *p, const struct image_file *f, uint64_t off, uint32_t addr,
+                       uint64_t len, char *err, size_t errlen)
+{
+    uint8_t buf[CHUNK];
+    while (len) {
+        size_t n = len < CHUNK ? (size_t)len : CHUNK;
+        if (image_read(f, off, buf, n, err, errlen))
+            return -1;
+        if (phys_copy_in(p, addr, buf, n))
+            return fail(err, errlen, f->name, "internal error: 0x%x is outside guest RAM", addr);
+        off += n;
+        addr += (uint32_t)n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Flag 16: the header's address fields say where the file goes. `h`
+ * holds the HDR_AOUT_SIZE bytes of the header (at file offset hoff). */
+static int load_aout(struct phys *p, const struct image_file *k, const uint8_t *h, long hoff,
                      struct mb_boot *out, char *err, size_t errlen)
 {
-    const uint8_t *h = in->image + hoff;
-    if ((size_t)hoff + 32 > in->image_len)
-        return fail(err, errlen, in->name, "Multiboot header truncated");
+    char mem[32];
     uint32_t header_addr = rd32(h + 12), load_addr = rd32(h + 16);
     uint32_t load_end = rd32(h + 20), bss_end = rd32(h + 24), entry = rd32(h + 28);
     if (load_addr > header_addr || header_addr - load_addr > (uint32_t)hoff)
-        return fail(err, errlen, in->name,
-                    "Multiboot header_addr 0x%x and load_addr 0x%x do not match the file",
-                    header_addr, load_addr);
-    size_t file_off = (size_t)hoff - (header_addr - load_addr);
-    uint64_t load_len = load_end ? (uint64_t)load_end - load_addr
-                                 : (uint64_t)(in->image_len - file_off);
+        return fail(err, errlen, k->name,
+                    "Multiboot header_addr 0x%x and load_addr 0x%x do not match the file "
+                    "(the header is at offset 0x%lx)", header_addr, load_addr, hoff);
+    uint64_t file_off = (uint64_t)hoff - (header_addr - load_addr);
     if (load_end && load_end < load_addr)
-        return fail(err, errlen, in->name, "Multiboot load_end_addr below load_addr");
-    if (file_off + load_len > in->image_len)
-        return fail(err, errlen, in->name,
-                    "Multiboot load range 0x%x-0x%llx is beyond the end of the file",
-                    load_addr, (unsigned long long)(load_addr + load_len));
+        return fail(err, errlen, k->name, "Multiboot load_end_addr 0x%x below load_addr 0x%x",
+                    load_end, load_addr);
+    uint64_t load_len = load_end ? (uint64_t)load_end - load_addr : k->size - file_off;
+    if (file_off + load_len > k->size)
+        return fail(err, errlen, k->name,
+                    "Multiboot load range 0x%x-0x%llx is beyond the end of the file (%llu bytes)",
+                    load_addr, (unsigned long long)(load_addr + load_len),
+                    (unsigned long long)k->size);
     uint64_t end = (uint64_t)load_addr + load_len;
     if (bss_end) {
         if (bss_end < end)
-            return fail(err, errlen, in->name, "Multiboot bss_end_addr below the loaded image");
+            return fail(err, errlen, k->name,
+                        "Multiboot bss_end_addr 0x%x below the end of the loaded image 0x%llx",
+                        bss_end, (unsigned long long)end);
         end = bss_end;
     }
     if (!fits(p, load_addr, end - load_addr))
-        return fail(err, errlen, in->name,
-                    "kernel at 0x%x-0x%llx does not fit in %u KiB of RAM",
-                    load_addr, (unsigned long long)end, p->ram_size / 1024);
-    phys_copy_in(p, load_addr, in->image + file_off, (size_t)load_len);
-    zero_ram(p, (uint32_t)(load_addr + load_len), (uint32_t)(end - load_addr - load_len));
+        return fail(err, errlen, k->name, "kernel at 0x%x-0x%llx does not fit in guest RAM (%s)",
+                    load_addr, (unsigned long long)end, mem_text(p, mem, sizeof(mem)));
+    if (file_to_ram(p, k, file_off, load_addr, load_len, err, errlen) ||
+        zero_ram(p, (uint32_t)(load_addr + load_len), end - load_addr - load_len, k->name, err,
+                 errlen))
+        return -1;
     out->kernel_start = load_addr;
     out->kernel_end = (uint32_t)end;
     out->entry = entry;
     return 0;
 }
 
-static int load_elf(struct phys *p, const struct mb_input *in, struct mb_boot *out,
-                    char *err, size_t errlen)
+/* libelf failed while reading `what`: one line with libelf's own message
+ * when it has one (elf_errno() 0 would print as "no error"). */
+static int elf_failed(char *err, size_t errlen, const char *name, const char *what)
 {
-    const uint8_t *img = in->image;
-    if (in->image_len < EI_NIDENT || memcmp(img, ELFMAG, SELFMAG) != 0)
-        return fail(err, errlen, in->name, "not an ELF file (and Multiboot flag 16 is not set)");
-    if (img[EI_CLASS] != ELFCLASS32)
-        return fail(err, errlen, in->name, "not a 32-bit ELF file (ELF class %u)", img[EI_CLASS]);
-    if (img[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, in->name, "not a little-endian ELF file");
-    /* Bounds of the headers, checked before libelf sees the image. */
-    if (in->image_len < 52)
-        return fail(err, errlen, in->name, "malformed ELF file: truncated ELF header");
-    uint64_t phend = (uint64_t)rd32(img + 28) +
-                     (uint64_t)(img[42] | img[43] << 8) * (img[44] | img[45] << 8);
-    if (phend > in->image_len)
-        return fail(err, errlen, in->name,
-                    "malformed ELF file: program headers beyond the end of the file");
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return fail(err, errlen, in->name, "libelf: %s", elf_errmsg(-1));
+    int e = elf_errno();
+    if (e)
+        return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s: %s", what,
+                    elf_errmsg(e));
+    return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s", what);
+}
 
-    /* libelf wants a writable buffer. */
-    char *copy = malloc(in->image_len);
-    if (!copy)
-        return fail(err, errlen, in->name, "out of memory");
-    memcpy(copy, img, in->image_len);
+/* The kernel as a libelf descriptor, or NULL (libelf's error set).
+ * A file goes to elf_begin(ELF_C_READ) on its descriptor, not to
+ * elf_memory() on the whole file read into a buffer: a kernel file is
+ * not limited to guest RAM's size (only its segments must fit, and the
+ * rest - symbols, debug information - may be far larger), and
+ * ELF_C_READ makes libelf pread() just the ELF header and, when asked,
+ * the program header table; the segment bytes are read by file_to_ram
+ * (test_multiboot's big_kernel_file_reads_only_segments: a 1 GiB file
+ * loads into 4 MiB of RAM without growing the RSS). An image already in memory (multiboot_load) goes to elf_memory() on
+ * a copy in *copy, since libelf takes a writable buffer. */
+static Elf *elf_open(const struct image_file *k, char **copy)
+{
+    *copy = NULL;
+    if (!k->mem)
+        return elf_begin(k->fd, ELF_C_READ, NULL);
+    if (!(*copy = malloc((size_t)k->size)))
+        return NULL;
+    memcpy(*copy, k->mem, (size_t)k->size);
+    return elf_memory(*copy, (size_t)k->size);
+}
+
+/* The PT_LOAD segments of an ELF32 i386 executable. `id` holds the
+ * file's first bytes (at least 12: a Multiboot header was found in
+ * them). libelf provides the ELF header and program headers; checked
+ * here, before libelf sees the file or its fields are used, is only
+ * what libelf does not report precisely or at all:
+ *   - e_ident: magic, EI_CLASS, EI_DATA, EI_VERSION (libelf turns a bad
+ *     one into "invalid `Elf' handle"), and a file shorter than the
+ *     ELF32 header;
+ *   - e_machine, e_type, e_version, e_phentsize, e_phnum (0 and PN_XNUM
+ *     refused) and the program header table within the file (which
+ *     elf_getphdrnum() would silently shorten, so the count is e_phnum);
+ *   - each PT_LOAD: p_filesz <= p_memsz, its file bytes within the file
+ *     (p_offset + p_filesz in 64 bits), and p_paddr + p_memsz inside
+ *     guest RAM (in 64 bits: a 32-bit wraparound is outside).
+ * Every segment is checked before anything is written to RAM. */
+static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *id,
+                    struct mb_boot *out, char *err, size_t errlen)
+{
+    const char *name = k->name;
+    char mem[32];
+    if (memcmp(id, ELFMAG, SELFMAG) != 0)
+        return fail(err, errlen, name,
+                    "not an ELF file (and Multiboot header flag 16, the a.out kludge, is not set)");
+    if (id[EI_CLASS] != ELFCLASS32)
+        return fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", id[EI_CLASS]);
+    if (id[EI_DATA] != ELFDATA2LSB)
+        return fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)",
+                    id[EI_DATA]);
+    if (id[EI_VERSION] != EV_CURRENT)
+        return fail(err, errlen, name,
+                    "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not %u",
+                    id[EI_VERSION], EV_CURRENT);
+    if (k->size < sizeof(Elf32_Ehdr))
+        return fail(err, errlen, name,
+                    "malformed ELF file: truncated ELF header (the file has %llu bytes, "
+                    "an ELF32 header %zu)", (unsigned long long)k->size, sizeof(Elf32_Ehdr));
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return fail(err, errlen, name, "this libelf does not support ELF version %u", EV_CURRENT);
+
+    char *copy;
+    Elf *e = elf_open(k, &copy);
+    if (!e) {
+        if (k->mem && !copy)
+            return fail(err, errlen, name, "out of memory");
+        elf_failed(err, errlen, name, "the ELF header");
+        free(copy);
+        return -1;
+    }
     int rc = -1;
-    Elf *e = elf_memory(copy, in->image_len);
     GElf_Ehdr eh;
-    size_t phnum;
-    if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
-        fail(err, errlen, in->name, "malformed ELF file: %s", elf_errmsg(-1));
+    if (!gelf_getehdr(e, &eh)) {
+        elf_failed(err, errlen, name, "the ELF header");
         goto out;
     }
     if (eh.e_machine != EM_386) {
-        fail(err, errlen, in->name, "not an i386 ELF file (machine %u)", eh.e_machine);
+        fail(err, errlen, name, "not an i386 ELF file (machine %u)", eh.e_machine);
         goto out;
     }
     if (eh.e_type != ET_EXEC) {
-        fail(err, errlen, in->name, "not an ELF executable (type %u)", eh.e_type);
+        fail(err, errlen, name, "not an ELF executable (type %u)", eh.e_type);
         goto out;
     }
-    if (elf_getphdrnum(e, &phnum) != 0 ||
-        (uint64_t)eh.e_phoff + (uint64_t)phnum * eh.e_phentsize > in->image_len) {
-        fail(err, errlen, in->name, "malformed ELF file: program headers beyond the end of the file");
+    if (eh.e_version != EV_CURRENT) {
+        fail(err, errlen, name, "malformed ELF file: e_version is %u, not %u", eh.e_version,
+             EV_CURRENT);
         goto out;
     }
+    if (eh.e_phnum == 0) {
+        fail(err, errlen, name, "ELF file has no program headers: nothing to load");
+        goto out;
+    }
+    if (eh.e_phnum == PN_XNUM) {
+        fail(err, errlen, name,
+             "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
+        goto out;
+    }
+    if (eh.e_phentsize != sizeof(Elf32_Phdr)) {
+        fail(err, errlen, name, "malformed ELF file: program header size e_phentsize is %u, not %zu",
+             eh.e_phentsize, sizeof(Elf32_Phdr));
+        goto out;
+    }
+    size_t phnum = eh.e_phnum;
+    if (eh.e_phoff > k->size || phnum * sizeof(Elf32_Phdr) > k->size - eh.e_phoff) {
+        fail(err, errlen, name,
+             "malformed ELF file: program headers (%zu at offset 0x%llx) beyond the end "
+             "of the file (%llu bytes)", phnum, (unsigned long long)eh.e_phoff,
+             (unsigned long long)k->size);
+        goto out;
+    }
+
     uint64_t lo = UINT64_MAX, hi = 0;
     uint32_t entry = (uint32_t)eh.e_entry;
-    bool entry_found = false;
-    /* Check every segment before writing anything. */
+    bool entry_found = false, any = false;
+    /* Pass 0 checks every program header, pass 1 loads. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < phnum; i++) {
             GElf_Phdr ph;
             if (!gelf_getphdr(e, (int)i, &ph)) {
-                fail(err, errlen, in->name, "malformed ELF file: %s", elf_errmsg(-1));
+                char what[48];
+                snprintf(what, sizeof(what), "program header %zu", i);
+                elf_failed(err, errlen, name, what);
                 goto out;
             }
-            if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+            if (ph.p_type != PT_LOAD)
                 continue;
-            if (pass == 0) {
-                if (ph.p_filesz > ph.p_memsz ||
-                    ph.p_offset + ph.p_filesz > in->image_len ||
-                    ph.p_offset + ph.p_filesz < ph.p_offset) {
-                    fail(err, errlen, in->name,
-                         "malformed ELF file: segment %zu data beyond the end of the file", i);
+            if (pass == 1) {
+                if (ph.p_memsz &&
+                    (file_to_ram(p, k, ph.p_offset, (uint32_t)ph.p_paddr, ph.p_filesz, err,
+                                 errlen) ||
+                     zero_ram(p, (uint32_t)(ph.p_paddr + ph.p_filesz), ph.p_memsz - ph.p_filesz,
+                              name, err, errlen)))
                     goto out;
-                }
-                if (!fits(p, ph.p_paddr, ph.p_memsz)) {
-                    fail(err, errlen, in->name,
-                         "segment %zu at 0x%llx-0x%llx is outside the %u KiB of guest RAM",
-                         i, (unsigned long long)ph.p_paddr,
-                         (unsigned long long)(ph.p_paddr + ph.p_memsz), p->ram_size / 1024);
-                    goto out;
-                }
-                if (ph.p_paddr < lo)
-                    lo = ph.p_paddr;
-                if (ph.p_paddr + ph.p_memsz > hi)
-                    hi = ph.p_paddr + ph.p_memsz;
-                /* A higher-half kernel's entry is virtual: translate. */
-                if (!entry_found && eh.e_entry >= ph.p_vaddr &&
-                    eh.e_entry - ph.p_vaddr < ph.p_memsz) {
-                    entry = (uint32_t)(eh.e_entry - ph.p_vaddr + ph.p_paddr);
-                    entry_found = true;
-                }
-            } else {
-                phys_copy_in(p, (uint32_t)ph.p_paddr, img + ph.p_offset, ph.p_filesz);
-                zero_ram(p, (uint32_t)(ph.p_paddr + ph.p_filesz),
-                         (uint32_t)(ph.p_memsz - ph.p_filesz));
+                continue;
+            }
+            if (ph.p_filesz > ph.p_memsz) {
+                fail(err, errlen, name,
+                     "malformed ELF file: segment %zu has more file data (p_filesz 0x%llx) than "
+                     "memory (p_memsz 0x%llx)", i, (unsigned long long)ph.p_filesz,
+                     (unsigned long long)ph.p_memsz);
+                goto out;
+            }
+            if (ph.p_offset > k->size || ph.p_filesz > k->size - ph.p_offset) {
+                fail(err, errlen, name,
+                     "malformed ELF file: segment %zu data (0x%llx bytes at offset 0x%llx) beyond "
+                     "the end of the file (%llu bytes)", i, (unsigned long long)ph.p_filesz,
+                     (unsigned long long)ph.p_offset, (unsigned long long)k->size);
+                goto out;
+            }
+            if (ph.p_memsz == 0)
+                continue;
+            if (!fits(p, ph.p_paddr, ph.p_memsz)) {
+                fail(err, errlen, name, "segment %zu at 0x%llx-0x%llx is outside guest RAM (%s)",
+                     i, (unsigned long long)ph.p_paddr,
+                     (unsigned long long)(ph.p_paddr + ph.p_memsz), mem_text(p, mem, sizeof(mem)));
+                goto out;
+            }
+            any = true;
+            if (ph.p_paddr < lo)
+                lo = ph.p_paddr;
+            if (ph.p_paddr + ph.p_memsz > hi)
+                hi = ph.p_paddr + ph.p_memsz;
+            /* A higher-half kernel's entry is virtual: translate. */
+            if (!entry_found && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz) {
+                entry = (uint32_t)(eh.e_entry - ph.p_vaddr + ph.p_paddr);
+                entry_found = true;
             }
         }
-        if (pass == 0 && hi == 0) {
-            fail(err, errlen, in->name, "ELF file has no loadable segment");
+        if (pass == 0 && !any) {
+            fail(err, errlen, name, "ELF file has no loadable segment");
             goto out;
         }
     }
@@ -221,8 +352,7 @@ static int load_elf(struct phys *p, const struct mb_input *in, struct mb_boot *o
     out->entry = entry;
     rc = 0;
 out:
-    if (e)
-        elf_end(e);
+    elf_end(e);
     free(copy);
     return rc;
 }
@@ -236,19 +366,19 @@ struct placer {
 static int place(struct placer *pl, uint64_t size, uint32_t align, uint32_t *addr)
 {
     uint64_t a = (pl->next + align - 1) & ~(uint64_t)(align - 1);
-    if (a + size > pl->ram_size)
+    if (a > pl->ram_size || size > pl->ram_size - a)
         return -1;
     *addr = (uint32_t)a;
     pl->next = a + size;
     return 0;
 }
 
-static int build_info(struct phys *p, const struct mb_input *in, struct mb_boot *out,
+static int build_info(struct phys *p, const struct image_file *k, const struct image_file *ird,
+                      const char *modname, const char *cmdline, struct mb_boot *out,
                       char *err, size_t errlen)
 {
-    const char *cmdline = in->cmdline ? in->cmdline : "";
     const char *loader = "vsmp";
-    const char *modname = in->initrd_name ? in->initrd_name : "";
+    char mem[32];
     struct placer pl = { .ram_size = p->ram_size };
     pl.next = out->kernel_end > HIGH_MEM ? out->kernel_end : HIGH_MEM;
 
@@ -264,18 +394,23 @@ static int build_info(struct phys *p, const struct mb_input *in, struct mb_boot 
         place(&pl, strlen(loader) + 1, 1, &out->loader_name_addr) ||
         place(&pl, strlen(cmdline) + 1, 1, &out->cmdline_addr) ||
         place(&pl, 16, 16, &out->mods_addr))
-        return fail(err, errlen, in->name,
-                    "no room for the boot information above the kernel in %u KiB of RAM",
-                    p->ram_size / 1024);
+        return fail(err, errlen, k->name,
+                    "no room for the boot information above the kernel in guest RAM (%s)",
+                    mem_text(p, mem, sizeof(mem)));
     uint32_t modname_addr = 0;
     out->mod_start = out->mod_end = 0;
-    if (in->initrd) {
-        if (place(&pl, strlen(modname) + 1, 1, &modname_addr) ||
-            place(&pl, in->initrd_len, 4096, &out->mod_start))
-            return fail(err, errlen, in->name,
-                        "the initrd (%zu bytes) does not fit in %u KiB of RAM above the kernel",
-                        in->initrd_len, p->ram_size / 1024);
-        out->mod_end = (uint32_t)(out->mod_start + in->initrd_len);
+    if (ird) {
+        if (place(&pl, strlen(modname) + 1, 1, &modname_addr))
+            return fail(err, errlen, ird->name, "no room for the module string in guest RAM (%s)",
+                        mem_text(p, mem, sizeof(mem)));
+        uint64_t start = (pl.next + 4095) & ~4095ull;
+        uint64_t room = start < p->ram_size ? p->ram_size - start : 0;
+        if (place(&pl, ird->size, 4096, &out->mod_start))
+            return fail(err, errlen, ird->name,
+                        "the initrd (%llu bytes) does not fit in the %llu bytes of guest RAM "
+                        "free above the kernel (%s)", (unsigned long long)ird->size,
+                        (unsigned long long)room, mem_text(p, mem, sizeof(mem)));
+        out->mod_end = (uint32_t)(out->mod_start + ird->size);
     }
     out->free_addr = (uint32_t)pl.next;
 
@@ -285,7 +420,7 @@ static int build_info(struct phys *p, const struct mb_input *in, struct mb_boot 
     wr32(info + MBI_OFF_MEM_LOWER, LOW_MEM_END / 1024);
     wr32(info + MBI_OFF_MEM_UPPER, (uint32_t)(map[2].len / 1024));
     wr32(info + MBI_OFF_CMDLINE, out->cmdline_addr);
-    wr32(info + MBI_OFF_MODS_COUNT, in->initrd ? 1 : 0);
+    wr32(info + MBI_OFF_MODS_COUNT, ird ? 1 : 0);
     wr32(info + MBI_OFF_MODS_ADDR, out->mods_addr);
     wr32(info + MBI_OFF_MMAP_LENGTH, (uint32_t)nmap * 24);
     wr32(info + MBI_OFF_MMAP_ADDR, out->mmap_addr);
@@ -306,100 +441,92 @@ static int build_info(struct phys *p, const struct mb_input *in, struct mb_boot 
 
     uint8_t mod[16];
     memset(mod, 0, sizeof(mod));
-    if (in->initrd) {
+    if (ird) {
         wr32(mod, out->mod_start);
         wr32(mod + 4, out->mod_end);
         wr32(mod + 8, modname_addr);
         phys_copy_in(p, modname_addr, modname, strlen(modname) + 1);
-        phys_copy_in(p, out->mod_start, in->initrd, in->initrd_len);
+        if (file_to_ram(p, ird, 0, out->mod_start, ird->size, err, errlen))
+            return -1;
     }
     phys_copy_in(p, out->mods_addr, mod, sizeof(mod));
     return 0;
 }
 
-int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *out,
-                   char *err, size_t errlen)
+/* The kernel (and initrd, or NULL) as image files. */
+static int load(struct phys *p, const struct image_file *k, const struct image_file *ird,
+                const char *modname, const char *cmdline, struct mb_boot *out,
+                char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    long hoff = find_header(in->image, in->image_len);
+    if (k->size == 0)
+        return fail(err, errlen, k->name, "empty file, not a kernel");
+    /* The header lies within the first MULTIBOOT_SEARCH bytes: only
+     * those are read to find it. */
+    uint8_t head[MULTIBOOT_SEARCH];
+    size_t head_len = k->size < MULTIBOOT_SEARCH ? (size_t)k->size : MULTIBOOT_SEARCH;
+    if (image_read(k, 0, head, head_len, err, errlen))
+        return -1;
+    long hoff = find_header(head, head_len);
     if (hoff < 0)
-        return fail(err, errlen, in->name,
+        return fail(err, errlen, k->name,
                     "no Multiboot header in the first %u bytes", MULTIBOOT_SEARCH);
-    const uint8_t *h = in->image + hoff;
+    const uint8_t *h = head + hoff;
     uint32_t magic = rd32(h), flags = rd32(h + 4), checksum = rd32(h + 8);
     if (magic + flags + checksum != 0)
-        return fail(err, errlen, in->name,
+        return fail(err, errlen, k->name,
                     "bad Multiboot header checksum (magic+flags+checksum = 0x%x, not 0)",
                     magic + flags + checksum);
     if (flags & 0xffffu & ~HDR_KNOWN_REQUIRED)
-        return fail(err, errlen, in->name,
-                    "Multiboot header requires unsupported features (flags 0x%x)", flags);
-    int rc = (flags & HDR_FLAG_AOUT) ? load_aout(p, in, hoff, out, err, errlen)
-                                     : load_elf(p, in, out, err, errlen);
+        return fail(err, errlen, k->name,
+                    "Multiboot header requires unsupported features (flags 0x%x: bits 0x%x "
+                    "unknown to vsmp)", flags, flags & 0xffffu & ~HDR_KNOWN_REQUIRED);
+    int rc;
+    if (flags & HDR_FLAG_AOUT) {
+        if ((size_t)hoff + HDR_AOUT_SIZE > head_len)
+            return fail(err, errlen, k->name,
+                        "Multiboot header truncated: with flag 16 (a.out kludge) it has %u bytes, "
+                        "past %s at offset 0x%lx", HDR_AOUT_SIZE,
+                        head_len < MULTIBOOT_SEARCH ? "the end of the file"
+                                                    : "the first 8192 bytes", hoff);
+        rc = load_aout(p, k, h, hoff, out, err, errlen);
+    } else {
+        rc = load_elf(p, k, head, out, err, errlen);
+    }
     if (rc)
         return rc;
-    if (build_info(p, in, out, err, errlen))
+    if (build_info(p, k, ird, modname ? modname : "", cmdline ? cmdline : "", out, err, errlen))
         return -1;
     out->eax = MULTIBOOT_BOOT_MAGIC;
     out->ebx = out->info_addr;
     return 0;
 }
 
-/* Whole file into a malloc'd buffer. */
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *out,
+                   char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(err, errlen, path, "%s", strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    while (b) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-            break;
-        }
-        b = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!b)
-        return fail(err, errlen, path, "out of memory");
-    if (bad) {
-        free(b);
-        return fail(err, errlen, path, "read error");
-    }
-    *buf = b;
-    *len = n;
-    return 0;
+    struct image_file k, ird;
+    image_from_memory(&k, in->name, in->image, in->image_len);
+    if (in->initrd)
+        image_from_memory(&ird, in->initrd_name ? in->initrd_name : "initrd", in->initrd,
+                          in->initrd_len);
+    return load(p, &k, in->initrd ? &ird : NULL, in->initrd_name, in->cmdline, out, err, errlen);
 }
 
 int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
                          const char *cmdline, struct mb_boot *out,
                          char *err, size_t errlen)
 {
-    struct mb_input in = { .name = kernel, .cmdline = cmdline, .initrd_name = initrd };
-    uint8_t *kbuf = NULL, *ibuf = NULL;
-    size_t klen = 0, ilen = 0;
-    if (read_file(kernel, &kbuf, &klen, err, errlen))
+    struct image_file k, ird;
+    if (image_open(&k, kernel, err, errlen))
         return -1;
-    if (initrd && read_file(initrd, &ibuf, &ilen, err, errlen)) {
-        free(kbuf);
+    if (initrd && image_open(&ird, initrd, err, errlen)) {
+        image_close(&k);
         return -1;
     }
-    in.image = kbuf;
-    in.image_len = klen;
-    if (initrd) {
-        in.initrd = ibuf ? ibuf : (const uint8_t *)"";
-        in.initrd_len = ilen;
-    }
-    int rc = multiboot_load(p, &in, out, err, errlen);
-    free(kbuf);
-    free(ibuf);
+    int rc = load(p, &k, initrd ? &ird : NULL, initrd, cmdline, out, err, errlen);
+    image_close(&k);
+    if (initrd)
+        image_close(&ird);
     return rc;
 }

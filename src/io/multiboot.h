@@ -4,10 +4,14 @@
  * magic, checksum and the required-feature flags, loads the kernel (the
  * PT_LOAD segments of an ELF32 i386 executable through libelf, or the
  * address fields of the header when flag 16, the a.out kludge, is set,
- * as QEMU does), then builds the multiboot_info structure with the memory
- * map, command line, boot loader name "vsmp" and the initrd as module 0,
- * all placed in free RAM above the kernel (at or above 1 MiB). Nothing is
- * written outside guest RAM: what does not fit is an error. */
+ * as QEMU does), then
+ * builds the multiboot_info structure with the memory map, command line,
+ * boot loader name "vsmp" and the initrd as module 0, all placed in free
+ * RAM above the kernel (at or above 1 MiB). Every header field and
+ * segment is checked against the file and guest RAM before anything is
+ * written; nothing is written outside guest RAM, and files are never read
+ * whole (a file larger than RAM costs nothing): a malformed image or one
+ * that does not fit is a one-line error naming the file. */
 #ifndef VSMP_MULTIBOOT_H
 #define VSMP_MULTIBOOT_H
 
@@ -64,7 +68,8 @@ struct mb_boot {
  * in err. */
 int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *out,
                    char *err, size_t errlen);
-/* Read kernel and initrd files, then multiboot_load(). */
+/* The same from files (io/imagefile.h: regular files only, sizes
+ * checked before anything is read). */
 int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
                          const char *cmdline, struct mb_boot *out,
                          char *err, size_t errlen);

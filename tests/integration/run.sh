@@ -17,6 +17,10 @@
 # (bench_par sized to run for over a minute; the job ends, naming rank
 # 1), every CPU halted with interrupts disabled
 # (allhalt.asm: status 6, not a hang), and --stats/--stats-json with 4 ranks.
+# Bad input (run_bad_input_cases): /dev/zero, a directory and a NUL byte
+# as the config, an 8 GiB sparse initrd under a 1 GiB address-space limit,
+# a damaged ELF header, numbers that overflow or carry a sign, statistics
+# that cannot be written (status 12) - one line each, on every rank.
 # Options: --idle spin / backoff / auto (the policy --stats names, the
 # guest's output unchanged) and a bad --idle value; --push auto over sm
 # and tcp (the path --stats names: put over shared memory, the page in the
@@ -278,18 +282,25 @@ run_smp_cases() {
 }
 
 # ------------------------------------------------------------ error cases
-# err_case NAME CONFIG EXPECTED_RC REGEX: the job must end with the status
-# and exactly one vsmp line on stderr, matching REGEX (extended), at
-# every rank count and as a singleton.
+# err_case NAME CONFIG EXPECTED_RC REGEX [VSMP_OPTION...]: the job must end
+# with the status and exactly one vsmp line on stderr, matching REGEX
+# (extended), at every rank count (ERR_RANKS, default all) and as a
+# singleton. ERR_LIMIT_AS_KB: run the job under that address-space limit
+# (ulimit -v), so that a run that reads a huge file whole fails
+# differently from one that checks its size first.
 err_case() {
     local what=$1 cfg=$2 want=$3 re=$4
-    local np name
-    for np in single "${RANKS[@]}"; do
+    shift 4
+    local np name soft
+    soft=$(ulimit -S -v)
+    for np in single ${ERR_RANKS:-"${RANKS[@]}"}; do
+        [ -z "${ERR_LIMIT_AS_KB:-}" ] || ulimit -S -v "$ERR_LIMIT_AS_KB"
         if [ "$np" = single ]; then
-            name="$what singleton"; launch single 1 "$cfg"
+            name="$what singleton"; launch single 1 "$cfg" "$@"
         else
-            name="$what np=$np"; launch sm "$np" "$cfg"
+            name="$what np=$np"; launch sm "$np" "$cfg" "$@"
         fi
+        ulimit -S -v "$soft"
         check_common "$name" "$want" || continue
         local n
         n=$(vsmp_lines)
@@ -332,6 +343,8 @@ run_error_cases() {
     bad_cfg truncelf "memory 16M" "kernel trunc.elf"
     err_case "image: truncated ELF" "$CFG/truncelf.cfg" 2 "trunc\.elf"
 
+    run_bad_input_cases "$hello" "$tf"
+
     bad_cfg cpus3 "# pinned to 3 CPUs" "memory 16M" "kernel $hello" "cpus 3"
     err_case "config: cpus 3 pinned" "$CFG/cpus3.cfg" 2 "cpus3\.cfg:4: .*cpus"
 
@@ -346,6 +359,66 @@ run_error_cases() {
     # status (needs 2 CPUs or more; with one the BSP would spin forever).
     multi_rank_err_cases aptriple 2 "guest: AP triple fault" "$EXIT_TRIPLE_FAULT" \
         "^vsmp: rank 1: .*triple fault" "message does not name rank 1's triple fault"
+}
+
+# Bad input of every kind (issue 14): one precise line, fast, status 2 (12
+# for statistics that cannot be written) on every rank, nothing left
+# running. Called from run_error_cases with a good kernel and
+# triplefault.elf (a valid ELF to damage).
+run_bad_input_cases() {
+    local hello=$1 tf=$2 e
+
+    # The config: not a text file, a read error, a NUL byte in a line.
+    err_case "config: /dev/zero" /dev/zero 2 "^vsmp: /dev/zero:1: NUL byte at column 1: not a text file$"
+    mkdir -p "$CFG/adir"
+    err_case "config: a directory" "$CFG/adir" 2 "^vsmp: .*/adir: read error: Is a directory$"
+    printf 'memory 16M\nkernel %s\0 # cut here\n' "$hello" >"$CFG/nul.cfg"
+    err_case "config: NUL byte" "$CFG/nul.cfg" 2 \
+        "^vsmp: .*/nul\.cfg:2: NUL byte at column $((8 + ${#hello})): not a text file$"
+
+    # An initrd of 8 GiB (sparse: no disk) with 16M of RAM, the job under
+    # a 1 GiB address-space limit: its size is refused before a byte is
+    # read. (Read whole first, it would run out of memory instead.)
+    truncate -s 8G "$CFG/huge.img"
+    bad_cfg hugeinitrd "memory 16M" "kernel $hello" "initrd huge.img"
+    ERR_LIMIT_AS_KB=1048576 err_case "image: 8 GiB initrd, memory 16M" "$CFG/hugeinitrd.cfg" 2 \
+        "^vsmp: .*/huge\.img: the initrd \(8589934592 bytes\) does not fit in the [0-9]+ bytes of guest RAM free above the kernel \(memory 16M\)$"
+    rm -f "$CFG/huge.img"
+
+    # ELF identification version (e_ident[EI_VERSION], byte 6) 0, not 1.
+    cp "$tf" "$CFG/badver.elf"
+    printf '\0' | dd of="$CFG/badver.elf" bs=1 seek=6 conv=notrunc status=none
+    bad_cfg badver "memory 16M" "kernel badver.elf"
+    err_case "image: ELF EI_VERSION 0" "$CFG/badver.cfg" 2 \
+        "^vsmp: .*/badver\.elf: malformed ELF file: identification version e_ident\[EI_VERSION\] is 0, not 1$"
+
+    # Numbers that overflow, or carry junk, are errors (singleton, 2 ranks).
+    bad_cfg good "memory 16M" "kernel $hello"
+    ERR_RANKS=2 err_case "option: --max-insns 2^64" "$CFG/good.cfg" 2 \
+        "^vsmp: --max-insns needs a number from 1 to 18446744073709551615, not '18446744073709551616'$" \
+        --max-insns 18446744073709551616
+    ERR_RANKS=2 err_case "option: --max-insns ' -1'" "$CFG/good.cfg" 2 \
+        "^vsmp: --max-insns needs a number from 1 to 18446744073709551615, not ' -1'$" \
+        --max-insns " -1"
+    ERR_RANKS=2 err_case "option: --baseline +5" "$CFG/good.cfg" 2 \
+        "^vsmp: --baseline needs milliseconds from 1 to 60000, not '\+5'$" --baseline +5
+
+    # Statistics that cannot be written: status 12, the run's own status
+    # (1: the guest powered off) named in the message.
+    e="the run ended with status 1; exit status 12"
+    ERR_RANKS=2 err_case "stats: --stats-json /dev/full" "$CFG/good.cfg" 12 \
+        "^vsmp: --stats-json /dev/full: cannot write the statistics: No space left on device \($e\)$" \
+        --stats-json /dev/full
+    ERR_RANKS=2 err_case "stats: --stats-json in no folder" "$CFG/good.cfg" 12 \
+        "^vsmp: --stats-json $T/none/s\.json: cannot create: No such file or directory$" \
+        --stats-json "$T/none/s.json"
+    # --stats on a stderr that fails (a singleton: under mpirun stderr is
+    # mpirun's pipe)
+    local name="stats: --stats with stderr on /dev/full singleton" rc=0
+    VSMP_INTEG_TAG=$TAG timeout -k 5 "$CASE_TIMEOUT" "$T/vsmp" --stats "$CFG/good.cfg" \
+        </dev/null >"$T/out" 2>/dev/full || rc=$?
+    : >"$T/err"
+    if [ "$rc" = 12 ]; then pass "$name"; else fail "$name" "exit status $rc, expected 12"; fi
 }
 
 # Every CPU halts with interrupts disabled after the BSP started the APs

@@ -1,5 +1,7 @@
-/* test_config.c - the configuration file parser: sizes, relative paths,
- * and each kind of error with its FILE:LINE text. config.c is part of the
+/* test_config.c - the configuration file parser: sizes and numbers
+ * (overflow, signs, junk), relative paths, and each kind of error with
+ * its FILE:LINE text, including what is not a text file (NUL bytes,
+ * endless lines, /dev/zero, a directory). config.c is part of the
  * MPI program, not of the core library, so it is compiled in here. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -187,4 +189,139 @@ Test(config, unreadable_config)
     char err[1024];
     cr_assert_eq(config_parse("/nonexistent/vm.cfg", &cfg, err, sizeof(err)), -1);
     cr_assert_str_eq(err, "/nonexistent/vm.cfg: cannot open: No such file or directory");
+}
+
+Test(config, numbers)
+{
+    uint64_t v;
+    cr_assert_eq(config_parse_number("0", 0, &v), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(config_parse_number("007", 0, &v), 0);
+    cr_assert_eq(v, 7);
+    cr_assert_eq(config_parse_number("18446744073709551615", 0, &v), 0);
+    cr_assert_eq(v, UINT64_MAX);
+    cr_assert_eq(config_parse_number("0xffffFFFFffffFFFF", 1, &v), 0);
+    cr_assert_eq(v, UINT64_MAX);
+    cr_assert_eq(config_parse_number("0x10", 1, &v), 0);
+    cr_assert_eq(v, 16);
+    const char *bad[] = { "18446744073709551616", "99999999999999999999999", "0x10000000000000000",
+                          "", "-1", "+1", " 1", "1 ", "1x", "0x", "0x1g", "1e3", "1.0", "\t2" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = 12345;
+        cr_assert_eq(config_parse_number(bad[i], 1, &v), -1, "accepted '%s'", bad[i]);
+        cr_assert_eq(v, 12345, "'%s' wrote a value", bad[i]);
+    }
+    cr_assert_eq(config_parse_number("0x10", 0, &v), -1, "hex only where allowed");
+}
+
+Test(config, size_limits)
+{
+    uint64_t b;
+    cr_assert_eq(config_parse_size("18446744073709551615", &b), 0);
+    cr_assert_eq(b, UINT64_MAX);
+    cr_assert_eq(config_parse_size("17179869183G", &b), 0);      /* (2^64 - 1) >> 30 */
+    cr_assert_eq(b, 17179869183ull << 30);
+    const char *bad[] = { "18446744073709551616", "17179869184G", "17592186044416M",
+                          "K", " 1M", "1M ", "+1M", "1KM", "0x10M", "1 M",
+                          "100000000000000000000000000000000000000K" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(config_parse_size(bad[i], &b), -1, "accepted '%s'", bad[i]);
+}
+
+Test(config, number_values_overflow)
+{
+    expect_error("kernel k.elf\ncpus 18446744073709551617\n", 2, "bad cpus value '18446744073709551617'");
+    expect_error("kernel k.elf\ncpus 4097\n", 2, "bad cpus value '4097'");
+    expect_error("kernel k.elf\ncpus -1\n", 2, "bad cpus value '-1'");
+    expect_error("kernel k.elf\ncpus +2\n", 2, "bad cpus value '+2'");
+    expect_error("kernel k.elf\ncpus 2x\n", 2, "bad cpus value '2x'");
+    expect_error("kernel k.elf\nmemory 18446744073709551616\n", 2, "bad memory size '18446744073709551616'");
+    expect_error("kernel k.elf\nmemory 17179869184G\n", 2, "bad memory size '17179869184G'");
+    expect_error("kernel k.elf\nmemory -64M\n", 2, "bad memory size '-64M'");
+    expect_error("kernel k.elf\njit-cache 99999999999999999999M\n", 2, "bad jit-cache size");
+}
+
+/* Write `len` bytes (NULs included) as dir/vm.cfg and parse it. */
+static int parse_bytes(const char *bytes, size_t len, struct config *cfg, char *err, size_t errlen)
+{
+    write_file("k.elf", "kernel");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/vm.cfg", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    err[0] = 0;
+    return config_parse(path, cfg, err, errlen);
+}
+
+Test(config, nul_byte_is_an_error)
+{
+    static const char text[] = "memory 16M\nkernel k.elf\0 junk\n";
+    struct config cfg;
+    char err[1024], want[300];
+    cr_assert_eq(parse_bytes(text, sizeof(text) - 1, &cfg, err, sizeof(err)), -1,
+                 "a NUL byte cut the line silently");
+    snprintf(want, sizeof(want), "%s/vm.cfg:2: NUL byte at column 13: not a text file", dir);
+    cr_assert_str_eq(err, want);
+}
+
+Test(config, line_length_is_bounded)
+{
+    /* A comment line of exactly CONFIG_LINE_MAX bytes is fine ... */
+    size_t n = CONFIG_LINE_MAX;
+    char *text = malloc(n + 64);
+    cr_assert_not_null(text);
+    strcpy(text, "kernel k.elf\n#");
+    memset(text + 14, 'x', n - 1);
+    strcpy(text + 13 + n, "\n");
+    struct config cfg;
+    char err[1024], want[300];
+    cr_assert_eq(parse_bytes(text, strlen(text), &cfg, err, sizeof(err)), 0, "%s", err);
+    config_free(&cfg);
+    /* ... one byte more is not. */
+    memset(text + 14, 'x', n);
+    strcpy(text + 14 + n, "\n");
+    cr_assert_eq(parse_bytes(text, strlen(text), &cfg, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s/vm.cfg:2: line longer than %u bytes", dir, CONFIG_LINE_MAX);
+    cr_assert_str_eq(err, want);
+    free(text);
+}
+
+Test(config, file_size_is_bounded)
+{
+    /* CONFIG_FILE_MAX bytes of short comment lines: the end of the file
+     * is never reached - nor needed. */
+    size_t n = CONFIG_FILE_MAX + 2;
+    char *text = malloc(n);
+    cr_assert_not_null(text);
+    for (size_t i = 0; i < n; i += 2)
+        memcpy(text + i, "#\n", 2);
+    memcpy(text, "kernel k.elf\n", 13);
+    struct config cfg;
+    char err[1024], want[300];
+    cr_assert_eq(parse_bytes(text, n, &cfg, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s/vm.cfg: longer than %u bytes: not a configuration file", dir,
+             CONFIG_FILE_MAX);
+    cr_assert_str_eq(err, want);
+    free(text);
+}
+
+Test(config, dev_zero_and_directory)
+{
+    struct config cfg;
+    char err[1024], want[300];
+    /* refused at its first byte, not read until memory runs out */
+    cr_assert_eq(config_parse("/dev/zero", &cfg, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "/dev/zero:1: NUL byte at column 1: not a text file");
+    /* a read error says what it was */
+    cr_assert_eq(config_parse(dir, &cfg, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: read error: Is a directory", dir);
+    cr_assert_str_eq(err, want);
+}
+
+Test(config, kernel_not_a_regular_file)
+{
+    expect_error("kernel /dev/zero\n", 1, "kernel '/dev/zero': not a regular file");
+    expect_error("kernel k.elf\ninitrd .\n", 2, "initrd '.': not a regular file");
 }
