@@ -36,6 +36,9 @@ bench_par|bench_lock) filter='s/^\(bench_[a-z]*: parallel section\) .*/\1 (time 
 cachefill) extra_cfg="jit-cache 1M" ;;
 # SMP guest with N CPUs (QEMU -smp N, N vsmp ranks): smp.1 smp.2 smp.4
 smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-180} ;;
+# untouched RAM reads as zero on N CPUs; one expected output for every N
+zeromem.[0-9]*) smp=${name#zeromem.}; elf=$out/zeromem.elf; exp=$src/expected/zeromem.out
+    TMO=${GUEST_TIMEOUT:-180} ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel
