@@ -11,3 +11,10 @@ bench: vsmp guests
 .PHONY: bench-smp
 bench-smp: vsmp guests $(BUILD)/tests/integration/guests/dsmbench.elf $(BUILD)/bench/mpi_fault
 	@BUILD=$(BUILD) bash bench/smp.sh
+
+# `make bench-startup` (bench/startup.sh): start-up time and peak RSS per
+# rank for memory 64M, 1G and 3G at 1 and 2 ranks, as a singleton and
+# over sm and tcp (docs/startup.md).
+.PHONY: bench-startup
+bench-startup: vsmp guests $(BUILD)/tests/integration/maxrss
+	@BUILD=$(BUILD) bash bench/startup.sh

@@ -4,7 +4,8 @@
 # (next to bench/bench.mk); paths are relative to the source root.
 
 MPI_FAULT := $(BUILD)/bench/mpi_fault
-MPI_FAULT_OBJ := $(BUILD)/src/mpi/dsm_mpi.o $(BUILD)/src/mpi/runtime.o $(BUILD)/src/mem/dsm_stats.o
+MPI_FAULT_OBJ := $(BUILD)/src/mpi/dsm_mpi.o $(BUILD)/src/mpi/runtime.o $(BUILD)/src/mem/dsm_stats.o \
+                 $(BUILD)/src/mem/hostmem.o
 
 .PHONY: bench-mpi
 $(MPI_FAULT): bench/mpi_fault.c $(MPI_FAULT_OBJ) src/mpi/dsm_mpi.h src/mpi/runtime.h config.mk

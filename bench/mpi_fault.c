@@ -260,8 +260,9 @@ int main(int argc, char **argv)
                "----------------------------------------------");
         for (int i = 0; i < 200; i++)   /* warm up connections */
             msg_rtt(false), dsm_mpi_get(m, 1, 0, buf, PAGE), raw_get(buf, 0);
-        /* one get of every page of the raw window, as dsm_mpi_open does for
-         * the copy areas: over sm the first touch of a peer page maps it */
+        /* one get of every page of the raw window (as dsm_mpi_open did for
+         * the copy areas until 2026-12): over sm the first touch of a peer
+         * page maps it; the rows time mapped pages */
         for (size_t pg = 0; pg < COLD_PAGES; pg++)
             raw_get(buf, pg);
         if (oversub) {

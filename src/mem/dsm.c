@@ -9,6 +9,14 @@
  * the copyset with one fetch-OR, checks the meta word, and gets the data
  * (dsm_read_fault, try_join; the argument is in docs/dsm.md).
  *
+ * Every page starts untouched (the all-zero directory entry: no owner,
+ * not shared) and every rank with no copy; nobody reads a copy area's
+ * initial bytes. The first fault of a page, read or write, finds it
+ * untouched under the lock (or the home does, for a TAKE) and installs
+ * a zero page in the faulting rank's own copy area: no data moves, and
+ * guest RAM nobody touched costs no host memory (first_touch, grant_zero;
+ * docs/dsm.md, "Untouched pages").
+ *
  * Two directory layouts (chosen at dsm_create, the same on every rank):
  * for nranks <= DSM_COMBINED_MAX_RANKS the copyset bits live in the meta
  * word next to the lock, SHARED and owner ("combined": the join is one
@@ -87,14 +95,29 @@ static uint64_t fop(struct dsm *d, int home, size_t idx, enum dsm_atomic_op op, 
     return d->t->fetch_op(d->t->ctx, home, idx, op, v);
 }
 
-/* The owner hint: who this rank last knew to own a page, and whether the
+/* The owner hint: who this rank last knew to own a page (as owner + 1;
+ * 0: untouched, as every page starts, or no owner known), and whether the
  * page was shared then. Only steers the choice of path (a wrong hint
  * costs a refused TAKE, never correctness). */
 #define HINT_SHARED 0x80u
+static uint8_t hint_of(int owner, bool shared)
+{
+    return owner < 0 ? 0 : (uint8_t)((unsigned)(owner + 1) | (shared ? HINT_SHARED : 0));
+}
+
 static void set_hint(struct dsm *d, uint64_t page, int owner, bool shared)
 {
-    if (d->hint && owner >= 0 && owner < d->nranks)
-        d->hint[page] = (uint8_t)((unsigned)owner | (shared ? HINT_SHARED : 0));
+    if (d->hint && owner < d->nranks)
+        d->hint[page] = hint_of(owner, shared);
+}
+
+/* The page was untouched (its entry says so, and we hold its lock or a
+ * zero GRANT): our copy becomes a zero page. Nothing else has touched
+ * these bytes of our copy area since the transport made it, and nobody
+ * reads them before we own the page. */
+static void zero_page(struct dsm *d, uint64_t page)
+{
+    memset(d->t->ram + page_off(page), 0, DSM_PAGE_SIZE);
 }
 
 static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64_t ns)
@@ -244,10 +267,10 @@ static void grant(struct dsm *d, int to, const struct dsm_msg *m, bool write, ui
     enum dsm_state keep = write ? DSM_INVALID : DSM_READ;
     uint64_t meta;
     if (write) {
-        meta = (uint64_t)to;
+        meta = dsm_meta_owned_by(to);
         set_hint(d, page, to, false);
     } else {
-        meta = ((old & DSM_META_SHARED) ? old & ~DSM_META_LOCKED : (uint64_t)d->rank) |
+        meta = ((old & DSM_META_SHARED) ? old & ~DSM_META_LOCKED : dsm_meta_owned_by(d->rank)) |
                DSM_META_SHARED | dsm_meta_cs_bit(d->rank) | dsm_meta_cs_bit(to);
         set_hint(d, page, d->rank, true);
     }
@@ -255,6 +278,20 @@ static void grant(struct dsm *d, int to, const struct dsm_msg *m, bool write, ui
         lose(d, page, keep);
     answer_with_page(d, to, m, DSM_MSG_GRANT,
                      st == DSM_WRITE && !write ? DSM_MSGF_DOWNGRADED : 0, meta);
+}
+
+/* The TAKE's page is untouched and its entry locked for the requester
+ * `to` (by us, its home): GRANT it without data (flag ZERO), read or
+ * write alike: it installs a zero page and owns it exclusively. */
+static void grant_zero(struct dsm *d, int to, const struct dsm_msg *m)
+{
+    struct dsm_msg r = {
+        .type = DSM_MSG_GRANT, .flags = DSM_MSGF_ZERO, .src = (uint32_t)d->rank,
+        .page = m->page, .tag = m->tag, .arg = dsm_meta_owned_by(to),
+    };
+    d->t->send(d->t->ctx, to, &r);
+    d->stats.takes_served++;
+    set_hint(d, m->page, to, false);
 }
 
 /* Ask the page's owner to answer the TAKE m itself (FORWARD). */
@@ -286,7 +323,7 @@ static bool take_join(struct dsm *d, int src, const struct dsm_msg *m, size_t id
         return false;
     if (st == DSM_READ) {
         answer_with_page(d, src, m, DSM_MSG_JOINED, 0, (uint64_t)owner);
-    } else if (owner == d->rank || owner == src || owner >= d->nranks) {
+    } else if (owner < 0 || owner == d->rank || owner == src || owner >= d->nranks) {
         d->stats.protocol_errors++;     /* the owner of a shared page holds a copy */
         refuse(d, src, m, old, 0);
     } else {
@@ -298,11 +335,12 @@ static bool take_join(struct dsm *d, int src, const struct dsm_msg *m, size_t id
 /* A TAKE: a rank without a copy asks us, the page's home, to serve its
  * fault without its lock and request. A read of a shared page joins it
  * (take_join). Otherwise we lock the entry (our own directory word: no
- * waiting) and, if we own the page, GRANT; if a third rank owns it
- * exclusively, that rank answers (FORWARD, the entry stays locked for
- * the requester). Anything else (entry locked, our own fault on the page
- * in progress, other readers to invalidate for a write) is a REFUSE, and
- * the requester takes the lock path. */
+ * waiting) and, if the page is untouched, GRANT it without data (the
+ * requester zero-fills it); if we own the page, GRANT; if a third rank
+ * owns it exclusively, that rank answers (FORWARD, the entry stays
+ * locked for the requester). Anything else (entry locked, our own fault
+ * on the page in progress, other readers to invalidate for a write) is a
+ * REFUSE, and the requester takes the lock path. */
 static void serve_take(struct dsm *d, int src, const struct dsm_msg *m)
 {
     uint64_t page = m->page;
@@ -329,7 +367,13 @@ static void serve_take(struct dsm *d, int src, const struct dsm_msg *m)
     }
     bool shared = (old & DSM_META_SHARED) != 0;
     int owner = dsm_meta_owner(old);
-    if (owner == d->rank) {
+    if (dsm_meta_untouched(old)) {
+        if (st == DSM_INVALID) {
+            grant_zero(d, src, m);
+            return;
+        }
+        d->stats.protocol_errors++;     /* we hold a copy nobody gave us */
+    } else if (owner == d->rank) {
         uint64_t readers = shared ? old & DSM_META_CS_MASK & ~dsm_meta_cs_bit(d->rank) : 0;
         if (st != (shared ? DSM_READ : DSM_WRITE)) {
             d->stats.protocol_errors++;
@@ -636,12 +680,17 @@ static bool join_outcome(struct dsm *d, uint64_t page, uint64_t meta)
  * the home's next poll). There it is tried for every read (the home
  * answers a shared page itself or through the owner, and an exclusive
  * one through the owner: three one-way trips at most, where the join or
- * lock and then the get or request make four), and for writes of pages
- * last seen exclusive at their home (one round trip instead of two; a
- * forwarded write, three one-way trips, measured slower than the lock
- * path for isolated writes over TCP on 2 cores, docs/benchmarks.md
- * "Forwarded takes"; a home whose hint was stale forwards rather than
- * refuse). Refusals cost credit, as failed joins do. */
+ * lock and then the get or request make four; an untouched one with a
+ * zero GRANT), and for writes of pages last seen exclusive at their home
+ * (one round trip instead of two; a forwarded write, three one-way trips,
+ * measured slower than the lock path for isolated writes over TCP on 2
+ * cores, docs/benchmarks.md "Forwarded takes"; a home whose hint was
+ * stale forwards rather than refuse). Not for a write of a page last
+ * seen untouched: the lock path's zero fill (one atomic at the home, then
+ * an unlock that does not wait) costs no more than a TAKE's round trip,
+ * and needs no message that the home must poll for (rank 0's loader
+ * writes the kernel while the other ranks may not poll yet). Refusals
+ * cost credit, as failed joins do. */
 #define TAKE_MIN_RMA_NS 500
 
 static bool home_is_far(const struct dsm *d, int home)
@@ -660,7 +709,7 @@ static bool take_wanted(struct dsm *d, uint64_t page, int home, bool write)
         return false;
     default:
         if (!home_is_far(d, home) ||
-            ((write || d->cfg.take == DSM_TAKE_HOME) && d->hint[page] != (uint8_t)home))
+            ((write || d->cfg.take == DSM_TAKE_HOME) && d->hint[page] != hint_of(home, false)))
             return false;
         return credit_allows(&d->take_credit);
     }
@@ -670,7 +719,9 @@ enum take_answer { TAKE_REFUSED, TAKE_GRANTED, TAKE_JOINED };
 
 /* Send a TAKE to the page's home and wait (serving others) for the
  * answer, from the home or the owner it forwarded to. GRANT: the page is
- * in our copy area, we hold the entry's lock and unlock it with *meta.
+ * in our copy area (flag ZERO: it was untouched, zero-filled here; then
+ * we own it exclusively, also for a read), we hold the entry's lock and
+ * unlock it with *meta.
  * JOINED (reads): the page is in our copy area and we are in the
  * copyset; an INVALIDATE that came meanwhile is answered now and the
  * copy dropped (TAKE_REFUSED then). REFUSE: nothing changed but a lock
@@ -707,7 +758,10 @@ static enum take_answer take(struct dsm *d, uint64_t page, int home, size_t idx,
         d->stats.takes_granted++;
         credit_won(&d->take_credit);
         *meta = d->take_meta;
-        set_hint(d, page, dsm_meta_owner(d->take_meta), !write);
+        if (d->take_flags & DSM_MSGF_ZERO)
+            zero_page(d, page);
+        set_hint(d, page, dsm_meta_owner(d->take_meta),
+                 (d->take_meta & DSM_META_SHARED) != 0);
         return TAKE_GRANTED;
     case DSM_MSG_JOINED:
         d->stats.takes_joined++;
@@ -765,6 +819,22 @@ static bool try_join_meta(struct dsm *d, uint64_t page, int home, size_t idx)
     return join_outcome(d, page, fop(d, home, idx, DSM_OP_OR, dsm_meta_cs_bit(d->rank)));
 }
 
+/* A fault, read or write, that locked the entry and found the page
+ * untouched: nobody has a copy or ever had one, so nobody needs a
+ * request; our copy becomes a zero page and we own it exclusively (a
+ * read too: the usual next access to a fresh page is a write, and a
+ * reader that comes later downgrades us as from any writer). Copyset
+ * bits of failed joins are dropped by the unlock, as after an exclusive
+ * entry. */
+static void first_touch(struct dsm *d, uint64_t page, int home, size_t idx, uint64_t t0)
+{
+    zero_page(d, page);
+    d->state[page] = DSM_WRITE;
+    set_hint(d, page, d->rank, false);
+    dir_unlock(d, home, idx, dsm_meta_owned_by(d->rank));
+    end_op(d, DSM_FK_ZERO, t0);
+}
+
 int dsm_read_fault(struct dsm *d, uint64_t page)
 {
     if (page < d->npages && d->state[page] != DSM_INVALID)
@@ -779,10 +849,12 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     enum take_answer a = take_wanted(d, page, home, false)
                              ? take(d, page, home, idx, false, &granted) : TAKE_REFUSED;
     if (a != TAKE_REFUSED) {
-        d->state[page] = DSM_READ;
+        bool zero = a == TAKE_GRANTED && (d->take_flags & DSM_MSGF_ZERO);
+        d->state[page] = zero ? DSM_WRITE : DSM_READ;
         if (a == TAKE_GRANTED)
             dir_unlock(d, home, idx, granted);
-        end_op(d, d->take_flags & DSM_MSGF_DOWNGRADED ? DSM_FK_READ_DOWNGRADE : DSM_FK_READ, t0);
+        end_op(d, zero ? DSM_FK_ZERO
+                  : d->take_flags & DSM_MSGF_DOWNGRADED ? DSM_FK_READ_DOWNGRADE : DSM_FK_READ, t0);
         return 0;
     }
     if (join_wanted(d) &&
@@ -791,6 +863,10 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         return 0;
     }
     uint64_t meta = dir_lock(d, home, idx);
+    if (dsm_meta_untouched(meta)) {
+        first_touch(d, page, home, idx, t0);
+        return 0;
+    }
     int owner = dsm_meta_owner(meta);
     bool push = !d->cfg.pull;
 
@@ -860,10 +936,14 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
         take(d, page, home, idx, true, &granted) == TAKE_GRANTED) {
         d->state[page] = DSM_WRITE;
         dir_unlock(d, home, idx, granted);
-        end_op(d, DSM_FK_WRITE, t0);
+        end_op(d, d->take_flags & DSM_MSGF_ZERO ? DSM_FK_ZERO : DSM_FK_WRITE, t0);
         return 0;
     }
     uint64_t meta = dir_lock(d, home, idx);
+    if (dsm_meta_untouched(meta)) {
+        first_touch(d, page, home, idx, t0);
+        return 0;
+    }
     int owner = dsm_meta_owner(meta);
     bool push = !d->cfg.pull;
     bool have = false;           /* this rank's copy is current */
@@ -907,7 +987,7 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
         fetch(d, owner, page);
     d->state[page] = DSM_WRITE;
     set_hint(d, page, d->rank, false);
-    dir_unlock(d, home, idx, (uint64_t)d->rank);
+    dir_unlock(d, home, idx, dsm_meta_owned_by(d->rank));
     end_op(d, have ? DSM_FK_UPGRADE : DSM_FK_WRITE, t0);
     return 0;
 }
@@ -955,19 +1035,20 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->npages = t->ram_bytes / DSM_PAGE_SIZE;
     d->cs_words = dsm_copyset_words(t->nranks);
     d->cs_in_meta = t->nranks <= DSM_COMBINED_MAX_RANKS && !d->cfg.split_copyset;
-    d->state = malloc(d->npages ? d->npages : 1);
+    /* all DSM_INVALID (0): every page starts untouched, nobody holds a
+     * copy; calloc'd, so a page of the table costs host memory only once
+     * it is written */
+    d->state = calloc(d->npages ? d->npages : 1, 1);
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
     d->req_sent_ns = calloc((size_t)d->nranks, sizeof *d->req_sent_ns);
     /* hints fit a byte with the combined layout; all pages start
-     * exclusive at rank 0 (hint 0) */
+     * untouched (hint 0) */
     if (d->cs_in_meta)
         d->hint = calloc(d->npages ? d->npages : 1, 1);
     if (!d->state || !d->cs_buf || !d->req_sent_ns || (d->cs_in_meta && !d->hint)) {
         dsm_free(d);
         return NULL;
     }
-    /* initial directory (all zero): every page exclusive at rank 0 */
-    memset(d->state, d->rank == 0 ? DSM_WRITE : DSM_INVALID, d->npages);
     return d;
 }
 

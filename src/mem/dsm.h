@@ -85,6 +85,9 @@ enum dsm_msg_type {
                               * stats) */
 #define DSM_MSGF_LOCKED 0x08u /* FORWARD, REFUSE: the entry is locked for
                               * the requester (see above) */
+#define DSM_MSGF_ZERO 0x10u  /* GRANT: the page was untouched: no data
+                              * travels, the requester installs a zero
+                              * page and owns it exclusively */
 
 /* ---- directory geometry (also used by whoever allocates the windows) ----
  * Page p's directory entry lives at rank dsm_home(p) (p mod nranks), at
@@ -119,20 +122,36 @@ static inline size_t dsm_dir_words(uint64_t npages, int nranks, int rank)
     return (size_t)n * dsm_entry_words(nranks);
 }
 
-/* Meta word: bit 63 lock, bit 16 SHARED, bits 0..15 owner rank; in the
- * combined layout bits 17..62 are the copyset (rank r = bit 17 + r).
- * All zero (the initial directory) = unlocked, owned exclusively by
- * rank 0: rank 0 starts with every page writable, the others with none. */
+/* Meta word: bit 63 lock, bit 16 SHARED, bits 0..15 owner rank + 1 (0:
+ * no owner); in the combined layout bits 17..62 are the copyset (rank r =
+ * bit 17 + r). No owner and not SHARED = UNTOUCHED: nobody has ever had
+ * the page, its contents are zero, and no rank holds a copy (bits of
+ * failed joins aside, as in an exclusive entry). All zero, the initial
+ * directory, is every page unlocked and untouched: every rank starts with
+ * no copy, and the first fault of a page installs a zero page in the
+ * faulting rank's copy area with no transfer (docs/dsm.md, "Untouched
+ * pages"). */
 #define DSM_META_LOCKED (1ull << 63)
 #define DSM_META_SHARED (1ull << 16)
 #define DSM_META_OWNER_MASK 0xffffull
 #define DSM_META_CS_SHIFT 17
 #define DSM_COMBINED_MAX_RANKS 46      /* bits 17..62 */
 #define DSM_META_CS_MASK (((1ull << DSM_COMBINED_MAX_RANKS) - 1) << DSM_META_CS_SHIFT)
-#define DSM_MAX_RANKS 65536
+#define DSM_MAX_RANKS 65535            /* owner + 1 fits 16 bits */
+/* The owner rank, -1 for none (an untouched page). */
 static inline int dsm_meta_owner(uint64_t meta)
 {
-    return (int)(meta & DSM_META_OWNER_MASK);
+    return (int)(meta & DSM_META_OWNER_MASK) - 1;
+}
+/* The owner field naming rank r (exclusive, unlocked, no copyset). */
+static inline uint64_t dsm_meta_owned_by(int r)
+{
+    return (uint64_t)r + 1;
+}
+/* Nobody has ever had the page: it is zero, no rank holds a copy. */
+static inline bool dsm_meta_untouched(uint64_t meta)
+{
+    return !(meta & (DSM_META_SHARED | DSM_META_OWNER_MASK));
 }
 /* Copyset bit of rank r in a meta word (combined layout only). */
 static inline uint64_t dsm_meta_cs_bit(int r)
@@ -151,13 +170,16 @@ enum dsm_fault_kind {
     DSM_FK_UPGRADE,        /* write to a page held read-only: no data moves,
                             * INVALIDATE to the other readers (if any) */
     DSM_FK_WRITE,          /* write to a page not held: INVALIDATE + data */
+    DSM_FK_ZERO,           /* first fault of an untouched page, read or
+                            * write: a zero page installed locally, no
+                            * data moved, no request */
     DSM_FK_COUNT
 };
 struct dsm_kind_stats {
     uint64_t n, ns_total, ns_min, ns_max;
     uint64_t hist[DSM_LAT_BUCKETS];
 };
-/* Short names ("read", "read-downgrade", "upgrade", "write"). */
+/* Short names ("read", "read-downgrade", "upgrade", "write", "zero"). */
 const char *dsm_fault_kind_name(enum dsm_fault_kind k);
 /* Requests this rank sent, by type, each timed from its own sending to
  * the target's acknowledgement: the target's service (its next poll,
@@ -279,8 +301,11 @@ struct dsm;
 
 /* Guest RAM is transport->ram_bytes (a multiple of DSM_PAGE_SIZE); the
  * transport is borrowed, not copied, and must outlive the dsm. Every rank
- * starts with the initial directory (all zero). NULL on bad arguments or
- * no memory. */
+ * starts with the initial directory (all zero: every page untouched) and
+ * every page DSM_INVALID; the copy area's initial bytes are never read.
+ * Costs npages bytes (state table), and npages more with the combined
+ * layout (owner hints), allocated zeroed and touched only page by page.
+ * NULL on bad arguments or no memory. */
 struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *cfg);
 void dsm_free(struct dsm *d);
 
@@ -299,7 +324,8 @@ uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page);
 
 /* Make page locally readable / writable; returns 0 once it is, -1 for a
  * page out of range or a call from inside on_lose. Serves other ranks'
- * requests while waiting. */
+ * requests while waiting. The first fault of an untouched page (read or
+ * write) leaves it DSM_WRITE: the faulting rank owns its zero page. */
 int dsm_read_fault(struct dsm *d, uint64_t page);
 int dsm_write_fault(struct dsm *d, uint64_t page);
 /* Both pages accessible at once (write_a/write_b: writable), for

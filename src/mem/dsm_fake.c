@@ -436,7 +436,12 @@ struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
         struct fake_rank *r = &f->r[i];
         r->f = f;
         r->rank = i;
-        r->ram = calloc(1, cfg->ram_bytes);
+        /* garbage, not zero: MPI does not promise that a window's
+         * memory starts zeroed, and the protocol must never read bytes
+         * it has not installed (a zero fill, a get or a push) */
+        r->ram = malloc(cfg->ram_bytes);
+        if (r->ram)
+            memset(r->ram, DSM_FAKE_GARBAGE(i), cfg->ram_bytes);
         r->dir_len = dsm_dir_words(npages, cfg->nranks, i);
         r->dir = calloc(r->dir_len ? r->dir_len : 1, sizeof *r->dir);
         if (!r->ram || !r->dir) {

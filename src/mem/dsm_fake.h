@@ -17,7 +17,10 @@
  * next operation on the same word, and until then other ranks see the
  * old value. send_data is a put and a message or a snapshot delivered
  * with the message, chosen at random.
- * Time (now_ns) is simulated: DSM_FAKE_STEP_NS per step. */
+ * Time (now_ns) is simulated: DSM_FAKE_STEP_NS per step.
+ * Each rank's copy area starts filled with the byte DSM_FAKE_GARBAGE(rank)
+ * (never zero): the transport promises nothing about a copy area's initial
+ * bytes, so a protocol that read bytes it never installed shows it. */
 #ifndef VSMP_DSM_FAKE_H
 #define VSMP_DSM_FAKE_H
 
@@ -28,6 +31,7 @@
 #include "mem/dsm_transport.h"
 
 #define DSM_FAKE_STEP_NS 100u
+#define DSM_FAKE_GARBAGE(rank) ((uint8_t)(0xa0u | ((unsigned)(rank) & 0x0fu)))
 
 struct dsm_fake_config {
     int nranks;

@@ -1,6 +1,7 @@
 /* dsm_stats.c - DSM statistics: fault latency summary (mean, approximate
  * 99th percentile from the log2 histogram), the service time by kind of
- * fault (read without message, read with downgrade, upgrade, write),
+ * fault (read without message, read with downgrade, upgrade, write,
+ * zero: the first touch of an untouched page),
  * the histogram they share (also for the transport's raw-get baseline),
  * merging, and printing as text or JSON for the machine's --stats /
  * --stats-json output. */
@@ -115,6 +116,7 @@ const char *dsm_fault_kind_name(enum dsm_fault_kind k)
         [DSM_FK_READ_DOWNGRADE] = "read-downgrade",
         [DSM_FK_UPGRADE] = "upgrade",
         [DSM_FK_WRITE] = "write",
+        [DSM_FK_ZERO] = "zero",
     };
     return (unsigned)k < DSM_FK_COUNT ? names[k] : "?";
 }

@@ -5,9 +5,13 @@
  *
  * What every rank has, created by whoever builds the transport:
  *  - a copy area: ram_bytes of guest RAM (the same size on every rank,
- *    page-aligned, zero at start). It is the rank's own copy of guest
- *    RAM: the guest runs out of it with plain loads and stores, and other
- *    ranks read/write it remotely with get/put at the same offsets.
+ *    page-aligned). Its initial bytes are undefined (MPI does not promise
+ *    zeroed window memory) and the protocol never reads them: a page
+ *    becomes valid only by a zero fill of an untouched page, a get or a
+ *    push. So the transport must not touch it either (no memset): pages
+ *    nobody uses then cost no host memory. It is the rank's own copy of
+ *    guest RAM: the guest runs out of it with plain loads and stores, and
+ *    other ranks read/write it remotely with get/put at the same offsets.
  *  - a directory: an array of 64-bit words homed on this rank, zero at
  *    start, touched ONLY through cas/fetch_op (also by the home rank
  *    itself). Its length per rank is dsm_dir_words(npages, nranks, rank)

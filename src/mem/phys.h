@@ -71,8 +71,10 @@ struct phys {
 };
 
 int phys_init(struct phys *p, uint32_t ram_size);   /* 0 or -1 (errno) */
-/* The same over RAM that the caller provides (page-aligned, zeroed,
- * ram_size a multiple of PAGE_SIZE), e.g. this rank's DSM window. */
+/* The same over RAM that the caller provides (page-aligned, ram_size a
+ * multiple of PAGE_SIZE), e.g. this rank's DSM copy area: zeroed, or
+ * under the coherence protocol (phys.coh), which installs each page
+ * before any access reaches it (an untouched page as zeros). */
 int phys_init_borrowed(struct phys *p, uint8_t *ram, uint32_t ram_size);
 void phys_free(struct phys *p);
 /* Map a ROM image of `size` bytes (copied) so that it ends at 1 MiB and at

@@ -29,11 +29,19 @@
  * no result: it is flushed to the target, since the message that
  * follows it says "the data is there" (rule 8). A store (rule 2b, the
  * unlock) has none either and nobody waits for it: MPI_Win_flush_local
- * only sends it. */
+ * only sends it.
+ *
+ * Memory: open touches neither copy area (its initial bytes are never
+ * read: the DSM zero-fills a page on its first touch, dsm_transport.h),
+ * so guest RAM nobody uses costs no host memory and no start-up time. It
+ * checks at open whether the copies could fit the host (src/mem/hostmem.h)
+ * and, on the first rank of each host, watches the host's memory from
+ * poll (guard_tick). docs/startup.md. */
 #define _GNU_SOURCE
 #include "mpi/dsm_mpi.h"
 #include "mem/dsm.h"
 #include "mem/dsm_transport.h"
+#include "mem/hostmem.h"
 
 #include <mpi.h>
 #include <limits.h>
@@ -51,6 +59,13 @@
 #define INITIAL_DATA_SEND_SLOTS 2
 #define DEFAULT_DATA_MAX 4096u
 #define RAM_ALIGN 4096u
+/* The status of a job whose copy areas cannot be mapped on some host
+ * (hostmem_check's HOSTMEM_ERROR): VSMP_EXIT_CONFIG (src/machine.h, README). */
+#define EXIT_HOST_LIMIT 2
+/* The memory guard (guard_tick): every GUARD_POLLS polls it reads the
+ * clock, every GUARD_NS it reads the host's memory. */
+#define GUARD_POLLS 1024u
+#define GUARD_NS 1000000000ull
 
 /* A ring of pre-posted receives of control messages (any source), tested
  * strictly in posting order: matching follows posting order, so this
@@ -86,6 +101,12 @@ struct dsm_mpi {
                                * data_hdr, data_max bytes */
     int progress_calls;
     bool idle_spin;           /* idle waits poll again at once (own core) */
+    int host_ranks;           /* ranks on this rank's host (kernel) */
+    bool host_first;          /* the lowest rank of its host: it speaks for
+                               * the host (memory warnings) */
+    unsigned guard_polls;     /* polls until the guard's next clock read */
+    uint64_t guard_next_ns;   /* the guard's next look at host memory;
+                               * 0: off (not host_first, or it warned) */
     bool *peer_near;          /* per rank: reached through memory (probed) */
     uint64_t *peer_rma_ns;    /* per rank: best probe Get, ns (0: self) */
     enum dsm_mpi_data_path data_path;   /* how send_data moves its bytes */
@@ -249,7 +270,9 @@ static void pool_close(struct send_pool *p)
 
 static void probe_peers(struct dsm_mpi *m);
 
-/* DSM_MPI_IDLE_AUTO: does every rank on this host have a CPU of its own?
+/* This rank's host: how many ranks share it (they share its memory and
+ * its cgroup limit, hostmem.h), whether this is the lowest of them, and
+ * (DSM_MPI_IDLE_AUTO) whether every rank there has a CPU of its own.
  * Ranks are on one host when they run under one kernel (same boot_id;
  * MPI's idea of a node would split ranks in network namespaces that
  * share the cores, as the simulated-node tests do); their CPUs are the
@@ -261,7 +284,8 @@ struct host_cpus {
     cpu_set_t cpus;
 };
 
-static bool host_has_core_per_rank(struct dsm_mpi *m)
+/* Returns whether every rank on this host has a CPU of its own. */
+static bool survey_host(struct dsm_mpi *m)
 {
     struct host_cpus me;
     memset(&me, 0, sizeof me);
@@ -280,15 +304,64 @@ static bool host_has_core_per_rank(struct dsm_mpi *m)
     MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, m->comm);
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
-    int ranks = 0;
+    int ranks = 0, first = m->rank;
     for (int r = 0; r < m->size; r++) {
         if (memcmp(all[r].id, me.id, sizeof me.id) != 0)
             continue;
         ranks++;
+        if (r < first)
+            first = r;
         CPU_OR(&cpus, &cpus, &all[r].cpus);
     }
     free(all);
+    m->host_ranks = ranks;
+    m->host_first = first == m->rank;
     return CPU_COUNT(&cpus) >= ranks;
+}
+
+/* Could every rank on this host hold a copy of all of guest RAM
+ * (hostmem_check)? The first rank of each host says so in one line when
+ * not; where a copy area cannot even be mapped the whole job ends, with
+ * EXIT_HOST_LIMIT, before MPI fails to allocate it. Collective. */
+static void check_host_memory(struct dsm_mpi *m, size_t ram_bytes)
+{
+    struct hostmem hm;
+    hostmem_read(&hm, "");
+    char line[512];
+    enum hostmem_verdict v = hostmem_check(&hm, ram_bytes, m->host_ranks, line, sizeof line);
+    if (v != HOSTMEM_OK && m->host_first) {
+        fprintf(stderr, "vsmp: rank %d: %s\n", m->rank, line);
+        fflush(stderr);
+    }
+    int bad = v == HOSTMEM_ERROR, any = 0;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, m->comm);
+    if (any) {
+        MPI_Abort(MPI_COMM_WORLD, EXIT_HOST_LIMIT);
+        exit(EXIT_HOST_LIMIT);
+    }
+}
+
+static uint64_t now_ns(void);
+
+/* The memory guard, from poll on the first rank of each host: once a
+ * second, is host memory (or the memory cgroup) close to running out
+ * (hostmem_low)? Then say so once, before the kernel's OOM killer ends a
+ * rank without a word from vsmp. */
+static void guard_tick(struct dsm_mpi *m)
+{
+    m->guard_polls = GUARD_POLLS;
+    uint64_t t = now_ns();
+    if (t < m->guard_next_ns)
+        return;
+    m->guard_next_ns = t + GUARD_NS;
+    struct hostmem hm;
+    char line[512];
+    hostmem_read(&hm, "");
+    if (hostmem_low(&hm, line, sizeof line)) {
+        fprintf(stderr, "vsmp: rank %d: %s\n", m->rank, line);
+        fflush(stderr);
+        m->guard_next_ns = 0;       /* once */
+    }
 }
 
 struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
@@ -311,8 +384,9 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     m->data_size = m->msg_size + sizeof(struct data_hdr) + m->data_max;
     m->data_path = cfg->data_path;
     m->progress_calls = cfg->progress_calls > 0 ? cfg->progress_calls : 2;
+    bool core_per_rank = survey_host(m);
     m->idle_spin = cfg->idle == DSM_MPI_IDLE_SPIN ||
-                   (cfg->idle == DSM_MPI_IDLE_AUTO && host_has_core_per_rank(m));
+                   (cfg->idle == DSM_MPI_IDLE_AUTO && core_per_rank);
     m->ram_bytes = cfg->ram_bytes;
     m->dir_words = cfg->dir_words;
     m->on_msg = on_msg;
@@ -330,6 +404,7 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
         free(m);
         return NULL;
     }
+    check_host_memory(m, cfg->ram_bytes);
     m->dir_words_of = xcalloc(m, (size_t)m->size, sizeof(uint64_t));
     uint64_t mine = cfg->dir_words;
     MPI_Allgather(&mine, 1, MPI_UINT64_T, m->dir_words_of, 1, MPI_UINT64_T, m->comm);
@@ -364,10 +439,21 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
                          &m->dir_win) != MPI_SUCCESS)
         die(m, "MPI_Win_allocate (directory) failed");
     MPI_Info_free(&info);
-    if (cfg->ram_bytes)
-        memset(m->ram, 0, cfg->ram_bytes);
+    /* The copy area is left alone: MPI does not promise zeroed memory,
+     * and the DSM never reads bytes it has not installed (a page's first
+     * touch zero-fills it: dsm_transport.h). Zeroing it here cost every
+     * rank a pass over all of guest RAM and made all of it resident
+     * (memory 3G at 2 ranks: 6 GiB and 15-40 s, docs/startup.md). The
+     * directory must start zero (every page untouched) and MPI does not
+     * promise that either; it is small: one or two words per page,
+     * spread over the ranks. */
     if (cfg->dir_words)
         memset(m->dir, 0, cfg->dir_words * sizeof(uint64_t));
+    /* A check, not a feature: fill the copy area with garbage, so that a
+     * rank that read guest RAM nobody installed would show it (the
+     * integration tests run the zeromem guest so; docs/startup.md). */
+    if (getenv("VSMP_DEBUG_POISON_RAM") && cfg->ram_bytes)
+        memset(m->ram, 0xa5, cfg->ram_bytes);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, m->ram_win);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, m->dir_win);
     MPI_Win_sync(m->ram_win);
@@ -380,13 +466,14 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     m->data_out = (struct send_pool){ .size = m->data_size };
     pool_grow(m, &m->data_out, INITIAL_DATA_SEND_SLOTS);
     MPI_Barrier(m->comm);
-    /* after the barrier: every area is allocated and zeroed */
+    /* after the barrier: every window is allocated, every directory zero */
     probe_peers(m);
+    m->guard_polls = GUARD_POLLS;
+    m->guard_next_ns = m->host_first ? now_ns() + GUARD_NS : 0;
     return m;
 }
 
-/* Which peers are near (their copy areas reached through memory), and
- * warming the mappings of those.
+/* Which peers are near (their copy areas reached through memory).
  *
  * Over shared memory (osc/sm) a Get or Put is a memory copy that needs
  * nothing of the target; osc/pt2pt between ranks of one node goes
@@ -404,16 +491,19 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
  * round trip). A wrong guess costs speed, never correctness: the
  * receiver handles both forms of send_data.
  *
- * Every rank maps every near peer's copy area over osc/sm, and the first
- * touch of each of its pages in this process is a host page fault
- * (shmem, about 4 us, mapping 16 pages at a time): measured as a quarter
- * of a cold 4 KiB Get in the DSM's first read of a page. Touch every
- * 64 KiB of every near peer's area once here with an 8-byte Get instead
- * (the kernel maps the pages around it; over osc/pt2pt it only costs a
- * few milliseconds). Collective in effect: every rank probes while the
- * others do (osc/pt2pt targets serve while they wait in their own
- * flushes). */
-#define WARM_STEP (64u * 1024u)
+ * Nothing is warmed. Every rank maps every near peer's copy area over
+ * osc/sm, and the first touch of each of its pages in this process is a
+ * host page fault (shmem, about 4 us, mapping up to 16 pages that exist
+ * around it): measured as a quarter of a cold 4 KiB Get in the DSM's
+ * first read of a page. Until 2026-12 open touched every 64 KiB of every
+ * near peer's area with an 8-byte Get to save that; but a read of a page
+ * that does not exist yet allocates it (shmem has no shared zero page),
+ * so the warm-up made 1/16 of every peer's area resident and, with the
+ * fault-around, mapped all of it: memory and start-up time that grew
+ * with `memory` (docs/startup.md). The fault now comes with the first
+ * get of a page from a peer, once per 64 KiB of pages that peer has.
+ * Collective in effect: every rank probes while the others do (osc/pt2pt
+ * targets serve while they wait in their own flushes). */
 #define NEAR_NS 5000u
 #define PROBES 4
 
@@ -445,13 +535,6 @@ static void probe_peers(struct dsm_mpi *m)
         m->st.get_bytes -= PROBES * sizeof probe;
         m->peer_near[r] = best < NEAR_NS;
         m->peer_rma_ns[r] = best;
-        if (!m->peer_near[r])
-            continue;
-        for (size_t off = 0; off < m->ram_bytes; off += WARM_STEP) {
-            MPI_Get(&probe, (int)sizeof probe, MPI_BYTE, r,
-                    (MPI_Aint)(m->ram_disp[r] + off), (int)sizeof probe, MPI_BYTE, m->ram_win);
-            MPI_Win_flush(r, m->ram_win);
-        }
     }
 }
 
@@ -545,12 +628,35 @@ void dsm_mpi_get(struct dsm_mpi *m, int rank, size_t off, void *buf, size_t len)
 
 /* ---- the raw-get baseline ---- */
 
+/* The baseline draws its pages from the first BASELINE_SPAN bytes of a
+ * peer's copy area (or all of it, if smaller), mapped once when it is
+ * turned on: a get of a page that does not exist yet would allocate it
+ * in the peer's area (over osc/sm; memory a guest never asked for) and
+ * time a host page fault that no DSM fault pays twice. */
+#define BASELINE_SPAN (16u << 20)
+
+static size_t baseline_pages(const struct dsm_mpi *m)
+{
+    size_t span = m->ram_bytes < BASELINE_SPAN ? m->ram_bytes : BASELINE_SPAN;
+    return span / DSM_PAGE_SIZE;
+}
+
 void dsm_mpi_baseline_every(struct dsm_mpi *m, uint64_t every_ns)
 {
     if (m->size < 2 || m->ram_bytes < DSM_PAGE_SIZE)
         every_ns = 0;
-    if (every_ns && !m->bl_buf)
+    if (every_ns && !m->bl_buf) {
         m->bl_buf = xcalloc(m, 1, DSM_PAGE_SIZE);
+        for (int r = 0; r < m->size; r++) {
+            if (!m->peer_near[r])
+                continue;       /* nothing to map (or self) */
+            for (size_t p = 0; p < baseline_pages(m); p++)
+                MPI_Get(m->bl_buf, 8, MPI_BYTE, r,
+                        (MPI_Aint)(m->ram_disp[r] + p * DSM_PAGE_SIZE), 8, MPI_BYTE,
+                        m->ram_win);
+            MPI_Win_flush(r, m->ram_win);
+        }
+    }
     m->bl_every_ns = every_ns;
     m->bl_next_ns = now_ns() + every_ns;
     m->bl_peer = m->rank;
@@ -559,16 +665,17 @@ void dsm_mpi_baseline_every(struct dsm_mpi *m, uint64_t every_ns)
 
 /* Exactly what the raw row of bench/mpi_fault times: MPI_Get of 4 KiB
  * and MPI_Win_flush (not the DSM's flush_local), of a page drawn at
- * random from rank r's copy area (cold in the caches, as a fault's page
- * usually is; open touched every page, so the host maps them all), into
- * a private buffer: the guest's memory is not touched, and the protocol
- * does not know. Returns the time it took. */
+ * random from the first BASELINE_SPAN bytes of rank r's copy area
+ * (mostly cold in the caches, as a fault's page usually is; mapped when
+ * the baseline was turned on), into a private buffer: the guest's memory
+ * is not touched, and the protocol does not know. Returns the time it
+ * took. */
 static uint64_t baseline_get(struct dsm_mpi *m, int r)
 {
     m->bl_rng ^= m->bl_rng << 13;   /* xorshift64 */
     m->bl_rng ^= m->bl_rng >> 7;
     m->bl_rng ^= m->bl_rng << 17;
-    size_t off = (size_t)(m->bl_rng % (m->ram_bytes / DSM_PAGE_SIZE)) * DSM_PAGE_SIZE;
+    size_t off = (size_t)(m->bl_rng % baseline_pages(m)) * DSM_PAGE_SIZE;
     uint64_t t0 = now_ns();
     MPI_Get(m->bl_buf, DSM_PAGE_SIZE, MPI_BYTE, r, (MPI_Aint)(m->ram_disp[r] + off),
             DSM_PAGE_SIZE, MPI_BYTE, m->ram_win);
@@ -775,6 +882,8 @@ static void deliver(struct dsm_mpi *m, int src, const uint8_t *msg, int *n)
 int dsm_mpi_poll(struct dsm_mpi *m, int max)
 {
     m->st.polls++;
+    if (m->guard_next_ns && --m->guard_polls == 0)
+        guard_tick(m);
     if (m->in_poll) {
         /* From inside a handler: progress only, deliver nothing. */
         int flag;

@@ -83,8 +83,13 @@ struct dsm_mpi_config {
 /* Called by dsm_mpi_poll for each message, in per-sender FIFO order. */
 typedef void (*dsm_mpi_msg_fn)(void *ctx, int src, const void *msg, size_t len);
 
-/* Collective over MPI_COMM_WORLD. The copy area and the directory start
- * zeroed. NULL (after a message on stderr) on failure. */
+/* Collective over MPI_COMM_WORLD. The directory starts zeroed; the copy
+ * area is not touched (its bytes are undefined: the DSM zero-fills each
+ * page on its first touch), so it costs host memory only as pages are
+ * used. The first rank of each host says in one line when the ranks'
+ * copies of guest RAM may not fit the host (src/mem/hostmem.h); where a
+ * copy area cannot even be mapped, the job ends with status 2. NULL
+ * (after a message on stderr) on failure. */
 struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
                              dsm_mpi_msg_fn on_msg, void *ctx);
 /* Collective: waits for every rank, then frees the windows. */

@@ -46,6 +46,9 @@ smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-180} ;;
 rflag) qemu_filter='s/: RF 0   (QEMU: 0)$/: RF 1   (QEMU: 0)/' ;;
 # NMI blocking with N CPUs: nmi.1 nmi.2
 nmi.[0-9]*) smp=${name#nmi.}; elf=$out/nmi.elf; TMO=${GUEST_TIMEOUT:-120} ;;
+# untouched RAM reads as zero on N CPUs; one expected output for every N
+zeromem.[0-9]*) smp=${name#zeromem.}; elf=$out/zeromem.elf; exp=$src/expected/zeromem.out
+    TMO=${GUEST_TIMEOUT:-180} ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel

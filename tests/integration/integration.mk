@@ -24,7 +24,13 @@ $(INTEG_OUT)/%.elf: $(INTEG_OUT)/%.o $(INTEG_SRC)/guests/guest.ld
 	$(INTEG_LD) -m elf_i386 -z max-page-size=0x1000 --build-id=none \
 	    -T $(INTEG_SRC)/guests/guest.ld -o $@ $<
 
-check-integration: vsmp guests integration-guests
+# maxrss: runs a command, records its peak RSS (a 64-bit host program)
+INTEG_MAXRSS := $(BUILD)/tests/integration/maxrss
+$(INTEG_MAXRSS): $(INTEG_SRC)/maxrss.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+check-integration: vsmp guests integration-guests $(INTEG_MAXRSS)
 	@BUILD=$(BUILD) bash $(INTEG_SRC)/run.sh
 
 # mpirun -np 2 ./vsmp images/demo.cfg with the environment Open MPI 4.1.4

@@ -23,6 +23,9 @@ struct world {
     bool jit;
     bool split;                /* dsm_config.split_copyset */
     int halted, done;
+    bool loaded;               /* rank 0 has written the code */
+    const uint8_t *code;
+    size_t code_len;
     uint32_t counter, words[MAXR];
     struct phys *phys[MAXR];   /* freed once every task has ended */
     struct dsm *dsm[MAXR];
@@ -50,6 +53,17 @@ static void task(void *arg, int rank)
     w->phys[rank] = phys;
     w->dsm[rank] = d;
     coherence_attach(cpu, d);
+    /* the "loader": rank 0 writes the code through the protocol (every
+     * page starts untouched, every copy area as garbage); the others
+     * start once it is there */
+    if (rank == 0) {
+        cr_assert_eq(phys_copy_in(phys, 0x1000, w->code, w->code_len), 0);
+        w->loaded = true;
+    }
+    while (!w->loaded) {
+        dsm_poll(d);
+        dsm_fake_yield(w->fake);
+    }
 
     cpu_set_flat32(cpu);
     cpu->eip = 0x1000;
@@ -105,11 +119,10 @@ static void run_world(int nranks, uint64_t seed, bool jit)
         .nranks = nranks, .ram_bytes = RAM, .seed = seed, .max_delay = 3,
         .rma_yield_pct = 20, .stack_bytes = 1u << 20,
     };
-    struct world w = { .nranks = nranks, .jit = jit, .split = seed % 2 };
+    struct world w = { .nranks = nranks, .jit = jit, .split = seed % 2,
+                       .code = code, .code_len = sizeof code };
     w.fake = dsm_fake_create(&fc);
     cr_assert(w.fake);
-    /* rank 0 owns every page at the start: the "loader" writes there */
-    memcpy(dsm_fake_ram(w.fake, 0) + 0x1000, code, sizeof code);
     for (int r = 0; r < nranks; r++)
         cr_assert_eq(dsm_fake_spawn(w.fake, r, task, &w), 0);
     uint64_t steps = 0;

@@ -13,7 +13,13 @@
  *    for the copyset bit of a rank inside a lock-free join of that page
  *    (dsm_join_pending: its bit may precede its copy, docs/dsm.md); with
  *    the combined layout (copyset in the meta word) the separate copyset
- *    words stay zero.
+ *    words stay zero;
+ *  - a page whose entry is untouched has no copy anywhere, and its bytes
+ *    in every rank's copy area are still the fake's garbage (nobody wrote
+ *    there: no eager zeroing, no get or push of the page). Every copy area
+ *    starts as garbage (dsm_fake.h), and the model's initial value of
+ *    every word is 0, so a rank that read a page nobody installed fails
+ *    the value checks.
  * Both directory layouts run: by default the layout alternates with the
  * seed (combined for nranks <= DSM_COMBINED_MAX_RANKS, or forced split).
  * Every operation must complete within a bound of steps (no deadlock),
@@ -217,6 +223,19 @@ static void check_page(struct sim *s, uint64_t p)
     if (owner >= s->n) {
         fail(s, "page %llu: owner %d out of range", (unsigned long long)p, owner);
         return;
+    }
+    if (dsm_meta_untouched(meta)) {
+        /* nobody ever had it: every copy area still holds the garbage
+         * it started with (a rank inside its first fault of the page
+         * has the entry locked until its copy is in place) */
+        for (int r = 0; r < s->n; r++) {
+            const uint8_t *pg = dsm_fake_ram(s->f, r) + p * DSM_PAGE_SIZE;
+            for (int w = 0; w < NWORDS; w++)
+                if (pg[word_off[w]] != DSM_FAKE_GARBAGE(r) ||
+                    pg[word_off[w] + 7] != DSM_FAKE_GARBAGE(r))
+                    fail(s, "page %llu: untouched, but rank %d's copy area was written",
+                         (unsigned long long)p, r);
+        }
     }
     if (dsm_copyset_in_meta(s->d[0])) {
         /* no bits beyond the ranks; separate copyset words unused */
@@ -623,8 +642,8 @@ static void run_script(struct sim *s, phase_fn fn, int nphases)
 /* Two ranks, each owning one page, write-fault each other's page at once. */
 static void cross_fn(struct sim *s, int r, int k)
 {
-    if (k == 0 && r == 1)
-        cpu_write(s, r, 1, 0, 1001);               /* rank 1 takes page 1 */
+    if (k == 0)
+        cpu_write(s, r, (uint64_t)r, 0, 1000 + (uint64_t)r);   /* rank r takes page r */
     if (k == 1)
         cpu_write(s, r, (uint64_t)(1 - r), 1, 2000 + (uint64_t)r);   /* swap */
     if (k == 2) {
@@ -648,6 +667,7 @@ Test(dsm_scenario, cross_write_faults)
         cr_assert_eq(s->model[0 * NWORDS + 1], 2001);
         cr_assert_eq(s->model[1 * NWORDS + 1], 2000);
         cr_assert_eq(s->model[1 * NWORDS + 0], 1001);
+        cr_assert_eq(s->model[0 * NWORDS + 0], 1000);
         /* each swap write had one copy to drop: a lone INVALIDATE each */
         for (int r = 0; r < 2; r++) {
             const struct dsm_stats *st = dsm_get_stats(s->d[r]);
@@ -700,11 +720,13 @@ Test(dsm_scenario, read_sharing_then_write_invalidates_all)
 }
 
 /* The adaptive TAKE policy asks only a home last seen owning the page
- * exclusively. 2 ranks, 8 pages, all written by rank 0 first (it starts
- * owning every page); rank 1 reads them: the 4 homed at rank 0 by TAKE
- * (granted: rank 0 downgrades itself), the 4 homed at rank 1 by the lock
- * path; rank 0 writes them all again (upgrades: no TAKE, it holds
- * copies); rank 1 writes them: again 4 TAKEs. */
+ * exclusively. 2 ranks, 8 pages, all written by rank 0 first (untouched:
+ * zero fills, by the lock path also at home 1: rank 0's hint says
+ * untouched, and a write's TAKE needs a hint naming the home); rank 1
+ * reads them: the 4 homed at rank 0 by TAKE (granted: rank 0 downgrades
+ * itself), the 4 homed at rank 1 by the lock path; rank 0 writes them all
+ * again (upgrades: no TAKE, it holds copies); rank 1 writes them: again 4
+ * TAKEs. */
 static void take_fn(struct sim *s, int r, int k)
 {
     for (uint64_t p = 0; p < 8; p++) {
@@ -751,6 +773,10 @@ Test(dsm_take, adaptive_two_ranks)
          * DOWNGRADE and one INVALIDATE each, to rank 0 */
         cr_assert_eq(take_st1.downgrade_sent, 4);
         cr_assert_eq(take_st1.inval_sent, 4);
+        /* rank 0's first writes: zero fills, no TAKE, nothing moved */
+        cr_assert_eq(take_st0.kind[DSM_FK_ZERO].n, 8);
+        cr_assert_eq(take_st0.request[DSM_RQ_TAKE].n, 0);
+        cr_assert_eq(take_st1.kind[DSM_FK_ZERO].n, 0);
     }
 }
 
@@ -770,7 +796,11 @@ Test(dsm_take, adaptive_near_home_uses_the_lock)
 
 /* The adaptive TAKE on 4 ranks, 8 pages (home = page mod 4), every
  * answer path once per home, counted exactly:
- *  k0 rank 0 writes every page (it starts owning them all);
+ *  k0 rank 0 writes every page (untouched: zero fills);
+ *  k0b rank 3 writes pages 0 and 4 (homed at 0; its hint says untouched:
+ *     no TAKE, the lock path: INVALIDATE to 0);
+ *  k0c rank 0 writes them back (INVALIDATE to 3, whose hint becomes
+ *     "exclusive at 0", the home);
  *  k1 rank 1 reads them: pages homed at 0 GRANTed by the home (which
  *     downgrades itself), homed at 2 and 3 forwarded to rank 0, which
  *     GRANTs (6); homed at itself: the lock path (a failed join, then
@@ -779,11 +809,20 @@ Test(dsm_take, adaptive_near_home_uses_the_lock)
  *     from their own copies, by owner 0 for pages homed at 3 (forwarded),
  *     its own pages by the lock-free join;
  *  k3 rank 1 writes them (upgrades: INVALIDATEs to 0 and 2);
- *  k4 rank 3 writes them, its hint still "exclusive at 0" (stale): the
- *     pages homed at 0 by TAKE, which home 0 forwards to the owner, 1,
- *     which GRANTs (2); the others by the lock path (INVALIDATE to 1). */
+ *  k4 rank 3 writes them, its hint still "exclusive at 0" (stale) for
+ *     the pages homed at 0: those by TAKE, which home 0 forwards to the
+ *     owner, 1, which GRANTs (2); the others by the lock path (INVALIDATE
+ *     to 1). */
 static void take4_fn(struct sim *s, int r, int k)
 {
+    if (k == 1 || k == 2) {             /* k0b, k0c */
+        if (r == (k == 1 ? 3 : 0))
+            for (uint64_t p = 0; p < 8; p += 4)
+                cpu_write(s, r, p, 3, 20 * (uint64_t)k + p);
+        return;
+    }
+    if (k > 2)
+        k -= 2;
     for (uint64_t p = 0; p < 8; p++) {
         if (k == 0 && r == 0)
             cpu_write(s, r, p, 0, 10 + p);
@@ -805,7 +844,7 @@ Test(dsm_take, forwarded_and_joined_four_ranks)
                                .take_set = true, .take = DSM_TAKE_ADAPTIVE,
                                .split_set = true, .split = false};
         struct sim *s = sim_new(&c);
-        run_script(s, take4_fn, 5);
+        run_script(s, take4_fn, 7);
         const struct dsm_stats *st[4];
         for (int r = 0; r < 4; r++)
             st[r] = dsm_get_stats(s->d[r]);
@@ -824,7 +863,9 @@ Test(dsm_take, forwarded_and_joined_four_ranks)
         cr_assert_eq(st[1]->upgrades, 8);
         cr_assert_eq(st[1]->inval_sent, 16);
         cr_assert_eq(st[3]->takes_granted, 2);
-        cr_assert_eq(st[3]->inval_sent, 6);
+        cr_assert_eq(st[3]->inval_sent, 2 + 6);
+        cr_assert_eq(st[0]->inval_sent, 2);
+        cr_assert_eq(st[0]->kind[DSM_FK_ZERO].n, 8);
         cr_assert_eq(st[1]->takes_served, 2);
         /* forwards, by home: 2 in k1 (ranks 2, 3), 2 in k2 (rank 3),
          * 2 in k4 (rank 0) */
@@ -835,6 +876,125 @@ Test(dsm_take, forwarded_and_joined_four_ranks)
         for (int r = 0; r < 4; r++) {
             cr_assert_eq(st[r]->takes_refused, 0, "rank %d", r);
             cr_assert_eq(st[r]->takes_invalidated, 0, "rank %d", r);
+        }
+        sim_free(s);
+    }
+}
+
+/* ---- untouched pages: zero on first touch, nothing moved ---- */
+
+/* Phase 0: every rank reads every page (its own random order, random
+ * word): each must read 0 although every copy area started as garbage,
+ * and exactly one fault per page in the whole cluster is a zero fill.
+ * Phase 1: rank seed % n writes the even pages; phase 2: every rank reads
+ * every page again (the written value on even pages, 0 on the others). */
+static void zero_read_fn(struct sim *s, int r, int k)
+{
+    uint64_t order[16];
+    for (uint64_t p = 0; p < s->npages; p++)
+        order[p] = p;
+    for (uint64_t i = s->npages - 1; i > 0; i--) {
+        uint64_t j = dsm_fake_rand(s->f) % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    if (k == 1) {
+        if (r == (int)(s->seq % (uint64_t)s->n))
+            for (uint64_t p = 0; p < s->npages; p += 2)
+                cpu_write(s, r, p, 1, 500 + p);
+        return;
+    }
+    for (uint64_t i = 0; i < s->npages; i++)
+        cpu_read(s, r, order[i], (int)(dsm_fake_rand(s->f) % NWORDS));
+}
+
+Test(dsm_zero, untouched_pages_read_as_zero_on_every_rank)
+{
+    for (uint64_t seed = 1; seed <= 36; seed++) {
+        struct sim_config c = {.nranks = 2 + (int)(seed % 4), .npages = 12, .seed = seed,
+                               .max_delay = (unsigned)(seed % 5) * 2,
+                               .rma_yield_pct = (unsigned)(seed % 4) * 20, .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        s->seq = seed;          /* zero_read_fn: the writer is seed % n */
+        run_script(s, zero_read_fn, 3);
+        uint64_t zero = 0, moved_before = 0;
+        for (int r = 0; r < s->n; r++) {
+            zero += dsm_get_stats(s->d[r])->kind[DSM_FK_ZERO].n;
+            moved_before += dsm_get_stats(s->d[r])->bytes_moved;
+        }
+        cr_assert_eq(zero, 12, "seed %llu: %llu zero fills for 12 pages",
+                     (unsigned long long)seed, (unsigned long long)zero);
+        for (uint64_t p = 0; p < 12; p++)
+            cr_assert_eq(s->model[p * NWORDS + 1], p % 2 ? 0 : 500 + p);
+        sim_free(s);
+    }
+}
+
+/* First touches of distinct pages by every rank (reads and writes) need
+ * no request, no data and no TAKE: each is a lock (or a zero GRANT), a
+ * memset of the rank's own copy and an unlock; afterwards each rank owns
+ * its pages exclusively, even the ones it only read. */
+static void zero_own_fn(struct sim *s, int r, int k)
+{
+    (void)k;
+    for (uint64_t p = (uint64_t)r; p < s->npages; p += (uint64_t)s->n) {
+        if (p / (uint64_t)s->n % 2)
+            cpu_read(s, r, p, 2);
+        else
+            cpu_write(s, r, p, 0, 700 + p);
+    }
+}
+
+Test(dsm_zero, first_touches_move_nothing)
+{
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        struct sim_config c = {.nranks = 2 + (int)(seed % 3), .npages = 12, .seed = seed,
+                               .max_delay = 3, .rma_yield_pct = 30, .pull = seed % 2};
+        struct sim *s = sim_new(&c);
+        run_script(s, zero_own_fn, 1);
+        for (int r = 0; r < s->n; r++) {
+            const struct dsm_stats *st = dsm_get_stats(s->d[r]);
+            cr_assert_eq(st->bytes_moved, 0, "seed %llu rank %d", (unsigned long long)seed, r);
+            cr_assert_eq(st->inval_sent + st->downgrade_sent + st->request[DSM_RQ_TAKE].n, 0);
+            cr_assert_eq(st->kind[DSM_FK_ZERO].n, st->read_faults + st->write_faults);
+            for (uint64_t p = (uint64_t)r; p < 12; p += (uint64_t)s->n)
+                cr_assert_eq(dsm_state(s->d[r], p), DSM_WRITE);
+        }
+        sim_free(s);
+    }
+}
+
+/* A TAKE of an untouched page: the home locks the entry and GRANTs it
+ * without data (flag ZERO); the requester zero-fills its own copy and
+ * owns the page, also after a read. 2 ranks, far homes (the transport
+ * reports no cost): rank 1 reads every page: the 4 homed at rank 0 by a
+ * zero GRANT, the 4 homed at itself by the lock path's zero fill. */
+static void zero_take_fn(struct sim *s, int r, int k)
+{
+    (void)k;
+    if (r == 1)
+        for (uint64_t p = 0; p < 8; p++)
+            cpu_read(s, r, p, (int)(p % NWORDS));
+}
+
+Test(dsm_zero, take_of_untouched_page_is_granted_without_data)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        struct sim_config c = {.nranks = 2, .npages = 8, .seed = seed, .max_delay = 3,
+                               .rma_yield_pct = 20, .pull = seed % 2,
+                               .take_set = true, .take = DSM_TAKE_ADAPTIVE,
+                               .split_set = true, .split = false};
+        struct sim *s = sim_new(&c);
+        run_script(s, zero_take_fn, 1);
+        const struct dsm_stats *st0 = dsm_get_stats(s->d[0]), *st1 = dsm_get_stats(s->d[1]);
+        cr_assert_eq(st1->takes_granted, 4, "seed %llu", (unsigned long long)seed);
+        cr_assert_eq(st0->takes_served, 4);
+        cr_assert_eq(st1->kind[DSM_FK_ZERO].n, 8);
+        cr_assert_eq(st0->bytes_moved + st1->bytes_moved, 0);
+        cr_assert_eq(st0->read_faults + st0->write_faults, 0);
+        for (uint64_t p = 0; p < 8; p++) {
+            cr_assert_eq(dsm_state(s->d[1], p), DSM_WRITE);
+            cr_assert_eq(dsm_state(s->d[0], p), DSM_INVALID);
         }
         sim_free(s);
     }
@@ -919,17 +1079,29 @@ Test(dsm_scenario, atomic_increments_add_up)
 
 /* ---- basics ---- */
 
-Test(dsm_basic, single_rank_owns_everything)
+/* One rank: each page's first fault (read or write) zero-fills it and
+ * leaves it writable; after that nothing faults. */
+Test(dsm_basic, single_rank_zero_fills_each_page_once)
 {
     struct sim_config c = {.nranks = 1, .npages = 4, .seed = 1};
     struct sim *s = sim_new(&c);
     for (uint64_t p = 0; p < 4; p++) {
+        cr_assert_eq(dsm_state(s->d[0], p), DSM_INVALID);
+        cr_assert_eq(p % 2 ? dsm_read_fault(s->d[0], p) : dsm_write_fault(s->d[0], p), 0);
         cr_assert_eq(dsm_state(s->d[0], p), DSM_WRITE);
+        for (size_t i = 0; i < DSM_PAGE_SIZE; i++)
+            cr_assert_eq(dsm_page_ptr(s->d[0], p)[i], 0, "page %llu byte %zu",
+                         (unsigned long long)p, i);
         cr_assert_eq(dsm_write_fault(s->d[0], p), 0);
         cr_assert_eq(dsm_read_fault(s->d[0], p), 0);
     }
-    cr_assert_eq(dsm_get_stats(s->d[0])->write_faults, 0);
+    const struct dsm_stats *st = dsm_get_stats(s->d[0]);
+    cr_assert_eq(st->read_faults + st->write_faults, 4);
+    cr_assert_eq(st->kind[DSM_FK_ZERO].n, 4);
+    cr_assert_eq(st->bytes_moved, 0);
     cr_assert_eq(dsm_read_fault(s->d[0], 4), -1, "page out of range");
+    check_all(s);
+    cr_assert_eq(s->errors, 0, "%s", s->msg);
     sim_free(s);
 }
 
@@ -938,10 +1110,13 @@ Test(dsm_basic, initial_states_and_geometry)
     struct sim_config c = {.nranks = 3, .npages = 10, .seed = 1};
     struct sim *s = sim_new(&c);
     cr_assert_eq(dsm_npages(s->d[1]), 10);
-    for (uint64_t p = 0; p < 10; p++) {
-        cr_assert_eq(dsm_state(s->d[0], p), DSM_WRITE);
-        cr_assert_eq(dsm_state(s->d[1], p), DSM_INVALID);
-    }
+    /* every page untouched: no rank has a copy, the directory is zero */
+    for (uint64_t p = 0; p < 10; p++)
+        for (int r = 0; r < 3; r++)
+            cr_assert_eq(dsm_state(s->d[r], p), DSM_INVALID);
+    for (int r = 0; r < 3; r++)
+        for (size_t i = 0; i < dsm_fake_dir_len(s->f, r); i++)
+            cr_assert_eq(dsm_fake_dir_word(s->f, r, i), 0);
     /* pages 0,3,6,9 at rank 0; 1,4,7 at rank 1; 2,5,8 at rank 2; 2 words each */
     cr_assert_eq(dsm_dir_words(10, 3, 0), 8);
     cr_assert_eq(dsm_dir_words(10, 3, 1), 6);
