@@ -443,7 +443,7 @@ static int try_helper(struct helper *h, const struct opts *o, int qemu, char *wh
         argv[0] = (char *)o->helper_buf;
         argv[1] = NULL;
     }
-    return helper_start(h, argv, why, len);
+    return helper_start(h, argv, !qemu, why, len);
 }
 
 /* A batch through qemu-i386, which crashes on some cases (e.g. IDIV of

@@ -1,6 +1,7 @@
 /* helper.c - the native helper process of the differential test (see
  * helper.h). */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -84,7 +85,7 @@ static int reap(struct helper *h)
     return st;
 }
 
-int helper_start(struct helper *h, char *const argv[], char *why, size_t len)
+int helper_start(struct helper *h, char *const argv[], int native, char *why, size_t len)
 {
     int in[2], out[2], ex[2];
     why[0] = 0;
@@ -125,7 +126,10 @@ int helper_start(struct helper *h, char *const argv[], char *why, size_t len)
         return e == ENOEXEC ? HELPER_NOEXEC : HELPER_ERROR;
     }
 
-    /* the exec worked: now one empty sequence must come back */
+    /* the exec worked: now a trivial sequence must come back. It reads
+     * CPUID leaves 1 (signature to ESI) and 0 (vendor in EBX EDX ECX):
+     * mov eax,1; cpuid; mov esi,eax; xor eax,eax; cpuid */
+    static const uint8_t code[] = { 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0x89, 0xc6, 0x31, 0xc0, 0x0f, 0xa2 };
     static struct dt_case probe;
     static struct dt_result res;
     uint32_t one = 1;
@@ -133,9 +137,11 @@ int helper_start(struct helper *h, char *const argv[], char *why, size_t len)
     probe.magic = DT_MAGIC_CASE;
     probe.index = 0xfffffffeu;
     probe.regs[4] = DT_DATA + 0x3400;
+    probe.code_len = sizeof(code);
+    memcpy(probe.code, code, sizeof(code));
     if (write(h->to, &one, 4) != 4 || write(h->to, &probe, sizeof(probe)) != (ssize_t)sizeof(probe) ||
         read_wait(h->from, &res, sizeof(res)) < 0 || res.magic != DT_MAGIC_RES ||
-        res.index != probe.index || res.vector != -1 || res.eip != DT_CODE) {
+        res.index != probe.index || res.vector != -1 || res.eip != DT_CODE + sizeof(code)) {
         int st = reap(h);
         if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
             snprintf(why, len, "%s started but did not run a trivial case (exit status %d)",
@@ -145,6 +151,16 @@ int helper_start(struct helper *h, char *const argv[], char *why, size_t len)
                      argv[0], WTERMSIG(st));
         else
             snprintf(why, len, "%s started but did not run a trivial case", argv[0]);
+        return HELPER_NOPROBE;
+    }
+    unsigned a = 0, b = 0, c = 0, d = 0, sig = 0;
+    __get_cpuid(1, &sig, &b, &c, &d);
+    __get_cpuid(0, &a, &b, &c, &d);
+    if (native && (res.regs[6] != sig || res.regs[3] != b || res.regs[2] != d || res.regs[1] != c)) {
+        /* e.g. the kernel hands i386 programs to qemu-i386 (binfmt_misc) */
+        snprintf(why, len, "%s runs, but not on this CPU: its CPUID signature is %08x, this "
+                 "process's %08x (an emulator behind binfmt_misc?)", argv[0], res.regs[6], sig);
+        reap(h);
         return HELPER_NOPROBE;
     }
     return 0;

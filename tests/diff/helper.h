@@ -18,14 +18,17 @@ struct helper {
 };
 
 /* Start argv[0] (searched in PATH when it has no '/') with argv, and run
- * one trivial case through it. 0: running; else not usable, with the
+ * one trivial case through it; with `native`, the case's CPUID must be
+ * this process's (the helper runs on this CPU, not in an emulator the
+ * kernel hands i386 programs to). 0: running; else not usable, with the
  * reason in why (e.g. "cannot execute build/.../native32: Exec format
  * error"), nothing left running, and the result says which failure:
  * HELPER_NOEXEC the kernel does not run it (ENOEXEC: no 32-bit support),
- * HELPER_NOPROBE it started but did not run the trivial case, HELPER_ERROR
+ * HELPER_NOPROBE it started but did not run the trivial case (or not on
+ * this CPU), HELPER_ERROR
  * any other exec error (no such file, permission, ...). */
 enum { HELPER_ERROR = -1, HELPER_NOEXEC = -2, HELPER_NOPROBE = -3 };
-int helper_start(struct helper *h, char *const argv[], char *why, size_t len);
+int helper_start(struct helper *h, char *const argv[], int native, char *why, size_t len);
 
 /* Batches; any failure now is a harness error (message, exit 2). */
 void helper_send(struct helper *h, const struct dt_case *c, uint32_t n);

@@ -4,7 +4,8 @@
 # of the corpus's seed (the first one on $NFULL) and checks its exit
 # status and what it says:
 #   - a host that cannot run 32-bit processes (simulated: the helper path
-#     is a file the kernel refuses with ENOEXEC): auto picks the corpus and
+#     is a file the kernel refuses with ENOEXEC) or runs them in qemu-i386
+#     (binfmt_misc, simulated by a script): auto picks the corpus and
 #     passes; a forced native oracle fails; with no corpus covering the
 #     cases, qemu-i386 (integer cases) or a failure, never a pass by skip
 #   - vsmp's results corrupted (-DDIFF_MUTATE): the corpus catches it, in
@@ -89,6 +90,12 @@ check "a forced corpus that does not cover the cases fails" 2 \
     "FAILED: no corpus for these cases" -- \
     $B/difftest --seed 1 --count 100 --oracle corpus --corpus "$C"
 if command -v qemu-i386 >/dev/null 2>&1; then
+    # a kernel that hands i386 programs to qemu-i386 (binfmt_misc)
+    printf '#!/bin/sh\nexec qemu-i386 "%s"\n' "$B/native32" >"$T/binfmt-native32"
+    chmod +x "$T/binfmt-native32"
+    check "the helper runs, but in an emulator (binfmt_misc): not the native oracle" 0 \
+        "runs, but not on this CPU: its CPUID signature" "oracle corpus: $N cases compared, $N passed" -- \
+        $D --corpus "$C" --helper "$T/binfmt-native32"
     check "no 32-bit, no corpus for the seed: qemu-i386 for the integer cases" 0 \
         "oracle qemu" "cases not compared (x87 or CMPXCHG8B" \
         "oracle qemu-i386 (integer cases): [1-9][0-9]* cases compared, .* 0 failed" -- \
