@@ -1,132 +1,74 @@
-/* difftest.c - differential test of vsmp's CPU core against the host CPU.
+/* difftest.c - differential test of vsmp's CPU core against the host CPU,
+ * or against a recorded corpus of the host CPU's results.
  *
  *   difftest [--seed S] [--count N] [--first I] [--class NAME] [-v]
- *            [--self] [--helper PATH] [--max-report N]
+ *            [--oracle auto|native|corpus|qemu] [--corpus FILE]
+ *            [--helper PATH] [--qemu PATH] [--qemu-helper PATH]
+ *            [--record FILE] [--self]
+ *            [--max-report N] [--pretend-cpu V/F/M/S] [--x87-skew host|vsmp]
  *
- * Generates random instruction sequences (gen.c), runs each natively in the
- * 32-bit helper process (native32, talked to through pipes in batches) and
- * in the core (emu.c), and compares exception vector, EIP, registers, the
- * defined EFLAGS bits, changed memory and (for x87 sequences) the FNSAVE
- * image: control word, status word (undefined condition codes masked),
- * tag word and the non-empty registers. Case i of seed S is independent
- * of the others: "--seed S --first i --count 1 -v" replays it.
- * --self runs a second native helper instead of the core (checks the
- * harness itself: native against native must always agree).
- * Exit status: 0 all passed, 1 a mismatch, 2 a harness error. */
+ * Generates random instruction sequences (gen.c), runs each in the core
+ * (emu.c) and compares the result with an oracle's:
+ *   native  the host CPU: the 32-bit helper native32 (helper.c) runs the
+ *           sequences; every field is compared: exception vector, EIP,
+ *           registers, the defined EFLAGS bits, changed memory and (for x87
+ *           sequences) the FNSAVE image - control word, status word
+ *           (undefined condition codes masked), tag word, non-empty ST(i).
+ *   corpus  a recorded corpus of native results (--corpus, corpus.c): the
+ *           digest of vsmp's normalized result (the same fields, digest.c)
+ *           must equal the recorded one; on a host of another CPU model
+ *           than the corpus's, the x87 rule of x87host.h applies.
+ *   qemu    qemu-i386 running native32, for cases no corpus covers on a
+ *           host that cannot run 32-bit processes: integer cases only (its
+ *           x87 is softfloat, not the hardware's), and none with CMPXCHG8B
+ *           (qemu-i386 7.2 leaves EFLAGS after it that no CPU gives).
+ *   auto    (default) native if the helper runs here (tried: exec and a
+ *           trivial case), else - the kernel refused it with ENOEXEC, or it
+ *           could not run the trivial case - the corpus if it covers these
+ *           cases, else qemu-i386 if it runs; with none, the run fails.
+ * A --corpus that covers the cases (same seed and class, range inside its
+ * own) must match the generator, case by case (input digests), and the
+ * normalization; else the run fails: the corpus is stale. With the native
+ * oracle it is checked too: this CPU's results and vsmp's must both have
+ * the recorded digests. --record FILE writes the corpus of the cases run
+ * (native oracle; every case must pass). --self runs a second native
+ * helper instead of the core (checks the harness: always agrees).
+ * --helper is native32's path (default: next to difftest), --qemu the
+ * qemu-i386 to run --qemu-helper (default: --helper) with.
+ * --pretend-cpu and --x87-skew serve the tests of the x87 rule: this host
+ * looks like CPU model V/F/M/S; its x87 (or only vsmp's) gives other last
+ * bits for the host-dependent instructions.
+ * Case i of seed S is independent of the others: "--seed S --first i
+ * --count 1 -v" replays it.
+ * Exit status: 0 all passed, 1 a mismatch (vsmp against the oracle, or the
+ * corpus against this CPU), 2 a harness error, no usable oracle, or a
+ * corpus that cannot be used for cases it covers (stale, corrupt). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "corpus.h"
+#include "digest.h"
 #include "emu.h"
 #include "gen.h"
+#include "helper.h"
+#include "hostcpu.h"
+#include "x87host.h"
 
 #define BATCH 64
 #define DEFAULT_SEED 20240607ull
 
-struct helper {
-    pid_t pid;
-    int to, from;     /* pipe ends: cases out, results in */
-};
+enum { O_AUTO, O_NATIVE, O_CORPUS, O_QEMU };
+static const char *const oracle_names[] = { "auto", "native", "corpus", "qemu" };
 
 static int verbose;
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "difftest: %s: %s\n", msg, strerror(errno));
-    exit(2);
-}
-
-static void helper_start(struct helper *h, const char *path)
-{
-    int in[2], out[2];
-    if (pipe(in) < 0 || pipe(out) < 0)
-        die("pipe");
-    fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
-    fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
-    h->pid = fork();
-    if (h->pid < 0)
-        die("fork");
-    if (h->pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-        execl(path, path, (char *)NULL);
-        fprintf(stderr, "difftest: cannot run %s: %s\n", path, strerror(errno));
-        _exit(2);
-    }
-    close(in[0]);
-    close(out[1]);
-    h->to = in[1];
-    h->from = out[0];
-}
-
-static void xwrite(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            die("write to the native helper");
-        p += r;
-        n -= (size_t)r;
-    }
-}
-
-static void xread(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            fprintf(stderr, "difftest: the native helper died (read %zd)\n", r);
-            exit(2);
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-}
-
-static void helper_send(struct helper *h, struct gen_case *gc, uint32_t n)
-{
-    static struct dt_case buf[BATCH];
-    for (uint32_t i = 0; i < n; i++)
-        buf[i] = gc[i].c;
-    xwrite(h->to, &n, 4);
-    xwrite(h->to, buf, n * sizeof(buf[0]));
-}
-
-static void helper_recv(struct helper *h, struct dt_result *res, uint32_t n)
-{
-    xread(h->from, res, n * sizeof(res[0]));
-    for (uint32_t i = 0; i < n; i++)
-        if (res[i].magic != DT_MAGIC_RES) {
-            fprintf(stderr, "difftest: bad result record from the helper\n");
-            exit(2);
-        }
-}
-
-static void helper_stop(struct helper *h)
-{
-    uint32_t zero = 0;
-    int st;
-    xwrite(h->to, &zero, 4);
-    close(h->to);
-    close(h->from);
-    waitpid(h->pid, &st, 0);
-}
 
 /* ---------------- comparison ---------------- */
 
@@ -149,28 +91,6 @@ static void rp(struct report *r, const char *fmt, ...)
         r->len = sizeof(r->buf);
 }
 
-/* Undefined EFLAGS / FSW condition bits at the instruction at `eip`. */
-static void undef_at(const struct gen_case *gc, int vector, uint32_t eip, uint32_t *ufl, uint32_t *uc)
-{
-    if (vector < 0) {
-        *ufl = gc->undef_fl;
-        *uc = gc->undef_c;
-        return;
-    }
-    for (int i = 0; i < gc->nbound; i++)
-        if (DT_CODE + gc->b[i].off == eip) {
-            *ufl = gc->b[i].undef_fl;
-            *uc = gc->b[i].undef_c;
-            return;
-        }
-    *ufl = gc->undef_fl;            /* not at an instruction start */
-    *uc = gc->undef_c;
-    for (int i = 0; i < gc->nbound; i++) {
-        *ufl |= gc->b[i].undef_fl;
-        *uc |= gc->b[i].undef_c;
-    }
-}
-
 static uint32_t get16(const uint8_t *p) { return p[0] | p[1] << 8; }
 
 static void fmt80(char *s, size_t n, const uint8_t *p)
@@ -186,7 +106,7 @@ static int compare(const struct gen_case *gc, const struct dt_result *nat,
 {
     int nd = 0;
     uint32_t ufl, uc;
-    undef_at(gc, nat->vector, nat->eip, &ufl, &uc);
+    dg_undef_at(gc, nat->vector, nat->eip, &ufl, &uc);
 
     if (nat->vector != emu->vector) {
         rp(r, "  exception: native %d, vsmp %d\n", nat->vector, emu->vector);
@@ -334,10 +254,23 @@ static void print_result(const char *who, const struct dt_result *r, int has_fpu
         printf("    fpu cw=%04x sw=%04x tag=%04x\n", get16(r->fpu), get16(r->fpu + 4), get16(r->fpu + 8));
 }
 
+/* ---------------- options ---------------- */
+
+struct opts {
+    uint64_t seed;
+    uint32_t count, first;
+    int only, self, max_report, oracle, skew;
+    const char *helper, *qemu, *qemu_helper, *corpus, *record, *pretend;
+    char helper_buf[4096];
+};
+
 static void usage(void)
 {
     fprintf(stderr, "usage: difftest [--seed S] [--count N] [--first I] [--class NAME] [-v]\n"
-                    "                [--self] [--helper PATH] [--max-report N]\n"
+                    "                [--oracle auto|native|corpus|qemu] [--corpus FILE]\n"
+                    "                [--helper PATH] [--qemu PATH] [--qemu-helper PATH]\n"
+                    "                [--record FILE] [--self]\n"
+                    "                [--max-report N] [--pretend-cpu V/F/M/S] [--x87-skew host|vsmp]\n"
                     "classes:");
     for (int i = 0; i < GC_COUNT; i++)
         fprintf(stderr, " %s", gen_class_names[i]);
@@ -345,134 +278,664 @@ static void usage(void)
     exit(2);
 }
 
-int main(int argc, char **argv)
+static uint64_t parse_num(const char *opt, const char *s, uint64_t max)
 {
-    uint64_t seed = DEFAULT_SEED;
-    uint32_t count = 200000, first = 0;
-    int only = -1, self = 0, max_report = 10;
-    char helper_path[4096];
-    const char *helper_arg = NULL;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (!*s || *end || errno || v > max || *s == '-') {
+        fprintf(stderr, "difftest: %s: bad number '%s'\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
 
+static void parse(struct opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof(*o));
+    o->seed = DEFAULT_SEED;
+    o->count = 200000;
+    o->only = -1;
+    o->max_report = 10;
+    o->qemu = "qemu-i386";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--seed") && i + 1 < argc)
-            seed = strtoull(argv[++i], NULL, 0);
-        else if (!strcmp(a, "--count") && i + 1 < argc)
-            count = (uint32_t)strtoul(argv[++i], NULL, 0);
-        else if (!strcmp(a, "--first") && i + 1 < argc)
-            first = (uint32_t)strtoul(argv[++i], NULL, 0);
-        else if (!strcmp(a, "--class") && i + 1 < argc) {
-            only = gen_class_by_name(argv[++i]);
-            if (only < 0)
-                usage();
-        } else if (!strcmp(a, "--helper") && i + 1 < argc)
-            helper_arg = argv[++i];
-        else if (!strcmp(a, "--max-report") && i + 1 < argc)
-            max_report = atoi(argv[++i]);
-        else if (!strcmp(a, "--self"))
-            self = 1;
-        else if (!strcmp(a, "-v"))
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-v")) {
             verbose = 1;
-        else
+            continue;
+        }
+        if (!strcmp(a, "--self")) {
+            o->self = 1;
+            continue;
+        }
+        if (!v)
+            usage();
+        i++;
+        if (!strcmp(a, "--seed"))
+            o->seed = parse_num(a, v, UINT64_MAX);
+        else if (!strcmp(a, "--count"))
+            o->count = (uint32_t)parse_num(a, v, UINT32_MAX);
+        else if (!strcmp(a, "--first"))
+            o->first = (uint32_t)parse_num(a, v, UINT32_MAX);
+        else if (!strcmp(a, "--class")) {
+            o->only = gen_class_by_name(v);
+            if (o->only < 0)
+                usage();
+        } else if (!strcmp(a, "--helper"))
+            o->helper = v;
+        else if (!strcmp(a, "--qemu"))
+            o->qemu = v;
+        else if (!strcmp(a, "--qemu-helper"))
+            o->qemu_helper = v;
+        else if (!strcmp(a, "--corpus"))
+            o->corpus = v;
+        else if (!strcmp(a, "--record"))
+            o->record = v;
+        else if (!strcmp(a, "--max-report"))
+            o->max_report = (int)parse_num(a, v, 1000000);
+        else if (!strcmp(a, "--pretend-cpu"))
+            o->pretend = v;
+        else if (!strcmp(a, "--x87-skew")) {
+            if (!strcmp(v, "host"))
+                o->skew = X87_SKEW_HOST;
+            else if (!strcmp(v, "vsmp"))
+                o->skew = X87_SKEW_VSMP;
+            else
+                usage();
+        } else if (!strcmp(a, "--oracle")) {
+            o->oracle = -1;
+            for (int k = 0; k < 4; k++)
+                if (!strcmp(v, oracle_names[k]))
+                    o->oracle = k;
+            if (o->oracle < 0)
+                usage();
+        } else
             usage();
     }
-    if (helper_arg) {
-        snprintf(helper_path, sizeof(helper_path), "%s", helper_arg);
+    if ((uint64_t)o->first + o->count > UINT32_MAX) {
+        fprintf(stderr, "difftest: --first + --count beyond 2^32 cases\n");
+        exit(2);
+    }
+    if (o->record && o->oracle != O_AUTO && o->oracle != O_NATIVE) {
+        fprintf(stderr, "difftest: --record needs the native oracle\n");
+        exit(2);
+    }
+    if (o->self && o->oracle != O_AUTO && o->oracle != O_NATIVE) {
+        fprintf(stderr, "difftest: --self needs the native oracle\n");
+        exit(2);
+    }
+    if (o->helper) {
+        snprintf(o->helper_buf, sizeof(o->helper_buf), "%s", o->helper);
     } else {
         /* native32 next to this binary */
-        snprintf(helper_path, sizeof(helper_path), "%s", argv[0]);
-        char *slash = strrchr(helper_path, '/');
+        snprintf(o->helper_buf, sizeof(o->helper_buf), "%s", argv[0]);
+        char *slash = strrchr(o->helper_buf, '/');
         if (slash)
-            snprintf(slash + 1, sizeof(helper_path) - (size_t)(slash + 1 - helper_path), "native32");
+            snprintf(slash + 1, sizeof(o->helper_buf) - (size_t)(slash + 1 - o->helper_buf),
+                     "native32");
         else
-            snprintf(helper_path, sizeof(helper_path), "./native32");
+            snprintf(o->helper_buf, sizeof(o->helper_buf), "./native32");
     }
-    signal(SIGPIPE, SIG_IGN);
+}
 
-    printf("difftest: seed %" PRIu64 ", %u cases from %u%s%s%s\n", seed, count, first,
-           only >= 0 ? ", class " : "", only >= 0 ? gen_class_names[only] : "",
-           self ? " (native against native)" : "");
+/* ---------------- the run ---------------- */
+
+struct run {
+    const struct opts *o;
+    int oracle;                 /* O_NATIVE, O_CORPUS, O_QEMU */
+    struct emu *emu;
+    struct corpus *cp;          /* covers the cases, matches the generator; or NULL */
+    int32_t *slot;              /* per case of the run: neutral slot, -1 none */
+    int foreign;                /* host CPU model differs from the corpus's */
+    struct hostcpu host;
+    struct x87ctl x87;          /* installed in the x87 interposer */
+    /* counts */
+    uint32_t compared, passed, failed, not_compared, qemu_crashed, by_rule;
+    uint32_t corpus_native_ok, corpus_native_rule, corpus_native_bad;
+    uint32_t corpus_vsmp_ok, corpus_vsmp_rule, corpus_vsmp_bad;
+};
+
+static void x87_reset(struct run *r)
+{
+    memset(&r->x87, 0, sizeof(r->x87));
+    r->x87.skew = r->o->skew;
+}
+
+static int is_prefix(uint8_t b)
+{
+    return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
+           b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+}
+
+/* A case containing CMPXCHG8B (0F C7 /1), for the qemu oracle. */
+static int has_cmpxchg8b(const struct gen_case *gc)
+{
+    const uint8_t *c = gc->c.code;
+    for (int i = 0; i < gc->nbound; i++) {
+        uint32_t p = gc->b[i].off, end = p + gc->b[i].len;
+        if (end > gc->c.code_len)
+            end = gc->c.code_len;
+        while (p < end && is_prefix(c[p]))
+            p++;
+        if (p + 2 < end && c[p] == 0x0f && c[p + 1] == 0xc7 && ((c[p + 2] >> 3) & 7) == 1)
+            return 1;
+    }
+    return 0;
+}
+
+/* Cases the qemu oracle does not compare (nor run: qemu-i386 7.2 also
+ * crashes on some CMPXCHG8B cases, e.g. seed 1 case 75024). */
+static int qemu_skips(const struct gen_case *gc)
+{
+    return gc->c.has_fpu || has_cmpxchg8b(gc);
+}
+
+/* Try the native helper (or qemu-i386 running it). */
+static int try_helper(struct helper *h, const struct opts *o, int qemu, char *why, size_t len)
+{
+    char *argv[3];
+    if (qemu) {
+        argv[0] = (char *)o->qemu;
+        argv[1] = (char *)(o->qemu_helper ? o->qemu_helper : o->helper_buf);
+        argv[2] = NULL;
+    } else {
+        argv[0] = (char *)o->helper_buf;
+        argv[1] = NULL;
+    }
+    return helper_start(h, argv, !qemu, why, len);
+}
+
+/* A batch through qemu-i386, which crashes on some cases (e.g. IDIV of
+ * 2^63 by -1, seed 1 case 123010: a host SIGFPE inside qemu): if it dies,
+ * the batch again case by case, restarting it; crashed[i] marks the
+ * cases it died on. */
+static void qemu_batch(struct helper *h, const struct opts *o, const struct dt_case *c,
+                       struct dt_result *res, uint8_t *crashed, uint32_t n)
+{
+    char why[512];
+    int alive;
+    memset(crashed, 0, n);
+    if (helper_try_batch(h, c, res, n) == 0)
+        return;
+    alive = 0;
+    for (uint32_t i = 0; i <= n; i++) {
+        if (!alive) {
+            if (try_helper(h, o, 1, why, sizeof(why)) != 0) {
+                printf("difftest: FAILED: qemu-i386 does not start again: %s\n", why);
+                exit(2);
+            }
+            alive = 1;
+        }
+        if (i < n && helper_try_batch(h, &c[i], &res[i], 1) < 0) {
+            crashed[i] = 1;
+            alive = 0;
+        }
+    }
+}
+
+/* Does the x87 rule (x87host.h) accept case gc, whose digest differs from
+ * the recorded one? why: the reason when it does not. */
+static int x87_rule(struct run *r, const struct gen_case *gc, int32_t slot, char *why, size_t len)
+{
+    static struct dt_result res;
+    if (!r->foreign) {
+        snprintf(why, len, "x87 rule: not applicable, this host is the corpus's CPU model");
+        return 0;
+    }
+    if (slot < 0) {
+        snprintf(why, len, "x87 rule: not applicable, no host-dependent x87 instruction in the case");
+        return 0;
+    }
+    x87_reset(r);
+    r->x87.verify = 1;
+    emu_run(r->emu, &gc->c, &res);
+    if (r->x87.bad) {
+        snprintf(why, len, "x87 rule: %u host-dependent result(s) unlike this host's x87, first: %s",
+                 r->x87.bad, r->x87.first_bad);
+        x87_reset(r);
+        return 0;
+    }
+    x87_reset(r);
+    r->x87.neutral = 1;
+    emu_run(r->emu, &gc->c, &res);
+    x87_reset(r);
+    uint32_t dn = (uint32_t)dg_result(gc, &res) & CORPUS_DIGEST_MASK;
+    uint32_t rec = corpus_get3(r->cp->neutral + 3 * (size_t)slot);
+    if (dn != rec) {
+        snprintf(why, len,
+                 "x87 rule: the neutral run's digest %06x differs from the recorded %06x: the "
+                 "difference is not only in host-dependent x87 results",
+                 dn, rec);
+        return 0;
+    }
+    return 1;
+}
+
+static void print_recorded(const struct run *r, const struct gen_case *gc, uint32_t rec)
+{
+    const struct corpus_exc *e = corpus_exc_find(r->cp, gc->c.index);
+    if (e)
+        printf("  recorded: exception %d at eip %08x, digest %06x\n", e->vector,
+               DT_CODE + e->eip_off, rec);
+    else
+        printf("  recorded: ran to the end (eip %08x), digest %06x\n", DT_CODE + gc->c.code_len,
+               rec);
+}
+
+/* Load --corpus; decide whether it covers the cases; check it against
+ * the generator. Returns NULL when it does not cover them (reason in
+ * why); exits when it cannot be read or is stale. */
+static struct corpus *corpus_open(struct run *r, char *why, size_t len)
+{
+    const struct opts *o = r->o;
+    static struct corpus c;
+    char err[512];
+    if (corpus_load(&c, o->corpus, err, sizeof(err)) < 0) {
+        printf("difftest: FAILED: corpus unusable: %s\n", err);
+        exit(2);
+    }
+    if (c.seed != o->seed || c.cls != o->only || o->first < c.first ||
+        (uint64_t)o->first + o->count > (uint64_t)c.first + c.count) {
+        snprintf(why, len, "%s covers seed %" PRIu64 " cases %u..%u of %s, not these", o->corpus,
+                 c.seed, c.first, c.first + c.count - 1,
+                 c.cls < 0 ? "the mix" : gen_class_names[c.cls]);
+        corpus_free(&c);
+        return NULL;
+    }
+    if (c.norm != dg_selfcheck() || strcmp(c.x87ops, x87_op_list())) {
+        printf("difftest: FAILED: STALE CORPUS %s: written with another %s than this difftest's; "
+               "re-record it on a host that runs 32-bit code: make difftest-record\n",
+               o->corpus, c.norm != dg_selfcheck() ? "normalization" : "x87 instruction list");
+        exit(2);
+    }
+    /* the blocks overlapping the run: inputs and x87 slots */
+    static struct gen_case gc;
+    r->slot = calloc(o->count ? o->count : 1, sizeof(r->slot[0]));
+    if (!r->slot) {
+        fprintf(stderr, "difftest: out of memory\n");
+        exit(2);
+    }
+    uint32_t b0 = (o->first - c.first) / c.block;
+    uint32_t b1 = o->count ? (o->first + o->count - 1 - c.first) / c.block : b0;
+    for (uint32_t b = b0; b <= b1 && o->count; b++) {
+        uint64_t h = DG_FNV_INIT;
+        uint32_t x87 = c.blocks[b].x87_before;
+        uint32_t lo = c.first + b * c.block;
+        uint32_t hi = lo + c.block < c.first + c.count ? lo + c.block : c.first + c.count;
+        for (uint32_t i = lo; i < hi; i++) {
+            gen_case(&gc, o->seed, i, o->only);
+            h = dg_inputs(h, &gc);
+            int x = x87_case_host_dependent(&gc);
+            if (i >= o->first && i < o->first + o->count)
+                r->slot[i - o->first] = x ? (int32_t)x87 : -1;
+            x87 += (uint32_t)x;
+        }
+        uint32_t next = b + 1 < c.nblocks ? c.blocks[b + 1].x87_before : c.nx87;
+        if (h != c.blocks[b].inputs || x87 != next) {
+            printf("difftest: FAILED: STALE CORPUS %s: the generated cases %u..%u differ from the "
+                   "ones it was recorded for (the generator or the case encoding changed); "
+                   "re-record it on a host that runs 32-bit code: make difftest-record\n",
+                   o->corpus, lo, hi - 1);
+            exit(2);
+        }
+    }
+    return &c;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    struct run r;
+    parse(&o, argc, argv);
+    memset(&r, 0, sizeof(r));
+    r.o = &o;
+    signal(SIGPIPE, SIG_IGN);
+    hostcpu_get(&r.host);
+    if (o.pretend && hostcpu_parse(&r.host, o.pretend) < 0) {
+        fprintf(stderr, "difftest: --pretend-cpu wants VENDOR/FAMILY/MODEL/STEPPING\n");
+        exit(2);
+    }
+    char hostdesc[160];
+    hostcpu_format(&r.host, hostdesc, sizeof(hostdesc));
+
+    printf("difftest: seed %" PRIu64 ", %u cases from %u%s%s%s\n", o.seed, o.count, o.first,
+           o.only >= 0 ? ", class " : "", o.only >= 0 ? gen_class_names[o.only] : "",
+           o.self ? " (native against native)" : "");
     fflush(stdout);
 
+    /* ---- the oracle ---- */
+    char why_corpus[512] = "no --corpus given", why_native[512] = "", why_qemu[512] = "";
+    if (o.corpus && !o.record && !o.self)
+        r.cp = corpus_open(&r, why_corpus, sizeof(why_corpus));
     struct helper nat, other;
-    struct emu *emu = NULL;
-    helper_start(&nat, helper_path);
-    if (self)
-        helper_start(&other, helper_path);
+    int have_helper = 0;
+    if (o.oracle == O_AUTO || o.oracle == O_NATIVE) {
+        int st = try_helper(&nat, &o, 0, why_native, sizeof(why_native));
+        if (st == 0) {
+            have_helper = 1;
+            r.oracle = O_NATIVE;
+        } else if (o.oracle == O_NATIVE || o.self || o.record || st == HELPER_ERROR) {
+            /* only "the kernel does not run it" or "it does not work here"
+             * mean another oracle: a missing helper is a broken build */
+            printf("difftest: FAILED: the native oracle cannot run: %s\n", why_native);
+            exit(2);
+        } else {
+            printf("difftest: the native oracle cannot run here: %s\n", why_native);
+        }
+    }
+    if (!have_helper && (o.oracle == O_AUTO || o.oracle == O_CORPUS)) {
+        if (r.cp)
+            r.oracle = O_CORPUS;
+        else if (o.oracle == O_CORPUS) {
+            printf("difftest: FAILED: no corpus for these cases: %s\n", why_corpus);
+            exit(2);
+        } else if (o.corpus)
+            printf("difftest: corpus not used: %s\n", why_corpus);
+    }
+    if (!have_helper && r.oracle != O_CORPUS && (o.oracle == O_AUTO || o.oracle == O_QEMU)) {
+        if (try_helper(&nat, &o, 1, why_qemu, sizeof(why_qemu)) == 0) {
+            have_helper = 1;
+            r.oracle = O_QEMU;
+        } else if (o.oracle == O_QEMU) {
+            printf("difftest: FAILED: the qemu oracle cannot run: %s\n", why_qemu);
+            exit(2);
+        }
+    }
+    if (!have_helper && r.oracle != O_CORPUS) {
+        printf("difftest: FAILED: no usable oracle for these cases: native: %s; corpus: %s; "
+               "qemu: %s\n",
+               why_native, why_corpus, why_qemu);
+        exit(2);
+    }
+    if (r.oracle != O_NATIVE && r.oracle != O_CORPUS && r.cp) {
+        corpus_free(r.cp);
+        r.cp = NULL;
+    }
+    if (o.self && try_helper(&other, &o, 0, why_native, sizeof(why_native)) < 0) {
+        printf("difftest: FAILED: second native helper: %s\n", why_native);
+        exit(2);
+    }
+    if (r.cp) {
+        char rec[160];
+        hostcpu_format(&r.cp->cpu, rec, sizeof(rec));
+        r.foreign = !hostcpu_same(&r.host, &r.cp->cpu);
+        printf("difftest: corpus %s: recorded on %s; this host: %s%s\n", o.corpus, rec,
+               r.foreign ? hostdesc : "the same CPU model",
+               r.foreign ? " - another CPU model: the x87 rule applies (x87host.h)" : "");
+    }
+    if (r.oracle == O_NATIVE)
+        printf("difftest: oracle native: this host's CPU, %s, running %s\n", hostdesc, o.helper_buf);
+    else if (r.oracle == O_CORPUS)
+        printf("difftest: oracle corpus: %s\n", o.corpus);
     else
-        emu = emu_new();
+        printf("difftest: oracle qemu: %s running %s - integer cases without CMPXCHG8B only; "
+               "x87 cases are not compared (qemu's x87 is not the hardware's)\n",
+               o.qemu, o.qemu_helper ? o.qemu_helper : o.helper_buf);
+    fflush(stdout);
+
+    if (!o.self) {
+        r.emu = emu_new();
+        x87_reset(&r);
+        x87_control(&r.x87);
+        if (r.cp || o.record) {
+            /* the interposer must be in vsmp's x87 path: FNINIT, FLDPI, FSIN */
+            static struct dt_case t;
+            static struct dt_result tr;
+            memset(&t, 0, sizeof(t));
+            t.magic = DT_MAGIC_CASE;
+            t.regs[4] = DT_DATA + 0x3400;
+            t.code_len = 6;
+            memcpy(t.code, "\xdb\xe3\xd9\xeb\xd9\xfe", 6);
+            emu_run(r.emu, &t, &tr);
+            if (r.x87.seen != 1 || tr.vector != -1) {
+                fprintf(stderr, "difftest: the x87 interposer is not in vsmp's path "
+                                "(link with -Wl,--wrap=fpu_host_exec): %u calls, vector %d\n",
+                        r.x87.seen, tr.vector);
+                exit(2);
+            }
+            x87_reset(&r);
+        }
+    }
+    const char *engine = r.emu ? emu_engine(r.emu) : "none (native against native)";
+
+    struct corpus recd;
+    struct emu *emu2 = NULL;
+    if (o.record) {
+        corpus_new(&recd, o.seed, o.first, o.count, o.only);
+        hostcpu_get(&recd.cpu);
+        recd.norm = dg_selfcheck();
+        snprintf(recd.x87ops, sizeof(recd.x87ops), "%s", x87_op_list());
+        for (uint32_t b = 0; b < recd.nblocks; b++)
+            recd.blocks[b].inputs = DG_FNV_INIT;
+        emu2 = emu_new();                       /* neutral runs in the other engine too */
+        emu_set_jit(emu2, strcmp(emu_engine(r.emu), "jit") != 0);
+    }
 
     static struct gen_case gc[BATCH];
+    static struct dt_case sendbuf[BATCH];
+    static uint8_t crashed[BATCH];
     static struct dt_result rn[BATCH], re[BATCH];
     uint64_t ins_cls[GC_COUNT] = { 0 }, fail_cls[GC_COUNT] = { 0 };
-    uint32_t passed = 0, failed = 0, exc_cases = 0, exc_vec[32] = { 0 };
+    uint32_t exc_cases = 0, exc_vec[32] = { 0 };
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
-    for (uint32_t done = 0; done < count;) {
-        uint32_t n = count - done < BATCH ? count - done : BATCH;
-        for (uint32_t i = 0; i < n; i++)
-            gen_case(&gc[i], seed, first + done + i, only);
-        helper_send(&nat, gc, n);
-        if (self) {
-            helper_send(&other, gc, n);
+    for (uint32_t done = 0; done < o.count;) {
+        uint32_t n = o.count - done < BATCH ? o.count - done : BATCH;
+        for (uint32_t i = 0; i < n; i++) {
+            gen_case(&gc[i], o.seed, o.first + done + i, o.only);
+            sendbuf[i] = gc[i].c;
+            if (r.oracle == O_QEMU && qemu_skips(&gc[i])) {
+                sendbuf[i].code_len = 0;        /* qemu-i386 runs only what it is compared on */
+                sendbuf[i].has_fpu = 0;
+            }
+        }
+        if (have_helper && r.oracle != O_QEMU)
+            helper_send(&nat, sendbuf, n);
+        if (o.self) {
+            helper_send(&other, sendbuf, n);
             helper_recv(&other, re, n);
         } else {
             for (uint32_t i = 0; i < n; i++)
-                emu_run(emu, &gc[i].c, &re[i]);
+                emu_run(r.emu, &gc[i].c, &re[i]);
         }
-        helper_recv(&nat, rn, n);
+        if (r.oracle == O_QEMU)
+            qemu_batch(&nat, &o, sendbuf, rn, crashed, n);
+        else if (have_helper)
+            helper_recv(&nat, rn, n);
+
         for (uint32_t i = 0; i < n; i++) {
-            struct report r = { .len = 0 };
-            int bad = compare(&gc[i], &rn[i], &re[i], &r);
-            for (int k = 0; k < GC_COUNT; k++)
-                ins_cls[k] += gc[i].nclass[k];
-            if (rn[i].vector >= 0) {
+            const struct gen_case *g = &gc[i];
+            uint32_t k = done + i;               /* case number within the run */
+            struct report rep = { .len = 0 };
+            char why[600] = "";
+            int bad = 0, rule = -1;              /* rule: -1 not evaluated */
+            if (r.oracle == O_QEMU && qemu_skips(g)) {
+                r.not_compared++;
+                continue;
+            }
+            if (r.oracle == O_QEMU && crashed[i]) {
+                if (r.qemu_crashed++ < (uint32_t)o.max_report)
+                    printf("qemu-i386 crashed on case %u: not compared\n", g->c.index);
+                continue;
+            }
+            for (int c = 0; c < GC_COUNT; c++)
+                ins_cls[c] += g->nclass[c];
+            if (r.oracle != O_CORPUS && rn[i].vector >= 0) {
                 exc_cases++;
                 exc_vec[rn[i].vector & 31]++;
             }
+            uint32_t rec = r.cp ? corpus_get3(r.cp->digest + 3 * (size_t)(g->c.index - r.cp->first)) : 0;
+            int32_t slot = r.cp ? r.slot[k] : -1;
+            if (r.oracle == O_CORPUS) {
+                uint32_t dv = (uint32_t)dg_result(g, &re[i]) & CORPUS_DIGEST_MASK;
+                if (dv != rec) {
+                    rule = x87_rule(&r, g, slot, why, sizeof(why));
+                    if (rule)
+                        r.by_rule++;
+                    else
+                        bad = 1;
+                }
+                const struct corpus_exc *e = corpus_exc_find(r.cp, g->c.index);
+                if (e) {
+                    exc_cases++;
+                    exc_vec[e->vector & 31]++;
+                }
+            } else {
+                bad = compare(g, &rn[i], &re[i], &rep) != 0;
+            }
+            if (r.oracle == O_NATIVE && r.cp) {
+                uint32_t dn = (uint32_t)dg_result(g, &rn[i]) & CORPUS_DIGEST_MASK;
+                uint32_t dv = (uint32_t)dg_result(g, &re[i]) & CORPUS_DIGEST_MASK;
+                if ((dn != rec || dv != rec) && rule < 0)
+                    rule = x87_rule(&r, g, slot, why, sizeof(why));
+                if (dn == rec)
+                    r.corpus_native_ok++;
+                else if (rule)
+                    r.corpus_native_rule++;
+                else
+                    r.corpus_native_bad++;
+                if (dv == rec)
+                    r.corpus_vsmp_ok++;
+                else if (rule)
+                    r.corpus_vsmp_rule++;
+                else
+                    r.corpus_vsmp_bad++;
+                if (dn != rec && !rule) {
+                    bad = 1;
+                    rp(&rep, "  CORPUS: this CPU's result has digest %06x, the corpus %06x "
+                             "(vsmp: %06x): the corpus is wrong or stale for this case; "
+                             "re-record it (make difftest-record)\n  %s\n",
+                       dn, rec, dv, why);
+                }
+            }
+            if (o.record) {
+                uint32_t dn = (uint32_t)dg_result(g, &rn[i]) & CORPUS_DIGEST_MASK;
+                uint32_t b = k / recd.block;
+                corpus_put3(recd.digest + 3 * (size_t)k, dn);
+                recd.blocks[b].inputs = dg_inputs(recd.blocks[b].inputs, g);
+                if (k % recd.block == 0)
+                    recd.blocks[b].x87_before = recd.nx87;
+                if (rn[i].vector >= 0)
+                    corpus_add_exc(&recd, g->c.index, rn[i].vector, rn[i].eip);
+                if (x87_case_host_dependent(g)) {
+                    static struct dt_result nr;
+                    x87_reset(&r);
+                    r.x87.neutral = 1;
+                    emu_run(r.emu, &g->c, &nr);
+                    uint64_t d1 = dg_result(g, &nr);
+                    emu_run(emu2, &g->c, &nr);
+                    uint64_t d2 = dg_result(g, &nr);
+                    x87_reset(&r);
+                    if (d1 != d2) {
+                        printf("difftest: FAILED: case %u: the neutral run differs between the "
+                               "engines; no corpus written\n", g->c.index);
+                        exit(1);
+                    }
+                    corpus_add_neutral(&recd, (uint32_t)d1);
+                }
+            }
+
+            r.compared++;
             if (bad) {
-                failed++;
-                for (int k = 0; k < GC_COUNT; k++)
-                    if (gc[i].nclass[k])
-                        fail_cls[k]++;
-                if ((int)failed <= max_report) {
-                    printf("MISMATCH: seed %" PRIu64 " case %u\n", seed, gc[i].c.index);
-                    fwrite(r.buf, 1, r.len, stdout);
-                    print_case(&gc[i], seed);
-                    print_result("native", &rn[i], (int)gc[i].c.has_fpu);
-                    print_result("vsmp  ", &re[i], (int)gc[i].c.has_fpu);
+                r.failed++;
+                for (int c = 0; c < GC_COUNT; c++)
+                    if (g->nclass[c])
+                        fail_cls[c]++;
+                if ((int)r.failed <= o.max_report) {
+                    printf("MISMATCH: seed %" PRIu64 " case %u%s\n", o.seed, g->c.index,
+                           r.oracle == O_CORPUS ? " (against the corpus)" : "");
+                    fwrite(rep.buf, 1, rep.len, stdout);
+                    if (r.oracle == O_CORPUS) {
+                        print_recorded(&r, g, rec);
+                        printf("  vsmp: digest %06x\n  %s\n",
+                               (uint32_t)dg_result(g, &re[i]) & CORPUS_DIGEST_MASK, why);
+                        printf("  (the corpus holds digests, not the native fields: replay with "
+                               "--oracle native on a host that runs 32-bit code, or --oracle "
+                               "qemu for an integer case)\n");
+                    }
+                    print_case(g, o.seed);
+                    if (r.oracle != O_CORPUS)
+                        print_result(r.oracle == O_QEMU ? "qemu  " : "native", &rn[i],
+                                     (int)g->c.has_fpu);
+                    print_result("vsmp  ", &re[i], (int)g->c.has_fpu);
                     fflush(stdout);
                 }
             } else {
-                passed++;
+                r.passed++;
+                if (rule == 1 && r.by_rule + r.corpus_native_rule <= (uint32_t)o.max_report)
+                    printf("x87 rule: case %u differs from the corpus only in host-dependent x87 "
+                           "results of this CPU (accepted, counted apart)\n", g->c.index);
                 if (verbose) {
-                    printf("case %u: ok\n", gc[i].c.index);
-                    print_case(&gc[i], seed);
-                    print_result("native", &rn[i], (int)gc[i].c.has_fpu);
-                    print_result("vsmp  ", &re[i], (int)gc[i].c.has_fpu);
+                    printf("case %u: ok\n", g->c.index);
+                    print_case(g, o.seed);
+                    if (r.oracle != O_CORPUS)
+                        print_result("native", &rn[i], (int)g->c.has_fpu);
+                    print_result("vsmp  ", &re[i], (int)g->c.has_fpu);
                 }
             }
         }
         done += n;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    helper_stop(&nat);
-    if (self)
+    if (have_helper)
+        helper_stop(&nat);
+    if (o.self)
         helper_stop(&other);
-    else
-        emu_free(emu);
 
-    printf("difftest: per class (instructions generated / failing cases containing one):\n");
+    printf("difftest: per class (instructions in the compared cases / failing cases containing one):\n");
     for (int k = 0; k < GC_COUNT; k++)
         printf("  %-8s %9" PRIu64 " %7" PRIu64 "%s", gen_class_names[k], ins_cls[k], fail_cls[k],
                k % 3 == 2 ? "\n" : "   ");
-    printf("\ndifftest: %u cases ending in an exception (native):", exc_cases);
+    printf("\ndifftest: %u cases ending in an exception (%s):", exc_cases,
+           r.oracle == O_CORPUS ? "recorded" : r.oracle == O_QEMU ? "qemu" : "native");
     for (int k = 0; k < 32; k++)
         if (exc_vec[k])
             printf(" #%d x%u", k, exc_vec[k]);
     printf("\n");
-    printf("difftest: %u passed, %u failed (seed %" PRIu64 ", %.1f s)\n", passed, failed, seed,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    return failed ? 1 : 0;
+
+    int status = r.failed ? 1 : 0;
+    if (o.record) {
+        if (r.failed) {
+            printf("difftest: FAILED: vsmp disagrees with the CPU in %u cases; a corpus is recorded "
+                   "only from a passing tree: %s not written\n", r.failed, o.record);
+            status = 1;
+        } else {
+            char err[512];
+            if (corpus_save(&recd, o.record, err, sizeof(err)) < 0) {
+                printf("difftest: FAILED: %s\n", err);
+                status = 2;
+            } else {
+                printf("difftest: recorded %s: %u cases, %u with host-dependent x87 "
+                       "instructions, %u ending in an exception\n",
+                       o.record, recd.count, recd.nx87, recd.nexc);
+            }
+        }
+        corpus_free(&recd);
+        emu_free(emu2);
+    }
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    const char *oname = r.oracle == O_NATIVE ? "native (this host's CPU)"
+                        : r.oracle == O_CORPUS ? "corpus" : "qemu-i386 (integer cases)";
+    if (r.oracle == O_NATIVE && r.cp)
+        printf("difftest: corpus %s against this CPU: %u agree, %u by the x87 rule, %u differ; "
+               "against vsmp: %u agree, %u by the x87 rule, %u differ\n",
+               o.corpus, r.corpus_native_ok, r.corpus_native_rule, r.corpus_native_bad,
+               r.corpus_vsmp_ok, r.corpus_vsmp_rule, r.corpus_vsmp_bad);
+    if (r.oracle == O_QEMU)
+        printf("difftest: %u cases not compared (x87 or CMPXCHG8B: not the qemu oracle's), "
+               "%u not compared because qemu-i386 crashed on them\n",
+               r.not_compared, r.qemu_crashed);
+    printf("difftest: engine %s, oracle %s: %u cases compared, %u passed", engine, oname,
+           r.compared, r.passed);
+    if (r.oracle == O_CORPUS)
+        printf(" (%u of them by the x87 rule)", r.by_rule);
+    printf(", %u failed (seed %" PRIu64 ", %.1f s)\n", r.failed, o.seed, secs);
+    if (r.emu)
+        emu_free(r.emu);
+    if (r.cp)
+        corpus_free(r.cp);
+    free(r.slot);
+    return status;
 }

@@ -63,6 +63,16 @@ void emu_free(struct emu *e)
     free(e);
 }
 
+const char *emu_engine(const struct emu *e)
+{
+    return e->cpu.use_jit ? "jit" : "interp";
+}
+
+void emu_set_jit(struct emu *e, int on)
+{
+    e->cpu.use_jit = on != 0;
+}
+
 void emu_run(struct emu *e, const struct dt_case *c, struct dt_result *res)
 {
     struct cpu *cpu = &e->cpu;

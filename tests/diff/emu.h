@@ -10,5 +10,8 @@ struct emu;
 struct emu *emu_new(void);
 void emu_run(struct emu *e, const struct dt_case *c, struct dt_result *res);
 void emu_free(struct emu *e);
+/* The engine: "jit" or "interp" (VSMP_ENGINE picks it; set_jit changes it). */
+const char *emu_engine(const struct emu *e);
+void emu_set_jit(struct emu *e, int on);
 
 #endif

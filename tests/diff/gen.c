@@ -21,7 +21,7 @@ const char *const gen_class_names[GC_COUNT] = {
     "bsf", "movx", "mov", "cmov", "setcc", "xchg", "cmpxchg",
     "bswap", "lea", "stack", "string", "conv", "flag", "branch",
     "xlat",
-    "fldst", "farith", "fcmp", "fmisc",
+    "fldst", "farith", "fcmp", "fmisc", "ftrans",
 };
 
 int gen_class_by_name(const char *name)
@@ -1382,6 +1382,37 @@ static void g_fmisc(struct gst *g)
     }
 }
 
+/* The transcendentals. Their results are the host's own (vsmp runs x87
+ * instructions on the host x87), and differ in the last bits between CPU
+ * models: see the x87 rule in x87host.c. The SDM defines C1 (and C2 for
+ * the trigonometric ones: operand out of range); C0 and C3 are undefined.
+ * F2XM1 and FYL2XP1 have undefined results outside their input ranges;
+ * that, too, is the host's behaviour. */
+static void g_ftrans(struct gst *g)
+{
+    static const uint8_t op[8] = {
+        0xf0, /* F2XM1 */ 0xf1, /* FYL2X (pops) */ 0xf2, /* FPTAN (pushes 1.0) */
+        0xf3, /* FPATAN (pops) */ 0xf9, /* FYL2XP1 (pops) */
+        0xfb, /* FSINCOS (pushes) */ 0xfe, /* FSIN */ 0xff, /* FCOS */
+    };
+    uint8_t b = op[rn(g, 8)];
+    fpu_op(g, GC_FTRANS, 0xd9, b);
+    if (b == 0xf1 || b == 0xf3 || b == 0xf9)
+        g->fdepth--;
+    else if (b == 0xf2 || b == 0xfb)
+        g->fdepth++;
+#ifdef DIFF_STALE_GEN
+    /* test build (diff.mk's difftest-stale): a generator that differs only
+     * in a mask, not in any code byte, must make a recorded corpus stale */
+    FC_ARITH();
+#else
+    if (b == 0xf2 || b >= 0xfb)
+        fc(g, C1 | C2, C0 | C3);
+    else
+        FC_ARITH();
+#endif
+}
+
 /* ================= driver ================= */
 
 typedef void (*genfn)(struct gst *g);
@@ -1390,7 +1421,7 @@ static const genfn gens[GC_COUNT] = {
     g_bsf, g_movx, g_mov, g_cmov, g_setcc, g_xchg, g_cmpxchg,
     g_bswap, g_lea, g_stack, g_string, g_conv, g_flag, g_branch,
     g_xlat,
-    g_fldst, g_farith, g_fcmp, g_fmisc,
+    g_fldst, g_farith, g_fcmp, g_fmisc, g_ftrans,
 };
 
 static void item(struct gst *g, int cls)

@@ -7,7 +7,8 @@
  * EFLAGS from the record and jump to the code. The sequence returns through
  * ret_stub, which saves the registers. Faults (SIGFPE/SIGSEGV/SIGILL/SIGBUS)
  * are caught on an alternate stack: the handler takes the registers from
- * the signal context and the trap number as the exception vector. A
+ * the signal context and the trap number as the exception vector (from
+ * the signal where the frame has none, as under qemu-i386). A
  * struct dt_result per case goes to stdout. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -82,8 +83,19 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
     ucontext_t *uc = uctx;
     greg_t *g = uc->uc_mcontext.gregs;
-    (void)si;
     g_vector = (int)g[REG_TRAPNO];
+    if (g_vector < 0 || g_vector > 31) {
+        /* No trap number in the frame: qemu-i386 (the integer oracle of
+         * hosts without 32-bit support) leaves it -1. Derive the vector
+         * from the signal the way Linux raises them. */
+        switch (sig) {
+        case SIGILL: g_vector = 6; break;
+        case SIGSEGV: g_vector = si->si_code == SI_KERNEL ? 13 : 14; break;
+        case SIGTRAP: g_vector = si->si_code == TRAP_BRKPT ? 3 : 1; break;
+        case SIGBUS: g_vector = 17; break;
+        default: g_vector = 0; break;
+        }
+    }
     if (sig == SIGFPE && g_vector != 0 && g_vector != 16 && g_vector != 19)
         g_vector = 0;
     g_out_regs[0] = g[REG_EAX];
