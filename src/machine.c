@@ -193,6 +193,7 @@ struct machine {
     uint64_t hook_ns;            /* time in opts.between_slices so far */
     /* the answer timeout (N > 1): loop waits end the job after this */
     uint64_t answer_limit_ns;    /* 0: off */
+    unsigned wait_rounds;        /* wait_round() calls (when to look) */
     bool *done_from;             /* MSG_DONE received, by rank */
     struct waitclock fatal_wc;   /* rank != 0: since the fatal report */
     struct {
@@ -260,12 +261,13 @@ static void no_answer(struct machine *m, uint64_t waited_ns, const char *fmt, ..
     watchdog_end_job(m->opts.watchdog, m->rank, what);
 }
 
-/* A look at a wait started with waitclock_start(wc, host_now_ns()):
- * true once it has waited the limit (time this rank did not run aside). */
-static bool answer_overdue(const struct machine *m, struct waitclock *wc)
+/* A look at time `now` at a wait started with waitclock_start(wc,
+ * host_now_ns()): true once it has waited the limit (time this rank did
+ * not run aside). */
+static bool answer_overdue(const struct machine *m, struct waitclock *wc, uint64_t now)
 {
     return m->answer_limit_ns &&
-           waitclock_look(wc, host_now_ns(NULL), waitclock_gap(m->opts.answer_timeout_ns)) >=
+           waitclock_look(wc, now, waitclock_gap(m->opts.answer_timeout_ns)) >=
                m->answer_limit_ns;
 }
 
@@ -305,21 +307,26 @@ static void liveness(struct machine *m, uint64_t now)
     }
 }
 
-static void dsm_waiting(void *arg)
+static void dsm_waiting(void *arg, uint64_t now)
 {
-    struct machine *m = arg;
-    liveness(m, host_now_ns(NULL));
+    liveness(arg, now);
 }
 
 /* A waiting round: serve what arrived, else back off (yield, then
- * short sleeps: ranks may share a core). */
-static void wait_round(struct machine *m, unsigned *spins)
+ * short sleeps: ranks may share a core). With the answer timeout, every
+ * DSM_WAIT_LOOK_ROUNDS rounds (as the DSM's waits) the liveness check,
+ * and the time then is returned for the caller's own check; else 0. */
+static uint64_t wait_round(struct machine *m, unsigned *spins)
 {
     if (dsm_poll(m->dsm) > 0)
         *spins = 0;
     else
         m->tr->idle(m->tr->ctx, (*spins)++);
-    liveness(m, host_now_ns(NULL));
+    if (!m->answer_limit_ns || ++m->wait_rounds % DSM_WAIT_LOOK_ROUNDS)
+        return 0;
+    uint64_t now = host_now_ns(NULL);
+    liveness(m, now);
+    return now;
 }
 
 /* Rank != 0: port I/O or IOAPIC MMIO performed by rank 0; waits for its
@@ -340,8 +347,8 @@ static uint32_t remote_request(struct machine *m, uint8_t type, bool write, int 
     struct waitclock wc;
     waitclock_start(&wc, t0);
     while (!m->io_done) {
-        wait_round(m, &spins);
-        if (answer_overdue(m, &wc))
+        uint64_t now = wait_round(m, &spins);
+        if (now && answer_overdue(m, &wc, now))
             no_answer(m, wc.waited, "rank 0 has not answered the device request (%s %s 0x%0*llx)",
                       type == MSG_IO ? "port" : "IOAPIC", write ? "write to" : "read of",
                       type == MSG_IO ? 4 : 8, (unsigned long long)addr);
@@ -1238,7 +1245,7 @@ static void wait_smp(struct machine *m)
             break;
         if (m->fatal_sent) {
             /* reported to rank 0: wait for its SHUTDOWN */
-            if (answer_overdue(m, &m->fatal_wc))
+            if (answer_overdue(m, &m->fatal_wc, host_now_ns(NULL)))
                 no_answer(m, m->fatal_wc.waited,
                           "rank 0 has not answered this rank's report of a fatal error "
                           "(no SHUTDOWN)");
@@ -1271,8 +1278,8 @@ static void stop_smp(struct machine *m)
     struct waitclock wc;
     waitclock_start(&wc, host_now_ns(NULL));
     while (m->ndone < m->ncpus - 1) {
-        wait_round(m, &spins);
-        if (answer_overdue(m, &wc)) {
+        uint64_t now = wait_round(m, &spins);
+        if (now && answer_overdue(m, &wc, now)) {
             int r = 0;
             while (r < m->ncpus && (r == m->rank || m->done_from[r]))
                 r++;

@@ -310,10 +310,18 @@ static int finish(struct runtime *rt, struct watchdog *w, int status)
     return status;
 }
 
-/* A collective step: the watchdog thread ends the job if some rank never
- * comes (src/watchdog.h). */
-static struct watch_mark step(const struct options *o, const char *what)
+/* A collective step (KEY: config, open, clock, machine, stats, close):
+ * the watchdog thread ends the job if some rank never comes
+ * (src/watchdog.h). For the integration tests, VSMP_TEST_STOP=KEY:RANK
+ * in the environment makes rank RANK stop itself (SIGSTOP) just before
+ * the step, as a rank stopped from outside at that moment would. */
+static struct watch_mark step(const struct options *o, int rank, const char *key,
+                              const char *what)
 {
+    const char *t = getenv("VSMP_TEST_STOP");
+    size_t n = strlen(key);
+    if (t && !strncmp(t, key, n) && t[n] == ':' && atoi(t + n + 1) == rank)
+        raise(SIGSTOP);
     return watch_begin(o->watchdog, WATCH_STEP, -1, 0, what);
 }
 
@@ -365,14 +373,14 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         .idle = opt->idle,
         .data_path = opt->push,
     };
-    k = step(opt, "the opening of the shared memory at start-up");
+    k = step(opt, rank, "open", "the opening of the shared memory at start-up");
     struct dsm_mpi *dm = dsm_mpi_open(&mc, NULL, NULL);   /* collective */
     watch_end(w, k);
     if (!dm)
         rt_abort(rt, VSMP_EXIT_INTERNAL, "cannot open the shared-memory transport");
     dsm_mpi_set_watchdog(dm, w);
     struct clocksync cs;
-    k = step(opt, "the clock synchronisation at start-up");
+    k = step(opt, rank, "clock", "the clock synchronisation at start-up");
     clocksync_run(&cs, 0);                                 /* collective */
     watch_end(w, k);
     opt->m.transport = dsm_mpi_transport(dm);
@@ -389,19 +397,19 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
 
     struct machine *m = rank == 0 ? machine_create(cfg, &opt->m, err, sizeof(err))
                                   : machine_create_ap(cfg, &opt->m, rank, err, sizeof(err));
-    k = step(opt, "the machine check at start-up");
+    k = step(opt, rank, "machine", "the machine check at start-up");
     bool failed = any_rank_failed(rt, rank, m == NULL, err);
     watch_end(w, k);
     if (failed) {
         machine_destroy(m);
-        k = step(opt, "the freeing of the shared memory at the end");
+        k = step(opt, rank, "close", "the freeing of the shared memory at the end");
         dsm_mpi_close(dm);
         watch_end(w, k);
         return VSMP_EXIT_CONFIG;
     }
     int status = machine_run(m);
 
-    k = step(opt, "the gathering of statistics at the end");
+    k = step(opt, rank, "stats", "the gathering of statistics at the end");
     if (opt->m.stats || opt->stats_json) {
         struct machine_stats mine, *all = NULL;
         machine_get_stats(m, &mine);
@@ -436,7 +444,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     }
     watch_end(w, k);
     machine_destroy(m);
-    k = step(opt, "the freeing of the shared memory at the end");
+    k = step(opt, rank, "close", "the freeing of the shared memory at the end");
     dsm_mpi_close(dm);                                     /* collective */
     watch_end(w, k);
     return status;
@@ -480,7 +488,7 @@ int main(int argc, char **argv)
     struct config cfg;
     bool parsed = config_parse(opt.config, &cfg, err, sizeof(err)) == 0;
     bool bad = !parsed || config_check_cpus(&cfg, rt_size(rt), err, sizeof(err)) != 0;
-    struct watch_mark k = step(&opt, "the configuration check at start-up");
+    struct watch_mark k = step(&opt, rank, "config", "the configuration check at start-up");
     bool failed = any_rank_failed(rt, rank, bad, err);
     watch_end(opt.watchdog, k);
     if (failed) {

@@ -73,6 +73,7 @@ struct dsm {
     enum dsm_msg_type req_type;
     uint64_t *cs_buf;            /* copyset scratch, cs_words words */
     int wait_rank;               /* TAKE, lock waits: the rank waited for */
+    unsigned wait_rounds;        /* rounds of the current wait */
     struct waitclock wc;         /* the current wait (answer timeout) */
     bool stalled;                /* a wait timed out: every fault fails */
 
@@ -472,7 +473,9 @@ int dsm_poll(struct dsm *d)
 static void wait_start(struct dsm *d, int rank)
 {
     d->wait_rank = rank;
-    waitclock_start(&d->wc, now(d));
+    d->wait_rounds = 0;
+    if (d->cfg.answer_timeout_ns)
+        waitclock_start(&d->wc, now(d));
 }
 
 /* The wait has gone on too long: tell config.on_stall who and what we
@@ -500,21 +503,23 @@ static void stall(struct dsm *d, enum dsm_stall_kind kind, uint64_t waited)
         d->cfg.on_stall(d->cfg.on_stall_arg, &s);
 }
 
-/* One round of a wait loop: serve what arrived, else back off; then the
- * answer timeout (limit: config.answer_timeout_ns for an ACK, twice that
- * for the others). False when the wait timed out. */
+/* One round of a wait loop: serve what arrived, else back off; every
+ * DSM_WAIT_LOOK_ROUNDS rounds the answer timeout (limit:
+ * config.answer_timeout_ns for an ACK, twice that for the others) and
+ * on_wait. False when the wait timed out. */
 static bool wait_round(struct dsm *d, unsigned *spins, enum dsm_stall_kind kind)
 {
     if (d->t->poll(d->t->ctx, 0, on_msg, d) > 0)
         *spins = 0;
     else
         d->t->idle(d->t->ctx, (*spins)++);
-    if (d->cfg.on_wait)
-        d->cfg.on_wait(d->cfg.on_wait_arg);
     uint64_t limit = d->cfg.answer_timeout_ns;
-    if (!limit)
+    if (!limit || ++d->wait_rounds % DSM_WAIT_LOOK_ROUNDS)
         return true;
-    uint64_t waited = waitclock_look(&d->wc, now(d), waitclock_gap(limit));
+    uint64_t t = now(d);
+    if (d->cfg.on_wait)
+        d->cfg.on_wait(d->cfg.on_wait_arg, t);
+    uint64_t waited = waitclock_look(&d->wc, t, waitclock_gap(limit));
     if (kind != DSM_STALL_ACK)
         limit *= 2;
     if (waited < limit)

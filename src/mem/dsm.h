@@ -230,7 +230,10 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from);
 typedef void (*dsm_lose_fn)(void *arg, uint64_t page, enum dsm_state new_state);
 
 /* A wait for another rank that went on too long (config.answer_timeout_ns,
- * docs/dsm.md "A rank that stops answering"). */
+ * docs/dsm.md "A rank that stops answering"). A wait looks at the clock
+ * every DSM_WAIT_LOOK_ROUNDS rounds (a round is a poll and a back-off:
+ * microseconds; a clock read costs tens of nanoseconds here). */
+#define DSM_WAIT_LOOK_ROUNDS 8u
 enum dsm_stall_kind {
     DSM_STALL_ACK,         /* the ACK of a request (INVALIDATE, DOWNGRADE)
                             * from `rank`: limit answer_timeout_ns */
@@ -310,10 +313,11 @@ struct dsm_config {
     uint64_t answer_timeout_ns;
     void (*on_stall)(void *arg, const struct dsm_stall *s);
     void *on_stall_arg;
-    /* Called at every round of a wait for another rank, after serving
-     * what arrived (the machine checks its other waits there); may send,
-     * must not poll or fault. NULL: nothing. */
-    void (*on_wait)(void *arg);
+    /* With answer_timeout_ns: called every DSM_WAIT_LOOK_ROUNDS rounds of
+     * a wait for another rank, after serving what arrived, with the
+     * transport's clock (the machine checks its other waits there); may
+     * send, must not poll or fault. NULL: nothing. */
+    void (*on_wait)(void *arg, uint64_t now_ns);
     void *on_wait_arg;
 };
 

@@ -623,7 +623,7 @@ stop_rank_later() {
 
 # The job ended by the answer timeout: status 14, nothing left (the
 # stopped rank included), every vsmp line one of the timeout's, one of
-# them naming rank S as the one that did not answer.
+# them naming rank S as the one that did not answer (S "-": none named).
 # check_no_answer NAME S
 check_no_answer() {
     local name=$1 s=$2
@@ -638,7 +638,8 @@ check_no_answer() {
        grep -q -v -E '^vsmp: rank [0-9]+: .* for [0-9]+\.[0-9] s; ending the job$'; then
         fail "$name" "a 'vsmp:' line that is not the answer timeout's"; return 1
     fi
-    if ! grep '^vsmp:' "$T/err" | grep -q -E "^vsmp: rank [0-9]+: rank $s (has not|has held)"; then
+    if [ "$s" != - ] &&
+       ! grep '^vsmp:' "$T/err" | grep -q -E "^vsmp: rank [0-9]+: rank $s (has not|has held)"; then
         fail "$name" "no line names rank $s as not answering"; return 1
     fi
     return 0
@@ -662,6 +663,25 @@ run_answer_timeout_cases() {
         launch "$mode" "$np" "$CFG/bench_lock.cfg" --answer-timeout "$ANSWER_TIMEOUT"
         wait "$STOPPER" 2>/dev/null || true
         check_no_answer "$name" "$s" && pass "$name"
+    done
+
+    # A rank stopped at a collective step of the start-up (it stops itself
+    # there: VSMP_TEST_STOP=STEP:RANK, src/main.c): the others wait inside
+    # MPI, where only the watchdog thread can see them.
+    for c in "clock 1 tcp 2 the clock synchronisation" "machine 3 sm 4 the machine check"; do
+        read -r key s mode np what <<<"$c"
+        [ "$np" -gt "${RANKS[-1]}" ] && continue
+        name="answer timeout: rank $s stopped at the step '$key' ($mode np=$np)"
+        echo "$s" >"$T/stopped"
+        export VSMP_TEST_STOP="$key:$s"
+        launch "$mode" "$np" "$CFG/bench_lock.cfg" --answer-timeout "$ANSWER_TIMEOUT"
+        unset VSMP_TEST_STOP
+        check_no_answer "$name" "-" || continue
+        if ! grep -q "^vsmp: rank [0-9]*: not every rank has reached $what at start-up (inside MPI)" \
+               "$T/err"; then
+            fail "$name" "no line about the step"; continue
+        fi
+        pass "$name"
     done
 
     # idle.asm: every CPU halted with interrupts on, nothing to wake
