@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mem/dsm.h"
@@ -114,20 +115,67 @@ Test(watch_judge, marks_nest_and_describe_what_is_waited_for)
     cr_assert_null(watch_begin(NULL, WATCH_GET, 1, 0, NULL).text, "no watchdog: no marks");
 }
 
-Test(watchdog, end_job_exits_with_status_14, .exit_code = 14)
+/* Run fn in a child process with stderr into a pipe; its exit status
+ * (-1: killed by a signal) and what it wrote (up to len - 1 bytes) into
+ * buf. */
+static int in_child(void (*fn)(void), char *buf, size_t len)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[0]);
+        fn();
+        _exit(99);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < len && (k = read(fd[0], buf + n, len - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = 0;
+    close(fd[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void end_job(void)
 {
     watchdog_end_job(NULL, 1, "rank 0 has not answered PING (the liveness check) for 1.0 s");
 }
 
+Test(watchdog, end_job_prints_one_line_and_exits_14)
+{
+    char buf[300];
+    cr_assert_eq(in_child(end_job, buf, sizeof buf), 14);
+    cr_assert_str_eq(buf, "vsmp: rank 1: rank 0 has not answered PING (the liveness check) "
+                          "for 1.0 s; ending the job\n");
+}
+
 /* The thread: a wait marked and never ended makes it end the process
  * (the limit is 50 ms; the test's own timeout is far longer). */
-Test(watchdog, thread_ends_a_wait_stuck_inside_mpi, .exit_code = 14, .timeout = 60)
+static void stuck_inside_mpi(void)
 {
-    struct watchdog *w = watchdog_start(0, 50000000ull);
-    cr_assert_not_null(w);
+    alarm(30);          /* a thread that never fires: the child dies too */
+    struct watchdog *w = watchdog_start(2, 50000000ull);
+    if (!w)
+        _exit(98);
     watch_begin(w, WATCH_ATOMIC, 1, 130, NULL);
     for (;;)
         pause();
+}
+
+Test(watchdog, thread_ends_a_wait_stuck_inside_mpi, .timeout = 60)
+{
+    char buf[300];
+    cr_assert_eq(in_child(stuck_inside_mpi, buf, sizeof buf), 14);
+    static const char head[] = "vsmp: rank 2: rank 1 has not answered an atomic on its "
+                               "directory word 130 (inside MPI) for ";
+    cr_assert(!strncmp(buf, head, sizeof head - 1), "%s", buf);
+    cr_assert_neq(strstr(buf, " s; ending the job\n"), NULL, "%s", buf);
 }
 
 Test(watchdog, start_and_stop_without_a_wait)
