@@ -27,10 +27,11 @@
 # value. --answer-timeout: one rank of a running SMP guest stopped with
 # SIGSTOP at 2 and 4 ranks over sm and tcp (the job ends with status 14,
 # a line naming the stopped rank, nothing left running, the stopped rank
-# too), an idle guest (every CPU halted) not timed out over more than
-# twice the limit and then found by the liveness check when a rank
-# stops, --answer-timeout 0 (off: a stopped rank is waited for), and bad
-# values.
+# too), a rank stopped at a collective step of the start-up (the others
+# wait inside MPI: the watchdog thread), an idle guest (every CPU halted)
+# not timed out over more than twice the limit and then found by the
+# liveness check when a rank stops, --answer-timeout 0 (off: a stopped
+# rank is waited for), and bad values.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
