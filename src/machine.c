@@ -44,6 +44,16 @@
  *                 has every other rank's DONE; until then it keeps
  *                 serving (DSM requests, rank 0's device requests), so
  *                 no rank can be left waiting for one that stopped.
+ *   MSG_PING, MSG_PONG  with --answer-timeout: every rank asks the next
+ *                 one (rank + 1 mod N) every eighth of the timeout whether
+ *                 it still runs; the answer comes from its next poll. A
+ *                 rank that stopped is thus found even when no CPU needs
+ *                 anything of it (CPUs spinning on a copy it would have
+ *                 to write, every CPU idle).
+ * Every wait for another rank's answer (a device request, the stop
+ * handshake, the SHUTDOWN after a fatal error, a PONG, and the DSM's
+ * fault waits) ends the job after the answer timeout, naming the rank
+ * and the request (answer_overdue, no_answer; docs/smp.md).
  * INIT and STARTUP received while the CPU is in the middle of an
  * instruction (a DSM fault wait) are queued and applied between slices. */
 #include "machine.h"
@@ -76,6 +86,10 @@
 #include "mem/dsm.h"
 #include "mem/phys.h"
 #include "slicer.h"
+#include "waitclock.h"
+#include "watchdog.h"
+
+_Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the answer timeout");
 
 /* Time between two polls (src/slicer.c turns it into instructions). With
  * N > 1 a DSM request (invalidation, downgrade, IPI) is served at the next
@@ -120,6 +134,8 @@ enum {
     MSG_SHUTDOWN,
     MSG_DONE,
     MSG_STUCK,
+    MSG_PING,
+    MSG_PONG,
 };
 #define IPIF_ROUTED 0x01u            /* MSG_IPI: deliver, do not filter */
 #define IOF_WRITE 0x01u              /* MSG_IO/MMIO flags: bit 0 write, */
@@ -175,6 +191,16 @@ struct machine {
     uint64_t last_served_ns;     /* when a poll last served a message */
     uint64_t poll_cost_ns;       /* smoothed cost of an empty poll */
     uint64_t hook_ns;            /* time in opts.between_slices so far */
+    /* the answer timeout (N > 1): loop waits end the job after this */
+    uint64_t answer_limit_ns;    /* 0: off */
+    unsigned wait_rounds;        /* wait_round() calls (when to look) */
+    bool *done_from;             /* MSG_DONE received, by rank */
+    struct waitclock fatal_wc;   /* rank != 0: since the fatal report */
+    struct {
+        bool out;                /* a PING awaits its PONG */
+        uint64_t tag, next_ns;   /* its tag; when the next one goes out */
+        struct waitclock wc;
+    } ping;
     struct machine_stats st;
 };
 
@@ -216,14 +242,91 @@ static void send_all(struct machine *m, struct dsm_msg *q)
             send_msg(m, r, q);
 }
 
+/* ---- the answer timeout (docs/smp.md, "A rank that stops answering") ---- */
+
+/* The wait has gone on too long: one line naming the rank and the
+ * request, and the job ends (status 14). */
+__attribute__((noreturn, format(printf, 3, 4)))
+static void no_answer(struct machine *m, uint64_t waited_ns, const char *fmt, ...)
+{
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof what)
+        snprintf(what + n, sizeof what - (size_t)n, " for %.1f s", (double)waited_ns / 1e9);
+    if (m->devices)
+        uart_flush(&m->uart);           /* the guest's output so far */
+    watchdog_end_job(m->opts.watchdog, m->rank, what);
+}
+
+/* A look at time `now` at a wait started with waitclock_start(wc,
+ * host_now_ns()): true once it has waited the limit (time this rank did
+ * not run aside). */
+static bool answer_overdue(const struct machine *m, struct waitclock *wc, uint64_t now)
+{
+    return m->answer_limit_ns &&
+           waitclock_look(wc, now, waitclock_gap(m->opts.answer_timeout_ns)) >=
+               m->answer_limit_ns;
+}
+
+/* The DSM's on_stall: one of its fault waits timed out. */
+static void dsm_stalled(void *arg, const struct dsm_stall *s)
+{
+    struct machine *m = arg;
+    char what[200];
+    dsm_stall_describe(s, what, sizeof what);
+    no_answer(m, s->waited_ns, "%s", what);
+}
+
+/* The liveness check: PING the next rank every eighth of the timeout,
+ * expect its PONG within 1.5 times the timeout: later than the waits
+ * whose request names what the guest needed (1.25 times), earlier than
+ * the DSM's waits whose answering rank is uncertain (2.5 times: a
+ * directory lock's holder, a forwarded TAKE), so that a rank that
+ * stopped is named by whoever waits for it (docs/smp.md). Called at
+ * every poll between slices, in the halted wait and in every wait loop
+ * (the DSM's too: on_wait), until the run stops. */
+static void liveness(struct machine *m, uint64_t now)
+{
+    if (!m->answer_limit_ns || m->stop)
+        return;
+    int next = (m->rank + 1) % m->ncpus;
+    if (m->ping.out) {
+        uint64_t limit = m->opts.answer_timeout_ns + m->opts.answer_timeout_ns / 2;
+        uint64_t gap = waitclock_gap(m->opts.answer_timeout_ns);
+        if (waitclock_look(&m->ping.wc, now, gap) >= limit)
+            no_answer(m, m->ping.wc.waited, "rank %d has not answered PING (the liveness check)",
+                      next);
+    } else if (now >= m->ping.next_ns) {
+        struct dsm_msg q = { .type = MSG_PING, .tag = ++m->ping.tag };
+        m->ping.out = true;
+        waitclock_start(&m->ping.wc, now);
+        send_msg(m, next, &q);
+    }
+}
+
+static void dsm_waiting(void *arg, uint64_t now)
+{
+    liveness(arg, now);
+}
+
 /* A waiting round: serve what arrived, else back off (yield, then
- * short sleeps: ranks may share a core). */
-static void wait_round(struct machine *m, unsigned *spins)
+ * short sleeps: ranks may share a core). With the answer timeout, every
+ * DSM_WAIT_LOOK_ROUNDS rounds (as the DSM's waits) the liveness check,
+ * and the time then is returned for the caller's own check; else 0. */
+static uint64_t wait_round(struct machine *m, unsigned *spins)
 {
     if (dsm_poll(m->dsm) > 0)
         *spins = 0;
     else
         m->tr->idle(m->tr->ctx, (*spins)++);
+    if (!m->answer_limit_ns || ++m->wait_rounds % DSM_WAIT_LOOK_ROUNDS)
+        return 0;
+    uint64_t now = host_now_ns(NULL);
+    liveness(m, now);
+    return now;
 }
 
 /* Rank != 0: port I/O or IOAPIC MMIO performed by rank 0; waits for its
@@ -241,8 +344,15 @@ static uint32_t remote_request(struct machine *m, uint8_t type, bool write, int 
     m->st.io_requests++;
     send_msg(m, 0, &q);
     unsigned spins = 0;
-    while (!m->io_done)
-        wait_round(m, &spins);
+    struct waitclock wc;
+    waitclock_start(&wc, t0);
+    while (!m->io_done) {
+        uint64_t now = wait_round(m, &spins);
+        if (now && answer_overdue(m, &wc, now))
+            no_answer(m, wc.waited, "rank 0 has not answered the device request (%s %s 0x%0*llx)",
+                      type == MSG_IO ? "port" : "IOAPIC", write ? "write to" : "read of",
+                      type == MSG_IO ? 4 : 8, (unsigned long long)addr);
+    }
     m->st.io_wait_ns += host_now_ns(NULL) - t0;
     /* Pages may have been taken away meanwhile: do not run on in a
      * block whose code may have changed. */
@@ -540,6 +650,7 @@ static void fail(struct machine *m, int status, const char *fmt, ...)
     struct dsm_msg q = { .type = MSG_FATAL, .arg = (uint64_t)(uint32_t)status };
     send_msg(m, 0, &q);
     m->fatal_sent = true;
+    waitclock_start(&m->fatal_wc, host_now_ns(NULL));
 }
 
 static void dbg_exit(void *ctx)
@@ -650,6 +761,20 @@ static void platform_msg(void *arg, int src, const struct dsm_msg *q)
         break;
     case MSG_DONE:
         m->ndone++;
+        if (src >= 0 && src < m->ncpus)
+            m->done_from[src] = true;
+        break;
+    case MSG_PING: {
+        struct dsm_msg r = { .type = MSG_PONG, .tag = q->tag };
+        if (src >= 0 && src < m->ncpus && src != m->rank)
+            send_msg(m, src, &r);
+        break;
+    }
+    case MSG_PONG:
+        if (m->ping.out && q->tag == m->ping.tag) {
+            m->ping.out = false;
+            m->ping.next_ns = host_now_ns(NULL) + m->opts.answer_timeout_ns / 8;
+        }
         break;
     case MSG_STUCK:
         if (m->stuck && src > 0 && src < m->ncpus)
@@ -787,13 +912,22 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
         .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
         .on_msg = platform_msg, .on_msg_arg = m,
     };
+    if (m->opts.answer_timeout_ns) {
+        m->answer_limit_ns = m->opts.answer_timeout_ns + m->opts.answer_timeout_ns / 4;
+        dc.answer_timeout_ns = m->answer_limit_ns;
+        dc.on_stall = dsm_stalled;
+        dc.on_stall_arg = m;
+        dc.on_wait = dsm_waiting;
+        dc.on_wait_arg = m;
+    }
     m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
+    m->done_from = calloc((size_t)m->ncpus, sizeof *m->done_from);
     if (m->devices) {
         m->text = calloc((size_t)m->ncpus, sizeof *m->text);
         m->stuck = calloc((size_t)m->ncpus, sizeof *m->stuck);
     }
     m->dsm = dsm_create(t, &dc);
-    if (!m->peers || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
+    if (!m->peers || !m->done_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
         snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
         return -1;
     }
@@ -913,6 +1047,7 @@ void machine_destroy(struct machine *m)
     if (m->has_phys)
         phys_free(&m->phys);
     free(m->peers);
+    free(m->done_from);
     free(m->text);
     free(m->stuck);
     free(m);
@@ -955,6 +1090,8 @@ static int poll_devices(struct machine *m, uint64_t now)
     int n = m->dsm ? dsm_poll(m->dsm) : 0;
     if (n > 0)
         m->last_served_ns = now;         /* not quiet (see QUIET_NS) */
+    if (m->dsm)
+        liveness(m, now);
     if (m->opts.between_slices) {
         uint64_t h0 = host_now_ns(NULL);
         m->opts.between_slices(m->opts.between_slices_arg);
@@ -1108,6 +1245,10 @@ static void wait_smp(struct machine *m)
             break;
         if (m->fatal_sent) {
             /* reported to rank 0: wait for its SHUTDOWN */
+            if (answer_overdue(m, &m->fatal_wc, host_now_ns(NULL)))
+                no_answer(m, m->fatal_wc.waited,
+                          "rank 0 has not answered this rank's report of a fatal error "
+                          "(no SHUTDOWN)");
         } else if (!cpu->wait_sipi) {
             if (!cpu->halted || cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
                 break;
@@ -1134,8 +1275,17 @@ static void stop_smp(struct machine *m)
     struct dsm_msg q = { .type = MSG_DONE };
     send_all(m, &q);
     unsigned spins = 0;
-    while (m->ndone < m->ncpus - 1)
-        wait_round(m, &spins);
+    struct waitclock wc;
+    waitclock_start(&wc, host_now_ns(NULL));
+    while (m->ndone < m->ncpus - 1) {
+        uint64_t now = wait_round(m, &spins);
+        if (now && answer_overdue(m, &wc, now)) {
+            int r = 0;
+            while (r < m->ncpus && (r == m->rank || m->done_from[r]))
+                r++;
+            no_answer(m, wc.waited, "rank %d has not reported the end of its run (DONE)", r);
+        }
+    }
     if (m->devices)
         uart_flush(&m->uart);
 }

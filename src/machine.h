@@ -20,6 +20,9 @@
  *   6              guest halted with interrupts disabled: it can never wake
  *   8              the --max-insns limit was reached
  *   10             internal error (unexpected CPU exit)
+ *   14             a rank waited longer than --answer-timeout for another
+ *                  rank's answer (WATCHDOG_EXIT_STATUS, src/watchdog.h;
+ *                  that rank exits, mpirun ends the others)
  * vsmp's own statuses are even, so they never collide with a guest's. */
 #ifndef VSMP_MACHINE_H
 #define VSMP_MACHINE_H
@@ -32,12 +35,15 @@
 #include "config.h"
 #include "mem/dsm.h"
 
+struct watchdog;
+
 enum {
     VSMP_EXIT_CONFIG = 2,
     VSMP_EXIT_TRIPLE_FAULT = 4,
     VSMP_EXIT_HALT_FOREVER = 6,
     VSMP_EXIT_INSN_LIMIT = 8,
     VSMP_EXIT_INTERNAL = 10,
+    VSMP_EXIT_NO_ANSWER = 14,
 };
 
 struct machine_opts {
@@ -64,6 +70,13 @@ struct machine_opts {
      * baseline there (--baseline). */
     void (*between_slices)(void *arg);
     void *between_slices_arg;
+    /* N > 1: the answer timeout (--answer-timeout; 0: off). A wait in
+     * the machine's or the DSM's loops for another rank's answer ends
+     * the job after 1.25 times it (docs/smp.md, "A rank that stops
+     * answering"), through `watchdog` (NULL: the same without the
+     * thread's claim). */
+    uint64_t answer_timeout_ns;
+    struct watchdog *watchdog;
 };
 
 /* What one rank did, for --stats / --stats-json (plain data: rank 0

@@ -9,7 +9,7 @@
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
  *        [--idle auto|spin|backoff] [--push auto|put|message]
  *        [--take auto|home|never] [--stats] [--stats-json FILE]
- *        [--baseline MS] CONFIG
+ *        [--baseline MS] [--answer-timeout SECONDS] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
@@ -31,6 +31,7 @@
 #include "mpi/clocksync.h"
 #include "mpi/dsm_mpi.h"
 #include "mpi/runtime.h"
+#include "watchdog.h"
 
 #define VSMP_VERSION "0.1"
 /* Exit status when the statistics asked for (--stats, --stats-json) could
@@ -74,12 +75,17 @@ static void usage(FILE *f)
             "                   times a raw 4 KiB MPI_Get + flush from another rank,\n"
             "                   reported next to the fault times (the same transport\n"
             "                   under the same load)\n"
+            "  --answer-timeout SECONDS  with several CPUs: a CPU that has waited this\n"
+            "                   long for another rank's answer (a page, a device\n"
+            "                   request, a liveness check) names the rank and ends the\n"
+            "                   job with status 14 (default 60; 0: wait for ever)\n"
             "  --help           show this help\n"
             "  --version        show the version\n"
             "\n"
             "Exit status: the guest's debug-exit status ((V << 1) | 1, always odd),\n"
             "2 for a configuration or image error, 4 for a guest triple fault, 6 when\n"
-            "the guest halts with interrupts disabled, 8 at the instruction limit.\n");
+            "the guest halts with interrupts disabled, 8 at the instruction limit,\n"
+            "14 when a rank stopped answering (--answer-timeout).\n");
 }
 
 /* Rank from the launcher's environment, before MPI starts (for --help). */
@@ -101,6 +107,8 @@ struct options {
     enum dsm_mpi_idle_policy idle;
     enum dsm_mpi_data_path push;
     unsigned baseline_ms;       /* --baseline; 0: off */
+    uint64_t answer_timeout_ns; /* --answer-timeout; 0: off */
+    struct watchdog *watchdog;  /* its thread, with several ranks */
 };
 
 /* optarg's index in names (NULL-terminated), or -1 after a message
@@ -138,11 +146,35 @@ static int number_in(const char *option, const char *what, int base, uint64_t ma
     return 0;
 }
 
+/* --answer-timeout SECONDS: whole seconds, 0 (off) to a day, in *ns;
+ * -1 after a message (unless quiet). */
+#define ANSWER_TIMEOUT_DEFAULT_S 60ull
+#define ANSWER_TIMEOUT_MAX_S 86400ull
+static int answer_timeout(const char *arg, bool quiet, uint64_t *ns)
+{
+    uint64_t v = 0;
+    const char *p = arg;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > ANSWER_TIMEOUT_MAX_S)
+            break;
+    }
+    if (p == arg || *p || v > ANSWER_TIMEOUT_MAX_S) {
+        if (!quiet)
+            fprintf(stderr, "vsmp: --answer-timeout needs whole seconds from 0 (off) to %llu, "
+                    "not '%s'\n", ANSWER_TIMEOUT_MAX_S, arg);
+        return -1;
+    }
+    *ns = v * 1000000000ull;
+    return 0;
+}
+
 /* 0: run; otherwise the process exit status + 1 (so 1 means exit 0). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_BASELINE };
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_BASELINE,
+           OPT_ANSWER_TIMEOUT };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -154,12 +186,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "push", required_argument, NULL, OPT_PUSH },
         { "take", required_argument, NULL, OPT_TAKE },
         { "baseline", required_argument, NULL, OPT_BASELINE },
+        { "answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     bool quiet = launcher_rank() != 0;
     memset(o, 0, sizeof(*o));
+    o->answer_timeout_ns = ANSWER_TIMEOUT_DEFAULT_S * 1000000000ull;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -228,6 +262,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->baseline_ms = (unsigned)ms;
             break;
         }
+        case OPT_ANSWER_TIMEOUT:
+            if (answer_timeout(optarg, quiet, &o->answer_timeout_ns))
+                return 3;
+            break;
         case 'h':
         case OPT_HELP:
             if (!quiet)
@@ -259,12 +297,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* Every rank ends here with the job's status. */
-static int finish(struct runtime *rt, int status)
+static int finish(struct runtime *rt, struct watchdog *w, int status)
 {
     fflush(stdout);
     fflush(stderr);
+    struct watch_mark k = watch_begin(w, WATCH_STEP, -1, 0, "MPI_Finalize at the end");
     rt_finalize(rt);
+    watch_end(w, k);
+    watchdog_stop(w);
     return status;
+}
+
+/* A collective step (KEY: config, open, clock, machine, stats, close):
+ * the watchdog thread ends the job if some rank never comes
+ * (src/watchdog.h). For the integration tests, VSMP_TEST_STOP=KEY:RANK
+ * in the environment makes rank RANK stop itself (SIGSTOP) just before
+ * the step, as a rank stopped from outside at that moment would. */
+static struct watch_mark step(const struct options *o, int rank, const char *key,
+                              const char *what)
+{
+    const char *t = getenv("VSMP_TEST_STOP");
+    size_t n = strlen(key);
+    if (t && !strncmp(t, key, n) && t[n] == ':' && atoi(t + n + 1) == rank)
+        raise(SIGSTOP);
+    return watch_begin(o->watchdog, WATCH_STEP, -1, 0, what);
 }
 
 static void baseline_tick(void *dm)
@@ -327,6 +383,8 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
                    FILE *stats_f)
 {
     int rank = rt_rank(rt), n = rt_size(rt);
+    struct watchdog *w = opt->watchdog;
+    struct watch_mark k;
     char err[1024];
     uint64_t npages = cfg->memory / DSM_PAGE_SIZE;
     struct dsm_mpi_config mc = {
@@ -336,12 +394,19 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         .idle = opt->idle,
         .data_path = opt->push,
     };
+    k = step(opt, rank, "open", "the opening of the shared memory at start-up");
     struct dsm_mpi *dm = dsm_mpi_open(&mc, NULL, NULL);   /* collective */
+    watch_end(w, k);
     if (!dm)
         rt_abort(rt, VSMP_EXIT_INTERNAL, "cannot open the shared-memory transport");
+    dsm_mpi_set_watchdog(dm, w);
     struct clocksync cs;
+    k = step(opt, rank, "clock", "the clock synchronisation at start-up");
     clocksync_run(&cs, 0);                                 /* collective */
+    watch_end(w, k);
     opt->m.transport = dsm_mpi_transport(dm);
+    opt->m.answer_timeout_ns = opt->answer_timeout_ns;
+    opt->m.watchdog = w;
     if (opt->baseline_ms && (opt->m.stats || opt->stats_json)) {   /* else unseen */
         dsm_mpi_baseline_every(dm, (uint64_t)opt->baseline_ms * 1000000u);
         opt->m.between_slices = baseline_tick;
@@ -353,16 +418,22 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
 
     struct machine *m = rank == 0 ? machine_create(cfg, &opt->m, err, sizeof(err))
                                   : machine_create_ap(cfg, &opt->m, rank, err, sizeof(err));
-    if (any_rank_failed(rt, rank, m == NULL, err)) {
+    k = step(opt, rank, "machine", "the machine check at start-up");
+    bool failed = any_rank_failed(rt, rank, m == NULL, err);
+    watch_end(w, k);
+    if (failed) {
         machine_destroy(m);
+        k = step(opt, rank, "close", "the freeing of the shared memory at the end");
         dsm_mpi_close(dm);
         if (stats_f)
             fclose(stats_f);
+        watch_end(w, k);
         return VSMP_EXIT_CONFIG;
     }
     clearerr(stderr);
     int status = machine_run(m);
 
+    k = step(opt, rank, "stats", "the gathering of statistics at the end");
     if (opt->m.stats || opt->stats_json) {
         struct machine_stats mine, *all = NULL;
         machine_get_stats(m, &mine);
@@ -399,8 +470,11 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         if (rt_max(rt, lost))                              /* collective */
             status = VSMP_EXIT_STATS;
     }
+    watch_end(w, k);
     machine_destroy(m);
+    k = step(opt, rank, "close", "the freeing of the shared memory at the end");
     dsm_mpi_close(dm);                                     /* collective */
+    watch_end(w, k);
     return status;
 }
 
@@ -428,16 +502,27 @@ int main(int argc, char **argv)
     if (!rt)
         return VSMP_EXIT_CONFIG;
     int rank = rt_rank(rt);
+    /* Several ranks: the answer timeout's watchdog thread (it never calls
+     * MPI), before the first step that waits for the others. */
+    if (rt_size(rt) > 1 && opt.answer_timeout_ns) {
+        opt.watchdog = watchdog_start(rank, opt.answer_timeout_ns);
+        if (!opt.watchdog)
+            rt_abort(rt, VSMP_EXIT_INTERNAL, "cannot start the answer-timeout thread: %s",
+                     strerror(errno));
+    }
 
     /* Every rank reads the config; all agree before going on. */
     char err[1024];
     struct config cfg;
     bool parsed = config_parse(opt.config, &cfg, err, sizeof(err)) == 0;
     bool bad = !parsed || config_check_cpus(&cfg, rt_size(rt), err, sizeof(err)) != 0;
-    if (any_rank_failed(rt, rank, bad, err)) {
+    struct watch_mark k = step(&opt, rank, "config", "the configuration check at start-up");
+    bool failed = any_rank_failed(rt, rank, bad, err);
+    watch_end(opt.watchdog, k);
+    if (failed) {
         if (parsed)
             config_free(&cfg);
-        return finish(rt, VSMP_EXIT_CONFIG);
+        return finish(rt, opt.watchdog, VSMP_EXIT_CONFIG);
     }
 
     /* Rank 0 creates the statistics file now, so that a bad path ends
@@ -452,9 +537,12 @@ int main(int argc, char **argv)
             no_stats = true;
         }
     }
-    if (any_rank_failed(rt, rank, no_stats, err)) {
+    k = step(&opt, rank, "stats-file", "the statistics file check at start-up");
+    failed = any_rank_failed(rt, rank, no_stats, err);
+    watch_end(opt.watchdog, k);
+    if (failed) {
         config_free(&cfg);
-        return finish(rt, VSMP_EXIT_STATS);
+        return finish(rt, opt.watchdog, VSMP_EXIT_STATS);
     }
 
     int status;
@@ -484,5 +572,5 @@ int main(int argc, char **argv)
         status = run_smp(rt, &cfg, &opt, stats_f);
     }
     config_free(&cfg);
-    return finish(rt, status);
+    return finish(rt, opt.watchdog, status);
 }

@@ -28,11 +28,18 @@
  * acknowledgements outstanding) polls the transport, whose handler serves
  * requests for other pages at once. A rank holds at most one directory
  * lock, and only while it waits for acknowledgements, which every rank
- * sends without waiting for anything: no cycle of waits can form. */
+ * sends without waiting for anything: no cycle of waits can form.
+ *
+ * Every wait loop also counts how long it has waited for the other rank
+ * (src/waitclock.h) and gives up after the answer timeout
+ * (config.answer_timeout_ns, config.on_stall): a rank that stopped
+ * answering ends the job instead of hanging it (docs/dsm.md). */
 #include "mem/dsm.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "waitclock.h"
 
 struct dsm {
     const struct dsm_transport *t;
@@ -69,9 +76,14 @@ struct dsm {
     uint64_t op_page;
     int acks_pending;
     uint64_t *req_sent_ns;       /* per target: when its request went out */
+    uint8_t *req_out;            /* per target: its ACK is still to come */
     int req_round;               /* requests sent in this round */
     enum dsm_msg_type req_type;
     uint64_t *cs_buf;            /* copyset scratch, cs_words words */
+    int wait_rank;               /* TAKE, lock waits: the rank waited for */
+    unsigned wait_rounds;        /* rounds of the current wait */
+    struct waitclock wc;         /* the current wait (answer timeout) */
+    bool stalled;                /* a wait timed out: every fault fails */
 
     struct dsm_stats stats;
 };
@@ -463,8 +475,10 @@ static void on_msg(void *arg, int src, const struct dsm_msg *m)
             enum dsm_request_kind k = d->req_type == DSM_MSG_DOWNGRADE ? DSM_RQ_DOWNGRADE
                                       : d->req_round > 1             ? DSM_RQ_INVALIDATE_MANY
                                                                      : DSM_RQ_INVALIDATE;
-            if (src >= 0 && src < d->nranks)
+            if (src >= 0 && src < d->nranks) {
                 dsm_kind_record(&d->stats.request[k], now(d) - d->req_sent_ns[src]);
+                d->req_out[src] = 0;
+            }
             /* a push request answered by a rank without the data (an
              * INVALIDATE without push may meet a joining rank that has
              * none: the target checks that case itself) */
@@ -498,19 +512,93 @@ int dsm_poll(struct dsm *d)
     return d->t->poll(d->t->ctx, 0, on_msg, d);
 }
 
-/* One round of a wait loop: serve what arrived, else back off. */
-static void wait_round(struct dsm *d, unsigned *spins)
+/* ---- waiting for another rank, and the answer timeout ---- */
+
+static void wait_start(struct dsm *d, int rank)
+{
+    d->wait_rank = rank;
+    d->wait_rounds = 0;
+    if (d->cfg.answer_timeout_ns)
+        waitclock_start(&d->wc, now(d));
+}
+
+/* The wait has gone on too long: tell config.on_stall who and what we
+ * waited for. From then on every fault fails. */
+static void stall(struct dsm *d, enum dsm_stall_kind kind, uint64_t waited)
+{
+    struct dsm_stall s = {
+        .kind = kind, .rank = d->wait_rank, .holder = -1, .page = d->op_page,
+        .waited_ns = waited,
+    };
+    if (kind == DSM_STALL_ACK) {
+        s.request = d->req_type;
+        for (int r = 0; r < d->nranks; r++)
+            if (d->req_out[r]) {
+                s.rank = r;         /* the first whose ACK is missing */
+                break;
+            }
+    } else if (kind == DSM_STALL_TAKE) {
+        s.request = DSM_MSG_TAKE;
+    } else if (d->nranks == 2) {
+        s.holder = 1 - d->rank;     /* we never wait for our own lock */
+    }
+    d->stalled = true;
+    if (d->cfg.on_stall)
+        d->cfg.on_stall(d->cfg.on_stall_arg, &s);
+}
+
+/* One round of a wait loop: serve what arrived, else back off; every
+ * DSM_WAIT_LOOK_ROUNDS rounds the answer timeout (limit:
+ * config.answer_timeout_ns for an ACK, twice that for the others) and
+ * on_wait. False when the wait timed out. */
+static bool wait_round(struct dsm *d, unsigned *spins, enum dsm_stall_kind kind)
 {
     if (d->t->poll(d->t->ctx, 0, on_msg, d) > 0)
         *spins = 0;
     else
         d->t->idle(d->t->ctx, (*spins)++);
+    uint64_t limit = d->cfg.answer_timeout_ns;
+    if (!limit || ++d->wait_rounds % DSM_WAIT_LOOK_ROUNDS)
+        return true;
+    uint64_t t = now(d);
+    if (d->cfg.on_wait)
+        d->cfg.on_wait(d->cfg.on_wait_arg, t);
+    uint64_t waited = waitclock_look(&d->wc, t, waitclock_gap(limit));
+    if (kind != DSM_STALL_ACK)
+        limit *= 2;
+    if (waited < limit)
+        return true;
+    stall(d, kind, waited);
+    return false;
+}
+
+int dsm_stall_describe(const struct dsm_stall *s, char *buf, size_t len)
+{
+    unsigned long long addr = (unsigned long long)s->page << DSM_PAGE_SHIFT;
+    switch (s->kind) {
+    case DSM_STALL_ACK:
+        return snprintf(buf, len, "rank %d has not answered %s of page 0x%08llx", s->rank,
+                        s->request == DSM_MSG_DOWNGRADE ? "DOWNGRADE" : "INVALIDATE", addr);
+    case DSM_STALL_TAKE:
+        return snprintf(buf, len,
+                        "rank %d (the home of page 0x%08llx) or the owner it forwarded the "
+                        "request to has not answered TAKE", s->rank, addr);
+    default:
+        if (s->holder >= 0)
+            return snprintf(buf, len,
+                            "rank %d has held the directory entry of page 0x%08llx locked "
+                            "(at rank %d)", s->holder, addr, s->rank);
+        return snprintf(buf, len,
+                        "the directory entry of page 0x%08llx (at rank %d) has stayed locked "
+                        "by another rank", addr, s->rank);
+    }
 }
 
 /* ---- directory lock ---- */
 
 /* Test-and-set the lock bit of page's meta word; returns the meta word
- * as it was when this rank got the lock (lock bit clear). */
+ * as it was when this rank got the lock (lock bit clear), or
+ * DSM_META_LOCKED when the wait timed out. */
 static uint64_t dir_lock(struct dsm *d, int home, size_t idx)
 {
     uint64_t t0 = 0;
@@ -522,10 +610,13 @@ static uint64_t dir_lock(struct dsm *d, int home, size_t idx)
                 d->stats.wait_ns += now(d) - t0;
             return old;
         }
-        if (!t0)
+        if (!t0) {
             t0 = now(d);
+            wait_start(d, home);
+        }
         d->stats.lock_retries++;
-        wait_round(d, &spins);
+        if (!wait_round(d, &spins, DSM_STALL_LOCK))
+            return DSM_META_LOCKED;
     }
 }
 
@@ -555,8 +646,10 @@ static void send_request(struct dsm *d, int target, uint64_t page, enum dsm_msg_
         d->req_round = 0;
     d->req_round++;
     d->req_type = type;
-    if (target >= 0 && target < d->nranks)
+    if (target >= 0 && target < d->nranks) {
         d->req_sent_ns[target] = now(d);
+        d->req_out[target] = 1;
+    }
     if (type == DSM_MSG_INVALIDATE)
         d->stats.inval_sent++;
     else
@@ -564,15 +657,19 @@ static void send_request(struct dsm *d, int target, uint64_t page, enum dsm_msg_
     d->t->send(d->t->ctx, target, &m);
 }
 
-static void wait_acks(struct dsm *d)
+/* False when the wait timed out. */
+static bool wait_acks(struct dsm *d)
 {
     if (d->acks_pending == 0)
-        return;
+        return true;
     uint64_t t0 = now(d);
     unsigned spins = 0;
+    wait_start(d, -1);
     while (d->acks_pending > 0)
-        wait_round(d, &spins);
+        if (!wait_round(d, &spins, DSM_STALL_ACK))
+            return false;
     d->stats.wait_ns += now(d) - t0;
+    return true;
 }
 
 static void fetch(struct dsm *d, int from, uint64_t page)
@@ -584,7 +681,7 @@ static void fetch(struct dsm *d, int from, uint64_t page)
 
 static bool begin_op(struct dsm *d, uint64_t page)
 {
-    if (page >= d->npages || d->busy || d->in_lose)
+    if (page >= d->npages || d->busy || d->in_lose || d->stalled)
         return false;
     d->busy = true;
     d->joining = false;
@@ -602,6 +699,15 @@ static void end_op(struct dsm *d, enum dsm_fault_kind kind, uint64_t t0)
     record_latency(&d->stats, kind, now(d) - t0);
     d->busy = false;
     d->joining = false;
+}
+
+/* A fault whose wait timed out: -1 (the dsm is stalled for good). */
+static int fail_op(struct dsm *d)
+{
+    d->busy = false;
+    d->joining = false;
+    d->take_out = false;
+    return -1;
 }
 
 bool dsm_copyset_in_meta(const struct dsm *d)
@@ -715,7 +821,7 @@ static bool take_wanted(struct dsm *d, uint64_t page, int home, bool write)
     }
 }
 
-enum take_answer { TAKE_REFUSED, TAKE_GRANTED, TAKE_JOINED };
+enum take_answer { TAKE_REFUSED, TAKE_GRANTED, TAKE_JOINED, TAKE_STALLED };
 
 /* Send a TAKE to the page's home and wait (serving others) for the
  * answer, from the home or the owner it forwarded to. GRANT: the page is
@@ -726,7 +832,8 @@ enum take_answer { TAKE_REFUSED, TAKE_GRANTED, TAKE_JOINED };
  * copyset; an INVALIDATE that came meanwhile is answered now and the
  * copy dropped (TAKE_REFUSED then). REFUSE: nothing changed but a lock
  * handed back (flag LOCKED: unlocked here with the meta word given);
- * the hint is refreshed from the meta word the home saw. */
+ * the hint is refreshed from the meta word the home saw. TAKE_STALLED:
+ * no answer within the answer timeout. */
 static enum take_answer take(struct dsm *d, uint64_t page, int home, size_t idx, bool write,
                              uint64_t *meta)
 {
@@ -743,8 +850,10 @@ static enum take_answer take(struct dsm *d, uint64_t page, int home, size_t idx,
     d->joining = !write;        /* a read: the home may set our copyset bit */
     d->t->send(d->t->ctx, home, &m);
     unsigned spins = 0;
+    wait_start(d, home);
     while (!d->take_reply)
-        wait_round(d, &spins);
+        if (!wait_round(d, &spins, DSM_STALL_TAKE))
+            return TAKE_STALLED;
     d->take_out = false;        /* no poll until the answer is acted on */
     uint64_t dt = now(d) - t0;
     d->stats.wait_ns += dt;
@@ -848,6 +957,8 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
     uint64_t granted;
     enum take_answer a = take_wanted(d, page, home, false)
                              ? take(d, page, home, idx, false, &granted) : TAKE_REFUSED;
+    if (a == TAKE_STALLED)
+        return fail_op(d);
     if (a != TAKE_REFUSED) {
         bool zero = a == TAKE_GRANTED && (d->take_flags & DSM_MSGF_ZERO);
         d->state[page] = zero ? DSM_WRITE : DSM_READ;
@@ -863,6 +974,8 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         return 0;
     }
     uint64_t meta = dir_lock(d, home, idx);
+    if (meta & DSM_META_LOCKED)
+        return fail_op(d);
     if (dsm_meta_untouched(meta)) {
         first_touch(d, page, home, idx, t0);
         return 0;
@@ -883,7 +996,8 @@ int dsm_read_fault(struct dsm *d, uint64_t page)
         /* exclusive at the owner, another rank */
         kind = DSM_FK_READ_DOWNGRADE;
         send_request(d, owner, page, DSM_MSG_DOWNGRADE, push);
-        wait_acks(d);
+        if (!wait_acks(d))
+            return fail_op(d);
         if (!push)
             fetch(d, owner, page);
         if (d->cs_in_meta) {
@@ -932,14 +1046,19 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
     uint64_t granted;
-    if (take_wanted(d, page, home, true) &&
-        take(d, page, home, idx, true, &granted) == TAKE_GRANTED) {
+    enum take_answer a = take_wanted(d, page, home, true)
+                             ? take(d, page, home, idx, true, &granted) : TAKE_REFUSED;
+    if (a == TAKE_STALLED)
+        return fail_op(d);
+    if (a == TAKE_GRANTED) {
         d->state[page] = DSM_WRITE;
         dir_unlock(d, home, idx, granted);
         end_op(d, d->take_flags & DSM_MSGF_ZERO ? DSM_FK_ZERO : DSM_FK_WRITE, t0);
         return 0;
     }
     uint64_t meta = dir_lock(d, home, idx);
+    if (meta & DSM_META_LOCKED)
+        return fail_op(d);
     if (dsm_meta_untouched(meta)) {
         first_touch(d, page, home, idx, t0);
         return 0;
@@ -982,7 +1101,8 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     }
     if (have)
         d->stats.upgrades++;
-    wait_acks(d);
+    if (!wait_acks(d))
+        return fail_op(d);
     if (!have && !push)
         fetch(d, owner, page);
     d->state[page] = DSM_WRITE;
@@ -1041,11 +1161,13 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->state = calloc(d->npages ? d->npages : 1, 1);
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
     d->req_sent_ns = calloc((size_t)d->nranks, sizeof *d->req_sent_ns);
+    d->req_out = calloc((size_t)d->nranks, 1);
     /* hints fit a byte with the combined layout; all pages start
      * untouched (hint 0) */
     if (d->cs_in_meta)
         d->hint = calloc(d->npages ? d->npages : 1, 1);
-    if (!d->state || !d->cs_buf || !d->req_sent_ns || (d->cs_in_meta && !d->hint)) {
+    if (!d->state || !d->cs_buf || !d->req_sent_ns || !d->req_out ||
+        (d->cs_in_meta && !d->hint)) {
         dsm_free(d);
         return NULL;
     }
@@ -1059,6 +1181,7 @@ void dsm_free(struct dsm *d)
     free(d->state);
     free(d->cs_buf);
     free(d->req_sent_ns);
+    free(d->req_out);
     free(d->hint);
     free(d);
 }

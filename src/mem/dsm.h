@@ -251,6 +251,35 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from);
 /* ---- the protocol ---- */
 typedef void (*dsm_lose_fn)(void *arg, uint64_t page, enum dsm_state new_state);
 
+/* A wait for another rank that went on too long (config.answer_timeout_ns,
+ * docs/dsm.md "A rank that stops answering"). A wait looks at the clock
+ * every DSM_WAIT_LOOK_ROUNDS rounds (a round is a poll and a back-off:
+ * microseconds; a clock read costs tens of nanoseconds here). */
+#define DSM_WAIT_LOOK_ROUNDS 8u
+enum dsm_stall_kind {
+    DSM_STALL_ACK,         /* the ACK of a request (INVALIDATE, DOWNGRADE)
+                            * from `rank`: limit answer_timeout_ns */
+    DSM_STALL_TAKE,        /* the answer to a TAKE sent to `rank`, the
+                            * page's home, which may have forwarded it to
+                            * the owner: limit twice answer_timeout_ns */
+    DSM_STALL_LOCK,        /* the page's directory entry at `rank` (its
+                            * home) stayed locked by another rank, `holder`
+                            * where it can only be one (2 ranks), else -1:
+                            * limit twice answer_timeout_ns */
+};
+struct dsm_stall {
+    enum dsm_stall_kind kind;
+    int rank;
+    int holder;
+    enum dsm_msg_type request;   /* ACK: DSM_MSG_INVALIDATE or _DOWNGRADE;
+                                  * TAKE: DSM_MSG_TAKE */
+    uint64_t page;
+    uint64_t waited_ns;          /* as counted (waitclock.h) */
+};
+/* One line without newline, e.g. "rank 1 has not answered INVALIDATE of
+ * page 0x00123000"; the length snprintf returned. */
+int dsm_stall_describe(const struct dsm_stall *s, char *buf, size_t len);
+
 /* When a read fault first tries the lock-free join (docs/dsm.md). */
 enum dsm_join_policy {
     DSM_JOIN_ADAPTIVE = 0, /* default: try it unless recent tries failed
@@ -295,6 +324,23 @@ struct dsm_config {
      * not poll or fault. NULL: they count as protocol errors. */
     void (*on_msg)(void *arg, int src, const struct dsm_msg *m);
     void *on_msg_arg;
+    /* The answer timeout (0: wait for ever). A fault that has waited
+     * answer_timeout_ns for an ACK, or twice that for a TAKE's answer or
+     * a locked directory entry (who answers those is not known for sure:
+     * a rank that still runs reports its own wait first, docs/dsm.md),
+     * calls on_stall. Time while this rank did not run is not counted
+     * (src/waitclock.h). on_stall normally ends the process; if it
+     * returns (tests), the fault fails (-1), and so does every later
+     * fault of this dsm. */
+    uint64_t answer_timeout_ns;
+    void (*on_stall)(void *arg, const struct dsm_stall *s);
+    void *on_stall_arg;
+    /* With answer_timeout_ns: called every DSM_WAIT_LOOK_ROUNDS rounds of
+     * a wait for another rank, after serving what arrived, with the
+     * transport's clock (the machine checks its other waits there); may
+     * send, must not poll or fault. NULL: nothing. */
+    void (*on_wait)(void *arg, uint64_t now_ns);
+    void *on_wait_arg;
 };
 
 struct dsm;
@@ -323,9 +369,10 @@ static inline enum dsm_state dsm_state(const struct dsm *d, uint64_t page)
 uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page);
 
 /* Make page locally readable / writable; returns 0 once it is, -1 for a
- * page out of range or a call from inside on_lose. Serves other ranks'
- * requests while waiting. The first fault of an untouched page (read or
- * write) leaves it DSM_WRITE: the faulting rank owns its zero page. */
+ * page out of range, a call from inside on_lose, or a wait that timed
+ * out (config.on_stall returned). Serves other ranks' requests while
+ * waiting. The first fault of an untouched page (read or write) leaves it
+ * DSM_WRITE: the faulting rank owns its zero page. */
 int dsm_read_fault(struct dsm *d, uint64_t page);
 int dsm_write_fault(struct dsm *d, uint64_t page);
 /* Both pages accessible at once (write_a/write_b: writable), for

@@ -62,6 +62,7 @@ struct dsm_fake {
     int current;                 /* rank whose task runs, -1: scheduler */
     uint64_t rng;
     uint64_t steps;
+    uint64_t time_ns;            /* added to steps * DSM_FAKE_STEP_NS */
     struct fake_msg *q;
     size_t nq, capq;
     struct fake_store *st;       /* in issue order */
@@ -408,7 +409,7 @@ static uint64_t t_rma_ns(void *ctx, int rank)
 static uint64_t t_now(void *ctx)
 {
     struct fake_rank *self = ctx;
-    return self->f->steps * DSM_FAKE_STEP_NS;
+    return self->f->steps * DSM_FAKE_STEP_NS + self->f->time_ns;
 }
 
 /* ---- life cycle, inspection ---- */
@@ -498,6 +499,11 @@ uint8_t *dsm_fake_ram(const struct dsm_fake *f, int rank)
 uint64_t dsm_fake_steps(const struct dsm_fake *f)
 {
     return f->steps;
+}
+
+void dsm_fake_pass_time(struct dsm_fake *f, uint64_t ns)
+{
+    f->time_ns += ns;
 }
 
 size_t dsm_fake_in_flight(const struct dsm_fake *f)

@@ -17,7 +17,8 @@
  * next operation on the same word, and until then other ranks see the
  * old value. send_data is a put and a message or a snapshot delivered
  * with the message, chosen at random.
- * Time (now_ns) is simulated: DSM_FAKE_STEP_NS per step.
+ * Time (now_ns) is simulated: DSM_FAKE_STEP_NS per step (and what
+ * dsm_fake_pass_time adds).
  * Each rank's copy area starts filled with the byte DSM_FAKE_GARBAGE(rank)
  * (never zero): the transport promises nothing about a copy area's initial
  * bytes, so a protocol that read bytes it never installed shows it. */
@@ -68,6 +69,9 @@ uint64_t dsm_fake_dir_word(const struct dsm_fake *f, int rank, size_t idx);
 size_t dsm_fake_dir_len(const struct dsm_fake *f, int rank);
 uint8_t *dsm_fake_ram(const struct dsm_fake *f, int rank);
 uint64_t dsm_fake_steps(const struct dsm_fake *f);
+/* The simulated clock (now_ns) jumps ahead by ns, as if every rank had
+ * been stopped that long (tests of the answer timeout). */
+void dsm_fake_pass_time(struct dsm_fake *f, uint64_t ns);
 size_t dsm_fake_in_flight(const struct dsm_fake *f);   /* undelivered messages and
                                                          * directory stores */
 /* The scheduler's random generator (deterministic by seed), for tests

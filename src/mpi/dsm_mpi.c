@@ -42,6 +42,7 @@
 #include "mem/dsm.h"
 #include "mem/dsm_transport.h"
 #include "mem/hostmem.h"
+#include "watchdog.h"
 
 #include <mpi.h>
 #include <limits.h>
@@ -137,6 +138,7 @@ struct dsm_mpi {
     int bl_peer;              /* the last rank sampled */
     uint64_t bl_rng;          /* picks the page */
     uint8_t *bl_buf;          /* DSM_PAGE_SIZE, private */
+    struct watchdog *watch;   /* blocking calls marked for it (NULL: none) */
     struct dsm_kind_stats bl;
 };
 
@@ -621,7 +623,9 @@ void dsm_mpi_get(struct dsm_mpi *m, int rank, size_t off, void *buf, size_t len)
                 (MPI_Aint)(m->ram_disp[rank] + off + done), (int)n, MPI_BYTE, m->ram_win);
         done += n;
     }
+    struct watch_mark w = watch_begin(m->watch, WATCH_GET, rank, off, NULL);
     MPI_Win_flush_local(rank, m->ram_win);      /* the bytes are in buf */
+    watch_end(m->watch, w);
     m->st.gets++;
     m->st.get_bytes += len;
 }
@@ -679,7 +683,9 @@ static uint64_t baseline_get(struct dsm_mpi *m, int r)
     uint64_t t0 = now_ns();
     MPI_Get(m->bl_buf, DSM_PAGE_SIZE, MPI_BYTE, r, (MPI_Aint)(m->ram_disp[r] + off),
             DSM_PAGE_SIZE, MPI_BYTE, m->ram_win);
+    struct watch_mark w = watch_begin(m->watch, WATCH_GET, r, off, NULL);
     MPI_Win_flush(r, m->ram_win);
+    watch_end(m->watch, w);
     return now_ns() - t0;
 }
 
@@ -714,7 +720,9 @@ void dsm_mpi_put(struct dsm_mpi *m, int rank, size_t off, const void *buf, size_
                 (MPI_Aint)(m->ram_disp[rank] + off + done), (int)n, MPI_BYTE, m->ram_win);
         done += n;
     }
+    struct watch_mark w = watch_begin(m->watch, WATCH_PUT, rank, off, NULL);
     MPI_Win_flush(rank, m->ram_win);
+    watch_end(m->watch, w);
     m->st.puts++;
     m->st.put_bytes += len;
 }
@@ -732,7 +740,9 @@ uint64_t dsm_mpi_cas(struct dsm_mpi *m, int rank, size_t idx,
     uint64_t old = 0;
     MPI_Compare_and_swap(&desired, &expect, &old, MPI_UINT64_T, rank,
                          (MPI_Aint)idx, m->dir_win);
+    struct watch_mark w = watch_begin(m->watch, WATCH_ATOMIC, rank, idx, NULL);
     MPI_Win_flush_local(rank, m->dir_win);      /* old is there: the CAS took place */
+    watch_end(m->watch, w);
     m->st.atomics++;
     return old;
 }
@@ -742,7 +752,9 @@ static uint64_t fetch_op(struct dsm_mpi *m, int rank, size_t idx, uint64_t v, MP
     check_dir(m, rank, idx);
     uint64_t old = 0;
     MPI_Fetch_and_op(&v, &old, MPI_UINT64_T, rank, (MPI_Aint)idx, op, m->dir_win);
+    struct watch_mark w = watch_begin(m->watch, WATCH_ATOMIC, rank, idx, NULL);
     MPI_Win_flush_local(rank, m->dir_win);      /* old is there: the operation took place */
+    watch_end(m->watch, w);
     m->st.atomics++;
     return old;
 }
@@ -782,7 +794,9 @@ void dsm_mpi_store(struct dsm_mpi *m, int rank, size_t idx, uint64_t value)
      * fetching op would wait for. */
     MPI_Accumulate(&value, 1, MPI_UINT64_T, rank, (MPI_Aint)idx, 1, MPI_UINT64_T, MPI_REPLACE,
                    m->dir_win);
+    struct watch_mark w = watch_begin(m->watch, WATCH_STORE, rank, idx, NULL);
     MPI_Win_flush_local(rank, m->dir_win);
+    watch_end(m->watch, w);
     m->st.stores++;
 }
 
@@ -944,6 +958,11 @@ void dsm_mpi_idle(struct dsm_mpi *m, unsigned idle)
 bool dsm_mpi_idle_spins(const struct dsm_mpi *m)
 {
     return m->idle_spin;
+}
+
+void dsm_mpi_set_watchdog(struct dsm_mpi *m, struct watchdog *w)
+{
+    m->watch = w;
 }
 
 void dsm_mpi_backoff(unsigned idle)

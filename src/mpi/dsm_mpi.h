@@ -161,6 +161,13 @@ void dsm_mpi_backoff(unsigned idle);
 /* Whether this rank's idle waits spin (the policy as resolved at open). */
 bool dsm_mpi_idle_spins(const struct dsm_mpi *m);
 
+/* Mark every call that can block on one other rank (the flush of a get,
+ * put, atomic or store: over osc/pt2pt it needs the target's progress)
+ * for w's thread (src/watchdog.h): a target that stopped answering ends
+ * the job instead of hanging it inside MPI. NULL: no marks (default). */
+struct watchdog;
+void dsm_mpi_set_watchdog(struct dsm_mpi *m, struct watchdog *w);
+
 /* Counters for --stats. */
 struct dsm_mpi_stats {
     uint64_t gets, puts, get_bytes, put_bytes;

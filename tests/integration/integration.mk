@@ -10,7 +10,7 @@ INTEG_OUT    := $(BUILD)/tests/integration/guests
 INTEG_NASM   ?= nasm
 INTEG_LD     ?= ld
 INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT)/aptriple.elf \
-                $(INTEG_OUT)/allhalt.elf
+                $(INTEG_OUT)/allhalt.elf $(INTEG_OUT)/idle.elf
 
 .PHONY: check-integration integration-guests demo
 integration-guests: $(INTEG_GUESTS)

@@ -32,12 +32,22 @@
 # ranks over sm and tcp, each rank's peak RSS far below it; no rank reads
 # guest RAM nobody installed (copy areas filled with garbage first); an
 # address-space limit below memory is one line and status 2.
+# --answer-timeout: one rank of a running SMP guest stopped with
+# SIGSTOP at 2 and 4 ranks over sm and tcp (the job ends with status 14,
+# a line naming the stopped rank, nothing left running, the stopped rank
+# too), a rank stopped at a collective step of the start-up (the others
+# wait inside MPI: the watchdog thread), an idle guest (every CPU halted)
+# not timed out over more than twice the limit and then found by the
+# liveness check when a rank stops, --answer-timeout 0 (off: a stopped
+# rank is waited for), and bad values.
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
 # CASE_TIMEOUT (60 s), SMP_TIMEOUT (120 s), INTEG_QUICK=1 (2 ranks only),
 # INTEG_CASES (only these case functions, e.g. "run_smp_cases"), NETNS=0 (skip netns),
-# EXIT_TRIPLE_FAULT (4), EXIT_HALTED (6): the statuses expected (src/machine.h).
+# EXIT_TRIPLE_FAULT (4), EXIT_HALTED (6), EXIT_NO_ANSWER (14): the statuses
+# expected (src/machine.h), ANSWER_TIMEOUT (3 s: the --answer-timeout of
+# the cases that stop a rank).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -53,6 +63,10 @@ OWN_GUESTS=$BUILD/tests/integration/guests
 # them ("Exit status"). Change them here, in one place, if the README does.
 EXIT_TRIPLE_FAULT=${EXIT_TRIPLE_FAULT:-4}
 EXIT_HALTED=${EXIT_HALTED:-6}
+EXIT_NO_ANSWER=${EXIT_NO_ANSWER:-14}
+# A limit far above any answer time of a running job, even 4 ranks on 2
+# busy cores (milliseconds), and short enough for a test.
+ANSWER_TIMEOUT=${ANSWER_TIMEOUT:-3}
 RANKS=(1 2 4)
 [ "${INTEG_QUICK:-0}" = 1 ] && RANKS=(2)
 
@@ -63,7 +77,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf" "$OWN_GUESTS/aptriple.elf" \
-         "$OWN_GUESTS/allhalt.elf"; do
+         "$OWN_GUESTS/allhalt.elf" "$OWN_GUESTS/idle.elf"; do
     [ -f "$f" ] || { echo "integration: $f missing (make vsmp integration-guests)" >&2; exit 1; }
 done
 command -v "$MPIRUN" >/dev/null || { echo "integration: $MPIRUN not found (openmpi-bin)" >&2; exit 1; }
@@ -198,6 +212,8 @@ guest_cfg() {
             echo "initrd $SRC/tests/guests/data/module.txt" ;;
         bench_par)      # a minute or more of work at 2 ranks: never done first
             echo "cmdline scale=4096" ;;
+        bench_lock)     # hours of lock hand-overs: every CPU keeps needing the others
+            echo "cmdline scale=100000" ;;
         esac
     } >"$CFG/$name.cfg"
 }
@@ -728,6 +744,154 @@ run_memory_cases() {
     rm -f "$T/rc"
 }
 
+# --------------------------------------------------------- a rank stops
+# --answer-timeout: a rank stopped with SIGSTOP must not hang the job.
+
+# The pid of rank R of this run's job (empty while there is none).
+pid_of_rank() {
+    grep -l -s -z -x "OMPI_COMM_WORLD_RANK=$1" \
+        $(grep -l -s -z -x "VSMP_INTEG_TAG=$TAG" /proc/[0-9]*/environ) /dev/null |
+        sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | head -n 1
+}
+
+# stop_rank_later R SECONDS: in the background, once rank R runs and the
+# guest has printed its first line, wait SECONDS more, note in $T/quiet
+# whether the job is still running without a vsmp line, then SIGSTOP rank
+# R (its pid in $T/stopped). Sets STOPPER to the helper's pid.
+stop_rank_later() {
+    local r=$1 after=$2
+    rm -f "$T/quiet" "$T/stopped"
+    : >"$T/out"
+    : >"$T/err"
+    (
+        set +e +o pipefail
+        for _ in $(seq 1 600); do
+            pid=$(pid_of_rank "$r")
+            if [ -n "$pid" ] && [ -s "$T/out" ]; then
+                sleep "$after"
+                if kill -0 "$pid" 2>/dev/null && ! grep -q '^vsmp:' "$T/err"; then
+                    touch "$T/quiet"
+                fi
+                kill -STOP "$pid" 2>/dev/null && echo "$pid" >"$T/stopped"
+                exit 0
+            fi
+            sleep 0.1
+        done
+    ) &
+    STOPPER=$!
+}
+
+# The job ended by the answer timeout: status 14, nothing left (the
+# stopped rank included), every vsmp line one of the timeout's, one of
+# them naming rank S as the one that did not answer (S "-": none named).
+# check_no_answer NAME S
+check_no_answer() {
+    local name=$1 s=$2
+    if [ ! -s "$T/stopped" ]; then
+        fail "$name" "rank $s was never stopped (the guest ended first?)"; return 1
+    fi
+    check_common "$name" "$EXIT_NO_ANSWER" || return 1
+    if [ "$(vsmp_lines)" = 0 ]; then
+        fail "$name" "no 'vsmp:' line"; return 1
+    fi
+    if grep '^vsmp:' "$T/err" |
+       grep -q -v -E '^vsmp: rank [0-9]+: .* for [0-9]+\.[0-9] s; ending the job$'; then
+        fail "$name" "a 'vsmp:' line that is not the answer timeout's"; return 1
+    fi
+    if [ "$s" != - ] &&
+       ! grep '^vsmp:' "$T/err" | grep -q -E "^vsmp: rank [0-9]+: rank $s (has not|has held)"; then
+        fail "$name" "no line names rank $s as not answering"; return 1
+    fi
+    return 0
+}
+
+# bench_lock (every CPU takes one spinlock over and over: the pages move
+# between the ranks all the time) at 2 and 4 ranks over sm and tcp, one
+# rank stopped a second after the guest's first line: the job must end
+# with status 14 naming that rank. Whoever waits for it reports (an
+# INVALIDATE or DOWNGRADE never acknowledged, an atomic on its directory
+# stuck inside MPI over TCP, or the liveness check when no CPU needs it).
+run_answer_timeout_cases() {
+    local elf=$SRC/$GUESTS/bench_lock.elf c mode np s name v
+    [ -f "$elf" ] || { fail "answer timeout" "$GUESTS/bench_lock.elf missing"; return; }
+    guest_cfg bench_lock "$elf"
+    for c in "sm 2 1" "tcp 2 0" "sm 4 2" "tcp 4 3"; do
+        read -r mode np s <<<"$c"
+        [ "$np" -gt "${RANKS[-1]}" ] && continue
+        name="answer timeout: rank $s stopped ($mode np=$np)"
+        stop_rank_later "$s" 1
+        launch "$mode" "$np" "$CFG/bench_lock.cfg" --answer-timeout "$ANSWER_TIMEOUT"
+        wait "$STOPPER" 2>/dev/null || true
+        check_no_answer "$name" "$s" && pass "$name"
+    done
+
+    # A rank stopped at a collective step of the start-up (it stops itself
+    # there: VSMP_TEST_STOP=STEP:RANK, src/main.c): the others wait inside
+    # MPI, where only the watchdog thread can see them.
+    for c in "clock 1 tcp 2 the clock synchronisation" "machine 3 sm 4 the machine check"; do
+        read -r key s mode np what <<<"$c"
+        [ "$np" -gt "${RANKS[-1]}" ] && continue
+        name="answer timeout: rank $s stopped at the step '$key' ($mode np=$np)"
+        echo "$s" >"$T/stopped"
+        export VSMP_TEST_STOP="$key:$s"
+        launch "$mode" "$np" "$CFG/bench_lock.cfg" --answer-timeout "$ANSWER_TIMEOUT"
+        unset VSMP_TEST_STOP
+        check_no_answer "$name" "-" || continue
+        if ! grep -q "^vsmp: rank [0-9]*: not every rank has reached $what at start-up (inside MPI)" \
+               "$T/err"; then
+            fail "$name" "no line about the step"; continue
+        fi
+        pass "$name"
+    done
+
+    # idle.asm: every CPU halted with interrupts on, nothing to wake
+    # them. For 6 s, three times the limit (2 s here), nothing may
+    # happen; then rank 1 stops and only the liveness check can find it.
+    bad_cfg idle "memory 16M" "kernel $SRC/$OWN_GUESTS/idle.elf"
+    name="answer timeout: idle guest, then rank 1 stopped (sm np=2)"
+    stop_rank_later 1 6
+    launch sm 2 "$CFG/idle.cfg" --answer-timeout 2
+    wait "$STOPPER" 2>/dev/null || true
+    if [ ! -f "$T/quiet" ]; then
+        fail "$name" "the idle job did not run quietly for 6 s (status $RC)"
+    elif check_no_answer "$name" 1; then
+        if grep -q "^vsmp: rank 0: rank 1 has not answered PING" "$T/err"; then
+            pass "$name"
+        else
+            fail "$name" "not found by the liveness check (PING)"
+        fi
+    fi
+
+    # --answer-timeout 0 (after 1: the last one counts) is off: a rank
+    # stopped in the idle guest is waited for until the case's own
+    # timeout ends the job.
+    name="answer timeout: --answer-timeout 0 waits for a stopped rank (sm np=2)"
+    stop_rank_later 1 0
+    TIMEOUT=8 launch sm 2 "$CFG/idle.cfg" --answer-timeout 1 --answer-timeout 0
+    wait "$STOPPER" 2>/dev/null || true
+    if [ ! -s "$T/stopped" ]; then
+        fail "$name" "rank 1 was never stopped"
+    elif [ "$RC" != 124 ] && [ "$RC" != 137 ]; then
+        fail "$name" "the job ended (status $RC) instead of waiting"
+    elif [ "$(vsmp_lines)" != 0 ]; then
+        fail "$name" "vsmp printed a line"
+    else
+        pass "$name"
+    fi
+
+    # bad values: one line, status 2
+    for v in bogus -1 1.5 86401 99999999999999999999 ""; do
+        name="--answer-timeout '$v' is an error"
+        launch single 1 "$CFG/idle.cfg" --answer-timeout "$v"
+        check_common "$name" 2 || continue
+        if [ "$(vsmp_lines)" != 1 ] || ! grep -q -F -x \
+            "vsmp: --answer-timeout needs whole seconds from 0 (off) to 86400, not '$v'" "$T/err"; then
+            fail "$name" "expected one line naming --answer-timeout"; continue
+        fi
+        pass "$name"
+    done
+}
+
 # -------------------------------------------------------------------- run
 start=$SECONDS
 echo "integration: vsmp $VSMP, ranks ${RANKS[*]}, timeout ${CASE_TIMEOUT}s per case"
@@ -746,6 +910,7 @@ run_idle_cases
 run_push_cases
 run_take_cases
 run_baseline_cases
+run_answer_timeout_cases
 fi
 
 if [ "${NETNS:-1}" != 0 ]; then
