@@ -202,8 +202,9 @@ static void fpu_exec_host(struct cpu *cpu, const struct insn *in, unsigned esc,
 
 /* Environment images (SDM "Protected Mode / Real Mode x87 FPU State
  * Images in Memory"). Protected mode when CR0.PE, except in V86 mode,
- * which uses the real-mode formats (env_pm); 32- or 16-bit by operand size. The 32-bit formats store all-ones in the
- * reserved upper halves, as hardware does. In the real-mode formats the
+ * which uses the real-mode formats (env_pm); 32- or 16-bit by operand
+ * size. The 32-bit formats store all-ones in the reserved upper halves,
+ * as hardware does. In the real-mode formats the
  * pointers are 20/32-bit linear addresses; vsmp keeps offset and selector
  * and stores (selector << 4) + offset there. */
 static bool env_pm(const struct cpu *cpu)
