@@ -1,7 +1,7 @@
 /* cpu.c - the life cycle of a struct cpu: initialisation, the power-on
  * (RESET) state, the flat 32-bit protected-mode entry state used by the
  * Multiboot loader and the tests, and the derived mode fields
- * (pe, code32, stack32, cpl). */
+ * (pe, code32, stack32, cpl; CPL 3 in virtual-8086 mode). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +124,8 @@ void cpu_update_mode(struct cpu *cpu)
     bool pe = (cpu->cr0 & CR0_PE) != 0;
     if (!pe)
         cpu->cpl = 0;
+    else if (cpu_v86(cpu))
+        cpu->cpl = 3;       /* virtual-8086 mode (v86.c) */
     else if (cpu->pe)
         cpu->cpl = cpu->seg[S_CS].sel & 3;
     /* else: PE was just set by MOV CR0/LMSW. CS still holds its real-mode

@@ -172,7 +172,7 @@ struct cpu {
     uint32_t a20_mask;        /* 0xffffffff: A20 always enabled */
 
     /* ---- derived mode, refreshed by cpu_update_mode() ---- */
-    bool pe;                  /* CR0.PE */
+    bool pe;                  /* CR0.PE (also set in V86 mode) */
     bool code32;              /* CS.D */
     bool stack32;             /* SS.B */
 
@@ -291,6 +291,13 @@ static inline void cpu_nmi_unblock(struct cpu *cpu)
 static inline bool cpu_nmi_ready(const struct cpu *cpu)
 {
     return cpu->nmi && !cpu->nmi_blocked;
+}
+
+/* Virtual-8086 mode: EFLAGS.VM, which only an IRET at CPL 0 or a task
+ * switch sets (both with CR0.PE; v86.c). CPL is 3 while it is set. */
+static inline bool cpu_v86(const struct cpu *cpu)
+{
+    return (cpu->eflags & F_VM) != 0;
 }
 
 /* ---- x87 (fpu.c) ---- */

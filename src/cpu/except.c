@@ -6,10 +6,9 @@
  * (Vol. 3, "Interrupt 8 - Double Fault Exception").
  *
  * A task gate in the IDT switches tasks (task.c), with the error code of
- * an exception pushed on the new task's stack.
- *
- * Not supported (documented in README): virtual-8086 mode does not exist
- * (EFLAGS.VM is never set). */
+ * an exception pushed on the new task's stack. From virtual-8086 mode a
+ * trap or interrupt gate must lead to a non-conforming DPL 0 code segment
+ * (else #GP(selector)); v86.c builds that frame. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "cpu/operand.h"
 #include "cpu/seg.h"
 #include "cpu/task.h"
+#include "cpu/v86.h"
 
 bool exc_has_error_code(int vector)
 {
@@ -178,6 +178,13 @@ static void deliver_pm(struct cpu *cpu, int vector, bool has_err, uint32_t err, 
         cpu_raise(cpu, EXC_GP, (sel & 0xfffcu) | ext);
     if (!(ar & AR_P))
         cpu_raise(cpu, EXC_NP, (sel & 0xfffcu) | ext);
+    if (cpu_v86(cpu)) {
+        /* INTERRUPT-FROM-VIRTUAL-8086-MODE: only to ring 0 */
+        if (ar_conforming(ar) || dpl != 0)
+            cpu_raise(cpu, EXC_GP, (sel & 0xfffcu) | ext);
+        v86_interrupt(cpu, sel, d, off, gate32, trap, has_err, err, ext, rf);
+        return;
+    }
     if (off > desc_limit(d))
         cpu_raise(cpu, EXC_GP, ext);
 

@@ -201,11 +201,17 @@ static void fpu_exec_host(struct cpu *cpu, const struct insn *in, unsigned esc,
 /* ------------------------------------------- environment and save area */
 
 /* Environment images (SDM "Protected Mode / Real Mode x87 FPU State
- * Images in Memory"). Protected mode when CR0.PE (V86 is not implemented),
- * 32- or 16-bit by operand size. The 32-bit formats store all-ones in the
- * reserved upper halves, as hardware does. In the real-mode formats the
+ * Images in Memory"). Protected mode when CR0.PE, except in V86 mode,
+ * which uses the real-mode formats (env_pm); 32- or 16-bit by operand
+ * size. The 32-bit formats store all-ones in the reserved upper halves,
+ * as hardware does. In the real-mode formats the
  * pointers are 20/32-bit linear addresses; vsmp keeps offset and selector
  * and stores (selector << 4) + offset there. */
+static bool env_pm(const struct cpu *cpu)
+{
+    return cpu->pe && !cpu_v86(cpu);
+}
+
 static int env_size(const struct insn *in)
 {
     return in->opsize == 32 ? 28 : 14;
@@ -218,7 +224,7 @@ static void env_build(const struct cpu *cpu, const struct insn *in, const struct
         put32(b + 0, 0xffff0000u | f->cw);
         put32(b + 4, 0xffff0000u | f->sw);
         put32(b + 8, 0xffff0000u | tw);
-        if (cpu->pe) {
+        if (env_pm(cpu)) {
             put32(b + 12, f->fip);
             put32(b + 16, f->fcs | ((uint32_t)(f->fop & 0x7ff) << 16));
             put32(b + 20, f->fdp);
@@ -235,7 +241,7 @@ static void env_build(const struct cpu *cpu, const struct insn *in, const struct
         put16(b + 0, f->cw);
         put16(b + 2, f->sw);
         put16(b + 4, tw);
-        if (cpu->pe) {
+        if (env_pm(cpu)) {
             put16(b + 6, f->fip);
             put16(b + 8, f->fcs);
             put16(b + 10, f->fdp);
@@ -259,7 +265,7 @@ static void env_parse(const struct cpu *cpu, const struct insn *in, struct fpu *
         cw = get16(b + 0);
         sw = get16(b + 4);
         tw = get16(b + 8);
-        if (cpu->pe) {
+        if (env_pm(cpu)) {
             f->fip = get32(b + 12);
             f->fcs = get16(b + 16);
             f->fop = get16(b + 18) & 0x7ff;
@@ -275,7 +281,7 @@ static void env_parse(const struct cpu *cpu, const struct insn *in, struct fpu *
         cw = get16(b + 0);
         sw = get16(b + 2);
         tw = get16(b + 4);
-        if (cpu->pe) {
+        if (env_pm(cpu)) {
             f->fip = get16(b + 6);
             f->fcs = get16(b + 8);
             f->fdp = get16(b + 10);

@@ -5,15 +5,15 @@
  * sections of JMP, CALL, RET and IRET in the SDM, Vol. 2.
  *
  * Task switches (JMP or CALL to a TSS or a task gate, IRET with NT=1)
- * are handed to task.c.
- *
- * Not supported (raise #GP(0), documented in README): returns to
- * virtual-8086 mode (IRET with VM=1 in the popped EFLAGS). */
+ * are handed to task.c. In virtual-8086 mode far JMP, CALL and RET work
+ * as in real mode (on 8086 segments), and IRET in V86 mode and IRET to
+ * V86 mode (VM=1 in the EFLAGS popped at CPL 0) are v86.c's. */
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
 #include "cpu/seg.h"
 #include "cpu/system.h"
 #include "cpu/task.h"
+#include "cpu/v86.h"
 
 static inline uint32_t sel_err(uint16_t sel)
 {
@@ -62,10 +62,29 @@ static uint64_t check_call_gate(struct cpu *cpu, uint16_t sel, uint64_t gate, ui
     return d;
 }
 
+/* Real-address and virtual-8086 mode: no descriptors. */
+static bool far_is_real(const struct cpu *cpu)
+{
+    return !cpu->pe || cpu_v86(cpu);
+}
+
+/* The target offset of a far transfer in real-address or V86 mode, with
+ * the SDM's check against the code segment limit (#GP(0)) - before
+ * anything is pushed or loaded. */
+static uint32_t far_real_off(struct cpu *cpu, uint32_t off, int opsize)
+{
+    if (opsize == 16)
+        off &= 0xffff;
+    if (cpu_v86(cpu) && off > cpu->seg[S_CS].limit)
+        cpu_raise(cpu, EXC_GP, 0);
+    return off;
+}
+
 static void far_real(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
 {
+    off = far_real_off(cpu, off, opsize);
     seg_load_real(cpu, S_CS, sel);
-    cpu->eip = opsize == 16 ? (off & 0xffff) : off;
+    cpu->eip = off;
     cpu->end_block = 1;
 }
 
@@ -127,7 +146,7 @@ static void far_enter(struct cpu *cpu, const struct far_dest *f)
 
 void far_jmp(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
 {
-    if (!cpu->pe) {
+    if (far_is_real(cpu)) {
         far_real(cpu, sel, off, opsize);
         return;
     }
@@ -207,7 +226,8 @@ static void call_gate_inner(struct cpu *cpu, uint64_t gate, uint16_t tsel, uint6
 void far_call(struct cpu *cpu, uint16_t sel, uint32_t off, int opsize)
 {
     int size = opsize / 8;
-    if (!cpu->pe) {
+    if (far_is_real(cpu)) {
+        far_real_off(cpu, off, opsize);
         push_return(cpu, size);
         far_real(cpu, sel, off, opsize);
         return;
@@ -289,7 +309,8 @@ void far_ret(struct cpu *cpu, int opsize, uint16_t imm)
     if (size == 2)
         neip &= 0xffff;
 
-    if (!cpu->pe) {
+    if (far_is_real(cpu)) {
+        far_real_off(cpu, neip, opsize);
         sp_set(cpu, after + imm);
         far_real(cpu, ncs, neip, opsize);
         return;
@@ -331,6 +352,10 @@ void iret(struct cpu *cpu, int opsize)
     uint32_t mask = cpu_sp_mask(cpu);
     uint32_t sp = sp_get(cpu);
 
+    if (cpu->pe && cpu_v86(cpu)) {
+        v86_iret(cpu, opsize);           /* before NT: VM = 1 decides */
+        return;
+    }
     if (cpu->pe && (cpu->eflags & F_NT)) {
         /* Task return through the previous-task link (task.c). NMI
          * blocking already ended in op_iret, as for every IRET. */
@@ -354,8 +379,10 @@ void iret(struct cpu *cpu, int opsize)
         far_real(cpu, ncs, neip, opsize);
         return;
     }
-    if (size == 4 && (nfl & F_VM) && cpu->cpl == 0)
-        cpu_raise(cpu, EXC_GP, 0);            /* return to V86 mode: unsupported */
+    if (size == 4 && (nfl & F_VM) && cpu->cpl == 0) {
+        v86_iret_enter(cpu, neip, ncs, nfl, after);   /* return to V86 mode */
+        return;
+    }
     if (size == 2)
         neip &= 0xffff;
     uint64_t d = check_return_cs(cpu, ncs);

@@ -4,7 +4,9 @@
  * register moves and loads, HLT, the descriptor-table instructions
  * (0F 00, 0F 01, LAR, LSL, ARPL), control and debug registers, CLTS,
  * INVD/WBINVD, RDTSC, RDMSR/WRMSR, RDPMC, CPUID and SYSENTER/SYSEXIT.
- * Far transfers themselves live in ops_sys_far.c. */
+ * Far transfers themselves live in ops_sys_far.c. The virtual-8086 mode
+ * rules (IOPL-sensitive PUSHF, POPF and INT n, I/O always through the
+ * bitmap, #UD for the descriptor instructions) are marked "V86" (v86.c). */
 #include <time.h>
 
 #include "cpu/apic.h"
@@ -14,6 +16,7 @@
 #include "cpu/operand.h"
 #include "cpu/seg.h"
 #include "cpu/system.h"
+#include "cpu/v86.h"
 
 /* CPUID.1 EAX: family 6, model 8, stepping 3 (matches cpu.c's reset EDX). */
 #define CPUID_SIGNATURE 0x00000683u
@@ -54,10 +57,11 @@ static void need_cpl0(struct cpu *cpu)
         cpu_raise(cpu, EXC_GP, 0);
 }
 
-/* Instructions that do not exist in real mode (LAR, LSL, ARPL, VERR...). */
+/* Instructions that do not exist in real mode, nor in V86 mode (LAR,
+ * LSL, ARPL, VERR, VERW, SLDT, STR, LLDT, LTR). */
 static void need_pm(struct cpu *cpu)
 {
-    if (!cpu->pe)
+    if (!cpu->pe || cpu_v86(cpu))
         cpu_raise_noerr(cpu, EXC_UD);
 }
 
@@ -65,12 +69,16 @@ static void need_pm(struct cpu *cpu)
 
 static void op_pushf(struct cpu *cpu, const struct insn *in)
 {
+    if (cpu_v86(cpu))
+        v86_need_iopl3(cpu);
     push(cpu, osz(in), cpu->eflags & ~(F_VM | F_RF));
 }
 
 static void op_popf(struct cpu *cpu, const struct insn *in)
 {
     int size = osz(in);
+    if (cpu_v86(cpu))
+        v86_need_iopl3(cpu);    /* V86, IOPL 3: as at CPL 3 = IOPL (IF, not IOPL) */
     uint32_t v = pop(cpu, size);
     uint32_t chg = F_ARITH | F_TF | F_DF | F_NT | F_AC | F_ID;
     if (!cpu->pe || cpu->cpl == 0)
@@ -109,7 +117,8 @@ static void op_sti(struct cpu *cpu, const struct insn *in)
 
 void io_check(struct cpu *cpu, uint16_t port, int size)
 {
-    if (!cpu->pe || cpu->cpl <= iopl(cpu))
+    /* V86: the bitmap always, whatever IOPL is */
+    if (!cpu->pe || (!cpu_v86(cpu) && cpu->cpl <= iopl(cpu)))
         return;
     /* The I/O permission bitmap of the 32-bit TSS. */
     const struct segment *tr = &cpu->tr;
@@ -170,6 +179,8 @@ static void op_out_dx(struct cpu *cpu, const struct insn *in)
 
 static void op_int(struct cpu *cpu, const struct insn *in)
 {
+    if (cpu_v86(cpu))
+        v86_need_iopl3(cpu);    /* INT n only: not INT3 (CC), INTO, INT1 */
     cpu_deliver(cpu, (int)(in->imm & 0xff), false, 0, true);
 }
 

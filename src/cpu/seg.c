@@ -1,10 +1,12 @@
 /* seg.c - segmentation: reading descriptors from the GDT/LDT, loading
  * segment registers with the protected-mode checks of the SDM (MOV/POP
  * Sreg, LDS..., far transfers, interrupt and return paths share these),
- * LLDT/LTR, and the ring stacks of the TSS. */
+ * LLDT/LTR, and the ring stacks of the TSS. In virtual-8086 mode the
+ * real-mode style loads give 8086 segments (v86.c). */
 #include "cpu/seg.h"
 
 #include "cpu/mmu.h"
+#include "cpu/v86.h"
 
 /* Linear address of the descriptor of `sel`, or false when it lies
  * outside its table. */
@@ -76,6 +78,10 @@ void seg_set_null(struct cpu *cpu, int sreg, uint16_t sel)
 
 void seg_load_real(struct cpu *cpu, int sreg, uint16_t sel)
 {
+    if (cpu_v86(cpu)) {
+        v86_seg_load(cpu, sreg, sel);   /* an 8086 segment, limit 0xffff */
+        return;
+    }
     struct segment *s = &cpu->seg[sreg];
     s->sel = sel;
     s->base = (uint32_t)sel << 4;
@@ -118,7 +124,7 @@ uint64_t seg_check_ss(struct cpu *cpu, uint16_t sel, int cpl, int vec, uint32_t 
 
 void seg_load(struct cpu *cpu, int sreg, uint16_t sel)
 {
-    if (!cpu->pe) {
+    if (!cpu->pe || cpu_v86(cpu)) {
         seg_load_real(cpu, sreg, sel);
         return;
     }

@@ -73,9 +73,11 @@ void seg_set_accessed(struct cpu *cpu, uint16_t sel, uint64_t *d);
 void seg_cache_set(struct segment *s, uint16_t sel, uint64_t d);
 /* Make sreg unusable (null selector `sel` in DS/ES/FS/GS). */
 void seg_set_null(struct cpu *cpu, int sreg, uint16_t sel);
-/* Real-mode style load: selector and base = sel << 4 (limit kept). */
+/* Real-mode style load: selector and base = sel << 4 (limit kept); in
+ * V86 mode an 8086 segment (v86_seg_load: limit 0xffff, DPL 3). */
 void seg_load_real(struct cpu *cpu, int sreg, uint16_t sel);
-/* MOV/POP/LDS-style load of ES, SS, DS, FS or GS in the current mode,
+/* MOV/POP/LDS-style load of ES, SS, DS, FS or GS in the current mode
+ * (real and V86 mode: seg_load_real),
  * with every protected-mode check (#GP(sel), #SS(sel), #NP(sel)); sets
  * the Accessed bit. MOV SS's interrupt shadow is the caller's job. */
 void seg_load(struct cpu *cpu, int sreg, uint16_t sel);

@@ -55,15 +55,18 @@
  *    of those dwords are reserved);
  *  - TR's selector keeps the RPL it was named with.
  *
- * Not supported (documented in README): virtual-8086 mode. A switch to a
- * TSS whose EFLAGS image has VM=1 raises #TS(new TSS selector | EXT) in
- * the context of the old task, with nothing changed. */
+ * Virtual-8086 mode: a new task whose EFLAGS image has VM = 1 gets its
+ * six segment registers as 8086 segments in part 3 (v86_seg_set: base
+ * selector << 4, limit 0xffff, DPL 3; no descriptors, nothing to check),
+ * CPL 3; part 4 loads and checks only its LDT. Switching away from a V86
+ * task saves its selectors and EFLAGS (VM = 1) like any other. */
 #include "cpu/task.h"
 
 #include <setjmp.h>
 
 #include "cpu/mmu.h"
 #include "cpu/seg.h"
+#include "cpu/v86.h"
 
 enum task_src { SRC_JMP, SRC_CALL, SRC_IRET, SRC_INT };
 
@@ -233,9 +236,8 @@ static void write_memory(struct cpu *cpu, struct task_switch *t)
     save_tss(cpu, &t->old, t->old_eflags);
     /* Read the new TSS again: it may be the old one (an IRET whose link
      * names the current task) or overlap it. Everything was read and
-     * probed before, so this does not fault; VM=1 was refused. */
+     * probed before, so this does not fault. */
     read_tss(cpu, nbase, tss_is32(desc_ar(t->desc)), &t->nt);
-    t->nt.eflags &= ~F_VM;
     if (t->src == SRC_CALL || t->src == SRC_INT) {
         wr(cpu, nbase, 2, t->old.sel);
         t->nt.eflags |= F_NT;
@@ -261,8 +263,12 @@ static void load_registers(struct cpu *cpu, const struct task_switch *t)
         cpu->r[i] = n->r[i];
     cpu->eip = n->eip;
     cpu->eflags = n->eflags;
-    for (int s = 0; s < SEG_COUNT; s++)
-        seg_set_null(cpu, s, n->sel[s]);  /* selector only: unusable cache */
+    for (int s = 0; s < SEG_COUNT; s++) {
+        if (n->eflags & F_VM)
+            v86_seg_set(&cpu->seg[s], n->sel[s]);  /* 8086 segments */
+        else
+            seg_set_null(cpu, s, n->sel[s]);  /* selector only: unusable cache */
+    }
     cpu->ldtr.sel = n->ldt;
     cpu->ldtr.base = 0;
     cpu->ldtr.limit = 0;
@@ -270,7 +276,7 @@ static void load_registers(struct cpu *cpu, const struct task_switch *t)
     seg_refresh_fast(&cpu->ldtr);
     cpu->cr0 |= CR0_TS;
     cpu->dr[7] &= ~DR7_LOCAL;
-    cpu_update_mode(cpu);                 /* CPL = the new CS's RPL */
+    cpu_update_mode(cpu);                 /* CPL = the new CS's RPL (V86: 3) */
     cpu->insn_eip = cpu->eip;             /* faults from here on: new task */
     cpu->insn_esp = cpu->r[R_ESP];
     cpu->end_block = 1;
@@ -312,12 +318,9 @@ static void load_data_seg(struct cpu *cpu, int sreg, uint16_t sel, uint32_t ext)
     seg_commit(cpu, sreg, sel, d, -1);
 }
 
-static void load_descriptors(struct cpu *cpu, struct task_switch *t)
+/* Table 7-1 checks 6-17 (the LDT's valid by load_ldt before). */
+static void load_segments(struct cpu *cpu, const struct tss_image *n, uint32_t ext)
 {
-    const struct tss_image *n = &t->nt;
-    uint32_t ext = t->ext;
-    load_ldt(cpu, n->ldt, ext);
-
     int cpl = n->sel[S_CS] & 3;
     uint16_t cs = n->sel[S_CS], ss = n->sel[S_SS];
     uint32_t cse = (cs & 0xfffcu) | ext, sse = (ss & 0xfffcu) | ext;
@@ -356,6 +359,17 @@ static void load_descriptors(struct cpu *cpu, struct task_switch *t)
     static const int data[4] = { S_DS, S_ES, S_FS, S_GS };
     for (int i = 0; i < 4; i++)
         load_data_seg(cpu, data[i], n->sel[data[i]], ext);
+}
+
+static void load_descriptors(struct cpu *cpu, struct task_switch *t)
+{
+    const struct tss_image *n = &t->nt;
+    uint32_t ext = t->ext;
+    load_ldt(cpu, n->ldt, ext);
+    if (!(n->eflags & F_VM))
+        load_segments(cpu, n, ext);
+    else if ((n->ldt & 0xfffc) != 0 && !(cpu->ldtr.ar & AR_P))
+        cpu_raise(cpu, EXC_TS, (n->ldt & 0xfffcu) | ext);   /* V86: 10 only */
 
     if (t->has_err) {
         /* the exception's error code, on the new task's stack */
@@ -389,8 +403,6 @@ static void switch_tasks(struct cpu *cpu, uint16_t sel, uint64_t d, enum task_sr
     if (desc_limit(d) < (new32 ? TSS32_MIN_LIMIT : TSS16_MIN_LIMIT))
         cpu_raise(cpu, EXC_TS, serr);
     read_tss(cpu, nbase, new32, &t.nt);
-    if (t.nt.eflags & F_VM)
-        cpu_raise(cpu, EXC_TS, serr);     /* no virtual-8086 mode (README) */
     uint32_t first, len;
     save_area(tss_is32(t.old.ar), &first, &len);
     probe(cpu, t.old.base + first, len);

@@ -1634,6 +1634,8 @@ uint32_t jit_key(const struct cpu *cpu)
         k |= JK_STACK32;
     if (cpu->cpl == 3)
         k |= JK_USER;
+    if (cpu_v86(cpu))
+        k |= JK_VM;         /* never run in real or protected mode, nor vice versa */
     if (seg_is_flat(&cpu->seg[S_CS], false))
         k |= JK_CSFLAT;
     for (int s = 0; s < SEG_COUNT; s++)

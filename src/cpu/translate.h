@@ -20,6 +20,7 @@
 #define JK_USER    0x004u   /* CPL 3: the user TLB set */
 #define JK_CSFLAT  0x008u   /* CS base 0, limit 4G */
 #define JK_FLAT(s) (0x010u << (s)) /* segment s: base 0, limit 4G, R/W */
+#define JK_VM      0x400u   /* virtual-8086 mode (EFLAGS.VM) */
 
 struct jit_tb {
     const uint8_t *body;    /* entry from the main loop (jit_enter) */

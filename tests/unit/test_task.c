@@ -1,7 +1,8 @@
 /* test_task.c - unit tests of hardware task switching (src/cpu/task.c):
  * the cases that are cheaper here than in a guest or where QEMU is no
  * oracle - the exact state when a switch faults before its commit point
- * (limit, a page fault on the old TSS, VM=1), the order of the checks
+ * (limit, a page fault on the old TSS), a virtual-8086 task (8086
+ * segments in, its selectors saved out), the order of the checks
  * after it (SDM Vol. 3 table 7-1), EXT in the error codes of a switch an
  * event started, the 16-bit TSS (error code pushed as a word), the T bit,
  * CR0.TS and DR7. Instructions run the way cpu_run() runs them (decode,
@@ -241,14 +242,70 @@ Test(task, limit_below_0x67_faults_before_anything_changes)
     env_free(e);
 }
 
-Test(task, vm86_task_is_refused_with_ts)
+Test(task, vm86_task_gets_8086_segments_and_is_saved_with_them)
 {
-    /* No virtual-8086 mode (README): #TS(new TSS) in the old task. */
+    /* A TSS whose EFLAGS has VM = 1: its segment registers are loaded as
+     * 8086 segments (no descriptors), CPL 3; a #UD in it through an IDT
+     * task gate saves its selectors and VM = 1 in its TSS. */
     struct env *e = env_new();
+    struct cpu *cpu = &e->cpu;
+    w32(e, TSS_NEW + 0x20, 0x0010);                 /* EIP */
+    w32(e, TSS_NEW + 0x24, F_BIT1 | F_VM | F_IOPL);
+    w32(e, TSS_NEW + 0x38, 0xfff0);                 /* ESP */
+    static const uint16_t sel[SEG_COUNT] = { 0x3456, 0x2000, 0x3000, 0x2345, 0x4567, 0x5678 };
+    for (int s = 0; s < SEG_COUNT; s++)
+        w16(e, TSS_NEW + 0x48 + 4u * (uint32_t)s, sel[s]);
+    cr_assert_eq(RUN(e, false, JMP_FAR(SEL_NEW)), -1);
+    cr_assert_eq(cpu->tr.sel, SEL_NEW);
+    cr_assert(cpu_v86(cpu));
+    cr_assert_eq(cpu->cpl, 3);
+    cr_assert(!cpu->code32 && !cpu->stack32);
+    cr_assert_eq(cpu->eip, 0x10);
+    cr_assert_eq(cpu->r[R_ESP], 0xfff0);
+    for (int s = 0; s < SEG_COUNT; s++) {
+        cr_assert_eq(cpu->seg[s].sel, sel[s]);
+        cr_assert_eq(cpu->seg[s].base, (uint32_t)sel[s] << 4);
+        cr_assert_eq(cpu->seg[s].limit, 0xffffu);
+        cr_assert_eq(cpu->seg[s].ar, 0xf3u, "seg %d ar %#x", s, cpu->seg[s].ar);
+    }
+    cr_assert_eq(type_of(e, SEL_NEW), SYS_TSS32_BUSY);
+
+    /* ud2 at 2000:0010 -> #UD through a task gate to the main task */
+    w64(e, IDT_BASE + EXC_UD * 8, mkgate(SEL_MAIN, 0, 0x85));
+    cr_assert_eq(RUN(e, true, 0x0f, 0x0b), EXC_UD);
+    cr_assert_eq(cpu->tr.sel, SEL_MAIN);
+    cr_assert(!cpu_v86(cpu));
+    cr_assert_eq(cpu->cpl, 0);
+    cr_assert_eq(cpu->eip, CODE + 7, "the main task goes on after its JMP");
+    cr_assert(cpu->eflags & F_NT);
+    cr_assert_eq(r16(e, TSS_MAIN), SEL_NEW, "link");
+    cr_assert_eq(r32(e, TSS_NEW + 0x20), 0x10, "EIP of the ud2");
+    cr_assert_eq(r32(e, TSS_NEW + 0x24), F_BIT1 | F_VM | F_IOPL | F_RF);
+    for (int s = 0; s < SEG_COUNT; s++)
+        cr_assert_eq(r16(e, TSS_NEW + 0x48 + 4u * (uint32_t)s), sel[s]);
+    env_free(e);
+}
+
+Test(task, iret_with_nt_to_a_vm86_task)
+{
+    /* kvm-unit-tests' taskswitch2 "VM86": IRET with NT = 1 to a busy TSS
+     * whose EFLAGS has VM = 1 */
+    struct env *e = env_new();
+    struct cpu *cpu = &e->cpu;
+    w64(e, GDT_BASE + SEL_NEW, mkdesc(TSS_NEW, 0x67, 0x008b));
+    w16(e, TSS_MAIN, SEL_NEW);
+    w32(e, TSS_NEW + 0x20, 0x0002);
     w32(e, TSS_NEW + 0x24, F_BIT1 | F_VM);
-    cr_assert_eq(RUN(e, false, CALL_FAR(SEL_NEW)), EXC_TS);
-    cr_assert_eq(e->cpu.last_exc_err, SEL_NEW);
-    assert_unchanged(e);
+    w16(e, TSS_NEW + 0x4c, 0x4200);
+    w16(e, TSS_NEW + 0x50, 0);
+    cpu->eflags |= F_NT;
+    cr_assert_eq(RUN(e, false, 0xcf), -1);
+    cr_assert_eq(cpu->tr.sel, SEL_NEW);
+    cr_assert(cpu_v86(cpu));
+    cr_assert_eq(cpu->seg[S_CS].base, 0x42000u);
+    cr_assert_eq(cpu->seg[S_SS].base, 0);
+    cr_assert_eq(cpu->eip, 2);
+    cr_assert_eq(type_of(e, SEL_MAIN), SYS_TSS32_AVAIL);
     env_free(e);
 }
 
