@@ -32,6 +32,7 @@
  * only sends it. */
 #define _GNU_SOURCE
 #include "mpi/dsm_mpi.h"
+#include "mpi/probe_rule.h"
 #include "mem/dsm.h"
 #include "mem/dsm_transport.h"
 
@@ -395,8 +396,9 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
  * request that costs a network round trip. MPI does not say which
  * (MPI_Win_shared_query fails on MPI_Win_allocate windows in Open MPI
  * 4.1), so time it: a peer is near when the best of a few 8-byte Gets
- * took under NEAR_NS (osc/sm about 0.05 us, osc/pt2pt over vader 0.7-3
- * us, over TCP loopback 12 us and more). send_data puts to near peers
+ * took under PROBE_NEAR_NS (osc/sm about 0.05 us, osc/pt2pt over vader
+ * 0.7-3 us, over TCP loopback 12 us and more; the rule is probe_rule(),
+ * mpi/probe_rule.h, tested with injected times). send_data puts to near peers
  * (a put + flush costs no more than a data message there, which is over
  * vader's 4 KiB eager limit: dsmbench with osc/pt2pt over vader,
  * read-busy 20 us by put against 26-29 us by message) and sends the page
@@ -414,7 +416,6 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
  * others do (osc/pt2pt targets serve while they wait in their own
  * flushes). */
 #define WARM_STEP (64u * 1024u)
-#define NEAR_NS 5000u
 #define PROBES 4
 
 static uint64_t now_ns(void)
@@ -433,18 +434,17 @@ static void probe_peers(struct dsm_mpi *m)
     uint64_t probe;
     for (int k = 1; k < m->size; k++) {
         int r = (m->rank + k) % m->size;
-        uint64_t best = UINT64_MAX;
+        uint64_t times[PROBES];
         for (int i = 0; i < PROBES; i++) {
             uint64_t t0 = now_ns();
             dsm_mpi_get(m, r, 0, &probe, sizeof probe);
-            uint64_t dt = now_ns() - t0;
-            if (dt < best)
-                best = dt;
+            times[i] = now_ns() - t0;
         }
         m->st.gets -= PROBES;
         m->st.get_bytes -= PROBES * sizeof probe;
-        m->peer_near[r] = best < NEAR_NS;
-        m->peer_rma_ns[r] = best;
+        struct probe_verdict v = probe_rule(times, PROBES);
+        m->peer_near[r] = v.near;
+        m->peer_rma_ns[r] = v.rma_ns;
         if (!m->peer_near[r])
             continue;
         for (size_t off = 0; off < m->ram_bytes; off += WARM_STEP) {
@@ -552,7 +552,9 @@ void dsm_mpi_baseline_every(struct dsm_mpi *m, uint64_t every_ns)
     if (every_ns && !m->bl_buf)
         m->bl_buf = xcalloc(m, 1, DSM_PAGE_SIZE);
     m->bl_every_ns = every_ns;
-    m->bl_next_ns = now_ns() + every_ns;
+    /* the first tick measures at once: a run short on a fast host still
+     * has its baseline (and a test of it does not depend on run time) */
+    m->bl_next_ns = now_ns();
     m->bl_peer = m->rank;
     m->bl_rng = 0x9e3779b97f4a7c15ull * (uint64_t)(m->rank + 1);
 }

@@ -169,8 +169,8 @@ struct dsm_mpi_stats {
 void dsm_mpi_get_stats(const struct dsm_mpi *m, struct dsm_mpi_stats *out);
 
 /* The baseline a DSM fault is compared with, measured in the job itself,
- * under its load: once every `every_ns` (0: never, the default), a call
- * of dsm_mpi_baseline_tick makes two raw 4 KiB MPI_Get + MPI_Win_flush
+ * under its load: at its first call and then once every `every_ns` (0:
+ * never, the default), dsm_mpi_baseline_tick makes two raw 4 KiB MPI_Get + MPI_Win_flush
  * (bench/mpi_fault's raw row) of random pages of another rank's copy
  * area (ranks in turn) into a private buffer and times the second (the
  * first warms MPI's code and data). Call the tick between

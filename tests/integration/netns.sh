@@ -189,7 +189,9 @@ mpirun_nodes() {
     VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "${TIMEOUT:-$CASE_TIMEOUT}" "$T/node" n0 "$cmd" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
     LEFT=
-    for _ in $(seq 1 50); do
+    # processes of the job may take a moment to go: up to 30 s on a loaded
+    # host (the loop ends as soon as none is left)
+    for _ in $(seq 1 300); do
         LEFT=$(case_pids | paste -sd ' ')
         [ -z "$LEFT" ] && break
         sleep 0.1

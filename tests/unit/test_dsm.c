@@ -768,6 +768,18 @@ Test(dsm_take, adaptive_near_home_uses_the_lock)
     }
 }
 
+/* The boundary of --take auto's rule with injected costs (what the MPI
+ * transport measures at open, probe_rule.h): a home whose one-sided
+ * operations cost 499 ns is near (lock path only), 500 ns is far (TAKEs),
+ * whatever the host running the test. */
+Test(dsm_take, adaptive_threshold_of_the_injected_cost)
+{
+    take_script(3, 499, &take_st0, &take_st1);
+    cr_assert_eq(take_st1.request[DSM_RQ_TAKE].n, 0);
+    take_script(3, 500, &take_st0, &take_st1);
+    cr_assert_eq(take_st1.request[DSM_RQ_TAKE].n, 8);
+}
+
 /* The adaptive TAKE on 4 ranks, 8 pages (home = page mod 4), every
  * answer path once per home, counted exactly:
  *  k0 rank 0 writes every page (it starts owning them all);
