@@ -22,7 +22,7 @@
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
-#include "cpu/ops_ext.h"
+#include "cpu/system.h"
 
 /* Elements handled per handler call before re-executing the instruction. */
 #define STR_MAX_ITER 1024u

@@ -517,12 +517,6 @@ size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m)
     return m->ram_bytes;
 }
 
-void dsm_mpi_set_handler(struct dsm_mpi *m, dsm_mpi_msg_fn on_msg, void *ctx)
-{
-    m->on_msg = on_msg;
-    m->ctx = ctx;
-}
-
 static void check_ram(struct dsm_mpi *m, int rank, size_t off, size_t len)
 {
     if (rank < 0 || rank >= m->size || off > m->ram_bytes || len > m->ram_bytes - off)
@@ -642,19 +636,9 @@ static uint64_t fetch_op(struct dsm_mpi *m, int rank, size_t idx, uint64_t v, MP
     return old;
 }
 
-uint64_t dsm_mpi_fetch_add(struct dsm_mpi *m, int rank, size_t idx, uint64_t add)
-{
-    return fetch_op(m, rank, idx, add, MPI_SUM);
-}
-
 uint64_t dsm_mpi_fetch_or(struct dsm_mpi *m, int rank, size_t idx, uint64_t bits)
 {
     return fetch_op(m, rank, idx, bits, MPI_BOR);
-}
-
-uint64_t dsm_mpi_fetch_and(struct dsm_mpi *m, int rank, size_t idx, uint64_t mask)
-{
-    return fetch_op(m, rank, idx, mask, MPI_BAND);
 }
 
 uint64_t dsm_mpi_swap(struct dsm_mpi *m, int rank, size_t idx, uint64_t value)

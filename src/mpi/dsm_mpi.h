@@ -95,8 +95,6 @@ int dsm_mpi_size(const struct dsm_mpi *m);
 /* This rank's copy area (page-aligned, ram_bytes long). */
 uint8_t *dsm_mpi_ram(struct dsm_mpi *m);
 size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m);
-/* Change the message handler (e.g. once the protocol state exists). */
-void dsm_mpi_set_handler(struct dsm_mpi *m, dsm_mpi_msg_fn on_msg, void *ctx);
 
 /* Blocking page moves: copy len bytes at offset `off` of `rank`'s copy
  * area to/from buf; complete at the target on return. rank may be self. */
@@ -107,9 +105,7 @@ void dsm_mpi_put(struct dsm_mpi *m, int rank, size_t off, const void *buf, size_
  * word's previous value. */
 uint64_t dsm_mpi_cas(struct dsm_mpi *m, int rank, size_t idx,
                      uint64_t expect, uint64_t desired);
-uint64_t dsm_mpi_fetch_add(struct dsm_mpi *m, int rank, size_t idx, uint64_t add);
 uint64_t dsm_mpi_fetch_or(struct dsm_mpi *m, int rank, size_t idx, uint64_t bits);
-uint64_t dsm_mpi_fetch_and(struct dsm_mpi *m, int rank, size_t idx, uint64_t mask);
 uint64_t dsm_mpi_swap(struct dsm_mpi *m, int rank, size_t idx, uint64_t value);
 uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx);
 /* Atomic store of a directory word that does not wait for the home: it

@@ -355,6 +355,22 @@ static void finish_task(struct sim *s, int r)
 
 /* ---- random workload ---- */
 
+/* An access straddling pages a and b as the CPU makes it
+ * (src/cpu/coherence.c): fault each in turn; if a was taken away while
+ * b's fault waited, the instruction restarts and faults again, until both
+ * are writable at once. 0 or -1. */
+static int fault_straddling(struct dsm *d, uint64_t a, uint64_t b)
+{
+    for (;;) {
+        if (dsm_state(d, a) != DSM_WRITE && dsm_write_fault(d, a) < 0)
+            return -1;
+        if (dsm_state(d, b) != DSM_WRITE && dsm_write_fault(d, b) < 0)
+            return -1;
+        if (dsm_state(d, a) == DSM_WRITE && dsm_state(d, b) == DSM_WRITE)
+            return 0;
+    }
+}
+
 static void random_task(void *arg, int r)
 {
     struct sim *s = arg;
@@ -366,13 +382,13 @@ static void random_task(void *arg, int r)
         if (kind < s->pair_pct && p + 1 < s->npages) {
             /* an access straddling pages p and p+1: both writable at once */
             uint64_t t0 = dsm_fake_steps(f);
-            if (dsm_fault_pair(D(s, r), p, true, p + 1, true) != 0)
-                fail(s, "fault_pair failed");
+            if (fault_straddling(D(s, r), p, p + 1) != 0)
+                fail(s, "a straddling access's faults failed");
             uint64_t dt = dsm_fake_steps(f) - t0;
             if (dt > s->max_op_steps)
                 s->max_op_steps = dt;
             if (dsm_state(D(s, r), p) != DSM_WRITE || dsm_state(D(s, r), p + 1) != DSM_WRITE)
-                fail(s, "fault_pair returned without both pages writable");
+                fail(s, "a straddling access went on without both pages writable");
             s->tlb[r][p] = s->tlb[r][p + 1] = DSM_WRITE;
             uint64_t v = ++s->seq;
             cpu_write(s, r, p, NWORDS - 1, v);
