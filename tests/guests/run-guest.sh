@@ -35,8 +35,12 @@ bench_par|bench_lock) filter='s/^\(bench_[a-z]*: parallel section\) .*/\1 (time 
 # a code cache much smaller than the guest's 1 MiB of code, so that the
 # translator must flush (checked below from --stats)
 cachefill) extra_cfg="jit-cache 1M" ;;
-# SMP guest with N CPUs (QEMU -smp N, N vsmp ranks): smp.1 smp.2 smp.4
-smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-180} ;;
+# SMP guest with N CPUs (QEMU -smp N, N vsmp ranks): smp.1 smp.2 smp.4.
+# 900 s only catches a hang: it needs a few seconds on an idle host, but
+# 100-200 s at 2 ranks with both cores busy with other processes (its
+# ring test hands pages back and forth 10,000 times, and each hand-over
+# waits for the other rank to be scheduled)
+smp.[0-9]*) smp=${name#smp.}; elf=$out/smp.elf; TMO=${GUEST_TIMEOUT:-900} ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel

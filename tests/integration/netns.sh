@@ -28,7 +28,7 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 read -r -a NODE_COUNTS <<<"${NETNS_NODES:-2 4}"
 HELLO=$SRC/$BUILD/tests/guests/hello.elf
 SMP=$SRC/$BUILD/tests/guests/smp.elf
-SMP_TIMEOUT=${SMP_TIMEOUT:-120}
+SMP_TIMEOUT=${SMP_TIMEOUT:-900}    # a hang guard: run.sh says why so long
 SUBNET=10.77.0
 
 # ----------------------------------------------------- capability check
