@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "cpu/fpu_state.h"
+#include "cpu/insn.h"
 #include "mem/phys.h"
 #include "mem/tlb.h"
 
@@ -201,6 +202,17 @@ struct cpu {
     uint32_t cur_code_page;   /* physical page number of the block being
                                * executed (UINT32_MAX: none); a write to it
                                * ends the block (exec.c) */
+    /* A REP string instruction that started and has not finished: it
+     * stopped after a batch of elements (or coherence restarted it). It
+     * goes on as it was decoded, even if it overwrote its own bytes,
+     * unless the loop finds EIP, ESP or ECX changed first: an interrupt
+     * or exception was delivered, and its bytes are fetched anew, as on
+     * hardware (ops_string.c sets it, exec.c resumes and drops it). */
+    struct rep_resume {
+        bool active;
+        uint32_t eip, esp, ecx; /* as the instruction left them */
+        struct insn in;         /* as decoded */
+    } rep;
     struct dsm *dsm;          /* coherence with other ranks, or NULL */
     bool stop_on_exception;   /* tests: return CPU_EXIT_EXCEPTION instead of
                                * delivering through the IDT */

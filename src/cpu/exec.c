@@ -267,14 +267,14 @@ static bool take_interrupt(struct cpu *cpu)
     return false;
 }
 
-/* Interpret one decoded block. */
-static void interp_block(struct cpu *cpu, struct blockcache *bc, struct block *b, unsigned max)
+/* Interpret n decoded instructions from EIP on (those of a block on the
+ * physical page `page`, or UINT32_MAX). */
+static void interp_insns(struct cpu *cpu, const struct insn *in, unsigned n, uint32_t page)
 {
-    (void)bc;
-    cpu->cur_code_page = b->page;
+    cpu->cur_code_page = page;
     uint32_t eip = cpu->eip;
     uint32_t mask = cpu->code32 ? 0xffffffffu : 0xffffu;
-    const struct insn *in = b->insn, *end = b->insn + (b->n < max ? b->n : max);
+    const struct insn *end = in + n;
     do {
         uint32_t tf = cpu->eflags & F_TF;
         uint32_t next = (eip + in->len) & mask;
@@ -298,6 +298,25 @@ static void interp_block(struct cpu *cpu, struct blockcache *bc, struct block *b
     } while (in < end);
     cpu->end_block = 0;
     cpu->cur_code_page = UINT32_MAX;
+}
+
+/* Interpret one decoded block. */
+static void interp_block(struct cpu *cpu, struct block *b, unsigned max)
+{
+    interp_insns(cpu, b->insn, b->n < max ? b->n : max, b->page);
+}
+
+/* Can the REP string instruction in cpu->rep go on as it was decoded?
+ * Only if nothing was delivered since it stopped: EIP, ESP and ECX are
+ * as it left them. Otherwise it is forgotten and its bytes are fetched
+ * anew (after an interrupt or exception, as on hardware). */
+static bool rep_resumable(struct cpu *cpu)
+{
+    const struct rep_resume *rr = &cpu->rep;
+    if (cpu->eip == rr->eip && cpu->r[R_ESP] == rr->esp && cpu->r[R_ECX] == rr->ecx)
+        return true;
+    cpu->rep.active = false;
+    return false;
 }
 
 /* ---- the translator's side ---- */
@@ -348,7 +367,7 @@ const uint8_t *jit_lookup(struct cpu *cpu, uint8_t *patch)
     struct blockcache *bc = cpu->bcache;
     cpu->jit_stats.lookups++;
     if (cpu->end_block || cpu->inhibit_irq || cpu->halted || (cpu->eflags & (F_TF | F_RF)) ||
-        cpu->shutdown_reason || cpu->wait_sipi)
+        cpu->shutdown_reason || cpu->wait_sipi || cpu->rep.active)
         return NULL;
     const struct segment *cs = &cpu->seg[S_CS];
     uint32_t eip = cpu->eip;
@@ -436,16 +455,21 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint6
          * while RF is set, so this runs before that instruction too. */
         cpu->eflags &= ~F_RF;
 
+        if (unlikely(cpu->rep.active) && rep_resumable(cpu)) {
+            /* the rest of a REP string instruction, as decoded */
+            interp_insns(cpu, &cpu->rep.in, 1, UINT32_MAX);
+            continue;
+        }
         struct block *b = block_lookup(cpu, bc);
         if (unlikely(shadow)) {
             /* just the shadowed instruction, then look at interrupts again
              * (`sti; nop; cli` must let a pending interrupt in) */
-            interp_block(cpu, bc, b, 1);
+            interp_block(cpu, b, 1);
             continue;
         }
         if (cpu->use_jit && b->host && !(cpu->eflags & F_TF) && jit_run(cpu, bc, b, stop))
             continue;
-        interp_block(cpu, bc, b, BLOCK_MAX_INSNS);
+        interp_block(cpu, b, BLOCK_MAX_INSNS);
     }
 }
 
@@ -468,6 +492,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
         if (cpu->last_exc == EXC_RESTART)
             goto run;   /* coherence: run the instruction again */
         if (cpu->stop_on_exception) {
+            cpu->rep.active = false;
             cpu->in_run = false;
             cpu->fault_jmp = saved;
             return CPU_EXIT_EXCEPTION;

@@ -11,7 +11,7 @@
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
-#include "cpu/ops_ext.h"
+#include "cpu/system.h"
 
 /* Validate a near branch target: mask to the operand size, check the CS
  * limit. Returns the new EIP (does not set it). */

@@ -10,7 +10,10 @@
  * instruction at element k. A REP instruction handles at most
  * STR_MAX_ITER elements per call and then, if it is not finished, sets
  * EIP back to itself so the execution loop can take interrupts between
- * chunks. REP MOVS/STOS with DF=0 copy whole runs of elements that stay
+ * chunks. From its first element to its last it is recorded in cpu->rep:
+ * the loop runs the rest as decoded here, not as a fresh fetch of bytes
+ * it may have overwritten, unless an event was delivered in between
+ * (exec.c). REP MOVS/STOS with DF=0 copy whole runs of elements that stay
  * inside one page directly through the software TLB (fast path). */
 #include <string.h>
 
@@ -19,7 +22,7 @@
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
-#include "cpu/ops_ext.h"
+#include "cpu/system.h"
 
 /* Elements handled per handler call before re-executing the instruction. */
 #define STR_MAX_ITER 1024u
@@ -205,6 +208,13 @@ static inline void str_run(struct cpu *cpu, const struct insn *in, enum str_kind
     uint32_t count = cpu->r[R_ECX] & am;
     if (count == 0)
         return;
+    struct rep_resume *rr = &cpu->rep;
+    if (in != &rr->in)
+        rr->in = *in;
+    rr->active = true;
+    rr->eip = cpu->insn_eip;
+    rr->esp = cpu->r[R_ESP];
+    rr->ecx = cpu->r[R_ECX];
     /* CMPS/SCAS: F3 = REPE (stop when ZF=0), F2 = REPNE (stop when ZF=1).
      * Other string instructions treat F2 like F3. */
     int cmp = kind == K_CMPS || kind == K_SCAS;
@@ -227,10 +237,12 @@ static inline void str_run(struct cpu *cpu, const struct insn *in, enum str_kind
         count -= n;
         done += n;
         idx_set(cpu, R_ECX, am, count);
-        if (count == 0)
+        rr->ecx = cpu->r[R_ECX];
+        if (count == 0 ||
+            (cmp && (repne ? (cpu->eflags & F_ZF) : !(cpu->eflags & F_ZF)))) {
+            rr->active = false;
             return;
-        if (cmp && (repne ? (cpu->eflags & F_ZF) : !(cpu->eflags & F_ZF)))
-            return;
+        }
         if (done >= STR_MAX_ITER) {
             cpu->eip = cpu->insn_eip;   /* not finished: run again */
             cpu->eflags |= F_RF;        /* an event taken now pushes RF = 1 */

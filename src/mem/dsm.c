@@ -1112,31 +1112,6 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
     return 0;
 }
 
-int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool write_b)
-{
-    if (a >= d->npages || b >= d->npages)
-        return -1;
-    enum dsm_state need_a = write_a ? DSM_WRITE : DSM_READ;
-    enum dsm_state need_b = write_b ? DSM_WRITE : DSM_READ;
-    if (a == b) {
-        need_a = need_a > need_b ? need_a : need_b;
-        need_b = need_a;
-    }
-    /* Fault each in turn until both hold at once; the state table only
-     * changes inside these calls, so once the loop ends both stay valid
-     * until the caller polls again. */
-    for (;;) {
-        if (d->state[a] < need_a &&
-            (need_a == DSM_WRITE ? dsm_write_fault(d, a) : dsm_read_fault(d, a)) < 0)
-            return -1;
-        if (d->state[b] < need_b &&
-            (need_b == DSM_WRITE ? dsm_write_fault(d, b) : dsm_read_fault(d, b)) < 0)
-            return -1;
-        if (d->state[a] >= need_a && d->state[b] >= need_b)
-            return 0;
-    }
-}
-
 /* ---- life cycle, accessors ---- */
 
 struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *cfg)
@@ -1204,9 +1179,4 @@ uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page)
 const struct dsm_stats *dsm_get_stats(const struct dsm *d)
 {
     return &d->stats;
-}
-
-void dsm_reset_stats(struct dsm *d)
-{
-    memset(&d->stats, 0, sizeof d->stats);
 }

@@ -16,8 +16,10 @@
  * A page's local state changes ONLY inside dsm_read_fault,
  * dsm_write_fault and dsm_poll: between two such calls the state table
  * is stable, so a CPU that needs two pages at once (an access straddling
- * a page boundary, a locked instruction) faults them in turn and checks
- * the first again after the second fault returned (dsm_fault_pair).
+ * a page boundary, a locked instruction) faults them in turn; if the
+ * first was taken away while the second fault waited (on_lose ran), the
+ * CPU runs the instruction again from its start until it holds both
+ * (src/cpu/coherence.c, EXC_RESTART).
  *
  * Before a page is taken away or made read-only, config.on_lose is called
  * (with the new state); the CPU layer drops TLB entries and translations
@@ -375,9 +377,6 @@ uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page);
  * DSM_WRITE: the faulting rank owns its zero page. */
 int dsm_read_fault(struct dsm *d, uint64_t page);
 int dsm_write_fault(struct dsm *d, uint64_t page);
-/* Both pages accessible at once (write_a/write_b: writable), for
- * accesses that straddle pages; a == b allowed. 0 or -1. */
-int dsm_fault_pair(struct dsm *d, uint64_t a, bool write_a, uint64_t b, bool write_b);
 /* True while this rank is inside a read fault on page that went through
  * the lock-free join: its copyset bit may then be set in the directory
  * before its copy is valid (docs/dsm.md, "Lock-free shared read"). For
@@ -391,6 +390,5 @@ bool dsm_copyset_in_meta(const struct dsm *d);
 int dsm_poll(struct dsm *d);
 
 const struct dsm_stats *dsm_get_stats(const struct dsm *d);
-void dsm_reset_stats(struct dsm *d);
 
 #endif

@@ -39,6 +39,7 @@
  * poll (guard_tick). docs/startup.md. */
 #define _GNU_SOURCE
 #include "mpi/dsm_mpi.h"
+#include "mpi/probe_rule.h"
 #include "mem/dsm.h"
 #include "mem/dsm_transport.h"
 #include "mem/hostmem.h"
@@ -484,8 +485,9 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
  * request that costs a network round trip. MPI does not say which
  * (MPI_Win_shared_query fails on MPI_Win_allocate windows in Open MPI
  * 4.1), so time it: a peer is near when the best of a few 8-byte Gets
- * took under NEAR_NS (osc/sm about 0.05 us, osc/pt2pt over vader 0.7-3
- * us, over TCP loopback 12 us and more). send_data puts to near peers
+ * took under PROBE_NEAR_NS (osc/sm about 0.05 us, osc/pt2pt over vader
+ * 0.7-3 us, over TCP loopback 12 us and more; the rule is probe_rule(),
+ * mpi/probe_rule.h, tested with injected times). send_data puts to near peers
  * (a put + flush costs no more than a data message there, which is over
  * vader's 4 KiB eager limit: dsmbench with osc/pt2pt over vader,
  * read-busy 20 us by put against 26-29 us by message) and sends the page
@@ -506,7 +508,6 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
  * get of a page from a peer, once per 64 KiB of pages that peer has.
  * Collective in effect: every rank probes while the others do (osc/pt2pt
  * targets serve while they wait in their own flushes). */
-#define NEAR_NS 5000u
 #define PROBES 4
 
 static uint64_t now_ns(void)
@@ -525,18 +526,17 @@ static void probe_peers(struct dsm_mpi *m)
     uint64_t probe;
     for (int k = 1; k < m->size; k++) {
         int r = (m->rank + k) % m->size;
-        uint64_t best = UINT64_MAX;
+        uint64_t times[PROBES];
         for (int i = 0; i < PROBES; i++) {
             uint64_t t0 = now_ns();
             dsm_mpi_get(m, r, 0, &probe, sizeof probe);
-            uint64_t dt = now_ns() - t0;
-            if (dt < best)
-                best = dt;
+            times[i] = now_ns() - t0;
         }
         m->st.gets -= PROBES;
         m->st.get_bytes -= PROBES * sizeof probe;
-        m->peer_near[r] = best < NEAR_NS;
-        m->peer_rma_ns[r] = best;
+        struct probe_verdict v = probe_rule(times, PROBES);
+        m->peer_near[r] = v.near;
+        m->peer_rma_ns[r] = v.rma_ns;
     }
 }
 
@@ -602,12 +602,6 @@ size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m)
     return m->ram_bytes;
 }
 
-void dsm_mpi_set_handler(struct dsm_mpi *m, dsm_mpi_msg_fn on_msg, void *ctx)
-{
-    m->on_msg = on_msg;
-    m->ctx = ctx;
-}
-
 static void check_ram(struct dsm_mpi *m, int rank, size_t off, size_t len)
 {
     if (rank < 0 || rank >= m->size || off > m->ram_bytes || len > m->ram_bytes - off)
@@ -662,7 +656,9 @@ void dsm_mpi_baseline_every(struct dsm_mpi *m, uint64_t every_ns)
         }
     }
     m->bl_every_ns = every_ns;
-    m->bl_next_ns = now_ns() + every_ns;
+    /* the first tick measures at once: a run short on a fast host still
+     * has its baseline (and a test of it does not depend on run time) */
+    m->bl_next_ns = now_ns();
     m->bl_peer = m->rank;
     m->bl_rng = 0x9e3779b97f4a7c15ull * (uint64_t)(m->rank + 1);
 }
@@ -759,19 +755,9 @@ static uint64_t fetch_op(struct dsm_mpi *m, int rank, size_t idx, uint64_t v, MP
     return old;
 }
 
-uint64_t dsm_mpi_fetch_add(struct dsm_mpi *m, int rank, size_t idx, uint64_t add)
-{
-    return fetch_op(m, rank, idx, add, MPI_SUM);
-}
-
 uint64_t dsm_mpi_fetch_or(struct dsm_mpi *m, int rank, size_t idx, uint64_t bits)
 {
     return fetch_op(m, rank, idx, bits, MPI_BOR);
-}
-
-uint64_t dsm_mpi_fetch_and(struct dsm_mpi *m, int rank, size_t idx, uint64_t mask)
-{
-    return fetch_op(m, rank, idx, mask, MPI_BAND);
 }
 
 uint64_t dsm_mpi_swap(struct dsm_mpi *m, int rank, size_t idx, uint64_t value)

@@ -100,8 +100,6 @@ int dsm_mpi_size(const struct dsm_mpi *m);
 /* This rank's copy area (page-aligned, ram_bytes long). */
 uint8_t *dsm_mpi_ram(struct dsm_mpi *m);
 size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m);
-/* Change the message handler (e.g. once the protocol state exists). */
-void dsm_mpi_set_handler(struct dsm_mpi *m, dsm_mpi_msg_fn on_msg, void *ctx);
 
 /* Blocking page moves: copy len bytes at offset `off` of `rank`'s copy
  * area to/from buf; complete at the target on return. rank may be self. */
@@ -112,9 +110,7 @@ void dsm_mpi_put(struct dsm_mpi *m, int rank, size_t off, const void *buf, size_
  * word's previous value. */
 uint64_t dsm_mpi_cas(struct dsm_mpi *m, int rank, size_t idx,
                      uint64_t expect, uint64_t desired);
-uint64_t dsm_mpi_fetch_add(struct dsm_mpi *m, int rank, size_t idx, uint64_t add);
 uint64_t dsm_mpi_fetch_or(struct dsm_mpi *m, int rank, size_t idx, uint64_t bits);
-uint64_t dsm_mpi_fetch_and(struct dsm_mpi *m, int rank, size_t idx, uint64_t mask);
 uint64_t dsm_mpi_swap(struct dsm_mpi *m, int rank, size_t idx, uint64_t value);
 uint64_t dsm_mpi_load(struct dsm_mpi *m, int rank, size_t idx);
 /* Atomic store of a directory word that does not wait for the home: it
@@ -181,8 +177,8 @@ struct dsm_mpi_stats {
 void dsm_mpi_get_stats(const struct dsm_mpi *m, struct dsm_mpi_stats *out);
 
 /* The baseline a DSM fault is compared with, measured in the job itself,
- * under its load: once every `every_ns` (0: never, the default), a call
- * of dsm_mpi_baseline_tick makes two raw 4 KiB MPI_Get + MPI_Win_flush
+ * under its load: at its first call and then once every `every_ns` (0:
+ * never, the default), dsm_mpi_baseline_tick makes two raw 4 KiB MPI_Get + MPI_Win_flush
  * (bench/mpi_fault's raw row) of random pages of another rank's copy
  * area (ranks in turn) into a private buffer and times the second (the
  * first warms MPI's code and data). Call the tick between

@@ -28,7 +28,7 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 read -r -a NODE_COUNTS <<<"${NETNS_NODES:-2 4}"
 HELLO=$SRC/$BUILD/tests/guests/hello.elf
 SMP=$SRC/$BUILD/tests/guests/smp.elf
-SMP_TIMEOUT=${SMP_TIMEOUT:-120}
+SMP_TIMEOUT=${SMP_TIMEOUT:-900}    # a hang guard: run.sh says why so long
 SUBNET=10.77.0
 
 # ----------------------------------------------------- capability check
@@ -189,7 +189,9 @@ mpirun_nodes() {
     VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "${TIMEOUT:-$CASE_TIMEOUT}" "$T/node" n0 "$cmd" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
     LEFT=
-    for _ in $(seq 1 50); do
+    # processes of the job may take a moment to go: up to 30 s on a loaded
+    # host (the loop ends as soon as none is left)
+    for _ in $(seq 1 300); do
         LEFT=$(case_pids | paste -sd ' ')
         [ -z "$LEFT" ] && break
         sleep 0.1

@@ -10,8 +10,11 @@
 #
 # The SMP guest (tests/guests/smp.c) runs on N virtual CPUs = N ranks
 # (1, 2, 4) over sm and tcp, and must print tests/guests/expected/smp.N.out
-# within SMP_TIMEOUT (120 s; it takes about 1 s over sm and 5-10 s over
-# tcp with 4 ranks on 2 cores). Failure cases with several ranks: an
+# within SMP_TIMEOUT (900 s, a hang guard: it takes about 1 s over sm and
+# 5-10 s over tcp with 4 ranks on 2 cores, but 100-200 s at 2 ranks when
+# CPU-bound processes share its cores and scheduling group: a rank that
+# yields in the guest's spin-waits gets a few per cent of a core then,
+# and the ring test waits for the other rank 10,000 times). Failure cases with several ranks: an
 # application processor's triple fault (aptriple.asm: rank 0 reports it
 # for rank 1, every rank exits 4), rank 1 killed with SIGKILL mid-run
 # (bench_par sized to run for over a minute; the job ends, naming rank
@@ -22,9 +25,10 @@
 # a damaged ELF header, numbers that overflow or carry a sign, statistics
 # that cannot be written (status 12) - one line each, on every rank.
 # Options: --idle spin / backoff / auto (the policy --stats names, the
-# guest's output unchanged) and a bad --idle value; --push auto over sm
-# and tcp (the path --stats names: put over shared memory, the page in the
-# message over TCP), each forced path over the other transport, and a bad
+# guest's output unchanged) and a bad --idle value; --push put and
+# message forced over sm and tcp (the path --stats names), auto (any path:
+# the open-time probe's choice depends on the host's timings; its rule is
+# tested with injected times in tests/unit/test_probe_rule.c), and a bad
 # --push value; --baseline (raw gets timed in the job, reported by --stats
 # and in the JSON) and a bad value; --take auto / home / never over TCP
 # (forwarded TAKEs happen with auto, none at all with never) and a bad
@@ -43,7 +47,7 @@
 #
 # Run from the source root after `make vsmp guests integration-guests`.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
-# CASE_TIMEOUT (60 s), SMP_TIMEOUT (120 s), INTEG_QUICK=1 (2 ranks only),
+# CASE_TIMEOUT (60 s), SMP_TIMEOUT (900 s), INTEG_QUICK=1 (2 ranks only),
 # INTEG_CASES (only these case functions, e.g. "run_smp_cases"), NETNS=0 (skip netns),
 # EXIT_TRIPLE_FAULT (4), EXIT_HALTED (6), EXIT_NO_ANSWER (14): the statuses
 # expected (src/machine.h), ANSWER_TIMEOUT (3 s: the --answer-timeout of
@@ -56,7 +60,7 @@ BUILD=${BUILD:-build}
 VSMP=${VSMP:-./vsmp}
 MPIRUN=${MPIRUN:-mpirun}
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
-SMP_TIMEOUT=${SMP_TIMEOUT:-120}
+SMP_TIMEOUT=${SMP_TIMEOUT:-900}
 GUESTS=$BUILD/tests/guests
 OWN_GUESTS=$BUILD/tests/integration/guests
 # vsmp's own exit statuses for guest failures, as the README documents
@@ -151,9 +155,10 @@ launch() {
     RC=0
     VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "${TIMEOUT:-$CASE_TIMEOUT}" "${cmd[@]}" \
         </dev/null >"$T/out" 2>"$T/err" || RC=$?
-    # mpirun returns after its ranks; a singleton's orted may take a moment.
+    # mpirun returns after its ranks; a singleton's orted may take a moment
+    # (up to 30 s on a loaded host; the loop ends as soon as none is left).
     LEFT=
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 300); do
         LEFT=$(case_pids | paste -sd ' ')
         [ -n "${LEFT// /}" ] || { LEFT=; break; }
         sleep 0.1
@@ -507,8 +512,10 @@ for i, r in enumerate(d["ranks"]):
     assert 0 < r["guest_ns"] <= r["run_ns"] and r["poll_ns"] > 0
     assert r["cpu_user_ns"] + r["cpu_sys_ns"] > 0 and r["blocks_translated"] > 0
     # --baseline 2: raw 4 KiB gets timed in the job, a plausible time each
+    # (the bound only catches garbage: a rank descheduled on a loaded
+    # host may wait long for one)
     b = r["dsm"]["baseline"]["raw-get"]
-    assert b["n"] > 0 and 0 < b["min_ns"] <= b["p50_ns"] <= b["max_ns"] < 10**9
+    assert b["n"] > 0 and 0 < b["min_ns"] <= b["p50_ns"] <= b["max_ns"] < 60 * 10**9
 assert sum(r["ipis_sent"] for r in d["ranks"]) > 0
 assert sum(r["dsm"]["read_faults"] + r["dsm"]["write_faults"] for r in d["ranks"]) > 0
 PY
@@ -567,15 +574,21 @@ run_idle_cases() {
 }
 
 # ------------------------------------------------------------ page answers
-# --push: how a rank answering a page request sends the page. auto must
-# pick put + message over shared memory and the page in the message over
-# TCP; each path forced over the other transport must run the SMP guest to
-# its expected output too; a bad value is a one-line error with status 2.
+# --push: how a rank answering a page request sends the page. Each path
+# forced over each transport must run the SMP guest to its expected output
+# and be the one --stats names. auto (put + message to the peers the
+# open-time probe timed as near) must run it too and name a path, but not
+# a particular one: which one a host's timings give is not a fact about
+# vsmp (on a loaded host a probe over shared memory can come out slow);
+# the rule that makes the choice is tested with injected times
+# (tests/unit/test_probe_rule.c). A bad value is a one-line error with
+# status 2.
 run_push_cases() {
     local elf=$SRC/$GUESTS/smp.elf c tr np p want
     [ -f "$elf" ] || { fail "push" "$GUESTS/smp.elf missing"; return; }
     guest_cfg smp "$elf"
-    for c in "sm 2 auto put" "tcp 2 auto page" "tcp 4 put put" "sm 4 message page"; do
+    for c in "sm 2 put put" "tcp 2 message page" "tcp 4 put put" "sm 4 message page" \
+             "sm 2 auto \(put\|page\)"; do
         read -r tr np p want <<<"$c"
         smp_option_case "push: --push $p ($tr np=$np)" "$tr" "$np" "page answers: $want" --push "$p"
     done
@@ -615,12 +628,14 @@ run_take_cases() {
 # the job (over TCP here: a busy target serves them at its next poll), the
 # guest's output unchanged, --stats reports them (the sm case is in
 # run_stats_case, with the JSON); 0 is a one-line error with status 2.
+# With MS longer than the run, the first measurement still happens (at the
+# first tick), so the count does not depend on how long the run takes.
 run_baseline_cases() {
     local elf=$SRC/$GUESTS/smp.elf
     [ -f "$elf" ] || { fail "baseline" "$GUESTS/smp.elf missing"; return; }
     guest_cfg smp "$elf"
-    smp_option_case "baseline: --baseline 1 (tcp np=2)" tcp 2 "rank 1 dsm: baseline raw-get n [1-9]" \
-        --baseline 1
+    smp_option_case "baseline: --baseline 60000 (tcp np=2)" tcp 2 \
+        "rank 1 dsm: baseline raw-get n [1-9]" --baseline 60000
     bad_option_case --baseline "--baseline needs milliseconds from 1 to 60000"
 }
 
@@ -639,7 +654,8 @@ run_kill_case() {
     (
         set +e +o pipefail
         # the rank-1 process of this run, once it has run for a moment
-        for _ in $(seq 1 100); do
+        # (up to 30 s for mpirun to start it on a loaded host)
+        for _ in $(seq 1 300); do
             pid=$(grep -l -s -z -x "OMPI_COMM_WORLD_RANK=1" \
                       $(grep -l -s -z -x "VSMP_INTEG_TAG=$TAG" /proc/[0-9]*/environ) /dev/null |
                   sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | head -n 1)

@@ -1,7 +1,9 @@
 /* test_exec.c - the execution loop and decoded-block cache: self-modifying
  * code inside one block, data written next to code (chunk tracking),
  * HLT and external interrupts, the instruction budget, and precise
- * restart after a fault in the middle of a block. */
+ * restart after a fault in the middle of a block, and a REP string
+ * instruction that overwrites itself (finished as decoded unless an
+ * interrupt is taken between its batches). */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -214,3 +216,78 @@ Test(exec, interrupt_window_of_one_instruction_after_sti)
     cr_assert_eq(cpu.r[R_EBX] & 0xffff, 1);
     cr_assert_eq(cpu.eip, 0x504);
 }
+
+/* A REP STOSB that overwrites its own two bytes with INC (E)BX (0x43):
+ * `pre` NOPs from `at` (the destination starts there), the REP STOSB,
+ * `post` NOPs, HLT. ECX counts every byte before the HLT. */
+static uint32_t put_rep_over_itself(uint32_t at, uint32_t pre, uint32_t post)
+{
+    static uint8_t code[4096];
+    memset(code, 0x90, pre + 2 + post);
+    code[pre] = 0xf3;               /* rep stosb */
+    code[pre + 1] = 0xaa;
+    code[pre + 2 + post] = 0xf4;    /* hlt */
+    put(at, code, pre + 2 + post + 1);
+    cpu.r[R_EAX] = 0x43;
+    cpu.r[R_EBX] = 0;
+    cpu.r[R_EDI] = at;
+    cpu.r[R_ECX] = pre + 2 + post;
+    return pre + 2 + post;
+}
+
+/* No event in between: the instruction runs to the end as it was decoded
+ * (SDM: only an interrupt or exception suspends a REP string), then the
+ * INC EBX it wrote after itself run. Before the fix, the second batch of
+ * 1024 elements was a fresh fetch: 924 INC EBX, ECX = 1078 left. */
+static void rep_over_itself_flat32(bool jit)
+{
+    cpu.use_jit = jit;
+    cpu_set_flat32(&cpu);
+    uint32_t n = put_rep_over_itself(0x10000, 100, 2000);
+    cpu.eip = 0x10000;
+    cpu.r[R_ESP] = 0x8000;
+    cr_assert_eq(cpu_run(&cpu, 100000), CPU_EXIT_HALT);
+    cr_assert_eq(cpu.r[R_ECX], 0, "jit=%d: ECX %u left", jit, cpu.r[R_ECX]);
+    cr_assert_eq(cpu.r[R_EDI], 0x10000 + n);
+    cr_assert_eq(cpu.r[R_EBX], 2000, "jit=%d: %u INC EBX ran", jit, cpu.r[R_EBX]);
+    cr_assert_eq(cpu.eip, 0x10000 + n + 1);
+    cr_assert(!cpu.rep.active);
+}
+Test(exec, rep_stosb_over_itself_finishes_as_decoded_interp) { rep_over_itself_flat32(false); }
+Test(exec, rep_stosb_over_itself_finishes_as_decoded_jit) { rep_over_itself_flat32(true); }
+
+/* Stopped by the instruction budget after its first batch (the machine's
+ * slices end like this), then either run on (it finishes as decoded) or
+ * with an interrupt pending (taken between batches; after its IRET the
+ * bytes are fetched anew: the INC BX the first batch wrote from the
+ * instruction's address on run, 1024 - 100 of them). Real mode. */
+static void rep_over_itself_then(bool jit, bool irq)
+{
+    const uint8_t ivt[] = { 0x00, 0x06, 0x00, 0x00 };   /* vector 0x20 -> 0000:0600 */
+    const uint8_t handler[] = { 0xcf };                  /* iret */
+    put(0x20 * 4, ivt, sizeof ivt);
+    put(0x600, handler, sizeof handler);
+    cpu.use_jit = jit;
+    start_real_mode(0x1000, 0x7000);
+    cpu.eflags |= F_IF;
+    uint32_t n = put_rep_over_itself(0x1000, 100, 2000);
+    /* 100 NOPs and one batch of the REP */
+    cr_assert_eq(cpu_run(&cpu, 101), CPU_EXIT_BUDGET);
+    cr_assert_eq(cpu.r[R_ECX], n - 1024);
+    cr_assert_eq(cpu.eip, 0x1000 + 100);
+    cpu.intr = irq;
+    cr_assert_eq(cpu_run(&cpu, 100000), CPU_EXIT_HALT);
+    cr_assert_eq(acks, irq ? 1 : 0);
+    if (irq) {
+        cr_assert_eq(cpu.r[R_EBX], 1024 - 100, "jit=%d: %u INC BX ran", jit, cpu.r[R_EBX]);
+        cr_assert_eq(cpu.r[R_ECX], n - 1024);
+    } else {
+        cr_assert_eq(cpu.r[R_EBX], 2000, "jit=%d: %u INC BX ran", jit, cpu.r[R_EBX]);
+        cr_assert_eq(cpu.r[R_ECX], 0);
+    }
+    cr_assert_eq(cpu.eip, 0x1000 + n + 1);
+}
+Test(exec, rep_over_itself_resumes_as_decoded_after_a_budget_stop_interp) { rep_over_itself_then(false, false); }
+Test(exec, rep_over_itself_resumes_as_decoded_after_a_budget_stop_jit) { rep_over_itself_then(true, false); }
+Test(exec, rep_over_itself_is_fetched_anew_after_an_interrupt_interp) { rep_over_itself_then(false, true); }
+Test(exec, rep_over_itself_is_fetched_anew_after_an_interrupt_jit) { rep_over_itself_then(true, true); }
