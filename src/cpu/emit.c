@@ -196,11 +196,6 @@ void e_shift_imm(struct emit *e, int size, int op, struct hop rm, uint8_t count)
     e_byte(e, count);
 }
 
-void e_shift_cl(struct emit *e, int size, int op, struct hop rm)
-{
-    e_opd(e, size, size == 1 ? 0xd2 : 0xd3, op, rm);
-}
-
 void e_unary(struct emit *e, int size, int digit, struct hop rm)
 {
     e_opd(e, size, size == 1 ? 0xf6 : 0xf7, digit, rm);
@@ -258,11 +253,6 @@ void e_bt_imm(struct emit *e, int size, struct hop rm, uint8_t bit)
 {
     e_opd(e, size, 0x0fba, 4, rm);
     e_byte(e, bit);
-}
-
-void e_xchg(struct emit *e, int size, int reg, struct hop rm)
-{
-    e_op(e, size, size == 1 ? 0x86 : 0x87, reg, rm);
 }
 
 void e_bswap(struct emit *e, int reg)

@@ -76,7 +76,6 @@ void e_alu_imm(struct emit *e, int size, int op, struct hop rm, uint32_t imm); /
 void e_test(struct emit *e, int size, struct hop rm, int reg);       /* test rm, reg */
 void e_test_imm(struct emit *e, int size, struct hop rm, uint32_t imm); /* test rm, imm */
 void e_shift_imm(struct emit *e, int size, int op, struct hop rm, uint8_t count); /* op rm, imm8 */
-void e_shift_cl(struct emit *e, int size, int op, struct hop rm);    /* op rm, cl */
 void e_unary(struct emit *e, int size, int digit, struct hop rm);    /* F6/F7 /digit: 2 not, 3 neg */
 void e_incdec(struct emit *e, int size, bool dec, struct hop rm);    /* inc/dec rm */
 void e_lea(struct emit *e, int size, int reg, struct hop m);         /* lea reg, m */
@@ -87,7 +86,6 @@ void e_imul_imm(struct emit *e, int size, int reg, struct hop rm, uint32_t imm);
 void e_setcc(struct emit *e, int cc, struct hop rm);                 /* setcc rm8 */
 void e_cmov(struct emit *e, int size, int cc, int reg, struct hop rm); /* cmovcc reg, rm */
 void e_bt_imm(struct emit *e, int size, struct hop rm, uint8_t bit); /* bt rm, imm8 */
-void e_xchg(struct emit *e, int size, int reg, struct hop rm);       /* xchg rm, reg */
 void e_bswap(struct emit *e, int reg);                               /* bswap r32 */
 void e_push(struct emit *e, int reg);                                /* push r64 */
 void e_pop(struct emit *e, int reg);                                 /* pop r64 */

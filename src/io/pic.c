@@ -82,11 +82,6 @@ static void update(struct pic *p)
     }
 }
 
-bool pic_intr(const struct pic *p)
-{
-    return p->intr != 0;
-}
-
 static bool is_level(const struct pic_chip *c, uint8_t bit)
 {
     return c->ltim || (c->elcr & bit);
@@ -111,11 +106,6 @@ void pic_set_irq(struct pic *p, int irq, int level)
     else
         c->lines &= (uint8_t)~bit;
     update(p);
-}
-
-void pic_irq_line(void *pic, int irq, int level)
-{
-    pic_set_irq(pic, irq, level);
 }
 
 /* Acknowledge irq on one chip: IRR -> ISR (or auto-EOI). */

@@ -40,12 +40,9 @@ void pic_init(struct pic *p, void (*intr_out)(void *ctx, int level), void *ctx);
 /* Level of request line irq (0-15). Edge inputs latch a rising edge in
  * IRR; level inputs (ELCR or ICW1 LTIM) follow the line. */
 void pic_set_irq(struct pic *p, int irq, int level);
-/* Signature suitable for struct irq_line. */
-void pic_irq_line(void *pic, int irq, int level);
 /* INTA: the vector of the highest pending request (spurious IRQ7/IRQ15
  * vector when the request went away). */
 int pic_ack(struct pic *p);
-bool pic_intr(const struct pic *p);
 
 /* Port handlers (ports 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1). */
 uint32_t pic_io_read(void *pic, uint16_t port, int size);

@@ -582,26 +582,6 @@ void dsm_mpi_close(struct dsm_mpi *m)
     free(m);
 }
 
-int dsm_mpi_rank(const struct dsm_mpi *m)
-{
-    return m->rank;
-}
-
-int dsm_mpi_size(const struct dsm_mpi *m)
-{
-    return m->size;
-}
-
-uint8_t *dsm_mpi_ram(struct dsm_mpi *m)
-{
-    return m->ram;
-}
-
-size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m)
-{
-    return m->ram_bytes;
-}
-
 static void check_ram(struct dsm_mpi *m, int rank, size_t off, size_t len)
 {
     if (rank < 0 || rank >= m->size || off > m->ram_bytes || len > m->ram_bytes - off)

@@ -95,11 +95,6 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
 /* Collective: waits for every rank, then frees the windows. */
 void dsm_mpi_close(struct dsm_mpi *m);
 
-int dsm_mpi_rank(const struct dsm_mpi *m);
-int dsm_mpi_size(const struct dsm_mpi *m);
-/* This rank's copy area (page-aligned, ram_bytes long). */
-uint8_t *dsm_mpi_ram(struct dsm_mpi *m);
-size_t dsm_mpi_ram_bytes(const struct dsm_mpi *m);
 
 /* Blocking page moves: copy len bytes at offset `off` of `rank`'s copy
  * area to/from buf; complete at the target on return. rank may be self. */

@@ -1,24 +1,16 @@
 /* runtime.c - MPI start-up, error agreement, the gather of statistics,
- * shutdown message with the exit status (one-CPU runs), backoff polling,
  * abort and finalize. */
 #include "mpi/runtime.h"
 
 #include <limits.h>
 #include <mpi.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define TAG_SHUTDOWN 1
 
 struct runtime {
     int rank, size;
-    MPI_Request shutdown_req;   /* other ranks: pending receive */
-    int shutdown_buf;
-    bool shutdown_posted;
     bool local;                 /* no MPI (rt_init_local without launcher) */
 };
 
@@ -105,56 +97,6 @@ void rt_gather(struct runtime *rt, const void *mine, size_t len, void *all)
                MPI_COMM_WORLD);
 }
 
-void rt_send_shutdown(struct runtime *rt, int status)
-{
-    if (rt->size <= 1)
-        return;
-    MPI_Request *reqs = malloc(sizeof(*reqs) * (size_t)rt->size);
-    if (!reqs)
-        rt_abort(rt, status, "out of memory");
-    int n = 0;
-    for (int r = 0; r < rt->size; r++)
-        if (r != rt->rank)
-            MPI_Isend(&status, 1, MPI_INT, r, TAG_SHUTDOWN, MPI_COMM_WORLD, &reqs[n++]);
-    MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE);
-    free(reqs);
-}
-
-bool rt_poll_shutdown(struct runtime *rt, int *status)
-{
-    if (rt->local)
-        return false;
-    if (!rt->shutdown_posted) {
-        MPI_Irecv(&rt->shutdown_buf, 1, MPI_INT, 0, TAG_SHUTDOWN, MPI_COMM_WORLD,
-                  &rt->shutdown_req);
-        rt->shutdown_posted = true;
-    }
-    int done = 0;
-    MPI_Test(&rt->shutdown_req, &done, MPI_STATUS_IGNORE);
-    if (!done)
-        return false;
-    rt->shutdown_posted = false;
-    *status = rt->shutdown_buf;
-    return true;
-}
-
-int rt_wait_shutdown(struct runtime *rt)
-{
-    int status;
-    long sleep_ns = 1000;
-    for (int spins = 0; !rt_poll_shutdown(rt, &status); spins++) {
-        if (spins < 100) {
-            sched_yield();
-            continue;
-        }
-        struct timespec ts = { 0, sleep_ns };
-        nanosleep(&ts, NULL);
-        if (sleep_ns < 1000000)
-            sleep_ns *= 2;
-    }
-    return status;
-}
-
 void rt_abort(struct runtime *rt, int status, const char *fmt, ...)
 {
     va_list ap;
@@ -175,10 +117,6 @@ void rt_finalize(struct runtime *rt)
     if (rt && rt->local) {
         free(rt);
         return;
-    }
-    if (rt && rt->shutdown_posted) {
-        MPI_Cancel(&rt->shutdown_req);
-        MPI_Request_free(&rt->shutdown_req);
     }
     free(rt);
     MPI_Finalize();

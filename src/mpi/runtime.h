@@ -1,6 +1,5 @@
 /* runtime.h - the MPI job around the machine: start-up, rank and size,
- * agreement on errors, the shutdown message that carries the exit status
- * from rank 0 to every other rank, abort and finalize. The only code that
+ * agreement on errors, abort and finalize. The only code that
  * calls MPI (src/mpi/ is the only place that includes mpi.h); the struct
  * is opaque for that reason.
  *
@@ -34,13 +33,6 @@ int rt_max(struct runtime *rt, int value);
 /* Collective: rank 0 receives every rank's `len` bytes at `mine`, by
  * rank, in `all` (size * len bytes; ignored on other ranks). */
 void rt_gather(struct runtime *rt, const void *mine, size_t len, void *all);
-/* Rank 0: tell every other rank that the run ended with `status`. */
-void rt_send_shutdown(struct runtime *rt, int status);
-/* Other ranks: true (and *status) once the shutdown message arrived. */
-bool rt_poll_shutdown(struct runtime *rt, int *status);
-/* Other ranks: wait for the shutdown message without burning the core
- * (sched_yield, then sleeps growing to 1 ms). Returns the status. */
-int rt_wait_shutdown(struct runtime *rt);
 /* End the whole job now: "vsmp: rank R: MESSAGE" on stderr, MPI_Abort. */
 __attribute__((noreturn, format(printf, 3, 4)))
 void rt_abort(struct runtime *rt, int status, const char *fmt, ...);
