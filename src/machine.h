@@ -19,7 +19,9 @@
  *   4              guest triple fault
  *   6              guest halted with interrupts disabled: it can never wake
  *   8              the --max-insns limit was reached
- *   10             internal error (unexpected CPU exit)
+ *   10             internal error (unexpected CPU exit, a failed MPI call)
+ *   12             the statistics asked for could not be written (src/main.c,
+ *                  VSMP_EXIT_STATS; it replaces the run's own status)
  *   14             a rank waited longer than --answer-timeout for another
  *                  rank's answer (WATCHDOG_EXIT_STATUS, src/watchdog.h;
  *                  that rank exits, mpirun ends the others)

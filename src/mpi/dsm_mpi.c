@@ -147,8 +147,10 @@ static void die(struct dsm_mpi *m, const char *what)
 {
     fprintf(stderr, "vsmp: rank %d: dsm_mpi: %s\n", m ? m->rank : -1, what);
     fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 3);
-    exit(3);
+    /* 10: vsmp's internal-error status (src/machine.h); an odd status
+     * would read as a guest's debug-exit value */
+    MPI_Abort(MPI_COMM_WORLD, 10);
+    exit(10);
 }
 
 static void *xcalloc(struct dsm_mpi *m, size_t n, size_t sz)
