@@ -14,6 +14,7 @@
 #include "cpu/seg.h"
 #include "cpu/system.h"
 #include "mem/phys.h"
+#include "unit/cpu_step.h"
 
 /* ---- guest layout ---- */
 #define GDT_BASE  0x1000u
@@ -67,21 +68,6 @@ static void fake_out(void *ctx, uint16_t port, int size, uint32_t v)
     e->outs++;
 }
 
-static uint64_t mkdesc(uint32_t base, uint32_t limit, uint16_t ar)
-{
-    uint32_t lo = (limit & 0xffff) | (base << 16);
-    uint32_t hi = ((base >> 16) & 0xff) | ((uint32_t)(ar & 0xff) << 8) | (limit & 0xf0000u) |
-                  ((uint32_t)(ar & 0xf000) << 8) | (base & 0xff000000u);
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t mkgate(uint16_t sel, uint32_t off, uint8_t access, int params)
-{
-    uint32_t lo = (off & 0xffff) | ((uint32_t)sel << 16);
-    uint32_t hi = (off & 0xffff0000u) | ((uint32_t)access << 8) | (uint32_t)params;
-    return ((uint64_t)hi << 32) | lo;
-}
-
 static void w8(struct env *e, uint32_t a, uint8_t v) { phys_write(&e->phys, a, 1, v); }
 static void w16(struct env *e, uint32_t a, uint16_t v) { phys_write(&e->phys, a, 2, v); }
 static void w32(struct env *e, uint32_t a, uint32_t v) { phys_write(&e->phys, a, 4, v); }
@@ -97,7 +83,7 @@ static void w64(struct env *e, uint32_t a, uint64_t v)
 
 static void set_idt(struct env *e, int vec, uint8_t access)
 {
-    w64(e, IDT_BASE + (uint32_t)vec * 8, mkgate(SEL_CODE0, HANDLERS + (uint32_t)vec * 16, access, 0));
+    w64(e, IDT_BASE + (uint32_t)vec * 8, mkgate(SEL_CODE0, HANDLERS + (uint32_t)vec * 16, access));
 }
 
 static struct env *env_new(void)
@@ -118,7 +104,7 @@ static struct env *env_new(void)
     w64(e, GDT_BASE + 0x28, mkdesc(0, 0xfffff, 0xc0f2));
     w64(e, GDT_BASE + 0x30, mkdesc(TSS_BASE, TSS_LIMIT, 0x0089));
     w64(e, GDT_BASE + 0x38, mkdesc(0, 0xfffff, 0xc012));
-    w64(e, GDT_BASE + 0x40, mkgate(SEL_CODE0, GATE_TARGET, 0xec, 2));
+    w64(e, GDT_BASE + 0x40, mkgate(SEL_CODE0, GATE_TARGET, 0xec) | (2ull << 32)); /* 2 parameters */
     w64(e, GDT_BASE + 0x48, mkdesc(0, 0xfffff, 0xc090));
     w64(e, GDT_BASE + 0x50, mkdesc(LDT_BASE, 0x0f, 0x0082));
     w64(e, GDT_BASE + 0x58, mkdesc(0, 0xfffff, 0xc098));
@@ -154,47 +140,6 @@ static void env_free(struct env *e)
     phys_free(&e->phys);
     free(e);
 }
-
-/* Execute one instruction (bytes copied to CS:EIP) like cpu_run(): on a
- * fault, EIP/ESP go back to the instruction and the exception is
- * delivered when `deliver`. Returns the faulting vector or -1. */
-static int run1(struct env *e, const void *code, int len, bool deliver)
-{
-    struct cpu *cpu = &e->cpu;
-    uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
-    cr_assert_eq(phys_copy_in(&e->phys, lin, code, (size_t)len), 0);
-    mmu_flush(cpu);
-    uint8_t buf[16];
-    int got = mmu_fetch(cpu, lin, buf, 15);
-    struct insn in;
-    int l = decode_insn(&in, buf, got, cpu->code32);
-    cr_assert_eq(l, len, "decoded length %d, expected %d", l, len);
-
-    jmp_buf jb;
-    cpu->fault_jmp = &jb;
-    cpu->insn_eip = cpu->eip;
-    cpu->insn_esp = cpu->r[R_ESP];
-    cpu->end_block = 0;
-    if (setjmp(jb)) {
-        cpu->eip = cpu->insn_eip;
-        cpu->r[R_ESP] = cpu->insn_esp;
-        int vec = cpu->last_exc;
-        if (deliver)
-            cpu_exception(cpu, cpu->last_exc, cpu->last_exc_err);
-        cpu->fault_jmp = NULL;
-        return vec;
-    }
-    cpu->eip = (cpu->eip + (uint32_t)l) & (cpu->code32 ? 0xffffffffu : 0xffffu);
-    in.fn(cpu, &in);
-    cpu->fault_jmp = NULL;
-    return -1;
-}
-
-#define RUN(e, deliver, ...)                                                  \
-    ({                                                                        \
-        static const uint8_t code_[] = { __VA_ARGS__ };                       \
-        run1((e), code_, (int)sizeof code_, (deliver));                       \
-    })
 
 /* Go to ring 3 at CODE with an IRET from ring 0 (DS/ES nulled by it). */
 static void enter_ring3(struct env *e, uint32_t eflags, uint32_t esp3)
@@ -292,7 +237,7 @@ Test(system, seg_load_faults)
         struct cpu *cpu = &e->cpu;
         cpu->r[R_EAX] = cases[i].sel;
         uint8_t code[2] = { 0x8e, cases[i].modrm };
-        int vec = run1(e, code, 2, false);
+        int vec = cpu_step(&e->cpu, &e->phys, code, 2, false);
         cr_assert_eq(vec, cases[i].vec, "case %zu: vector %d", i, vec);
         cr_assert_eq(cpu->last_exc_err, cases[i].err, "case %zu: err %#x", i, cpu->last_exc_err);
         cr_assert_eq(cpu->eip, CODE);

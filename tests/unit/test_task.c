@@ -18,6 +18,7 @@
 #include "cpu/mmu.h"
 #include "cpu/seg.h"
 #include "mem/phys.h"
+#include "unit/cpu_step.h"
 
 #define GDT_BASE  0x1000u
 #define IDT_BASE  0x2000u
@@ -51,21 +52,6 @@ struct env {
     struct phys phys;
     struct cpu cpu;
 };
-
-static uint64_t mkdesc(uint32_t base, uint32_t limit, uint16_t ar)
-{
-    uint32_t lo = (limit & 0xffff) | (base << 16);
-    uint32_t hi = ((base >> 16) & 0xff) | ((uint32_t)(ar & 0xff) << 8) | (limit & 0xf0000u) |
-                  ((uint32_t)(ar & 0xf000) << 8) | (base & 0xff000000u);
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t mkgate(uint16_t sel, uint32_t off, uint8_t access)
-{
-    uint32_t lo = (off & 0xffff) | ((uint32_t)sel << 16);
-    uint32_t hi = (off & 0xffff0000u) | ((uint32_t)access << 8);
-    return ((uint64_t)hi << 32) | lo;
-}
 
 static void w16(struct env *e, uint32_t a, uint16_t v) { phys_write(&e->phys, a, 2, v); }
 static void w32(struct env *e, uint32_t a, uint32_t v) { phys_write(&e->phys, a, 4, v); }
@@ -150,43 +136,6 @@ static void env_free(struct env *e)
     free(e);
 }
 
-/* Execute the instruction `code` at CS:EIP like cpu_run(). Returns the
- * vector of a fault that left the instruction (-1: none). */
-static int run1(struct env *e, const void *code, int len, bool deliver)
-{
-    struct cpu *cpu = &e->cpu;
-    uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
-    cr_assert_eq(phys_copy_in(&e->phys, lin, code, (size_t)len), 0);
-    mmu_flush(cpu);
-    uint8_t buf[16];
-    int got = mmu_fetch(cpu, lin, buf, 15);
-    struct insn in;
-    int l = decode_insn(&in, buf, got, cpu->code32);
-    cr_assert_eq(l, len);
-    jmp_buf jb;
-    cpu->fault_jmp = &jb;
-    cpu->insn_eip = cpu->eip;
-    cpu->insn_esp = cpu->r[R_ESP];
-    if (setjmp(jb)) {
-        cpu->eip = cpu->insn_eip;
-        cpu->r[R_ESP] = cpu->insn_esp;
-        int vec = cpu->last_exc;
-        if (deliver)
-            cpu_exception(cpu, cpu->last_exc, cpu->last_exc_err);
-        cpu->fault_jmp = NULL;
-        return vec;
-    }
-    cpu->eip = (cpu->eip + (uint32_t)l) & (cpu->code32 ? 0xffffffffu : 0xffffu);
-    in.fn(cpu, &in);
-    cpu->fault_jmp = NULL;
-    return -1;
-}
-
-#define RUN(e, deliver, ...)                                                  \
-    ({                                                                        \
-        static const uint8_t code_[] = { __VA_ARGS__ };                       \
-        run1((e), code_, (int)sizeof code_, (deliver));                       \
-    })
 /* jmp far sel:0 / call far sel:0 */
 #define JMP_FAR(sel) 0xea, 0, 0, 0, 0, (sel) & 0xff, (sel) >> 8
 #define CALL_FAR(sel) 0x9a, 0, 0, 0, 0, (sel) & 0xff, (sel) >> 8

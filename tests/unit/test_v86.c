@@ -22,6 +22,7 @@
 #include "cpu/seg.h"
 #include "cpu/translate.h"
 #include "mem/phys.h"
+#include "unit/cpu_step.h"
 
 #define GDT_BASE  0x1000u
 #define IDT_BASE  0x2000u
@@ -55,21 +56,6 @@ static uint32_t fake_in(void *ctx, uint16_t port, int size)
     (void)ctx;
     (void)size;
     return 0xab00u + port;
-}
-
-static uint64_t mkdesc(uint32_t base, uint32_t limit, uint16_t ar)
-{
-    uint32_t lo = (limit & 0xffff) | (base << 16);
-    uint32_t hi = ((base >> 16) & 0xff) | ((uint32_t)(ar & 0xff) << 8) | (limit & 0xf0000u) |
-                  ((uint32_t)(ar & 0xf000) << 8) | (base & 0xff000000u);
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t mkgate(uint16_t sel, uint32_t off, uint8_t access)
-{
-    uint32_t lo = (off & 0xffff) | ((uint32_t)sel << 16);
-    uint32_t hi = (off & 0xffff0000u) | ((uint32_t)access << 8);
-    return ((uint64_t)hi << 32) | lo;
 }
 
 static void w8(struct env *e, uint32_t a, uint8_t v) { phys_write(&e->phys, a, 1, v); }
@@ -136,45 +122,6 @@ static void env_free(struct env *e)
     phys_free(&e->phys);
     free(e);
 }
-
-/* Execute the instruction `code` at CS:EIP like cpu_run(). Returns the
- * vector of a fault that left the instruction (-1: none). */
-static int run1(struct env *e, const void *code, int len, bool deliver)
-{
-    struct cpu *cpu = &e->cpu;
-    uint32_t lin = cpu->seg[S_CS].base + cpu->eip;
-    cr_assert_eq(phys_copy_in(&e->phys, lin, code, (size_t)len), 0);
-    mmu_flush(cpu);
-    uint8_t buf[16];
-    int got = mmu_fetch(cpu, lin, buf, 15);
-    struct insn in;
-    int l = decode_insn(&in, buf, got, cpu->code32);
-    cr_assert_eq(l, len, "decoded length %d, expected %d", l, len);
-    jmp_buf jb;
-    cpu->fault_jmp = &jb;
-    cpu->insn_eip = cpu->eip;
-    cpu->insn_esp = cpu->r[R_ESP];
-    cpu->end_block = 0;
-    if (setjmp(jb)) {
-        cpu->eip = cpu->insn_eip;
-        cpu->r[R_ESP] = cpu->insn_esp;
-        int vec = cpu->last_exc;
-        if (deliver)
-            cpu_exception(cpu, cpu->last_exc, cpu->last_exc_err);
-        cpu->fault_jmp = NULL;
-        return vec;
-    }
-    cpu->eip = (cpu->eip + (uint32_t)l) & (cpu->code32 ? 0xffffffffu : 0xffffu);
-    in.fn(cpu, &in);
-    cpu->fault_jmp = NULL;
-    return -1;
-}
-
-#define RUN(e, deliver, ...)                                                  \
-    ({                                                                        \
-        static const uint8_t code_[] = { __VA_ARGS__ };                       \
-        run1((e), code_, (int)sizeof code_, (deliver));                       \
-    })
 
 /* The frame of an IRET to V86 mode at STACK0 - 36. */
 static void v86_frame(struct env *e, uint32_t eip, uint32_t eflags, uint32_t esp)
@@ -302,7 +249,7 @@ Test(v86, iopl_sensitive_instructions_fault_below_iopl3)
             struct cpu *cpu = &e->cpu;
             enter_v86(e, iopl << 12 | F_IF);
             uint32_t fl = cpu->eflags;
-            cr_assert_eq(run1(e, t[i].code, t[i].len, false), EXC_GP, "%s iopl %u", t[i].name,
+            cr_assert_eq(cpu_step(&e->cpu, &e->phys, t[i].code, t[i].len, false), EXC_GP, "%s iopl %u", t[i].name,
                          iopl);
             cr_assert_eq(cpu->last_exc_err, 0);
             cr_assert_eq(cpu->eip, V86_IP);
@@ -554,7 +501,7 @@ Test(v86, instructions_v86_mode_does_not_have)
         struct env *e = env_new();
         struct cpu *cpu = &e->cpu;
         enter_v86(e, F_IOPL3);
-        cr_assert_eq(run1(e, t[i].code, t[i].len, false), t[i].vec, "%s", t[i].name);
+        cr_assert_eq(cpu_step(&e->cpu, &e->phys, t[i].code, t[i].len, false), t[i].vec, "%s", t[i].name);
         cr_assert_eq(cpu->last_exc_err, 0);
         cr_assert_eq(cpu->eip, V86_IP);
         env_free(e);
