@@ -18,9 +18,14 @@ DIFF_ORACLE ?= auto
 DIFF_CORPUS ?= tests/diff/corpus.dtc
 DIFF_ARGS  ?=
 DIFF_HDRS   = tests/diff/proto.h tests/diff/gen.h tests/diff/emu.h tests/diff/digest.h \
-	      tests/diff/corpus.h tests/diff/helper.h tests/diff/hostcpu.h tests/diff/x87host.h
-DIFF_SRCS   = tests/diff/difftest.c tests/diff/gen.c tests/diff/emu.c tests/diff/digest.c \
-	      tests/diff/corpus.c tests/diff/helper.c tests/diff/hostcpu.c tests/diff/x87host.c
+	      tests/diff/corpus.h tests/diff/helper.h tests/diff/hostcpu.h tests/diff/x87host.h \
+	      tests/diff/v86env.h tests/diff/v86form.h tests/diff/v86sys.h tests/diff/v86model.h \
+	      tests/diff/emu_v86.h
+# generator sources (corpus_poke needs them too)
+DIFF_GEN    = tests/diff/gen.c tests/diff/v86form.c tests/diff/v86sys.c
+DIFF_SRCS   = tests/diff/difftest.c $(DIFF_GEN) tests/diff/emu.c tests/diff/digest.c \
+	      tests/diff/corpus.c tests/diff/helper.c tests/diff/hostcpu.c tests/diff/x87host.c \
+	      tests/diff/v86env.c tests/diff/v86model.c tests/diff/emu_v86.c
 # --wrap: the x87 rule's hold on vsmp's host x87 path (x87host.h)
 DIFF_LINK   = $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/diff $(LDFLAGS) \
 	      -Wl,--wrap=fpu_host_exec
@@ -43,10 +48,10 @@ $(DIFF_DIR)/difftest-stale: $(DIFF_SRCS) $(DIFF_HDRS) $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(DIFF_LINK) -DDIFF_STALE_GEN -o $@ $(DIFF_SRCS) $(CORE_LIB) $(LDLIBS_CORE)
 $(DIFF_DIR)/corpus_poke: tests/diff/corpus_poke.c tests/diff/corpus.c tests/diff/digest.c \
-		tests/diff/gen.c $(DIFF_HDRS)
+		$(DIFF_GEN) $(DIFF_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/diff $(LDFLAGS) -o $@ \
-		tests/diff/corpus_poke.c tests/diff/corpus.c tests/diff/digest.c tests/diff/gen.c
+		tests/diff/corpus_poke.c tests/diff/corpus.c tests/diff/digest.c $(DIFF_GEN)
 
 difftest: $(DIFF_DIR)/difftest $(DIFF_DIR)/native32
 

@@ -38,6 +38,15 @@
  * --pretend-cpu and --x87-skew serve the tests of the x87 rule: this host
  * looks like CPU model V/F/M/S; its x87 (or only vsmp's) gives other last
  * bits for the host-dependent instructions.
+ * Virtual-8086 mode (gen.h's case modes): in the mix, 5% of the cases
+ * (class v86 alone: all) are integer sequences that vsmp runs in their V86
+ * form (v86form.h: the same instructions with 16-bit default sizes, the
+ * SDM's promise of the same results), compared with the oracle's result
+ * for the 32-bit form like any other case; 3% (class v86sys alone: all)
+ * are V86 system cases (v86sys.h: IOPL-sensitive instructions, the I/O
+ * bitmap, #UD/#GP, delivery to ring 0), which no host can run (a 64-bit
+ * kernel has no V86 mode): their oracle is the SDM reference model
+ * v86model.c, on every host; --class v86sys needs no other oracle.
  * Case i of seed S is independent of the others: "--seed S --first i
  * --count 1 -v" replays it.
  * Exit status: 0 all passed, 1 a mismatch (vsmp against the oracle, or the
@@ -57,15 +66,18 @@
 #include "corpus.h"
 #include "digest.h"
 #include "emu.h"
+#include "emu_v86.h"
 #include "gen.h"
 #include "helper.h"
 #include "hostcpu.h"
+#include "v86form.h"
+#include "v86model.h"
 #include "x87host.h"
 
 #define BATCH 64
 #define DEFAULT_SEED 20240607ull
 
-enum { O_AUTO, O_NATIVE, O_CORPUS, O_QEMU };
+enum { O_AUTO, O_NATIVE, O_CORPUS, O_QEMU, O_MODEL };
 static const char *const oracle_names[] = { "auto", "native", "corpus", "qemu" };
 
 static int verbose;
@@ -194,13 +206,15 @@ static int compare(const struct gen_case *gc, const struct dt_result *nat,
 
 /* ---------------- reporting ---------------- */
 
-static void disasm(const struct gen_case *gc)
+/* objdump's listing of `len` bytes at address `vma`; machine i386 or
+ * i8086 (16-bit default sizes). */
+static void disasm(const uint8_t *code, uint32_t len, uint32_t vma, const char *machine)
 {
     char path[] = "/tmp/difftest-XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0)
         return;
-    if (write(fd, gc->c.code, gc->c.code_len) != (ssize_t)gc->c.code_len) {
+    if (write(fd, code, len) != (ssize_t)len) {
         close(fd);
         unlink(path);
         return;
@@ -208,22 +222,78 @@ static void disasm(const struct gen_case *gc)
     close(fd);
     char cmd[256];
     snprintf(cmd, sizeof(cmd),
-             "objdump -D -b binary -mi386 --adjust-vma=0x%x %s 2>/dev/null | sed -n '/<.data>:/,$p' | tail -n +2",
-             DT_CODE, path);
+             "objdump -D -b binary -m%s --adjust-vma=0x%x %s 2>/dev/null | sed -n '/<.data>:/,$p' | tail -n +2",
+             machine, vma, path);
     fflush(stdout);
     if (system(cmd) != 0)
         printf("    (objdump not available)\n");
     unlink(path);
 }
 
-static void print_case(const struct gen_case *gc, uint64_t seed)
+static void print_sys_case(const struct v86s_case *c, uint64_t seed, const char *cls)
 {
-    printf("  replay: difftest --seed %" PRIu64 " --first %u --count 1 -v\n", seed, gc->c.index);
+    printf("  replay: difftest --seed %" PRIu64 "%s%s --first %u --count 1 -v\n", seed,
+           cls ? " --class " : "", cls ? cls : "", c->index);
+    printf("  V86 system case: CS:IP %04x:%04x, SS=DS=ES %04x, FS %04x, GS %04x, EFLAGS %08x "
+           "(IOPL %u)\n", V86E_CS, V86S_IP0, V86E_DS, c->fs, c->gs, c->eflags,
+           (c->eflags >> 12) & 3);
+    printf("  initial:");
+    for (int i = 0; i < 8; i++)
+        printf(" %s=%08x", regname[i], c->regs[i]);
+    printf("\n  TSS limit %x, I/O map base %x (bitmap bytes 0-7: %02x %02x %02x %02x %02x %02x "
+           "%02x %02x, 0x1fff: %02x, 0x2000: %02x, others %02x)\n", c->tss_limit, c->iomap,
+           c->map_lo[0], c->map_lo[1], c->map_lo[2], c->map_lo[3], c->map_lo[4], c->map_lo[5],
+           c->map_lo[6], c->map_lo[7], c->map_hi[V86S_MAP_HI - 2], c->map_hi[V86S_MAP_HI - 1],
+           c->map_mid);
+    printf("  instructions:");
+    for (int i = 0; i < c->ninsn; i++)
+        printf(" %s@%04x", v86s_item_name(c->insn[i].item), V86S_IP0 + c->insn[i].off);
+    printf("\n  gates used:");
+    for (int v = 0; v < 256; v++)
+        if (c->gate[v].access != (0x80 | 3 << 5 | V86E_GATE_INT32) ||
+            c->gate[v].sel != V86E_SEL_CODE0)
+            printf(" %02x:access %02x sel %04x", v, c->gate[v].access, c->gate[v].sel);
+    printf(" (others: 32-bit interrupt gate, DPL 3, to %04x)\n", V86E_SEL_CODE0);
+    disasm(c->code, c->code_len, V86S_IP0, "i8086");
+}
+
+static void print_sys_out(const char *who, const struct v86s_out *o)
+{
+    printf("  %s: handler %d", who, o->vector);
+    for (int i = 0; i < 8; i++)
+        printf(" %s=%08x", regname[i], o->regs[i]);
+    printf(" eflags=%08x cs=%04x ss=%04x ds=%04x es=%04x fs=%04x gs=%04x dirty=%u io=%u\n    "
+           "ring 0 stack:", o->eflags, o->sel[1], o->sel[2], o->sel[3], o->sel[0], o->sel[4],
+           o->sel[5], o->ndirty, o->nio);
+    for (uint32_t i = 0; i < V86E_R0AREA; i += 4)
+        printf(" %02x%02x%02x%02x", o->r0[i + 3], o->r0[i + 2], o->r0[i + 1], o->r0[i]);
+    printf("\n");
+}
+
+static void print_case(const struct gen_case *gc, uint64_t seed, int only)
+{
+    const char *cls = only >= 0 ? gen_class_names[only] : NULL;
+    if (gc->mode == GM_V86SYS) {
+        print_sys_case(&gc->sys, seed, cls);
+        return;
+    }
+    printf("  replay: difftest --seed %" PRIu64 "%s%s --first %u --count 1 -v\n", seed,
+           cls ? " --class " : "", cls ? cls : "", gc->c.index);
     printf("  code (%u bytes):", gc->c.code_len);
     for (uint32_t i = 0; i < gc->c.code_len; i++)
         printf(" %02x", gc->c.code[i]);
     printf("\n");
-    disasm(gc);
+    disasm(gc->c.code, gc->c.code_len, DT_CODE, "i386");
+    if (gc->mode == GM_V86) {
+        printf("  V86 form (vsmp runs it at %04x:0000, data area at %04x:0000, EFLAGS IOPL %u "
+               "IF %u; the native CPU runs the code above; %u bytes):",
+               V86E_CS, V86E_DS, (gc->v86.eflags >> 12) & 3, (gc->v86.eflags >> 9) & 1,
+               gc->v86.len);
+        for (uint32_t i = 0; i < gc->v86.len; i++)
+            printf(" %02x", gc->v86.code[i]);
+        printf("\n");
+        disasm(gc->v86.code, gc->v86.len, 0, "i8086");
+    }
     printf("  classes:");
     for (int i = 0; i < gc->nbound; i++)
         printf(" %s@%x", gc->b[i].cls < GC_COUNT ? gen_class_names[gc->b[i].cls] : "setup",
@@ -392,6 +462,8 @@ struct run {
     struct x87ctl x87;          /* installed in the x87 interposer */
     /* counts */
     uint32_t compared, passed, failed, not_compared, qemu_crashed, by_rule;
+    struct emu86 *e86;          /* V86 cases */
+    uint32_t v86_compared, v86_failed, sys_compared, sys_failed, sys_model;
     uint32_t corpus_native_ok, corpus_native_rule, corpus_native_bad;
     uint32_t corpus_vsmp_ok, corpus_vsmp_rule, corpus_vsmp_bad;
 };
@@ -606,11 +678,19 @@ int main(int argc, char **argv)
 
     /* ---- the oracle ---- */
     char why_corpus[512] = "no --corpus given", why_native[512] = "", why_qemu[512] = "";
-    if (o.corpus && !o.record && !o.self)
-        r.cp = corpus_open(&r, why_corpus, sizeof(why_corpus));
     struct helper nat, other;
     int have_helper = 0;
-    if (o.oracle == O_AUTO || o.oracle == O_NATIVE) {
+    if (o.only == GC_V86SYS) {
+        /* no native results exist for these: the SDM model is the oracle */
+        if (o.record || o.self) {
+            printf("difftest: FAILED: class v86sys has no native results (--record, --self)\n");
+            exit(2);
+        }
+        r.oracle = O_MODEL;
+    }
+    if (o.corpus && !o.record && !o.self && r.oracle != O_MODEL)
+        r.cp = corpus_open(&r, why_corpus, sizeof(why_corpus));
+    if (r.oracle != O_MODEL && (o.oracle == O_AUTO || o.oracle == O_NATIVE)) {
         int st = try_helper(&nat, &o, 0, why_native, sizeof(why_native));
         if (st == 0) {
             have_helper = 1;
@@ -624,7 +704,7 @@ int main(int argc, char **argv)
             printf("difftest: the native oracle cannot run here: %s\n", why_native);
         }
     }
-    if (!have_helper && (o.oracle == O_AUTO || o.oracle == O_CORPUS)) {
+    if (r.oracle != O_MODEL && !have_helper && (o.oracle == O_AUTO || o.oracle == O_CORPUS)) {
         if (r.cp)
             r.oracle = O_CORPUS;
         else if (o.oracle == O_CORPUS) {
@@ -633,7 +713,8 @@ int main(int argc, char **argv)
         } else if (o.corpus)
             printf("difftest: corpus not used: %s\n", why_corpus);
     }
-    if (!have_helper && r.oracle != O_CORPUS && (o.oracle == O_AUTO || o.oracle == O_QEMU)) {
+    if (r.oracle != O_MODEL && !have_helper && r.oracle != O_CORPUS &&
+        (o.oracle == O_AUTO || o.oracle == O_QEMU)) {
         if (try_helper(&nat, &o, 1, why_qemu, sizeof(why_qemu)) == 0) {
             have_helper = 1;
             r.oracle = O_QEMU;
@@ -642,7 +723,7 @@ int main(int argc, char **argv)
             exit(2);
         }
     }
-    if (!have_helper && r.oracle != O_CORPUS) {
+    if (r.oracle != O_MODEL && !have_helper && r.oracle != O_CORPUS) {
         printf("difftest: FAILED: no usable oracle for these cases: native: %s; corpus: %s; "
                "qemu: %s\n",
                why_native, why_corpus, why_qemu);
@@ -668,6 +749,9 @@ int main(int argc, char **argv)
         printf("difftest: oracle native: this host's CPU, %s, running %s\n", hostdesc, o.helper_buf);
     else if (r.oracle == O_CORPUS)
         printf("difftest: oracle corpus: %s\n", o.corpus);
+    else if (r.oracle == O_MODEL)
+        printf("difftest: oracle SDM model: v86model.c, the SDM's rules for virtual-8086 mode "
+               "(no host runs V86 code)\n");
     else
         printf("difftest: oracle qemu: %s running %s - integer cases without CMPXCHG8B only; "
                "x87 cases are not compared (qemu's x87 is not the hardware's)\n",
@@ -675,6 +759,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     if (!o.self) {
+        r.e86 = emu86_new();
         r.emu = emu_new();
         x87_reset(&r);
         x87_control(&r.x87);
@@ -716,6 +801,7 @@ int main(int argc, char **argv)
     static struct dt_case sendbuf[BATCH];
     static uint8_t crashed[BATCH];
     static struct dt_result rn[BATCH], re[BATCH];
+    static struct v86s_out so[BATCH], mo[BATCH];
     uint64_t ins_cls[GC_COUNT] = { 0 }, fail_cls[GC_COUNT] = { 0 };
     uint32_t exc_cases = 0, exc_vec[32] = { 0 };
     struct timespec t0, t1;
@@ -737,8 +823,14 @@ int main(int argc, char **argv)
             helper_send(&other, sendbuf, n);
             helper_recv(&other, re, n);
         } else {
-            for (uint32_t i = 0; i < n; i++)
-                emu_run(r.emu, &gc[i].c, &re[i]);
+            for (uint32_t i = 0; i < n; i++) {
+                if (gc[i].mode == GM_V86)
+                    emu86_run_form(r.e86, &gc[i], &re[i]);
+                else if (gc[i].mode == GM_V86SYS)
+                    emu86_run_sys(r.e86, &gc[i].sys, &so[i]);
+                else
+                    emu_run(r.emu, &gc[i].c, &re[i]);
+            }
         }
         if (r.oracle == O_QEMU)
             qemu_batch(&nat, &o, sendbuf, rn, crashed, n);
@@ -751,6 +843,53 @@ int main(int argc, char **argv)
             struct report rep = { .len = 0 };
             char why[600] = "";
             int bad = 0, rule = -1;              /* rule: -1 not evaluated */
+            if (g->mode == GM_V86SYS) {
+                /* against the SDM model; no native result exists */
+                if (o.record) {
+                    uint32_t b = k / recd.block;
+                    recd.blocks[b].inputs = dg_inputs(recd.blocks[b].inputs, g);
+                    if (k % recd.block == 0)
+                        recd.blocks[b].x87_before = recd.nx87;
+                }
+                if (o.self)
+                    continue;
+                for (int c = 0; c < GC_COUNT; c++)
+                    ins_cls[c] += g->nclass[c];
+                static char sbuf[8192];
+                v86m_run(&g->sys, &mo[i]);
+                bad = v86m_compare(&mo[i], &so[i], sbuf, sizeof(sbuf)) != 0 ||
+                      mo[i].vector == V86S_MODEL;
+                r.compared++;
+                r.sys_compared++;
+                if (mo[i].vector == V86S_MODEL)
+                    r.sys_model++;
+                if (bad) {
+                    r.failed++;
+                    r.sys_failed++;
+                    fail_cls[GC_V86SYS]++;
+                    if ((int)r.failed <= o.max_report) {
+                        printf("MISMATCH: seed %" PRIu64 " case %u (V86 system case, against the "
+                               "SDM model)\n%s", o.seed, g->c.index, sbuf);
+                        if (mo[i].vector == V86S_MODEL)
+                            printf("  the case is outside the model: a generator bug\n");
+                        print_case(g, o.seed, o.only);
+                        printf("  SDM model: %s\n", mo[i].trace);
+                        print_sys_out("SDM ", &mo[i]);
+                        print_sys_out("vsmp", &so[i]);
+                        fflush(stdout);
+                    }
+                } else {
+                    r.passed++;
+                    if (verbose) {
+                        printf("case %u: ok\n", g->c.index);
+                        print_case(g, o.seed, o.only);
+                        printf("  SDM model: %s\n", mo[i].trace);
+                        print_sys_out("SDM ", &mo[i]);
+                        print_sys_out("vsmp", &so[i]);
+                    }
+                }
+                continue;
+            }
             if (r.oracle == O_QEMU && qemu_skips(g)) {
                 r.not_compared++;
                 continue;
@@ -838,13 +977,18 @@ int main(int argc, char **argv)
             }
 
             r.compared++;
+            if (g->mode == GM_V86) {
+                r.v86_compared++;
+                r.v86_failed += (uint32_t)bad;
+            }
             if (bad) {
                 r.failed++;
                 for (int c = 0; c < GC_COUNT; c++)
                     if (g->nclass[c])
                         fail_cls[c]++;
                 if ((int)r.failed <= o.max_report) {
-                    printf("MISMATCH: seed %" PRIu64 " case %u%s\n", o.seed, g->c.index,
+                    printf("MISMATCH: seed %" PRIu64 " case %u%s%s\n", o.seed, g->c.index,
+                           g->mode == GM_V86 ? " (run by vsmp in V86 mode)" : "",
                            r.oracle == O_CORPUS ? " (against the corpus)" : "");
                     fwrite(rep.buf, 1, rep.len, stdout);
                     if (r.oracle == O_CORPUS) {
@@ -855,7 +999,7 @@ int main(int argc, char **argv)
                                "--oracle native on a host that runs 32-bit code, or --oracle "
                                "qemu for an integer case)\n");
                     }
-                    print_case(g, o.seed);
+                    print_case(g, o.seed, o.only);
                     if (r.oracle != O_CORPUS)
                         print_result(r.oracle == O_QEMU ? "qemu  " : "native", &rn[i],
                                      (int)g->c.has_fpu);
@@ -869,7 +1013,7 @@ int main(int argc, char **argv)
                            "results of this CPU (accepted, counted apart)\n", g->c.index);
                 if (verbose) {
                     printf("case %u: ok\n", g->c.index);
-                    print_case(g, o.seed);
+                    print_case(g, o.seed, o.only);
                     if (r.oracle != O_CORPUS)
                         print_result("native", &rn[i], (int)g->c.has_fpu);
                     print_result("vsmp  ", &re[i], (int)g->c.has_fpu);
@@ -917,12 +1061,21 @@ int main(int argc, char **argv)
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     const char *oname = r.oracle == O_NATIVE ? "native (this host's CPU)"
-                        : r.oracle == O_CORPUS ? "corpus" : "qemu-i386 (integer cases)";
+                        : r.oracle == O_CORPUS ? "corpus"
+                        : r.oracle == O_MODEL ? "SDM model" : "qemu-i386 (integer cases)";
+    if (!o.self)
+        printf("difftest: V86 mode: %u cases run in virtual-8086 mode against %s's results for "
+               "their 32-bit form, %u failed; %u V86 system cases against the SDM model "
+               "(v86model.c), %u failed%s\n",
+               r.v86_compared, r.oracle == O_MODEL ? "no oracle" : oname, r.v86_failed,
+               r.sys_compared, r.sys_failed,
+               r.sys_model ? " (some outside the model: a generator bug)" : "");
     if (r.oracle == O_NATIVE && r.cp)
         printf("difftest: corpus %s against this CPU: %u agree, %u by the x87 rule, %u differ; "
-               "against vsmp: %u agree, %u by the x87 rule, %u differ\n",
+               "against vsmp: %u agree, %u by the x87 rule, %u differ (the %u V86 system cases "
+               "have no entry)\n",
                o.corpus, r.corpus_native_ok, r.corpus_native_rule, r.corpus_native_bad,
-               r.corpus_vsmp_ok, r.corpus_vsmp_rule, r.corpus_vsmp_bad);
+               r.corpus_vsmp_ok, r.corpus_vsmp_rule, r.corpus_vsmp_bad, r.sys_compared);
     if (r.oracle == O_QEMU)
         printf("difftest: %u cases not compared (x87 or CMPXCHG8B: not the qemu oracle's), "
                "%u not compared because qemu-i386 crashed on them\n",
@@ -934,6 +1087,8 @@ int main(int argc, char **argv)
     printf(", %u failed (seed %" PRIu64 ", %.1f s)\n", r.failed, o.seed, secs);
     if (r.emu)
         emu_free(r.emu);
+    if (r.e86)
+        emu86_free(r.e86);
     if (r.cp)
         corpus_free(r.cp);
     free(r.slot);

@@ -14,6 +14,10 @@
 #     poked (one digest changed) corpus fails loudly
 #   - the x87 rule: only on another CPU model, only host-dependent x87
 #     results of this host's x87 (--pretend-cpu, --x87-skew)
+#   - virtual-8086 mode: the cases vsmp runs in V86 form are checked by
+#     the corpus like the others (a wrong digest of one fails it); the V86
+#     system cases have the SDM model as oracle on any host, and a class
+#     v86 run without 32-bit, corpus or qemu fails
 # usage: oracle_test.sh BUILD_DIFF_DIR CORPUS
 set -u
 B=$1
@@ -75,7 +79,8 @@ fi
 
 # ---- oracle choice
 check "no 32-bit (ENOEXEC): auto picks the corpus and passes" 0 \
-    "Exec format error" "oracle corpus: $C" "oracle corpus: $NFULL cases compared, $NFULL passed" -- \
+    "Exec format error" "oracle corpus: $C" "oracle corpus: $NFULL cases compared, $NFULL passed" \
+    "V86 mode: [1-9][0-9]* cases run in virtual-8086 mode against corpus's results for their 32-bit form, 0 failed; [1-9][0-9]* V86 system cases against the SDM model (v86model.c), 0 failed" -- \
     $B/difftest --seed "$SEED" --count $NFULL --corpus "$C" --helper "$NOEXEC"
 check "no 32-bit: a forced native oracle fails" 2 \
     "FAILED: the native oracle cannot run: cannot execute $NOEXEC: Exec format error" -- \
@@ -86,6 +91,12 @@ check "a missing helper is a broken build, not a reason for another oracle" 2 \
 check "no 32-bit, no corpus for the seed, no qemu: failure, not a skip" 2 \
     "corpus not used: $C covers seed $SEED" "FAILED: no usable oracle" -- \
     $B/difftest --seed 1 --count 100 --corpus "$C" --helper "$NOEXEC" --qemu "$T/no-qemu"
+check "V86 system cases: the SDM model is their oracle, with no 32-bit, corpus or qemu" 0 \
+    "oracle SDM model" "oracle SDM model: 2000 cases compared, 2000 passed, 0 failed" -- \
+    $B/difftest --seed "$SEED" --count 2000 --class v86sys --helper "$NOEXEC" --qemu "$T/no-qemu"
+check "V86-form cases without 32-bit, a corpus for them or qemu: failure, not a skip" 2 \
+    "FAILED: no usable oracle" -- \
+    $B/difftest --seed "$SEED" --count 100 --class v86 --corpus "$C" --helper "$NOEXEC" --qemu "$T/no-qemu"
 check "a forced corpus that does not cover the cases fails" 2 \
     "FAILED: no corpus for these cases" -- \
     $B/difftest --seed 1 --count 100 --oracle corpus --corpus "$C"
@@ -107,7 +118,8 @@ fi
 
 # ---- the corpus catches what the native comparison catches
 check "vsmp corrupted (DIFF_MUTATE): the corpus fails it" 1 \
-    "MISMATCH: seed $SEED case [0-9]* (against the corpus)" -- \
+    "MISMATCH: seed $SEED case [0-9]* (against the corpus)" \
+    "V86 mode: [0-9]* cases run in virtual-8086 mode against corpus's results for their 32-bit form, [1-9][0-9]* failed; [0-9]* V86 system cases against the SDM model (v86model.c), [1-9][0-9]* failed" -- \
     $B/difftest-mutate --seed "$SEED" --count $N --oracle corpus --corpus "$C" --max-report 1
 fc=$(failed_count)
 steps=$((steps + 1))
@@ -154,9 +166,16 @@ check "a corpus with one wrong digest fails that case (corpus oracle)" 1 \
     $D --corpus "$T/poked.dtc" --oracle corpus
 if [ $native = 1 ]; then
     check "a corpus with one wrong digest disagrees with this CPU (native oracle)" 1 \
-        "CORPUS: this CPU's result has digest" "against this CPU: $((N - 1)) agree, 0 by the x87 rule, 1 differ" -- \
+        "CORPUS: this CPU's result has digest" "against this CPU: [0-9]* agree, 0 by the x87 rule, 1 differ" -- \
         $D --corpus "$T/poked.dtc" --oracle native
 fi
+
+# case 87 is one that vsmp runs in V86 form (the pattern says so)
+$B/corpus_poke "$C" "$T/poked87.dtc" 87 || fails=$((fails + 1))
+check "a wrong digest of a case run in V86 mode fails that case (corpus oracle)" 1 \
+    "MISMATCH: seed $SEED case 87 (run by vsmp in V86 mode) (against the corpus)" \
+    "$N cases compared, $((N - 1)) passed" -- \
+    $D --corpus "$T/poked87.dtc" --oracle corpus
 
 # ---- the x87 rule
 check "another CPU model whose x87 differs: accepted by the x87 rule, counted apart" 0 \
