@@ -95,6 +95,15 @@ uint64_t dg_inputs(uint64_t h, const struct gen_case *gc)
     sbytes(&s, c->fpu_img, DT_FPU_IMG);
     sbytes(&s, c->code, c->code_len <= DT_CODE_MAX ? c->code_len : DT_CODE_MAX);
     h = dg_fnv(h, s.b, s.n);
+    /* The data area the case starts with is made from the fill seed by
+     * proto.h's dt_fill, on both sides: hash it for one case in 64 (16
+     * KiB each), so that a change of the filler makes a corpus stale,
+     * not only a change of the generator. */
+    if (c->index % 64 == 0) {
+        static uint8_t area[DT_DATA_SIZE];
+        dt_fill(area, (uint64_t)c->fill_hi << 32 | c->fill_lo);
+        h = dg_fnv(h, area, sizeof area);
+    }
     s.n = 0;
     s32(&s, (uint32_t)gc->nbound);
     s32(&s, gc->undef_fl);

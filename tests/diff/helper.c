@@ -23,7 +23,7 @@ static void die(const char *msg)
     exit(2);
 }
 
-static void xwrite(int fd, const void *buf, size_t n)
+static int try_write(int fd, const void *buf, size_t n)
 {
     const char *p = buf;
     while (n) {
@@ -31,10 +31,17 @@ static void xwrite(int fd, const void *buf, size_t n)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            die("write to the native helper");
+            return -1;
         p += r;
         n -= (size_t)r;
     }
+    return 0;
+}
+
+static void xwrite(int fd, const void *buf, size_t n)
+{
+    if (try_write(fd, buf, n) < 0)
+        die("write to the native helper");
 }
 
 static void xread(int fd, void *buf, size_t n)
@@ -184,21 +191,6 @@ void helper_recv(struct helper *h, struct dt_result *res, uint32_t n)
             fprintf(stderr, "difftest: bad result record from the helper\n");
             exit(2);
         }
-}
-
-static int try_write(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 int helper_try_batch(struct helper *h, const struct dt_case *c, struct dt_result *res, uint32_t n)

@@ -147,7 +147,8 @@ static inline uint64_t dt_to64(uint64_t m, uint32_t se)
         return sign;
     e = e - 0x3fff + 1023;
     if (e >= 0x7ff) return sign | (0x7ffull << 52);
-    if (e <= 0) return sign | ((m >> 11) >> (1 - e)); /* denormal */
+    if (e <= 0) /* denormal, or zero below the smallest (no shift by 64+) */
+        return 1 - e >= 64 ? sign : sign | ((m >> 11) >> (1 - e));
     return sign | ((uint64_t)e << 52) | ((m << 1) >> 12);
 }
 static inline uint32_t dt_to32(uint64_t m, uint32_t se)
@@ -160,7 +161,8 @@ static inline uint32_t dt_to32(uint64_t m, uint32_t se)
         return sign;
     e = e - 0x3fff + 127;
     if (e >= 0xff) return sign | (0xffu << 23);
-    if (e <= 0) return sign | (uint32_t)((m >> 40) >> (1 - e));
+    if (e <= 0) /* denormal, or zero below the smallest (no shift by 64+) */
+        return 1 - e >= 64 ? sign : sign | (uint32_t)((m >> 40) >> (1 - e));
     return sign | ((uint32_t)e << 23) | (uint32_t)((m << 1) >> 41);
 }
 
