@@ -6,9 +6,9 @@
  * opened) and the ranks exchange platform messages (below).
  *
  * Interrupt wiring (the PC's, with APICs):
- *   ISA IRQ n (PIT 0, UART 4) -> 8259 input n  and  IOAPIC pin ioapic_isa_pin(n)
+ *   ISA IRQ n (PIT 0, UART 4) -> 8259 input n  and  IOAPIC pin plat.isa_pin[n]
  *   8259 INTR                 -> local APIC LINT0 (ExtINT: virtual wire)
- *                                and IOAPIC pin 0
+ *                                and IOAPIC pin plat.extint_pin (0)
  *   IOAPIC messages, IPIs     -> route_msg(): this rank's APIC when it is a
  *                                destination; other ranks by MSG_IPI
  *   local APIC INTR output    -> cpu.intr; INTA = apic_intr_ack()
@@ -69,6 +69,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/mptable.h"
+#include "boot/multiboot.h"
+#include "boot/platform.h"
+#include "boot/rom.h"
 #include "cpu/apic.h"
 #include "cpu/coherence.h"
 #include "cpu/cpu.h"
@@ -77,11 +81,8 @@
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 #include "io/iobus.h"
-#include "io/mptable.h"
-#include "io/multiboot.h"
 #include "io/pic.h"
 #include "io/pit.h"
-#include "io/rom.h"
 #include "io/uart.h"
 #include "mem/dsm.h"
 #include "mem/phys.h"
@@ -161,6 +162,7 @@ struct machine {
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
+    struct platform plat;        /* the PC every rank runs (boot/platform.h) */
     bool ipi_transport;          /* other ranks can reach this one (NMI, INIT) */
     struct machine_opts opts;
     int out_fd;                  /* console output, -1: none */
@@ -405,7 +407,7 @@ static void pic_intr_out(void *ctx, int level)
 {
     struct machine *m = ctx;
     apic_set_lint(&m->apic, 0, level);
-    ioapic_set_irq(&m->ioapic, 0, level);
+    ioapic_set_irq(&m->ioapic, m->plat.extint_pin, level);
 }
 
 /* An ISA interrupt request line goes to both controllers. */
@@ -413,7 +415,8 @@ static void isa_irq_line(void *ctx, int irq, int level)
 {
     struct machine *m = ctx;
     pic_set_irq(&m->pic, irq, level);
-    ioapic_set_irq(&m->ioapic, ioapic_isa_pin(irq), level);
+    if (irq >= 0 && irq < PLATFORM_ISA_IRQS && m->plat.isa_pin[irq] != PLATFORM_NO_PIN)
+        ioapic_set_irq(&m->ioapic, m->plat.isa_pin[irq], level);
 }
 
 /* ---- interrupt messages between APICs ---- */
@@ -803,13 +806,6 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 
 /* ---- construction ---- */
 
-/* The IOAPIC's ID: the first after the CPUs' APIC IDs where it fits in
- * its 4 bits (the MP table names it), else 0 (xAPIC: separate spaces). */
-static uint8_t ioapic_id_for(int ncpus)
-{
-    return ncpus < 15 ? (uint8_t)ncpus : 0;
-}
-
 /* This rank's local APIC (ID = rank, BSP on rank 0), mapped in its phys.
  * Before the devices: the 8259 drives LINT0 from pic_init() on. */
 static int setup_apic(struct machine *m, int rank)
@@ -830,8 +826,8 @@ static void attach_apic(struct machine *m)
 static int setup_devices(struct machine *m, const struct config *cfg)
 {
     iobus_init(&m->io);
-    ioapic_init(&m->ioapic, ioapic_id_for(m->ncpus), ioapic_deliver_msg, m);
-    if (ioapic_map(&m->ioapic, &m->phys, IOAPIC_DEFAULT_BASE))
+    ioapic_init(&m->ioapic, m->plat.ioapic_id, ioapic_deliver_msg, m);
+    if (ioapic_map(&m->ioapic, &m->phys, m->plat.ioapic_base))
         return -1;
     pic_init(&m->pic, pic_intr_out, m);
     pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
@@ -872,6 +868,9 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
         free(m);
         return NULL;
     }
+    if (m->ncpus <= rank)
+        m->ncpus = rank + 1;
+    platform_describe(&m->plat, m->ncpus, cfg->memory);
     int rc = t ? phys_init_borrowed(&m->phys, t->ram, cfg->memory)
                : phys_init(&m->phys, cfg->memory);
     if (rc != 0) {
@@ -976,8 +975,8 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         cpu_reset(&m->cpu);
     } else {
         struct mb_boot boot;
-        if (multiboot_load_files(&m->phys, cfg->kernel, cfg->initrd, cfg->cmdline,
-                                 &boot, err, errlen)) {
+        if (multiboot_load_platform_files(&m->phys, &m->plat, cfg->kernel, cfg->initrd,
+                                          cfg->cmdline, &boot, err, errlen)) {
             machine_destroy(m);
             return NULL;
         }
@@ -991,16 +990,9 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
     if (!cfg->rom) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
          * interrupt controllers: write the MP table (ROMs bring their own). */
-        struct mptable_config mp = {
-            .ncpus = m->ncpus,
-            .apic_version = APIC_VERSION,
-            .cpu_signature = cpu_cpuid_signature(),
-            .cpu_features = cpu_cpuid_features(&m->cpu),
-            .lapic_addr = APIC_DEFAULT_BASE,
-            .ioapic_id = m->ioapic.id,
-            .ioapic_version = IOAPIC_VERSION,
-            .ioapic_addr = IOAPIC_DEFAULT_BASE,
-        };
+        struct mptable_config mp = platform_mptable(&m->plat);
+        mp.cpu_signature = cpu_cpuid_signature();
+        mp.cpu_features = cpu_cpuid_features(&m->cpu);
         if (mptable_write(&m->phys, &mp)) {
             snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
                      cfg->file, m->ncpus);
@@ -1017,8 +1009,6 @@ struct machine *machine_create_ap(const struct config *cfg, const struct machine
     struct machine *m = alloc_machine(cfg, opts, rank, err, errlen);
     if (!m)
         return NULL;
-    if (m->ncpus <= rank)
-        m->ncpus = rank + 1;
     if (setup_apic(m, rank)) {
         snprintf(err, errlen, "%s: cannot map the local APIC", cfg->file);
         machine_destroy(m);

@@ -5,7 +5,7 @@
  * the CPU count, the BSP, the local APIC address and the IOAPIC entry,
  * cross-checked against the APIC/IOAPIC registers and CPUID.
  * Prints no firmware-specific details (OEM strings, bus counts, IOAPIC
- * version), so the output is the same under vsmp (src/io/mptable.c,
+ * version), so the output is the same under vsmp (src/boot/mptable.c,
  * written for Multiboot kernels) and QEMU, whose -kernel boot runs
  * SeaBIOS first, which builds its own MP table in the BIOS area. */
 #include "lib/guest.h"

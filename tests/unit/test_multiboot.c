@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "io/imagefile.h"
-#include "io/multiboot.h"
+#include "boot/multiboot.h"
 #include "mem/phys.h"
 
 #define RAM (4u << 20)

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/rom.h"
+#include "boot/rom.h"
 #include "mem/phys.h"
 
 static char dir[64];

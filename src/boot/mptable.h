@@ -56,6 +56,11 @@ struct mptable_config {
     uint8_t ioapic_id;
     uint8_t ioapic_version;     /* 0x11 */
     uint32_t ioapic_addr;       /* 0xFEC00000 */
+    /* ISA IRQ n -> IOAPIC pin isa_pin[n] for the 15 IRQs other than the
+     * cascade IRQ2 (platform.h; NULL: the PC's, IRQ0 on pin 2, the others
+     * on their own pin); the 8259's ExtINT on extint_pin. */
+    const uint8_t *isa_pin;
+    uint8_t extint_pin;
 };
 
 size_t mptable_size(int ncpus);

@@ -2,7 +2,7 @@
  * configuration table (see mptable.h), with their checksums, and copies
  * them into guest RAM. Layout from the Intel MultiProcessor
  * Specification, version 1.4, chapter 4. */
-#include "io/mptable.h"
+#include "boot/mptable.h"
 
 #include <string.h>
 
@@ -80,15 +80,16 @@ size_t mptable_build(const struct mptable_config *cfg, uint32_t base, uint8_t *b
     wr32(e + 4, cfg->ioapic_addr);
     e += MPTABLE_ENTRY_SIZE;
     count++;
-    /* ISA IRQs: the 8259's INTR on pin 0 (ExtINT), IRQ0 on pin 2, the
-     * others on their own pin; IRQ2 is the cascade and has no entry. */
-    e = int_entry(e, MP_ENT_IOINT, MP_EXTINT, isa_bus, 0, cfg->ioapic_id, 0);
+    /* ISA IRQs: the 8259's INTR (ExtINT) on extint_pin, the others as
+     * isa_pin says (by default IRQ0 on pin 2, the others on their own
+     * pin); IRQ2 is the cascade and has no entry. */
+    e = int_entry(e, MP_ENT_IOINT, MP_EXTINT, isa_bus, 0, cfg->ioapic_id, cfg->extint_pin);
     count++;
     for (uint8_t irq = 0; irq < 16; irq++) {
         if (irq == 2)
             continue;
         e = int_entry(e, MP_ENT_IOINT, MP_INT, isa_bus, irq, cfg->ioapic_id,
-                      irq == 0 ? 2 : irq);
+                      cfg->isa_pin ? cfg->isa_pin[irq] : irq == 0 ? 2 : irq);
         count++;
     }
     e = int_entry(e, MP_ENT_LOCALINT, MP_EXTINT, isa_bus, 0, 0xff, 0);

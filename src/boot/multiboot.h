@@ -5,7 +5,8 @@
  * PT_LOAD segments of an ELF32 i386 executable through libelf, or the
  * address fields of the header when flag 16, the a.out kludge, is set,
  * as QEMU does), then
- * builds the multiboot_info structure with the memory map, command line,
+ * builds the multiboot_info structure with the memory map (the platform's
+ * e820 map, boot/platform.h), command line,
  * boot loader name "vsmp" and the initrd as module 0, all placed in free
  * RAM above the kernel (at or above 1 MiB). Every header field and
  * segment is checked against the file and guest RAM before anything is
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 #include "mem/phys.h"
+
+struct platform;
 
 #define MULTIBOOT_HEADER_MAGIC 0x1BADB002u
 #define MULTIBOOT_BOOT_MAGIC   0x2BADB002u
@@ -52,6 +55,8 @@ struct mb_input {
     size_t initrd_len;
     const char *initrd_name;     /* module string */
     const char *cmdline;         /* NULL: empty */
+    const struct platform *platform;   /* the memory map's source (NULL:
+                                        * the PC for this RAM size) */
 };
 
 /* Where things went, and the entry state (EAX, EBX, EIP). */
@@ -69,7 +74,11 @@ struct mb_boot {
 int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *out,
                    char *err, size_t errlen);
 /* The same from files (io/imagefile.h: regular files only, sizes
- * checked before anything is read). */
+ * checked before anything is read), the memory map from `plat`. */
+int multiboot_load_platform_files(struct phys *p, const struct platform *plat,
+                                  const char *kernel, const char *initrd, const char *cmdline,
+                                  struct mb_boot *out, char *err, size_t errlen);
+/* The same with the PC for this RAM size (platform_describe()). */
 int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
                          const char *cmdline, struct mb_boot *out,
                          char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* rom.c - reads a raw firmware image, checks its size and maps it. */
-#include "io/rom.h"
+#include "boot/rom.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * multiboot_info, memory map, strings and module list in guest RAM.
  * Files are read through io/imagefile.h: sizes are checked first, and
  * only the bytes that go into RAM are read. */
-#include "io/multiboot.h"
+#include "boot/multiboot.h"
 
 #include <gelf.h>
 #include <libelf.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/platform.h"
 #include "io/imagefile.h"
 
 #define HDR_FLAG_PAGE_ALIGN 0x00000001u
@@ -26,8 +27,8 @@
 #define HDR_KNOWN_REQUIRED  (HDR_FLAG_PAGE_ALIGN | HDR_FLAG_MEMINFO | HDR_FLAG_VIDEO)
 #define HDR_AOUT_SIZE       32u  /* magic, flags, checksum + 5 address fields */
 
-#define LOW_MEM_END  0xa0000u
-#define HIGH_MEM     0x100000u
+#define HIGH_MEM     PLATFORM_HIGH_MEM
+#define MAP_MAX      8           /* memory map entries */
 #define CHUNK        16384u      /* file -> RAM copies go through this */
 
 __attribute__((format(printf, 4, 5)))
@@ -373,21 +374,30 @@ static int place(struct placer *pl, uint64_t size, uint32_t align, uint32_t *add
     return 0;
 }
 
-static int build_info(struct phys *p, const struct image_file *k, const struct image_file *ird,
-                      const char *modname, const char *cmdline, struct mb_boot *out,
-                      char *err, size_t errlen)
+static int build_info(struct phys *p, const struct platform *plat, const struct image_file *k,
+                      const struct image_file *ird, const char *modname, const char *cmdline,
+                      struct mb_boot *out, char *err, size_t errlen)
 {
     const char *loader = "vsmp";
     char mem[32];
     struct placer pl = { .ram_size = p->ram_size };
     pl.next = out->kernel_end > HIGH_MEM ? out->kernel_end : HIGH_MEM;
 
-    struct { uint64_t base, len; uint32_t type; } map[3] = {
-        { 0, LOW_MEM_END, 1 },
-        { LOW_MEM_END, HIGH_MEM - LOW_MEM_END, 2 },
-        { HIGH_MEM, p->ram_size > HIGH_MEM ? p->ram_size - HIGH_MEM : 0, 1 },
-    };
-    int nmap = map[2].len ? 3 : 2;
+    /* The memory map and mem_lower/mem_upper: the platform's e820 map
+     * (RAM below 640 KiB, RAM from 1 MiB). */
+    struct e820_entry map[MAP_MAX];
+    int nmap = platform_e820(plat, map, MAP_MAX);
+    if (nmap < 0)
+        return fail(err, errlen, k->name, "internal error: memory map too long");
+    uint32_t mem_lower = 0, mem_upper = 0;
+    for (int i = 0; i < nmap; i++) {
+        if (map[i].type != E820_RAM)
+            continue;
+        if (map[i].base == 0)
+            mem_lower = (uint32_t)(map[i].len / 1024);
+        else if (map[i].base == HIGH_MEM)
+            mem_upper = (uint32_t)(map[i].len / 1024);
+    }
 
     if (place(&pl, MBI_SIZE, 4096, &out->info_addr) ||
         place(&pl, (uint64_t)nmap * 24, 8, &out->mmap_addr) ||
@@ -417,8 +427,8 @@ static int build_info(struct phys *p, const struct image_file *k, const struct i
     uint8_t info[MBI_SIZE];
     memset(info, 0, sizeof(info));
     wr32(info + MBI_OFF_FLAGS, MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER);
-    wr32(info + MBI_OFF_MEM_LOWER, LOW_MEM_END / 1024);
-    wr32(info + MBI_OFF_MEM_UPPER, (uint32_t)(map[2].len / 1024));
+    wr32(info + MBI_OFF_MEM_LOWER, mem_lower);
+    wr32(info + MBI_OFF_MEM_UPPER, mem_upper);
     wr32(info + MBI_OFF_CMDLINE, out->cmdline_addr);
     wr32(info + MBI_OFF_MODS_COUNT, ird ? 1 : 0);
     wr32(info + MBI_OFF_MODS_ADDR, out->mods_addr);
@@ -427,7 +437,7 @@ static int build_info(struct phys *p, const struct image_file *k, const struct i
     wr32(info + MBI_OFF_LOADER_NAME, out->loader_name_addr);
     phys_copy_in(p, out->info_addr, info, sizeof(info));
 
-    uint8_t mm[3 * 24];
+    uint8_t mm[MAP_MAX * 24];
     for (int i = 0; i < nmap; i++) {
         uint8_t *e = mm + 24 * i;
         wr32(e, 20);                     /* size of the rest of the entry */
@@ -454,9 +464,9 @@ static int build_info(struct phys *p, const struct image_file *k, const struct i
 }
 
 /* The kernel (and initrd, or NULL) as image files. */
-static int load(struct phys *p, const struct image_file *k, const struct image_file *ird,
-                const char *modname, const char *cmdline, struct mb_boot *out,
-                char *err, size_t errlen)
+static int load(struct phys *p, const struct platform *plat, const struct image_file *k,
+                const struct image_file *ird, const char *modname, const char *cmdline,
+                struct mb_boot *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     if (k->size == 0)
@@ -495,7 +505,7 @@ static int load(struct phys *p, const struct image_file *k, const struct image_f
     }
     if (rc)
         return rc;
-    if (build_info(p, k, ird, modname ? modname : "", cmdline ? cmdline : "", out, err, errlen))
+    if (build_info(p, plat, k, ird, modname ? modname : "", cmdline ? cmdline : "", out, err, errlen))
         return -1;
     out->eax = MULTIBOOT_BOOT_MAGIC;
     out->ebx = out->info_addr;
@@ -510,12 +520,25 @@ int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *ou
     if (in->initrd)
         image_from_memory(&ird, in->initrd_name ? in->initrd_name : "initrd", in->initrd,
                           in->initrd_len);
-    return load(p, &k, in->initrd ? &ird : NULL, in->initrd_name, in->cmdline, out, err, errlen);
+    struct platform def;
+    if (!in->platform)
+        platform_describe(&def, 1, p->ram_size);
+    return load(p, in->platform ? in->platform : &def, &k, in->initrd ? &ird : NULL,
+                in->initrd_name, in->cmdline, out, err, errlen);
 }
 
 int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
                          const char *cmdline, struct mb_boot *out,
                          char *err, size_t errlen)
+{
+    struct platform def;
+    platform_describe(&def, 1, p->ram_size);
+    return multiboot_load_platform_files(p, &def, kernel, initrd, cmdline, out, err, errlen);
+}
+
+int multiboot_load_platform_files(struct phys *p, const struct platform *plat,
+                                  const char *kernel, const char *initrd, const char *cmdline,
+                                  struct mb_boot *out, char *err, size_t errlen)
 {
     struct image_file k, ird;
     if (image_open(&k, kernel, err, errlen))
@@ -524,7 +547,7 @@ int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
         image_close(&k);
         return -1;
     }
-    int rc = load(p, &k, initrd ? &ird : NULL, initrd, cmdline, out, err, errlen);
+    int rc = load(p, plat, &k, initrd ? &ird : NULL, initrd, cmdline, out, err, errlen);
     image_close(&k);
     if (initrd)
         image_close(&ird);
