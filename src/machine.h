@@ -1,14 +1,15 @@
 /* machine.h - the per-rank machine: this rank's CPU and its local APIC
  * (APIC ID = rank) and, on rank 0, the platform devices (PIC, IOAPIC,
  * PIT, UART, CMOS, debug-exit), the boot image and the MP table, plus the
- * run loop that drives them.
+ * run loop that drives them. Implemented in src/board.c, src/xrank.c,
+ * src/runloop.c and src/stats.c (docs/map.md).
  *
  * With one CPU the guest RAM is private memory. With N > 1 (one rank per
  * CPU) it is the rank's copy area of the distributed shared memory: the
  * caller (main.c, which owns MPI) opens the transport and hands it in
  * (machine_opts.transport); the machine builds the DSM protocol over it,
  * attaches its CPU, and exchanges platform messages (IPIs, port I/O and
- * IOAPIC MMIO forwarded to rank 0, level EOIs, fatal errors, shutdown)
+ * device MMIO forwarded to rank 0, level EOIs, fatal errors, shutdown)
  * through the same transport. machine_run() then runs on every rank and
  * returns on all of them with the same status, after a coordinated stop:
  * no rank still needs another when it returns.

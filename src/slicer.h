@@ -35,7 +35,7 @@ void slicer_update(struct slicer *s, uint64_t insns, uint64_t ns);
 
 /* A quantum stretched so that a poll costing poll_ns takes at most
  * 1/share of the time between polls, within [base, max] (a rank with
- * nothing to serve for a while polls less often: src/machine.c). */
+ * nothing to serve for a while polls less often: src/runloop.c). */
 uint64_t slicer_stretch(uint64_t base, uint64_t max, uint64_t poll_ns, unsigned share);
 
 #endif

@@ -1,0 +1,468 @@
+/* board.c - the board of a rank's machine: which devices there are and
+ * how they are wired (ports, MMIO windows, interrupt lines), the glue
+ * between the CPU and them, construction and teardown.
+ * The PC it builds is described once in boot/platform.h (CPUs, RAM,
+ * IOAPIC, ISA IRQ routing, device windows); the MP table and the memory
+ * map are derived from the same description.
+ *
+ * Interrupt wiring (the PC's, with APICs):
+ *   ISA IRQ n (PIT 0, UART 4) -> 8259 input n  and  IOAPIC pin plat.isa_pin[n]
+ *   8259 INTR                 -> local APIC LINT0 (ExtINT: virtual wire)
+ *                                and IOAPIC pin plat.extint_pin (0)
+ *   IOAPIC messages, IPIs     -> xrank_route(): this rank's APIC when it
+ *                                is a destination; other ranks by MSG_IPI
+ *   local APIC INTR output    -> cpu.intr; INTA = apic_intr_ack()
+ * Rank 0 is the only rank with devices; every rank has its APIC, whose
+ * MMIO window is local to the rank (never forwarded to rank 0). On the
+ * other ranks every port, and every MMIO window the platform marks as
+ * rank 0's, is forwarded to rank 0 (src/xrank.c).
+ *
+ * A new device: its model in src/io/ (registering its ports on the iobus
+ * or its MMIO window in phys), one line in setup_devices() below and one
+ * window in platform_describe() (boot/platform.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/mptable.h"
+#include "boot/multiboot.h"
+#include "boot/rom.h"
+#include "cpu/coherence.h"
+#include "cpu/system.h"
+#include "machine_impl.h"
+#include "watchdog.h"
+
+_Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the answer timeout");
+
+/* ---- clocks ---- */
+
+/* The clock all ranks agree on (rank 0's monotonic clock). */
+static uint64_t machine_now_ns(void *ctx)
+{
+    struct machine *m = ctx;
+    return host_now_ns(NULL) + (uint64_t)m->clock_offset;
+}
+
+static void host_wall(void *ctx, struct timespec *ts)
+{
+    (void)ctx;
+    clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* ---- glue between the CPU and the devices ---- */
+
+/* Ports: rank 0 dispatches on its iobus; another rank forwards what the
+ * platform's window table gives to rank 0 (every port today). */
+static uint32_t bus_in(void *ctx, uint16_t port, int size)
+{
+    struct machine *m = ctx;
+    if (!m->devices && platform_forwarded(&m->plat, PW_PORT, port, (uint32_t)size))
+        return xrank_forward(m, PW_PORT, "port", false, size, port, 0);
+    return iobus_in(&m->io, port, size);
+}
+
+static void bus_out(void *ctx, uint16_t port, int size, uint32_t value)
+{
+    struct machine *m = ctx;
+    if (!m->devices && platform_forwarded(&m->plat, PW_PORT, port, (uint32_t)size)) {
+        xrank_forward(m, PW_PORT, "port", true, size, port, value);
+        return;
+    }
+    iobus_out(&m->io, port, size, value);
+}
+
+/* Ranks != 0: a rank-0 MMIO window (the IOAPIC's, ...) forwards to rank
+ * 0 with the absolute address. */
+static uint32_t fwd_mmio_read(void *ctx, uint32_t offset, int size)
+{
+    const struct fwd_window *f = ctx;
+    return xrank_forward(f->m, PW_MMIO, f->w->name, false, size, f->w->base + offset, 0);
+}
+
+static void fwd_mmio_write(void *ctx, uint32_t offset, int size, uint32_t value)
+{
+    const struct fwd_window *f = ctx;
+    xrank_forward(f->m, PW_MMIO, f->w->name, true, size, f->w->base + offset, value);
+}
+
+/* INTA: the local APIC answers (for an ExtINT request it runs the 8259's
+ * INTA through apic_extint_ack()). */
+static int bus_intr_ack(void *ctx)
+{
+    struct machine *m = ctx;
+    return apic_intr_ack(&m->apic);
+}
+
+/* The 8259 pair's INTR output: LINT0 of the boot CPU's APIC (virtual
+ * wire) and IOAPIC pin 0 (the MP table's ExtINT entry). */
+static void pic_intr_out(void *ctx, int level)
+{
+    struct machine *m = ctx;
+    apic_set_lint(&m->apic, 0, level);
+    ioapic_set_irq(&m->ioapic, m->plat.extint_pin, level);
+}
+
+/* An ISA interrupt request line goes to both controllers. */
+static void isa_irq_line(void *ctx, int irq, int level)
+{
+    struct machine *m = ctx;
+    pic_set_irq(&m->pic, irq, level);
+    if (irq >= 0 && irq < PLATFORM_ISA_IRQS && m->plat.isa_pin[irq] != PLATFORM_NO_PIN)
+        ioapic_set_irq(&m->ioapic, m->plat.isa_pin[irq], level);
+}
+
+/* ---- local APIC callbacks ---- */
+
+static void lapic_intr_out(void *ctx, int level)
+{
+    struct machine *m = ctx;
+    m->cpu.intr = level;
+}
+
+static int lapic_extint_ack(void *ctx)
+{
+    struct machine *m = ctx;
+    if (m->devices)
+        return pic_ack(&m->pic);
+    return (int)(m->apic.svr & 0xff);    /* no 8259 on this rank: spurious */
+}
+
+static void lapic_send(void *ctx, const struct apic_msg *msg)
+{
+    xrank_route(ctx, msg);
+}
+
+static void lapic_eoi(void *ctx, uint8_t vector)
+{
+    struct machine *m = ctx;
+    if (m->devices)
+        ioapic_eoi(&m->ioapic, vector);
+    else
+        xrank_eoi(m, vector);
+}
+
+static void lapic_nmi(void *ctx)
+{
+    struct machine *m = ctx;
+    m->cpu.nmi = 1;
+}
+
+/* INIT and STARTUP act on the CPU between instructions: queued here (the
+ * CPU may be inside an instruction, waiting in a DSM fault) and applied
+ * by apply_cpu_events() once cpu_run() returned. */
+static void lapic_init_cpu(void *ctx)
+{
+    struct machine *m = ctx;
+    m->cpu_ev[0] = CPU_EV_INIT;          /* INIT discards earlier STARTUPs */
+    m->ncpu_ev = 1;
+    m->cpu.exit_request = 1;
+}
+
+static void lapic_sipi(void *ctx, uint8_t vector)
+{
+    struct machine *m = ctx;
+    if (m->ncpu_ev < CPU_EV_MAX)
+        m->cpu_ev[m->ncpu_ev++] = vector;
+    m->cpu.exit_request = 1;
+}
+
+/* This APIC's addressing changed: tell every rank (lowest priority). */
+static void lapic_changed(void *ctx, const struct apic *a)
+{
+    xrank_apic_changed(ctx, a);
+}
+
+static const struct apic_ops lapic_ops = {
+    .now_ns = machine_now_ns,
+    .intr_out = lapic_intr_out,
+    .extint_ack = lapic_extint_ack,
+    .send = lapic_send,
+    .eoi = lapic_eoi,
+    .nmi = lapic_nmi,
+    .init = lapic_init_cpu,
+    .sipi = lapic_sipi,
+    .changed = lapic_changed,
+};
+
+/* IOAPIC output: a message routed like an IPI from rank 0's APIC. */
+static void ioapic_deliver_msg(void *ctx, uint8_t dest, bool logical, int mode,
+                               uint8_t vector, bool trigger_level)
+{
+    struct machine *m = ctx;
+    struct apic_msg msg = {
+        .vector = vector, .mode = (uint8_t)mode, .shorthand = APIC_SH_NONE,
+        .dest = dest, .logical = logical, .trigger_level = trigger_level,
+        .source = m->apic.id,
+    };
+    xrank_route(m, &msg);
+}
+
+static void dbg_exit(void *ctx)
+{
+    struct machine *m = ctx;
+    m->cpu.exit_request = 1;
+    machine_end_run(m, m->dbg.status);
+}
+
+static void console_tx(void *ctx, const uint8_t *buf, size_t n)
+{
+    struct machine *m = ctx;
+    while (m->out_fd >= 0 && n) {
+        ssize_t w = write(m->out_fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            m->out_fd = -1;      /* stdout went away: drop the output */
+            break;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+/* ---- construction ---- */
+
+/* This rank's local APIC (ID = rank, BSP on rank 0), mapped in its phys.
+ * Before the devices: the 8259 drives LINT0 from pic_init() on. */
+static int setup_apic(struct machine *m, int rank)
+{
+    m->rank = rank;
+    apic_init(&m->apic, (uint8_t)rank, rank == 0, &lapic_ops, m);
+    return apic_map(&m->apic, &m->phys);
+}
+
+/* Plug the APIC into the CPU (after cpu_init()/cpu_reset()). */
+static void attach_apic(struct machine *m)
+{
+    m->cpu.apic = &m->apic;
+    m->cpu.apic_base = apic_get_base(&m->apic);   /* BSP bit: cpu_apic_init() */
+    m->cpu.intr = m->apic.out;
+}
+
+static int setup_devices(struct machine *m, const struct config *cfg)
+{
+    iobus_init(&m->io);
+    ioapic_init(&m->ioapic, m->plat.ioapic_id, ioapic_deliver_msg, m);
+    if (ioapic_map(&m->ioapic, &m->phys, m->plat.ioapic_base))
+        return -1;
+    pic_init(&m->pic, pic_intr_out, m);
+    pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
+    uart_init(&m->uart, 0x3f8, (struct irq_line){ isa_irq_line, m, 4 },
+              console_tx, m);
+    cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
+    debugexit_init(&m->dbg, dbg_exit, m);
+    if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
+        uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
+        debugexit_register(&m->dbg, &m->io))
+        return -1;
+    m->devices = true;
+    m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
+    m->in_fd = cfg->console == CONSOLE_STDIO ? STDIN_FILENO : -1;
+    return 0;
+}
+
+/* RAM: private, or (N > 1) the transport's copy area. */
+static struct machine *alloc_machine(const struct config *cfg, const struct machine_opts *opts,
+                                     int rank, char *err, size_t errlen)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m) {
+        snprintf(err, errlen, "%s: out of memory", cfg->file);
+        return NULL;
+    }
+    m->out_fd = m->in_fd = -1;
+    m->opts = *opts;
+    m->rank = rank;
+    m->st.rank = rank;
+    m->clock_offset = opts->clock_offset_ns;
+    const struct dsm_transport *t = opts->transport;
+    m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
+    if (t && (t->nranks != m->ncpus || t->rank != rank || t->ram_bytes != cfg->memory)) {
+        snprintf(err, errlen, "%s: internal error: DSM transport of %d ranks, %zu bytes "
+                 "for %d CPUs, %u bytes", cfg->file, t->nranks, t->ram_bytes, m->ncpus,
+                 cfg->memory);
+        free(m);
+        return NULL;
+    }
+    if (m->ncpus <= rank)
+        m->ncpus = rank + 1;
+    platform_describe(&m->plat, m->ncpus, cfg->memory);
+    int rc = t ? phys_init_borrowed(&m->phys, t->ram, cfg->memory)
+               : phys_init(&m->phys, cfg->memory);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot allocate %u MiB of guest RAM: %s",
+                 cfg->file, cfg->memory >> 20, strerror(errno));
+        free(m);
+        return NULL;
+    }
+    m->has_phys = true;
+    slicer_init(&m->slicer, t && m->ncpus > 1 ? SMP_QUANTUM_NS : QUANTUM_NS, m->opts.slice);
+    return m;
+}
+
+/* The CPU with its bus; `jit_cache` from the options or the config. */
+static void setup_cpu(struct machine *m, const struct config *cfg)
+{
+    struct cpu_bus bus = { .ctx = m, .io_in = bus_in, .io_out = bus_out,
+                           .intr_ack = bus_intr_ack };
+    cpu_init(&m->cpu, &m->phys, &bus);
+    if (m->opts.interp)
+        m->cpu.use_jit = false;
+    m->cpu.jit_cache_size = (size_t)(m->opts.jit_cache ? m->opts.jit_cache : cfg->jit_cache);
+    m->has_cpu = true;
+    cpu_reset(&m->cpu);
+}
+
+/* N > 1: the DSM over the transport, the CPU attached to it, the peer
+ * table (every APIC starts in the same state, with ID = rank). */
+static int setup_smp(struct machine *m, const struct config *cfg, char *err, size_t errlen)
+{
+    const struct dsm_transport *t = m->opts.transport;
+    if (!t)
+        return 0;
+    m->tr = t;
+    struct dsm_config dc = {
+        .pull = m->opts.dsm_pull,
+        .take = m->opts.dsm_take,
+        .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
+        .on_msg = xrank_on_msg, .on_msg_arg = m,
+    };
+    if (m->opts.answer_timeout_ns) {
+        m->answer_limit_ns = m->opts.answer_timeout_ns + m->opts.answer_timeout_ns / 4;
+        dc.answer_timeout_ns = m->answer_limit_ns;
+        dc.on_stall = xrank_on_stall;
+        dc.on_stall_arg = m;
+        dc.on_wait = xrank_on_wait;
+        dc.on_wait_arg = m;
+    }
+    m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
+    m->done_from = calloc((size_t)m->ncpus, sizeof *m->done_from);
+    if (m->devices) {
+        m->text = calloc((size_t)m->ncpus, sizeof *m->text);
+        m->stuck = calloc((size_t)m->ncpus, sizeof *m->stuck);
+    }
+    m->dsm = dsm_create(t, &dc);
+    if (!m->peers || !m->done_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
+        snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
+        return -1;
+    }
+    for (int r = 0; r < m->ncpus; r++) {
+        apic_peer_state(&m->apic, &m->peers[r]);
+        m->peers[r].id = (uint8_t)r;
+    }
+    coherence_attach(&m->cpu, m->dsm);
+    m->ipi_transport = true;
+    /* Ranks != 0: the MMIO windows of rank 0's devices forward there. */
+    for (int i = 0; i < m->plat.nwindows && !m->devices; i++) {
+        const struct platform_window *w = &m->plat.window[i];
+        if (w->space != PW_MMIO || w->where != PW_RANK0)
+            continue;
+        m->fwd[i] = (struct fwd_window){ .m = m, .w = w };
+        if (phys_add_mmio(&m->phys, w->base, w->size, &m->fwd[i], fwd_mmio_read,
+                          fwd_mmio_write)) {
+            snprintf(err, errlen, "%s: cannot map the %s window", cfg->file, w->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Guest TSC = the synchronized clock (after every cpu_reset()). */
+static void set_tsc(struct machine *m)
+{
+    m->cpu.tsc_offset = (uint64_t)m->clock_offset;
+}
+
+struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
+                               char *err, size_t errlen)
+{
+    struct machine *m = alloc_machine(cfg, opts, 0, err, errlen);
+    if (!m)
+        return NULL;
+    if (setup_apic(m, 0) || setup_devices(m, cfg)) {
+        snprintf(err, errlen, "%s: cannot set up the devices", cfg->file);
+        machine_destroy(m);
+        return NULL;
+    }
+    setup_cpu(m, cfg);
+    if (setup_smp(m, cfg, err, errlen)) {
+        machine_destroy(m);
+        return NULL;
+    }
+    if (cfg->rom) {
+        if (rom_load(&m->phys, cfg->rom, err, errlen)) {
+            machine_destroy(m);
+            return NULL;
+        }
+        cpu_reset(&m->cpu);
+    } else {
+        struct mb_boot boot;
+        if (multiboot_load_platform_files(&m->phys, &m->plat, cfg->kernel, cfg->initrd,
+                                          cfg->cmdline, &boot, err, errlen)) {
+            machine_destroy(m);
+            return NULL;
+        }
+        cpu_set_flat32(&m->cpu);
+        m->cpu.r[R_EAX] = boot.eax;
+        m->cpu.r[R_EBX] = boot.ebx;
+        m->cpu.eip = boot.entry;
+    }
+    set_tsc(m);
+    attach_apic(m);
+    if (!cfg->rom) {
+        /* A Multiboot kernel has no firmware to describe the CPUs and
+         * interrupt controllers: write the MP table (ROMs bring their own). */
+        struct mptable_config mp = platform_mptable(&m->plat);
+        mp.cpu_signature = cpu_cpuid_signature();
+        mp.cpu_features = cpu_cpuid_features(&m->cpu);
+        if (mptable_write(&m->phys, &mp)) {
+            snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
+                     cfg->file, m->ncpus);
+            machine_destroy(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+struct machine *machine_create_ap(const struct config *cfg, const struct machine_opts *opts,
+                                  int rank, char *err, size_t errlen)
+{
+    struct machine *m = alloc_machine(cfg, opts, rank, err, errlen);
+    if (!m)
+        return NULL;
+    if (setup_apic(m, rank)) {
+        snprintf(err, errlen, "%s: cannot map the local APIC", cfg->file);
+        machine_destroy(m);
+        return NULL;
+    }
+    setup_cpu(m, cfg);
+    if (setup_smp(m, cfg, err, errlen)) {
+        machine_destroy(m);
+        return NULL;
+    }
+    set_tsc(m);
+    attach_apic(m);
+    m->cpu.wait_sipi = true;
+    return m;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    if (m->devices)
+        uart_flush(&m->uart);
+    if (m->has_cpu)
+        cpu_free(&m->cpu);
+    dsm_free(m->dsm);
+    if (m->has_phys)
+        phys_free(&m->phys);
+    free(m->peers);
+    free(m->done_from);
+    free(m->text);
+    free(m->stuck);
+    free(m);
+}

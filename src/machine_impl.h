@@ -1,0 +1,158 @@
+/* machine_impl.h - the inside of struct machine (machine.h is the public
+ * API), shared by the files that make a rank's machine:
+ *   src/board.c      the board: devices and how they are wired (ports,
+ *                    MMIO windows, interrupt lines), construction and
+ *                    teardown
+ *   src/xrank.c      everything between ranks: the one list of platform
+ *                    messages (IPIs, forwarded device accesses, run state,
+ *                    shutdown, stuck detection, liveness)
+ *   src/runloop.c    the run loop: slices, polls between them, the one
+ *                    wait for a wake-up
+ *   src/stats.c      statistics
+ * Nothing outside these files (and unit tests of them) includes it. */
+#ifndef VSMP_MACHINE_IMPL_H
+#define VSMP_MACHINE_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "boot/platform.h"
+#include "cpu/apic.h"
+#include "cpu/cpu.h"
+#include "io/cmos.h"
+#include "io/debugexit.h"
+#include "io/ioapic.h"
+#include "io/iobus.h"
+#include "io/pic.h"
+#include "io/pit.h"
+#include "io/uart.h"
+#include "machine.h"
+#include "mem/dsm.h"
+#include "mem/phys.h"
+#include "slicer.h"
+#include "waitclock.h"
+
+/* Time between two polls (src/slicer.c turns it into instructions). With
+ * N > 1 a DSM request (invalidation, downgrade, IPI) is served at the next
+ * slice end, so the quantum must stay well under the 50 us an
+ * invalidation may take (docs/smp.md has the measurements); one CPU polls
+ * only its devices and timers. */
+#define QUANTUM_NS 50000ull
+#define SMP_QUANTUM_NS 10000ull
+#define CPU_EV_MAX 8                 /* queued INIT/STARTUP */
+#define CPU_EV_INIT (-1)
+#define TEXT_MAX 240                 /* a rank's fatal message, 24 bytes a chunk */
+
+/* A CPU that only another CPU can wake (MSG_STUCK): its IPI counts then. */
+struct stuck {
+    bool stuck;
+    uint64_t sent, recv;
+};
+
+/* Ranks != 0: one MMIO window of a rank-0 device, forwarded (phys MMIO
+ * callback context). */
+struct fwd_window {
+    struct machine *m;
+    const struct platform_window *w;
+};
+
+struct machine {
+    struct phys phys;
+    struct cpu cpu;
+    bool has_cpu, has_phys;
+    bool devices;                /* rank 0 */
+    struct iobus io;
+    struct pic pic;
+    struct pit pit;
+    struct uart uart;
+    struct cmos cmos;
+    struct debugexit dbg;
+    struct apic apic;            /* this rank's local APIC (every rank) */
+    struct ioapic ioapic;        /* rank 0 */
+    int rank, ncpus;
+    struct platform plat;        /* the PC every rank runs (boot/platform.h) */
+    bool ipi_transport;          /* other ranks can reach this one (NMI, INIT) */
+    struct machine_opts opts;
+    int out_fd;                  /* console output, -1: none */
+    int in_fd;                   /* console input, -1: none or EOF */
+    uint64_t next_input_poll;
+    uint64_t last_flush;
+    int64_t clock_offset;        /* synchronized clock = monotonic + this */
+
+    /* ---- N > 1 ---- */
+    const struct dsm_transport *tr;
+    struct dsm *dsm;
+    struct apic_peer *peers;     /* every rank's APIC, for lowest priority */
+    struct fwd_window fwd[PLATFORM_MAX_WINDOWS];   /* ranks != 0 */
+    uint64_t next_tag;
+    uint64_t io_tag;             /* the request this CPU waits for */
+    bool io_done;
+    uint32_t io_value;
+    int cpu_ev[CPU_EV_MAX];      /* queued INIT (CPU_EV_INIT) / SIPI vectors */
+    int ncpu_ev;
+    bool stop;                   /* the run is over (status below) */
+    int status;
+    bool fatal_sent;             /* rank != 0: reported, waits for SHUTDOWN */
+    int ndone;                   /* MSG_DONE received */
+    bool aps_started;            /* rank 0 sent an IPI to another rank */
+    char (*text)[TEXT_MAX + 1];  /* rank 0: fatal message per rank */
+    struct stuck *stuck;         /* rank 0: every rank's last MSG_STUCK */
+    struct stuck self_stuck;     /* what this rank reported last */
+    struct slicer slicer;        /* instructions per slice */
+    uint64_t last_served_ns;     /* when a poll last served a message */
+    uint64_t poll_cost_ns;       /* smoothed cost of an empty poll */
+    uint64_t hook_ns;            /* time in opts.between_slices so far */
+    /* the answer timeout (N > 1): loop waits end the job after this */
+    uint64_t answer_limit_ns;    /* 0: off */
+    unsigned wait_rounds;        /* wait_round() calls (when to look) */
+    bool *done_from;             /* MSG_DONE received, by rank */
+    struct waitclock fatal_wc;   /* rank != 0: since the fatal report */
+    struct {
+        bool out;                /* a PING awaits its PONG */
+        uint64_t tag, next_ns;   /* its tag; when the next one goes out */
+        struct waitclock wc;
+    } ping;
+    struct machine_stats st;
+};
+
+static inline uint64_t host_now_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- xrank.c ---- */
+/* Rank != 0: a port (PW_PORT) or MMIO (PW_MMIO, absolute address)
+ * access performed by rank 0; waits for its answer. `what` names the
+ * window in messages. */
+uint32_t xrank_forward(struct machine *m, enum platform_space space, const char *what,
+                       bool write, int size, uint32_t addr, uint32_t value);
+/* An interrupt message to its destinations (this rank's APIC, others). */
+void xrank_route(struct machine *m, const struct apic_msg *msg);
+void xrank_eoi(struct machine *m, uint8_t vector);         /* rank != 0 */
+void xrank_apic_changed(struct machine *m, const struct apic *a);
+/* The end of the run with `status` (rank 0, or the only rank): every
+ * rank is told; the first end wins. */
+void machine_end_run(struct machine *m, int status);
+/* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and
+ * ends the run with `status`. */
+__attribute__((format(printf, 3, 4)))
+void machine_fail(struct machine *m, int status, const char *fmt, ...);
+__attribute__((noreturn, format(printf, 3, 4)))
+void xrank_no_answer(struct machine *m, uint64_t waited_ns, const char *fmt, ...);
+bool xrank_overdue(const struct machine *m, struct waitclock *wc, uint64_t now);
+void xrank_liveness(struct machine *m, uint64_t now);
+bool xrank_check_stuck(struct machine *m);
+void xrank_stop(struct machine *m);
+/* The DSM's callbacks (struct dsm_config). */
+void xrank_on_msg(void *arg, int src, const struct dsm_msg *q);
+void xrank_on_stall(void *arg, const struct dsm_stall *s);
+void xrank_on_wait(void *arg, uint64_t now);
+
+/* ---- stats.c ---- */
+void stats_end_of_run(struct machine *m, uint64_t t0);
+
+#endif
