@@ -1,6 +1,7 @@
 /* board.c - the board of a rank's machine: which devices there are and
  * how they are wired (ports, MMIO windows, interrupt lines), the glue
- * between the CPU and them, construction and teardown.
+ * between the CPU and them, construction and teardown, and the devices'
+ * work on guest RAM that rank 0 does between slices (docs/devices.md).
  * The PC it builds is described once in boot/platform.h (CPUs, RAM,
  * IOAPIC, ISA IRQ routing, device windows); the MP table and the memory
  * map are derived from the same description.
@@ -219,6 +220,42 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
         }
         buf += w;
         n -= (size_t)w;
+    }
+}
+
+/* ---- the devices' work on guest RAM (docs/devices.md) ---- */
+
+int board_add_work(struct machine *m, void (*run)(void *ctx), void *ctx)
+{
+    if (m->nwork >= BOARD_MAX_WORK || !run)
+        return -1;
+    m->work[m->nwork] = (struct board_work){ .run = run, .ctx = ctx };
+    return m->nwork++;
+}
+
+/* From a register access: only a flag, no guest RAM touched. */
+void board_mark_pending(struct machine *m, int handle)
+{
+    if (handle < 0 || handle >= m->nwork)
+        return;
+    m->work[handle].pending = true;
+    m->work_pending = true;
+    m->cpu.exit_request = 1;             /* do it at the end of this slice */
+}
+
+/* Rank 0, between slices (never inside an access or a DSM wait): every
+ * pending work, once; work marked meanwhile runs at the next call. Guest
+ * RAM is reached through phys (the DSM), as a CPU reaches it. */
+void board_run_pending(struct machine *m)
+{
+    if (!m->work_pending)
+        return;
+    m->work_pending = false;
+    for (int i = 0; i < m->nwork; i++) {
+        if (!m->work[i].pending)
+            continue;
+        m->work[i].pending = false;
+        m->work[i].run(m->work[i].ctx);
     }
 }
 

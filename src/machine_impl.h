@@ -2,7 +2,7 @@
  * API), shared by the files that make a rank's machine:
  *   src/board.c      the board: devices and how they are wired (ports,
  *                    MMIO windows, interrupt lines), construction and
- *                    teardown
+ *                    teardown, the devices' pending work
  *   src/xrank.c      everything between ranks: the one list of platform
  *                    messages (IPIs, forwarded device accesses, run state,
  *                    shutdown, stuck detection, liveness)
@@ -43,6 +43,7 @@
 #define CPU_EV_MAX 8                 /* queued INIT/STARTUP */
 #define CPU_EV_INIT (-1)
 #define TEXT_MAX 240                 /* a rank's fatal message, 24 bytes a chunk */
+#define BOARD_MAX_WORK 16            /* devices with pending work */
 
 /* A CPU that only another CPU can wake (MSG_STUCK): its IPI counts then. */
 struct stuck {
@@ -55,6 +56,14 @@ struct stuck {
 struct fwd_window {
     struct machine *m;
     const struct platform_window *w;
+};
+
+/* A device's work on guest RAM, done by rank 0 between slices
+ * (docs/devices.md): `run` is called once after each board_mark_pending(). */
+struct board_work {
+    void (*run)(void *ctx);
+    void *ctx;
+    bool pending;
 };
 
 struct machine {
@@ -79,6 +88,9 @@ struct machine {
     uint64_t next_input_poll;
     uint64_t last_flush;
     int64_t clock_offset;        /* synchronized clock = monotonic + this */
+    struct board_work work[BOARD_MAX_WORK];   /* rank 0 */
+    int nwork;
+    bool work_pending;           /* some work[].pending */
 
     /* ---- N > 1 ---- */
     const struct dsm_transport *tr;
@@ -123,6 +135,14 @@ static inline uint64_t host_now_ns(void *ctx)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* ---- board.c ---- */
+/* A device's work on guest RAM (docs/devices.md): register once (rank 0,
+ * at construction; returns the handle or -1 when the list is full), mark
+ * from the register access, run by rank 0 between slices. */
+int board_add_work(struct machine *m, void (*run)(void *ctx), void *ctx);
+void board_mark_pending(struct machine *m, int handle);
+void board_run_pending(struct machine *m);
 
 /* ---- xrank.c ---- */
 /* Rank != 0: a port (PW_PORT) or MMIO (PW_MMIO, absolute address)

@@ -1,6 +1,6 @@
 /* runloop.c - runs a rank's CPU: instruction slices, and between them
- * the polls (other ranks' messages, timers, console input and output),
- * and one wait for a wake-up while
+ * the polls (other ranks' messages, timers, console input and output,
+ * the devices' pending work on rank 0), and one wait for a wake-up while
  * the CPU is halted or waits for STARTUP: with one CPU a sleep until the
  * next timer event or console input, with N > 1 a polling back-off
  * (other ranks' messages can wake it at any time). INIT and STARTUP
@@ -78,8 +78,9 @@ static void poll_input(struct machine *m, int timeout_ms)
     }
 }
 
-/* Between slices: other ranks' requests, timer interrupts, console
- * input, output flushing. Returns the number of messages served. */
+/* Between slices: other ranks' requests, timer interrupts, the devices'
+ * pending work (rank 0), console input, output flushing. Returns the
+ * number of messages served. */
 static int poll_devices(struct machine *m, uint64_t now)
 {
     int n = m->dsm ? dsm_poll(m->dsm) : 0;
@@ -96,6 +97,7 @@ static int poll_devices(struct machine *m, uint64_t now)
     if (!m->devices)
         return n;
     pit_poll(&m->pit);
+    board_run_pending(m);
     if (now >= m->next_input_poll) {
         poll_input(m, 0);
         m->next_input_poll = now + POLL_INPUT_NS;
