@@ -22,7 +22,10 @@
  *          IPIs to that set (one CPU takes each) and the all-excluding-
  *          and all-including-self shorthands; every receiver counts;
  *   time   a token with the sender's TSC goes around the CPUs: no CPU's
- *          TSC is behind it; every CPU's APIC timer, one-shot and periodic.
+ *          TSC is behind it; every CPU's APIC timer, one-shot and periodic;
+ *   ioapic every CPU in turn reads the IOAPIC's version register and
+ *          writes and reads back a redirection entry of its own through
+ *          the IOAPIC's MMIO window (on vsmp, forwarded to rank 0).
  * Only the BSP prints, and only text that does not depend on timing, so
  * the output is a function of the CPU count (expected/smp.N.out). Every
  * wait is bounded (TEST_LIMIT per test, kept by the BSP with the PIT).
@@ -847,6 +850,52 @@ static void test_time(void)
             smp_failed = 1;
 }
 
+
+/* ================= (i) the IOAPIC from every CPU ================= */
+#define IOAPIC_MMIO 0xfec00000u
+static volatile uint32_t ioapic_turn PAGE;
+
+static uint32_t ioapic_reg(uint32_t reg, int write, uint32_t v)
+{
+    *(volatile uint32_t *)IOAPIC_MMIO = reg;                 /* IOREGSEL */
+    if (write)
+        *(volatile uint32_t *)(IOAPIC_MMIO + 0x10) = v;      /* IOWIN */
+    return *(volatile uint32_t *)(IOAPIC_MMIO + 0x10);
+}
+
+/* In turn (IOREGSEL is one register for all CPUs): the version
+ * register's last entry (23), and pin 8 + me masked with a vector of
+ * this CPU's, read back, then the reset value again. */
+static void t_ioapic(int me)
+{
+    for (uint32_t n = 0; ioapic_turn != (uint32_t)me; n++) {
+        if (smp_stop(me) || n > SPIN_LIMIT)
+            return;
+        cpu_relax();
+    }
+    uint32_t pin = 8 + (uint32_t)me, entry = 0x10000u | (0x50u + (uint32_t)me);
+    uint32_t last = ioapic_reg(1, 0, 0) >> 16 & 0xff;
+    uint32_t back = ioapic_reg(0x10 + 2 * pin, 1, entry);
+    ioapic_reg(0x10 + 2 * pin, 1, 0x10000u);
+    res[me][0] = last == 23 && back == entry;
+    ioapic_turn = (uint32_t)me + 1;
+}
+
+static void test_ioapic(void)
+{
+    for (int i = 0; i < N; i++)
+        res[i][0] = 0;
+    ioapic_turn = 0;
+    run("ioapic", t_ioapic);
+    int ok = ioapic_turn == (uint32_t)N;
+    for (int i = 0; i < N; i++)
+        ok &= res[i][0] == 1;
+    printf("ioapic: every cpu in turn read the version and wrote and read back a "
+           "redirection entry: %s\n", ok ? "ok" : "WRONG");
+    if (!ok)
+        smp_failed = 1;
+}
+
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
@@ -879,6 +928,8 @@ int main(uint32_t magic, uint32_t mbi)
         test_modes();
     if (wanted("time"))
         test_time();
+    if (wanted("ioapic"))
+        test_ioapic();
     if (smp_failed)
         fail(0x21, "smp: a test failed (see above)");
     printf("smp done\n");
