@@ -262,18 +262,6 @@ static uint64_t *dir_word(struct dsm_fake *f, int rank, size_t idx)
     return &f->r[rank].dir[idx];
 }
 
-static uint64_t t_cas(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired)
-{
-    struct fake_rank *self = ctx;
-    maybe_yield(self->f);
-    land_stores_of(self->f, self->rank, rank, idx);
-    uint64_t *w = dir_word(self->f, rank, idx);
-    uint64_t old = *w;
-    if (old == expect)
-        *w = desired;
-    return old;
-}
-
 static uint64_t t_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v)
 {
     struct fake_rank *self = ctx;
@@ -451,7 +439,7 @@ struct dsm_fake *dsm_fake_create(const struct dsm_fake_config *cfg)
         }
         r->t = (struct dsm_transport){
             .rank = i, .nranks = cfg->nranks, .ram = r->ram, .ram_bytes = cfg->ram_bytes,
-            .ctx = r, .get = t_get, .cas = t_cas, .fetch_op = t_fetch_op, .store = t_store,
+            .ctx = r, .get = t_get, .fetch_op = t_fetch_op, .store = t_store,
             .send = t_send, .send_data = t_send_data, .poll = t_poll, .idle = t_idle, .now_ns = t_now,
             .rma_ns = cfg->rma_ns ? t_rma_ns : NULL,
         };

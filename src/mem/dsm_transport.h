@@ -13,22 +13,21 @@
  *    guest RAM: the guest runs out of it with plain loads and stores, and
  *    other ranks read/write it remotely with get/put at the same offsets.
  *  - a directory: an array of 64-bit words homed on this rank, zero at
- *    start, touched ONLY through cas/fetch_op (also by the home rank
+ *    start, touched ONLY through fetch_op/store (also by the home rank
  *    itself). Its length per rank is dsm_dir_words(npages, nranks, rank)
  *    from dsm.h; the transport does not interpret the words.
  *  - an inbox of control messages (struct dsm_msg, fixed size).
  *
  * Completion and ordering (what the protocol relies on; nothing more):
  *  1. get returns when the bytes are in buf (MPI: Get + Win_flush_local).
- *  2. cas / fetch_op are atomic with respect to each other on the same
+ *  2. fetch_op calls are atomic with respect to each other on the same
  *     word, from any rank, and return the word's previous value once the
- *     operation is complete at the home (MPI: Compare_and_swap /
- *     Fetch_and_op + Win_flush). No ordering between different words is
+ *     operation is complete at the home (MPI: Fetch_and_op + Win_flush). No ordering between different words is
  *     assumed beyond "each call is complete when it returns".
  *  2b. store (an atomic store whose old value nobody needs: the unlock
  *     of a directory entry) returns before it is complete at the home.
- *     It is atomic with respect to cas/fetch_op on the word, takes effect
- *     before any later cas/fetch_op/store of the same rank on the same
+ *     It is atomic with respect to fetch_op on the word, takes effect
+ *     before any later fetch_op/store of the same rank on the same
  *     word (MPI orders accumulates from one origin to one location), and
  *     takes effect without any further call of the sender (the transport
  *     sends it now; it only does not wait for the home's answer).
@@ -69,7 +68,7 @@
  *     or join at the home is cheaper than a message to it.
  *
  * Every call is made from the rank's single thread (MPI_THREAD_FUNNELED);
- * get/cas/fetch_op/store may target the calling rank itself. A transport
+ * get/fetch_op/store may target the calling rank itself. A transport
  * failure is fatal inside the transport (MPI: abort the job with the
  * rank's name); the calls therefore return no error codes. */
 #ifndef VSMP_DSM_TRANSPORT_H
@@ -114,9 +113,8 @@ struct dsm_transport {
     /* Copy len bytes at byte offset off of rank's copy area into buf.
      * Complete on return (rule 1). */
     void (*get)(void *ctx, int rank, size_t off, void *buf, size_t len);
-    /* Directory word idx of rank's directory: atomic compare-and-swap and
-     * fetch-and-op; both return the previous value (rule 2). */
-    uint64_t (*cas)(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired);
+    /* Directory word idx of rank's directory: atomic fetch-and-op;
+     * returns the previous value (rule 2). */
     uint64_t (*fetch_op)(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v);
     /* word idx of rank's directory = v, not waiting for it (rule 2b) */
     void (*store)(void *ctx, int rank, size_t idx, uint64_t v);

@@ -963,11 +963,6 @@ static void tp_get(void *ctx, int rank, size_t off, void *buf, size_t len)
 }
 
 
-static uint64_t tp_cas(void *ctx, int rank, size_t idx, uint64_t expect, uint64_t desired)
-{
-    return dsm_mpi_cas(ctx, rank, idx, expect, desired);
-}
-
 static uint64_t tp_fetch_op(void *ctx, int rank, size_t idx, enum dsm_atomic_op op, uint64_t v)
 {
     static const MPI_Op ops[] = {
@@ -1047,7 +1042,7 @@ struct dsm_transport *dsm_mpi_transport(struct dsm_mpi *m)
         .rank = m->rank, .nranks = m->size,
         .ram = m->ram, .ram_bytes = m->ram_bytes,
         .ctx = m,
-        .get = tp_get, .cas = tp_cas, .fetch_op = tp_fetch_op, .store = tp_store,
+        .get = tp_get, .fetch_op = tp_fetch_op, .store = tp_store,
         .send = tp_send, .send_data = tp_send_data, .poll = tp_poll, .idle = tp_idle, .now_ns = tp_now_ns,
         .rma_ns = tp_rma_ns,
     };

@@ -195,7 +195,7 @@ static void test_atomics(void)
     for (int i = 0; i < CAS_ITERS; i++) {
         uint64_t old = t->fetch_op(t->ctx, 0, W_COUNT, DSM_OP_LOAD, 0);
         for (;;) {
-            uint64_t got = t->cas(t->ctx, 0, W_COUNT, old, old + 1);
+            uint64_t got = dsm_mpi_cas(dm, 0, W_COUNT, old, old + 1);
             if (got == old)
                 break;
             old = got;
@@ -233,7 +233,7 @@ static void test_atomics(void)
     CHECK(t->fetch_op(t->ctx, me, w, DSM_OP_OR, 0x0f00) == 0xf0f0, "swap");
     CHECK(t->fetch_op(t->ctx, me, w, DSM_OP_AND, 0x0ff0) == 0xfff0, "or");
     CHECK(t->fetch_op(t->ctx, me, w, DSM_OP_LOAD, 0) == 0x0ff0, "and");
-    CHECK(t->cas(t->ctx, me, w, 1, 2) == 0x0ff0, "failed cas");
+    CHECK(dsm_mpi_cas(dm, me, w, 1, 2) == 0x0ff0, "failed cas");
     CHECK(t->fetch_op(t->ctx, me, w, DSM_OP_LOAD, 0) == 0x0ff0, "failed cas changed the word");
 }
 
