@@ -198,9 +198,10 @@ uint32_t xrank_forward(struct machine *m, enum platform_space space, const char 
     while (!m->io_done) {
         uint64_t now = wait_round(m, &spins);
         if (now && xrank_overdue(m, &wc, now))
-            xrank_no_answer(m, wc.waited, "rank 0 has not answered the device request (%s %s 0x%0*llx)",
-                      type == MSG_IO ? "port" : what, write ? "write to" : "read of",
-                      type == MSG_IO ? 4 : 8, (unsigned long long)addr);
+            xrank_no_answer(m, wc.waited,
+                            "rank 0 has not answered the device request (%s %s 0x%0*llx)",
+                            type == MSG_IO ? "port" : what, write ? "write to" : "read of",
+                            type == MSG_IO ? 4 : 8, (unsigned long long)addr);
     }
     m->st.io_wait_ns += host_now_ns(NULL) - t0;
     /* Pages may have been taken away meanwhile: do not run on in a

@@ -7,7 +7,9 @@
  * writes the test device's port 0x510 (mark), spins reading port 0x511
  * until the work has run, then writes 1 to the debug-exit port (status
  * (1 << 1) | 1 = 3). Without the work done between slices it spins until
- * the instruction limit (status 8). */
+ * the instruction limit (status 8).
+ * And the board's wiring agrees with the platform's window table (ports
+ * registered on rank 0's iobus, MMIO windows mapped in its phys). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,5 +152,38 @@ Test(board, marks_and_runs)
     for (int i = 2; i < BOARD_MAX_WORK; i++)
         cr_assert_eq(board_add_work(m, count_work, NULL), i);
     cr_assert_eq(board_add_work(m, count_work, NULL), -1, "the list is full");
+    machine_destroy(m);
+}
+
+/* The platform's window table and what the board wired agree: every port
+ * rank 0's iobus serves is in a rank-0 port window and every port of
+ * those windows is served; every MMIO window is mapped at its place. */
+Test(board, wiring_matches_the_window_table)
+{
+    struct machine *m = make_machine();
+    const struct platform *p = &m->plat;
+    for (int i = 0; i < m->io.nranges; i++) {
+        const struct io_range *r = &m->io.range[i];
+        uint32_t count = (uint32_t)r->last - r->first + 1;
+        const struct platform_window *w = platform_window_at(p, PW_PORT, r->first, count);
+        cr_assert_not_null(w, "ports 0x%x-0x%x are in no window", r->first, r->last);
+        cr_assert_eq(w->where, PW_RANK0);
+    }
+    for (int i = 0; i < p->nwindows; i++) {
+        const struct platform_window *w = &p->window[i];
+        if (w->space == PW_PORT) {
+            for (uint32_t port = w->base; port < w->base + w->size; port++) {
+                bool served = false;
+                for (int k = 0; k < m->io.nranges; k++)
+                    served |= port >= m->io.range[k].first && port <= m->io.range[k].last;
+                cr_assert(served, "%s: port 0x%x not registered", w->name, port);
+            }
+        } else {
+            bool mapped = false;
+            for (int k = 0; k < m->phys.nmmio; k++)
+                mapped |= m->phys.mmio[k].base == w->base && m->phys.mmio[k].size == w->size;
+            cr_assert(mapped, "%s: MMIO window not mapped at 0x%x", w->name, w->base);
+        }
+    }
     machine_destroy(m);
 }
