@@ -28,9 +28,9 @@ struct env {
     uint64_t wall;               /* the injected wall clock, Unix ns */
     /* fake coherence: page states and a fault that can "lose" a page */
     uint8_t state[256];
-    int faults;
-    int lose_on_fault;           /* this fault number takes lose_page away */
-    uint32_t lose_page;
+    uint32_t lose_when;          /* the first fault on this page ... */
+    uint32_t lose_page;          /* ... takes this one away */
+    bool lost;
 };
 
 static uint64_t env_clock(void *ctx) { return ((struct env *)ctx)->clock; }
@@ -276,7 +276,8 @@ static void fake_fault(void *ctx, uint32_t page, bool write)
 {
     struct env *e = ctx;
     e->state[page] = write ? 2 : 1;
-    if (++e->faults == e->lose_on_fault) {
+    if (page == e->lose_when && !e->lost) {
+        e->lost = true;
         e->state[e->lose_page] = 0;      /* taken by another rank meanwhile */
         cpu_raise_noerr(&e->cpu, EXC_RESTART);
     }
@@ -292,7 +293,7 @@ Test(paravirt, restart_leaves_no_half_written_struct)
     e->phys.coh.state = e->state;
     e->phys.coh.fault = fake_fault;
     e->phys.coh.ctx = e;
-    e->lose_on_fault = 2;                /* page 0x22's fault loses page 0x21 */
+    e->lose_when = 0x22;                 /* page 0x22's fault loses page 0x21 */
     e->lose_page = 0x21;
     cr_assert_eq(wrmsr(e, MSR_KVM_SYSTEM_TIME_NEW, a | 1), EXC_RESTART);
     e->phys.coh.state = NULL;
@@ -398,9 +399,13 @@ Test(paravirt, tsc_deadline_only_in_deadline_mode)
     e->clock += 1000000;
     apic_poll(&e->apic);
     cr_assert(!irr(e, 0x43), "the one-shot count survived the switch");
-    /* an armed deadline stops when the mode changes back */
+    /* an armed deadline is disarmed when the mode changes (and stays so
+     * when it changes back) */
     cr_assert_eq(wrmsr(e, MSR_TSC_DEADLINE, rdtsc(e) + 10), -1);
     apic_write(&e->apic, APIC_REG_LVT_TIMER, 0x43);
+    apic_write(&e->apic, APIC_REG_LVT_TIMER, APIC_LVT_TSC_DEADLINE | 0x43);
+    cr_assert_eq(rdmsr(e, MSR_TSC_DEADLINE, &v), -1);
+    cr_assert_eq(v, 0, "the deadline survived the switch");
     e->clock += 100;
     apic_poll(&e->apic);
     cr_assert(!irr(e, 0x43), "the deadline survived the switch");
