@@ -39,17 +39,17 @@ _Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the 
 
 /* ---- clocks ---- */
 
-/* The clock all ranks agree on (rank 0's monotonic clock). */
+/* The clock all ranks agree on (rank 0's monotonic clock, vclock.h). */
 static uint64_t machine_now_ns(void *ctx)
 {
     struct machine *m = ctx;
-    return host_now_ns(NULL) + (uint64_t)m->clock_offset;
+    return vclock_now_ns(&m->clock);
 }
 
-static void host_wall(void *ctx, struct timespec *ts)
+static uint64_t machine_wall_ns(void *ctx)
 {
-    (void)ctx;
-    clock_gettime(CLOCK_REALTIME, ts);
+    struct machine *m = ctx;
+    return vclock_wall_ns(&m->clock);
 }
 
 /* ---- glue between the CPU and the devices ---- */
@@ -285,10 +285,10 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     if (ioapic_map(&m->ioapic, &m->phys, m->plat.ioapic_base))
         return -1;
     pic_init(&m->pic, pic_intr_out, m);
-    pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
+    pit_init(&m->pit, vclock_now_ns, &m->clock, (struct irq_line){ isa_irq_line, m, 0 });
     uart_init(&m->uart, 0x3f8, (struct irq_line){ isa_irq_line, m, 4 },
               console_tx, m);
-    cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
+    cmos_init(&m->cmos, cfg->memory, vclock_wall, &m->clock);
     debugexit_init(&m->dbg, dbg_exit, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
@@ -313,7 +313,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
     m->opts = *opts;
     m->rank = rank;
     m->st.rank = rank;
-    m->clock_offset = opts->clock_offset_ns;
+    vclock_init(&m->clock, opts->clock_offset_ns);
     const struct dsm_transport *t = opts->transport;
     m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
     if (t && (t->nranks != m->ncpus || t->rank != rank || t->ram_bytes != cfg->memory)) {
@@ -343,7 +343,8 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
 static void setup_cpu(struct machine *m, const struct config *cfg)
 {
     struct cpu_bus bus = { .ctx = m, .io_in = bus_in, .io_out = bus_out,
-                           .intr_ack = bus_intr_ack };
+                           .intr_ack = bus_intr_ack, .clock_ns = machine_now_ns,
+                           .wall_ns = machine_wall_ns };
     cpu_init(&m->cpu, &m->phys, &bus);
     if (m->opts.interp)
         m->cpu.use_jit = false;
@@ -406,12 +407,6 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     return 0;
 }
 
-/* Guest TSC = the synchronized clock (after every cpu_reset()). */
-static void set_tsc(struct machine *m)
-{
-    m->cpu.tsc_offset = (uint64_t)m->clock_offset;
-}
-
 struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
                                char *err, size_t errlen)
 {
@@ -446,7 +441,6 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         m->cpu.r[R_EBX] = boot.ebx;
         m->cpu.eip = boot.entry;
     }
-    set_tsc(m);
     attach_apic(m);
     if (!cfg->rom) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
@@ -480,7 +474,6 @@ struct machine *machine_create_ap(const struct config *cfg, const struct machine
         machine_destroy(m);
         return NULL;
     }
-    set_tsc(m);
     attach_apic(m);
     m->cpu.wait_sipi = true;
     return m;

@@ -31,6 +31,7 @@
 #include "mem/dsm.h"
 #include "mem/phys.h"
 #include "slicer.h"
+#include "vclock.h"
 #include "waitclock.h"
 
 /* Time between two polls (src/slicer.c turns it into instructions). With
@@ -87,7 +88,7 @@ struct machine {
     int in_fd;                   /* console input, -1: none or EOF */
     uint64_t next_input_poll;
     uint64_t last_flush;
-    int64_t clock_offset;        /* synchronized clock = monotonic + this */
+    struct vclock clock;         /* the virtual clock (TSC, timers, RTC) */
     struct board_work work[BOARD_MAX_WORK];   /* rank 0 */
     int nwork;
     bool work_pending;           /* some work[].pending */

@@ -114,13 +114,13 @@ static int poll_devices(struct machine *m, uint64_t now)
 static uint64_t next_timer_ns(const struct machine *m)
 {
     uint64_t next = apic_next_event_ns(&m->apic);
-    if (next != UINT64_MAX)
-        next -= (uint64_t)m->clock_offset;   /* synchronized -> host clock */
     if (m->devices) {
         uint64_t pit = pit_next_event_ns(&m->pit);
         if (pit < next)
             next = pit;
     }
+    if (next != UINT64_MAX)
+        next -= (uint64_t)m->clock.offset_ns;   /* virtual -> host clock */
     return next;
 }
 
@@ -148,10 +148,7 @@ static bool halted_forever(const struct machine *m)
 static void sleep_for_event(struct machine *m)
 {
     uint64_t now = host_now_ns(NULL);
-    uint64_t next = pit_next_event_ns(&m->pit);
-    uint64_t apic_next = apic_next_event_ns(&m->apic);
-    if (apic_next < next)
-        next = apic_next;
+    uint64_t next = next_timer_ns(m);
     uint64_t wait = next > now ? next - now : 0;
     if (wait < WAIT_MIN_NS)
         wait = WAIT_MIN_NS;
