@@ -1,5 +1,5 @@
 /* machine.c - builds a rank's machine (phys, CPU, local APIC, devices,
- * boot image, MP table) and runs its CPU: instruction slices, device and
+ * boot image, MP and ACPI tables) and runs its CPU: instruction slices, device and
  * APIC timer polling between them, and a non-spinning wait while the
  * guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
  * copy area of the DSM (src/mem/dsm.c over the transport that main.c
@@ -73,6 +73,8 @@
 #include "cpu/coherence.h"
 #include "cpu/cpu.h"
 #include "cpu/system.h"
+#include "boot/acpi.h"
+#include "io/acpi_pm.h"
 #include "io/cmos.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
@@ -158,6 +160,7 @@ struct machine {
     struct uart uart;
     struct cmos cmos;
     struct debugexit dbg;
+    struct acpi_pm acpi_pm;
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
@@ -660,6 +663,17 @@ static void dbg_exit(void *ctx)
     end_run(m, m->dbg.status);
 }
 
+/* ACPI S5 (power-off) and the FADT reset register both end the run with
+ * status 0: vsmp does not restart a guest. */
+static void acpi_pm_event(void *ctx, enum acpi_pm_event ev)
+{
+    struct machine *m = ctx;
+    if (ev == ACPI_PM_RESET && !m->stop)
+        fprintf(stderr, "vsmp: the guest reset the machine (ACPI reset register); "
+                "vsmp does not restart guests: the run ends with status 0\n");
+    end_run(m, 0);
+}
+
 /* ---- rank 0: serving the other ranks' device requests ---- */
 
 static void serve_io(struct machine *m, int src, const struct dsm_msg *q)
@@ -839,9 +853,10 @@ static int setup_devices(struct machine *m, const struct config *cfg)
               console_tx, m);
     cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
     debugexit_init(&m->dbg, dbg_exit, m);
+    acpi_pm_init(&m->acpi_pm, ACPI_SLP_TYP_S5, acpi_pm_event, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
-        debugexit_register(&m->dbg, &m->io))
+        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
         return -1;
     m->devices = true;
     m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
@@ -1003,6 +1018,19 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         };
         if (mptable_write(&m->phys, &mp)) {
             snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
+                     cfg->file, m->ncpus);
+            machine_destroy(m);
+            return NULL;
+        }
+        struct acpi_config acpi = {
+            .ncpus = m->ncpus, .lapic_addr = APIC_DEFAULT_BASE,
+            .ioapic_id = m->ioapic.id, .ioapic_addr = IOAPIC_DEFAULT_BASE,
+            .irq0_gsi = (uint8_t)ioapic_isa_pin(0), .sci_irq = ACPI_SCI_IRQ,
+            .ram_size = cfg->memory, .pm1a_evt = ACPI_PM1A_EVT, .pm1a_cnt = ACPI_PM1A_CNT,
+            .reset_port = ACPI_RESET_PORT, .reset_value = ACPI_RESET_VALUE,
+        };
+        if (acpi_write(&m->phys, &acpi)) {
+            snprintf(err, errlen, "%s: cannot write the ACPI tables for %d CPUs",
                      cfg->file, m->ncpus);
             machine_destroy(m);
             return NULL;
