@@ -1,7 +1,7 @@
 /* machine.c - builds a rank's machine (phys, CPU, local APIC, devices,
- * boot image, MP and ACPI tables) and runs its CPU: instruction slices, device and
- * APIC timer polling between them, and a non-spinning wait while the
- * guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
+ * boot image, MP and ACPI tables) and runs its CPU: instruction slices,
+ * device and APIC timer polling between them, and a non-spinning wait
+ * while the guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
  * copy area of the DSM (src/mem/dsm.c over the transport that main.c
  * opened) and the ranks exchange platform messages (below).
  *
@@ -80,6 +80,7 @@
 #include "io/ioapic.h"
 #include "io/iobus.h"
 #include "io/mptable.h"
+#include "io/panicwatch.h"
 #include "io/multiboot.h"
 #include "io/pic.h"
 #include "io/pit.h"
@@ -161,6 +162,7 @@ struct machine {
     struct cmos cmos;
     struct debugexit dbg;
     struct acpi_pm acpi_pm;
+    struct panicwatch panicwatch;    /* console output: a guest kernel panic */
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
@@ -674,6 +676,15 @@ static void acpi_pm_event(void *ctx, enum acpi_pm_event ev)
     end_run(m, 0);
 }
 
+static void guest_panicked(void *ctx)
+{
+    struct machine *m = ctx;
+    if (!m->stop)
+        fprintf(stderr, "vsmp: the guest kernel panicked (console above); "
+                "the run ends with status %d\n", VSMP_EXIT_GUEST_PANIC);
+    end_run(m, VSMP_EXIT_GUEST_PANIC);
+}
+
 /* ---- rank 0: serving the other ranks' device requests ---- */
 
 static void serve_io(struct machine *m, int src, const struct dsm_msg *q)
@@ -802,6 +813,8 @@ static void platform_msg(void *arg, int src, const struct dsm_msg *q)
 static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 {
     struct machine *m = ctx;
+    const uint8_t *text = buf;
+    size_t len = n;
     while (m->out_fd >= 0 && n) {
         ssize_t w = write(m->out_fd, buf, n);
         if (w < 0 && errno == EINTR)
@@ -813,6 +826,7 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
         buf += w;
         n -= (size_t)w;
     }
+    panicwatch_feed(&m->panicwatch, text, len);
 }
 
 /* ---- construction ---- */
@@ -854,6 +868,7 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
     debugexit_init(&m->dbg, dbg_exit, m);
     acpi_pm_init(&m->acpi_pm, ACPI_SLP_TYP_S5, acpi_pm_event, m);
+    panicwatch_init(&m->panicwatch, guest_panicked, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
         debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))

@@ -25,6 +25,9 @@
  *   14             a rank waited longer than --answer-timeout for another
  *                  rank's answer (WATCHDOG_EXIT_STATUS, src/watchdog.h;
  *                  that rank exits, mpirun ends the others)
+ *   16             the guest kernel panicked: its console showed Linux's
+ *                  "---[ end Kernel panic - not syncing: ..." line
+ *                  (io/panicwatch.h)
  *   0              the guest powered off through ACPI (S5) or reset the
  *                  machine through the FADT reset register (io/acpi_pm.h)
  * vsmp's own statuses are even, so they never collide with a guest's. */
@@ -48,6 +51,7 @@ enum {
     VSMP_EXIT_INSN_LIMIT = 8,
     VSMP_EXIT_INTERNAL = 10,
     VSMP_EXIT_NO_ANSWER = 14,
+    VSMP_EXIT_GUEST_PANIC = 16,
 };
 
 struct machine_opts {

@@ -58,6 +58,10 @@ zeromem.[0-9]*) smp=${name#zeromem.}; elf=$out/zeromem.elf; exp=$src/expected/ze
 # with status 0 (on every rank), under QEMU too (-no-reboot); 300 s only
 # catches a hang
 acpi.[0-9]*) smp=${name#acpi.}; elf=$out/acpi.elf; want=0; TMO=${GUEST_TIMEOUT:-300} ;;
+# a kernel panic's last line on the console ends the run with status 16
+# (panic.1, panic.2: every rank); vsmp only, QEMU has no such watcher
+panic.[0-9]*) smp=${name#panic.}; elf=$out/panic.elf; exp=$src/expected/panic.out
+    want=16; QEMU=""; TMO=${GUEST_TIMEOUT:-300} ;;
 # (QEMU's default pc machine has an ACPI 1.0 FADT without a reset
 # register: its q35 machine has one)
 acpi_reset) elf=$out/acpi.elf; cmdline="reset"; want=0; qemu_args="-M q35" ;;
