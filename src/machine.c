@@ -676,6 +676,14 @@ static void acpi_pm_event(void *ctx, enum acpi_pm_event ev)
     end_run(m, 0);
 }
 
+/* Every CPU halted for good: the end of Linux's `halt` when its console
+ * said "reboot: System halted" (status 0), else a guest that can never
+ * wake up (status 6). */
+static bool halt_was_asked(const struct machine *m)
+{
+    return m->panicwatch.halted;
+}
+
 static void guest_panicked(void *ctx)
 {
     struct machine *m = ctx;
@@ -1203,6 +1211,10 @@ static int wait_halted(struct machine *m)
         if (!cpu->halted)
             return 0;                    /* INIT woke it */
         if (!(cpu->eflags & F_IF) && halted_forever(m)) {
+            if (halt_was_asked(m)) {
+                end_run(m, 0);
+                return 0;
+            }
             fprintf(stderr, "vsmp: rank 0: guest halted with interrupts disabled at EIP=%08x\n",
                     cpu->eip);
             return VSMP_EXIT_HALT_FOREVER;
@@ -1263,6 +1275,10 @@ static bool check_stuck(struct machine *m)
     }
     if (sent != recv)
         return false;                    /* an IPI is on its way */
+    if (halt_was_asked(m)) {
+        end_run(m, 0);
+        return true;
+    }
     fail(m, VSMP_EXIT_HALT_FOREVER, "every CPU is halted with interrupts disabled or waits "
          "for STARTUP: nothing can wake them (rank 0 at EIP=%08x)", cpu->eip);
     return true;
@@ -1296,8 +1312,11 @@ static void wait_smp(struct machine *m)
             if (!cpu->halted || cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
                 break;
             if (!(cpu->eflags & F_IF) && halted_forever(m)) {
-                fail(m, VSMP_EXIT_HALT_FOREVER,
-                     "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
+                if (halt_was_asked(m))
+                    end_run(m, 0);
+                else
+                    fail(m, VSMP_EXIT_HALT_FOREVER,
+                         "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
                 break;
             }
         }

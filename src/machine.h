@@ -29,7 +29,9 @@
  *                  "---[ end Kernel panic - not syncing: ..." line
  *                  (io/panicwatch.h)
  *   0              the guest powered off through ACPI (S5) or reset the
- *                  machine through the FADT reset register (io/acpi_pm.h)
+ *                  machine through the FADT reset register (io/acpi_pm.h),
+ *                  or every CPU halted with interrupts disabled after the
+ *                  console's "reboot: System halted" (Linux's halt; else 6)
  * vsmp's own statuses are even, so they never collide with a guest's. */
 #ifndef VSMP_MACHINE_H
 #define VSMP_MACHINE_H

@@ -1,11 +1,10 @@
-/* panicwatch.c - finds the end-of-panic line in the console output
- * (panicwatch.h) with a streaming string match. */
+/* panicwatch.c - finds the end-of-panic and the halt line in the console
+ * output (panicwatch.h) with a streaming string match per marker. */
 #include "io/panicwatch.h"
 
 #include <string.h>
 
-static const char marker[] = PANICWATCH_MARKER;
-#define MARKER_LEN (sizeof marker - 1)
+static const char *const markers[2] = { PANICWATCH_MARKER, PANICWATCH_HALT };
 
 void panicwatch_init(struct panicwatch *w, void (*on_panic)(void *ctx), void *ctx)
 {
@@ -14,18 +13,18 @@ void panicwatch_init(struct panicwatch *w, void (*on_panic)(void *ctx), void *ct
     w->ctx = ctx;
 }
 
-/* The longest prefix of the marker that ends the text "marker[0..k) c". */
-static size_t step(size_t k, char c)
+/* The longest prefix of marker m that ends the text "m[0..k) c". */
+static size_t step(const char *m, size_t len, size_t k, char c)
 {
     for (;;) {
-        if (k < MARKER_LEN && marker[k] == c)
+        if (k < len && m[k] == c)
             return k + 1;
         if (k == 0)
             return 0;
-        /* fall back to the longest proper border of marker[0..k) (short
-         * marker: found by direct comparison) */
+        /* fall back to the longest proper border of m[0..k) (short
+         * markers: found by direct comparison) */
         size_t b = k - 1;
-        while (b > 0 && memcmp(marker, marker + k - b, b) != 0)
+        while (b > 0 && memcmp(m, m + k - b, b) != 0)
             b--;
         k = b;
     }
@@ -36,18 +35,24 @@ void panicwatch_feed(struct panicwatch *w, const uint8_t *buf, size_t n)
     for (size_t i = 0; i < n && !w->fired; i++) {
         char c = (char)buf[i];
         if (c == '\n') {
-            if (w->armed) {
+            if (w->armed[1])
+                w->halted = true;
+            if (w->armed[0]) {
                 w->fired = true;
                 if (w->on_panic)
                     w->on_panic(w->ctx);
             }
-            w->matched = 0;
+            memset(w->matched, 0, sizeof w->matched);
+            memset(w->armed, 0, sizeof w->armed);
             continue;
         }
-        w->matched = step(w->matched, c);
-        if (w->matched == MARKER_LEN) {
-            w->armed = true;
-            w->matched = 0;
+        for (int k = 0; k < 2; k++) {
+            size_t len = strlen(markers[k]);
+            w->matched[k] = step(markers[k], len, w->matched[k], c);
+            if (w->matched[k] == len) {
+                w->armed[k] = true;
+                w->matched[k] = 0;
+            }
         }
     }
 }

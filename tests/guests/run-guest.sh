@@ -62,6 +62,14 @@ acpi.[0-9]*) smp=${name#acpi.}; elf=$out/acpi.elf; want=0; TMO=${GUEST_TIMEOUT:-
 # (panic.1, panic.2: every rank); vsmp only, QEMU has no such watcher
 panic.[0-9]*) smp=${name#panic.}; elf=$out/panic.elf; exp=$src/expected/panic.out
     want=16; QEMU=""; TMO=${GUEST_TIMEOUT:-300} ;;
+# every CPU halted with IF=0 after the kernel's "reboot: System halted"
+# line: status 0 (halt.1, halt.2, halt.4); without the line (halt_nomsg,
+# halt_nomsg.2): status 6. vsmp only: QEMU would wait for ever
+halt.[0-9]*) smp=${name#halt.}; elf=$out/halt.elf; exp=$src/expected/halt.$smp.out
+    want=0; QEMU=""; TMO=${GUEST_TIMEOUT:-300} ;;
+halt_nomsg*) smp=${name#halt_nomsg}; smp=${smp#.}; smp=${smp:-1}; elf=$out/halt.elf
+    exp=$src/expected/halt_nomsg.$smp.out; cmdline="nomsg"; want=6; QEMU=""
+    TMO=${GUEST_TIMEOUT:-300} ;;
 # (QEMU's default pc machine has an ACPI 1.0 FADT without a reset
 # register: its q35 machine has one)
 acpi_reset) elf=$out/acpi.elf; cmdline="reset"; want=0; qemu_args="-M q35" ;;

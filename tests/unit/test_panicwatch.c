@@ -2,7 +2,8 @@
  * kernel panic (io/panicwatch.c): the end-of-panic line found whole, split
  * at every byte, in several lines per write, with and without printk time
  * stamps; reported at the line's end and only once; near misses and the
- * panic's first line alone do not count. */
+ * panic's first line alone do not count; and the halt line ("reboot:
+ * System halted"), which only sets a flag. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -103,4 +104,30 @@ Test(panicwatch, no_callback)
     panicwatch_init(&w, NULL, NULL);
     feed(&w, panic_log);
     cr_assert(w.fired);
+}
+
+/* The halt line only sets `halted` (at its newline); it never reports a
+ * panic, and the panic line never sets `halted`. */
+Test(panicwatch, halt_line)
+{
+    static const char log[] = "[   12.345678] reboot: System halted\r\n";
+    size_t n = strlen(log);
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct panicwatch w;
+        fired = 0;
+        panicwatch_init(&w, on_panic, NULL);
+        panicwatch_feed(&w, (const uint8_t *)log, cut);
+        cr_assert_eq(w.halted, cut == n, "cut at %zu", cut);
+        panicwatch_feed(&w, (const uint8_t *)log + cut, n - cut);
+        cr_assert(w.halted, "cut at %zu", cut);
+        cr_assert_eq(fired, 0);
+    }
+    struct panicwatch w;
+    panicwatch_init(&w, on_panic, NULL);
+    feed(&w, "reboot: System halte\n");
+    feed(&w, "reboot: Power down\n");
+    feed(&w, "System halted\n");
+    cr_assert_not(w.halted);
+    feed(&w, panic_log);
+    cr_assert_not(w.halted);
 }
