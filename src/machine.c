@@ -74,6 +74,7 @@
 #include "cpu/cpu.h"
 #include "cpu/system.h"
 #include "boot/acpi.h"
+#include "boot/resetvec.h"
 #include "io/acpi_pm.h"
 #include "io/cmos.h"
 #include "io/debugexit.h"
@@ -1052,7 +1053,8 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
             .ram_size = cfg->memory, .pm1a_evt = ACPI_PM1A_EVT, .pm1a_cnt = ACPI_PM1A_CNT,
             .reset_port = ACPI_RESET_PORT, .reset_value = ACPI_RESET_VALUE,
         };
-        if (acpi_write(&m->phys, &acpi)) {
+        if (acpi_write(&m->phys, &acpi) ||
+            resetvec_write(&m->phys, ACPI_RESET_PORT, ACPI_RESET_VALUE)) {
             snprintf(err, errlen, "%s: cannot write the ACPI tables for %d CPUs",
                      cfg->file, m->ncpus);
             machine_destroy(m);

@@ -70,6 +70,9 @@ halt.[0-9]*) smp=${name#halt.}; elf=$out/halt.elf; exp=$src/expected/halt.$smp.o
 halt_nomsg*) smp=${name#halt_nomsg}; smp=${smp#.}; smp=${smp:-1}; elf=$out/halt.elf
     exp=$src/expected/halt_nomsg.$smp.out; cmdline="nomsg"; want=6; QEMU=""
     TMO=${GUEST_TIMEOUT:-300} ;;
+# reboot through the reset vector from real mode: status 0 (vsmp's stub
+# writes the ACPI reset register; QEMU's firmware resets, -no-reboot)
+biosreset) want=0 ;;
 # (QEMU's default pc machine has an ACPI 1.0 FADT without a reset
 # register: its q35 machine has one)
 acpi_reset) elf=$out/acpi.elf; cmdline="reset"; want=0; qemu_args="-M q35" ;;

@@ -13,6 +13,7 @@
 
 #include "boot/acpi.h"
 #include "boot/aml.h"
+#include "boot/resetvec.h"
 #include "io/acpi_pm.h"
 #include "io/iobus.h"
 #include "io/mptable.h"
@@ -731,4 +732,27 @@ Test(acpi_pm, status_enable_reset)
     cr_assert_eq(ev.poweroff, 0);
     /* the ports between the blocks stay unassigned */
     cr_assert_eq(iobus_in(&bus, ACPI_PM1A_CNT + 2, 1), 0xff);
+}
+
+/* ---- the reset-vector stub ---- */
+
+Test(resetvec, bytes_and_ram)
+{
+    /* mov dx, 0x608; mov al, 6; out dx, al; cli; hlt; jmp -3 (to the hlt) */
+    static const uint8_t want[RESETVEC_SIZE] = { 0xba, 0x08, 0x06, 0xb0, 0x06, 0xee, 0xfa, 0xf4,
+                                                 0xeb, 0xfd };
+    uint8_t b[RESETVEC_SIZE];
+    resetvec_build(0x608, 6, b);
+    cr_assert_eq(memcmp(b, want, sizeof want), 0);
+    struct phys p;
+    cr_assert_eq(phys_init(&p, 1u << 20), 0);
+    cr_assert_eq(resetvec_write(&p, ACPI_RESET_PORT, ACPI_RESET_VALUE), 0);
+    cr_assert_eq(phys_copy_out(&p, RESETVEC_ADDR, b, sizeof b), 0);
+    cr_assert_eq(b[0], 0xba);
+    cr_assert_eq(b[1] | b[2] << 8, ACPI_RESET_PORT);
+    cr_assert_eq(b[4], ACPI_RESET_VALUE);
+    phys_free(&p);
+    cr_assert_eq(phys_init(&p, 0xf0000), 0);
+    cr_assert_eq(resetvec_write(&p, ACPI_RESET_PORT, ACPI_RESET_VALUE), -1);
+    phys_free(&p);
 }
