@@ -27,8 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boot/acpi.h"
 #include "boot/mptable.h"
 #include "boot/multiboot.h"
+#include "boot/resetvec.h"
 #include "boot/rom.h"
 #include "cpu/coherence.h"
 #include "cpu/system.h"
@@ -207,9 +209,33 @@ static void dbg_exit(void *ctx)
     machine_end_run(m, m->dbg.status);
 }
 
+/* ACPI S5 (power-off) and the FADT reset register both end the run with
+ * status 0: vsmp does not restart a guest. */
+static void acpi_pm_event(void *ctx, enum acpi_pm_event ev)
+{
+    struct machine *m = ctx;
+    if (ev == ACPI_PM_RESET && !m->stop)
+        fprintf(stderr, "vsmp: the guest reset the machine (ACPI reset register); "
+                "vsmp does not restart guests: the run ends with status 0\n");
+    m->cpu.exit_request = 1;
+    machine_end_run(m, 0);
+}
+
+static void guest_panicked(void *ctx)
+{
+    struct machine *m = ctx;
+    if (!m->stop)
+        fprintf(stderr, "vsmp: the guest kernel panicked (console above); "
+                "the run ends with status %d\n", VSMP_EXIT_GUEST_PANIC);
+    m->cpu.exit_request = 1;
+    machine_end_run(m, VSMP_EXIT_GUEST_PANIC);
+}
+
 static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 {
     struct machine *m = ctx;
+    const uint8_t *text = buf;
+    size_t len = n;
     while (m->out_fd >= 0 && n) {
         ssize_t w = write(m->out_fd, buf, n);
         if (w < 0 && errno == EINTR)
@@ -221,6 +247,7 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
         buf += w;
         n -= (size_t)w;
     }
+    panicwatch_feed(&m->panicwatch, text, len);
 }
 
 /* ---- the devices' work on guest RAM (docs/devices.md) ---- */
@@ -290,9 +317,11 @@ static int setup_devices(struct machine *m, const struct config *cfg)
               console_tx, m);
     cmos_init(&m->cmos, cfg->memory, vclock_wall, &m->clock);
     debugexit_init(&m->dbg, dbg_exit, m);
+    acpi_pm_init(&m->acpi_pm, ACPI_SLP_TYP_S5, acpi_pm_event, m);
+    panicwatch_init(&m->panicwatch, guest_panicked, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
-        debugexit_register(&m->dbg, &m->io))
+        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
         return -1;
     m->devices = true;
     m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
@@ -450,6 +479,14 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         mp.cpu_features = cpu_cpuid_features(&m->cpu);
         if (mptable_write(&m->phys, &mp)) {
             snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
+                     cfg->file, m->ncpus);
+            machine_destroy(m);
+            return NULL;
+        }
+        struct acpi_config acpi = platform_acpi(&m->plat);
+        if (acpi_write(&m->phys, &acpi) ||
+            resetvec_write(&m->phys, ACPI_RESET_PORT, ACPI_RESET_VALUE)) {
+            snprintf(err, errlen, "%s: cannot write the ACPI tables for %d CPUs",
                      cfg->file, m->ncpus);
             machine_destroy(m);
             return NULL;

@@ -20,10 +20,12 @@
 #include "boot/platform.h"
 #include "cpu/apic.h"
 #include "cpu/cpu.h"
+#include "io/acpi_pm.h"
 #include "io/cmos.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 #include "io/iobus.h"
+#include "io/panicwatch.h"
 #include "io/pic.h"
 #include "io/pit.h"
 #include "io/uart.h"
@@ -78,6 +80,8 @@ struct machine {
     struct uart uart;
     struct cmos cmos;
     struct debugexit dbg;
+    struct acpi_pm acpi_pm;
+    struct panicwatch panicwatch;    /* console output: a guest kernel panic */
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
@@ -157,6 +161,13 @@ void xrank_eoi(struct machine *m, uint8_t vector);         /* rank != 0 */
 void xrank_apic_changed(struct machine *m, const struct apic *a);
 /* The end of the run with `status` (rank 0, or the only rank): every
  * rank is told; the first end wins. */
+/* Every CPU halted for good: the end of Linux's `halt` when its console
+ * said "reboot: System halted" (the run then ends with status 0), else a
+ * guest that can never wake up (status 6). */
+static inline bool machine_halt_was_asked(const struct machine *m)
+{
+    return m->panicwatch.halted;
+}
 void machine_end_run(struct machine *m, int status);
 /* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and
  * ends the run with `status`. */

@@ -196,8 +196,11 @@ static void wait_wakeup(struct machine *m)
             if (!cpu->halted || cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
                 break;
             if (!(cpu->eflags & F_IF) && halted_forever(m)) {
-                machine_fail(m, VSMP_EXIT_HALT_FOREVER,
-                             "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
+                if (machine_halt_was_asked(m))
+                    machine_end_run(m, 0);
+                else
+                    machine_fail(m, VSMP_EXIT_HALT_FOREVER,
+                                 "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
                 break;
             }
         }

@@ -522,6 +522,10 @@ bool xrank_check_stuck(struct machine *m)
     }
     if (sent != recv)
         return false;                    /* an IPI is on its way */
+    if (machine_halt_was_asked(m)) {
+        machine_end_run(m, 0);
+        return true;
+    }
     machine_fail(m, VSMP_EXIT_HALT_FOREVER, "every CPU is halted with interrupts disabled or "
                  "waits for STARTUP: nothing can wake them (rank 0 at EIP=%08x)", cpu->eip);
     return true;

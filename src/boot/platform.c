@@ -5,8 +5,10 @@
 
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "boot/mptable.h"
 #include "cpu/apic.h"
+#include "io/acpi_pm.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 
@@ -50,6 +52,8 @@ void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes)
     add_window(p, "CMOS/RTC", PW_PORT, PW_RANK0, 0x70, 2);
     add_window(p, "COM1", PW_PORT, PW_RANK0, 0x3f8, 8);
     add_window(p, "debug-exit", PW_PORT, PW_RANK0, DEBUGEXIT_PORT, 1);
+    add_window(p, "ACPI PM1a event+control", PW_PORT, PW_RANK0, ACPI_PM1A_EVT, 6);
+    add_window(p, "ACPI reset", PW_PORT, PW_RANK0, ACPI_RESET_PORT, 1);
 }
 
 struct mptable_config platform_mptable(const struct platform *p)
@@ -63,6 +67,23 @@ struct mptable_config platform_mptable(const struct platform *p)
         .ioapic_addr = p->ioapic_base,
         .isa_pin = p->isa_pin,
         .extint_pin = p->extint_pin,
+    };
+}
+
+struct acpi_config platform_acpi(const struct platform *p)
+{
+    return (struct acpi_config){
+        .ncpus = p->ncpus,
+        .lapic_addr = p->lapic_base,
+        .ioapic_id = p->ioapic_id,
+        .ioapic_addr = p->ioapic_base,
+        .irq0_gsi = p->isa_pin[0],
+        .sci_irq = ACPI_SCI_IRQ,
+        .ram_size = p->ram_bytes,
+        .pm1a_evt = ACPI_PM1A_EVT,
+        .pm1a_cnt = ACPI_PM1A_CNT,
+        .reset_port = ACPI_RESET_PORT,
+        .reset_value = ACPI_RESET_VALUE,
     };
 }
 

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct mptable_config;
+struct acpi_config;
 
 #define PLATFORM_ISA_IRQS     16
 #define PLATFORM_NO_PIN       0xffu     /* isa_pin[]: not wired (the cascade) */
@@ -74,6 +75,10 @@ void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes);
 /* The MP table's view (mptable.h); the caller adds the CPU's CPUID
  * signature and features. */
 struct mptable_config platform_mptable(const struct platform *p);
+
+/* The ACPI tables' view (acpi.h): the same CPUs, interrupt controllers
+ * and routing, and the ACPI PM registers' ports (io/acpi_pm.h). */
+struct acpi_config platform_acpi(const struct platform *p);
 
 /* The memory map, in address order: usable RAM below 640 KiB, the
  * reserved hole 0xA0000-0xFFFFF, usable RAM from 1 MiB to the end of RAM
