@@ -82,6 +82,7 @@
 #include "io/pic.h"
 #include "io/pit.h"
 #include "io/rom.h"
+#include "io/console.h"
 #include "io/uart.h"
 #include "mem/dsm.h"
 #include "mem/phys.h"
@@ -163,8 +164,7 @@ struct machine {
     int rank, ncpus;
     bool ipi_transport;          /* other ranks can reach this one (NMI, INIT) */
     struct machine_opts opts;
-    int out_fd;                  /* console output, -1: none */
-    int in_fd;                   /* console input, -1: none or EOF */
+    struct console con;          /* rank 0: stdin/stdout <-> the UART */
     uint64_t next_input_poll;
     uint64_t last_flush;
     int64_t clock_offset;        /* synchronized clock = monotonic + this */
@@ -785,22 +785,6 @@ static void platform_msg(void *arg, int src, const struct dsm_msg *q)
     }
 }
 
-static void console_tx(void *ctx, const uint8_t *buf, size_t n)
-{
-    struct machine *m = ctx;
-    while (m->out_fd >= 0 && n) {
-        ssize_t w = write(m->out_fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            m->out_fd = -1;      /* stdout went away: drop the output */
-            break;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-}
-
 /* ---- construction ---- */
 
 /* The IOAPIC's ID: the first after the CPUs' APIC IDs where it fits in
@@ -836,7 +820,7 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     pic_init(&m->pic, pic_intr_out, m);
     pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
     uart_init(&m->uart, 0x3f8, (struct irq_line){ isa_irq_line, m, 4 },
-              console_tx, m);
+              console_output, &m->con);
     cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
     debugexit_init(&m->dbg, dbg_exit, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
@@ -844,8 +828,9 @@ static int setup_devices(struct machine *m, const struct config *cfg)
         debugexit_register(&m->dbg, &m->io))
         return -1;
     m->devices = true;
-    m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
-    m->in_fd = cfg->console == CONSOLE_STDIO ? STDIN_FILENO : -1;
+    bool stdio = cfg->console == CONSOLE_STDIO;
+    console_init(&m->con, stdio ? STDIN_FILENO : -1, stdio ? STDOUT_FILENO : -1,
+                 m->opts.console_escapes);
     return 0;
 }
 
@@ -858,7 +843,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
         snprintf(err, errlen, "%s: out of memory", cfg->file);
         return NULL;
     }
-    m->out_fd = m->in_fd = -1;
+    console_init(&m->con, -1, -1, false);
     m->opts = *opts;
     m->rank = rank;
     m->st.rank = rank;
@@ -1055,32 +1040,12 @@ void machine_destroy(struct machine *m)
 
 /* ---- running ---- */
 
-/* Move waiting console input into the UART. */
+/* Console input into the UART (waiting up to timeout_ms for it); Ctrl-A x
+ * at a terminal ends the run. */
 static void poll_input(struct machine *m, int timeout_ms)
 {
-    if (m->in_fd < 0 || uart_rx_space(&m->uart) <= 0) {
-        if (timeout_ms > 0) {
-            struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL);
-        }
-        return;
-    }
-    struct pollfd pfd = { .fd = m->in_fd, .events = POLLIN };
-    int r = poll(&pfd, 1, timeout_ms);
-    if (r <= 0)
-        return;
-    if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
-        uint8_t buf[UART_FIFO];
-        int space = uart_rx_space(&m->uart);
-        ssize_t n = (pfd.revents & POLLNVAL) ? 0 : read(m->in_fd, buf, (size_t)space);
-        if (n <= 0) {
-            if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                m->in_fd = -1;   /* EOF: stop looking */
-            return;
-        }
-        for (ssize_t i = 0; i < n; i++)
-            uart_receive(&m->uart, buf[i]);
-    }
+    if (console_poll(&m->con, &m->uart, timeout_ms))
+        end_run(m, 0);
 }
 
 /* Between slices: other ranks' requests, timer interrupts, console
@@ -1174,7 +1139,7 @@ static int wait_halted(struct machine *m)
             wait = WAIT_MIN_NS;
         if (wait > WAIT_MAX_NS)
             wait = WAIT_MAX_NS;
-        if (m->in_fd >= 0 && uart_rx_space(&m->uart) > 0 && wait >= 1000000) {
+        if (wait >= 1000000) {
             poll_input(m, (int)(wait / 1000000));
         } else {
             struct timespec ts = { (time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull) };
