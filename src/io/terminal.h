@@ -5,8 +5,10 @@
  * at exit() (atexit), on SIGTERM, SIGINT, SIGHUP or SIGQUIT (what mpirun
  * sends when it ends a job), on a crash (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
  * SIGABRT), and where vsmp calls _exit or MPI_Abort (those call
- * terminal_restore() first). Only SIGKILL leaves the terminal raw
- * (`stty sane` mends it).
+ * terminal_restore() first). Only SIGKILL of rank 0, and an MPI error
+ * that Open MPI itself ends rank 0 for (MPI_ERRORS_ARE_FATAL: it exits
+ * without atexit handlers), leave the terminal raw (`stty sane` mends
+ * it).
  *
  * Rank 0 reads the console from its standard input. Run plainly
  * (./vsmp CONFIG) that is the terminal itself; under mpirun it is a pipe
