@@ -234,20 +234,8 @@ static void guest_panicked(void *ctx)
 static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 {
     struct machine *m = ctx;
-    const uint8_t *text = buf;
-    size_t len = n;
-    while (m->out_fd >= 0 && n) {
-        ssize_t w = write(m->out_fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            m->out_fd = -1;      /* stdout went away: drop the output */
-            break;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    panicwatch_feed(&m->panicwatch, text, len);
+    console_output(&m->con, buf, n);
+    panicwatch_feed(&m->panicwatch, buf, n);
 }
 
 /* ---- the devices' work on guest RAM (docs/devices.md) ---- */
@@ -324,8 +312,9 @@ static int setup_devices(struct machine *m, const struct config *cfg)
         debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
         return -1;
     m->devices = true;
-    m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
-    m->in_fd = cfg->console == CONSOLE_STDIO ? STDIN_FILENO : -1;
+    bool stdio = cfg->console == CONSOLE_STDIO;
+    console_init(&m->con, stdio ? STDIN_FILENO : -1, stdio ? STDOUT_FILENO : -1,
+                 m->opts.console_escapes);
     return 0;
 }
 
@@ -338,7 +327,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
         snprintf(err, errlen, "%s: out of memory", cfg->file);
         return NULL;
     }
-    m->out_fd = m->in_fd = -1;
+    console_init(&m->con, -1, -1, false);
     m->opts = *opts;
     m->rank = rank;
     m->st.rank = rank;

@@ -89,6 +89,8 @@ struct machine_opts {
      * thread's claim). */
     uint64_t answer_timeout_ns;
     struct watchdog *watchdog;
+    bool console_escapes;       /* rank 0: stdin is a terminal in raw mode:
+                                 * Ctrl-A commands (src/io/console.h) */
 };
 
 /* What one rank did, for --stats / --stats-json (plain data: rank 0

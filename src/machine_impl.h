@@ -22,6 +22,7 @@
 #include "cpu/cpu.h"
 #include "io/acpi_pm.h"
 #include "io/cmos.h"
+#include "io/console.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 #include "io/iobus.h"
@@ -88,8 +89,7 @@ struct machine {
     struct platform plat;        /* the PC every rank runs (boot/platform.h) */
     bool ipi_transport;          /* other ranks can reach this one (NMI, INIT) */
     struct machine_opts opts;
-    int out_fd;                  /* console output, -1: none */
-    int in_fd;                   /* console input, -1: none or EOF */
+    struct console con;          /* rank 0: stdin/stdout <-> the UART */
     uint64_t next_input_poll;
     uint64_t last_flush;
     struct vclock clock;         /* the virtual clock (TSC, timers, RTC) */

@@ -24,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "io/terminal.h"
 #include "machine.h"
 #include "mem/dsm.h"
 #include "mpi/clocksync.h"
@@ -545,6 +547,13 @@ int main(int argc, char **argv)
         return finish(rt, opt.watchdog, VSMP_EXIT_STATS);
     }
 
+    /* Rank 0's console at a terminal: raw mode, keys straight to the
+     * guest, Ctrl-A commands; restored on every way out (io/terminal.h) */
+    if (rank == 0 && cfg.console == CONSOLE_STDIO) {
+        int tfd = terminal_find(STDIN_FILENO);
+        opt.m.console_escapes = tfd >= 0 && terminal_raw(tfd) == 0;
+    }
+
     int status;
     int nranks = rt_size(rt);
     opt.m.ncpus = nranks;
@@ -571,6 +580,7 @@ int main(int argc, char **argv)
     } else {
         status = run_smp(rt, &cfg, &opt, stats_f);
     }
+    terminal_restore();
     config_free(&cfg);
     return finish(rt, opt.watchdog, status);
 }

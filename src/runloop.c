@@ -50,32 +50,12 @@ static void apply_cpu_events(struct machine *m)
     m->cpu.exit_request = 0;
 }
 
-/* Move waiting console input into the UART. */
+/* Console input into the UART (waiting up to timeout_ms for it); Ctrl-A x
+ * at a terminal ends the run. */
 static void poll_input(struct machine *m, int timeout_ms)
 {
-    if (m->in_fd < 0 || uart_rx_space(&m->uart) <= 0) {
-        if (timeout_ms > 0) {
-            struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL);
-        }
-        return;
-    }
-    struct pollfd pfd = { .fd = m->in_fd, .events = POLLIN };
-    int r = poll(&pfd, 1, timeout_ms);
-    if (r <= 0)
-        return;
-    if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
-        uint8_t buf[UART_FIFO];
-        int space = uart_rx_space(&m->uart);
-        ssize_t n = (pfd.revents & POLLNVAL) ? 0 : read(m->in_fd, buf, (size_t)space);
-        if (n <= 0) {
-            if (n == 0 || (errno != EINTR && errno != EAGAIN))
-                m->in_fd = -1;   /* EOF: stop looking */
-            return;
-        }
-        for (ssize_t i = 0; i < n; i++)
-            uart_receive(&m->uart, buf[i]);
-    }
+    if (console_poll(&m->con, &m->uart, timeout_ms))
+        machine_end_run(m, 0);
 }
 
 /* Between slices: other ranks' requests, timer interrupts, the devices'
@@ -154,7 +134,7 @@ static void sleep_for_event(struct machine *m)
         wait = WAIT_MIN_NS;
     if (wait > WAIT_MAX_NS)
         wait = WAIT_MAX_NS;
-    if (m->in_fd >= 0 && uart_rx_space(&m->uart) > 0 && wait >= 1000000) {
+    if (wait >= 1000000) {
         poll_input(m, (int)(wait / 1000000));
     } else {
         struct timespec ts = { (time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull) };

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/terminal.h"
 #include "waitclock.h"
 
 struct watchdog_thread {
@@ -61,6 +62,7 @@ _Noreturn void watchdog_end_job(struct watchdog *w, int self, const char *what)
         if (k > 0)
             off += (int)k;
     }
+    terminal_restore();          /* _exit runs no atexit handler */
     _exit(WATCHDOG_EXIT_STATUS);
 }
 

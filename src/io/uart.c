@@ -1,5 +1,6 @@
 /* uart.c - 8250/16550A register model: RBR/THR, IER, IIR/FCR, LCR (DLAB),
- * MCR (loopback), LSR, MSR, SCR, receive FIFO and interrupt priority. */
+ * MCR (loopback, RTS flow control, OUT2 interrupt gate), LSR, MSR, SCR,
+ * receive FIFO with its trigger level, and interrupt priority. */
 #include "io/uart.h"
 
 #include <string.h>
@@ -7,8 +8,11 @@
 enum { RBR = 0, IER = 1, IIR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
 
 #define LCR_DLAB 0x80
-#define MCR_LOOP 0x10
+#define MCR_LOOP UART_MCR_LOOP
 #define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+/* FCR bits a 16550A keeps: enable, DMA mode, receiver trigger level */
+#define FCR_KEPT 0xc9
 
 void uart_init(struct uart *u, uint16_t base, struct irq_line irq,
                void (*tx)(void *ctx, const uint8_t *buf, size_t n), void *tx_ctx)
@@ -29,7 +33,16 @@ static int rx_capacity(const struct uart *u)
 
 int uart_rx_space(const struct uart *u)
 {
+    if ((u->mcr & MCR_LOOP) || !(u->mcr & UART_MCR_RTS))
+        return 0;
     return rx_capacity(u) - u->rx_count;
+}
+
+/* The receiver trigger level (FCR bits 7-6) with the FIFO on. */
+static int rx_trigger(const struct uart *u)
+{
+    static const int level[4] = { 1, 4, 8, 14 };
+    return level[u->fcr >> 6];
 }
 
 /* Interrupt identification (IIR bits 0-3). */
@@ -37,8 +50,11 @@ static uint8_t iid(const struct uart *u)
 {
     if ((u->ier & 0x04) && u->lsr_err)
         return 0x06;
-    if ((u->ier & 0x01) && u->rx_count)
+    if ((u->ier & 0x01) && u->rx_count) {
+        if ((u->fcr & FCR_ENABLE) && u->rx_count < rx_trigger(u))
+            return 0x0c;                /* below the trigger: character timeout */
         return 0x04;
+    }
     if ((u->ier & 0x02) && u->thr_ipending)
         return 0x02;
     if ((u->ier & 0x08) && u->msr_delta)
@@ -46,9 +62,11 @@ static uint8_t iid(const struct uart *u)
     return 0x01;
 }
 
+/* The IRQ line: the interrupt output through the OUT2 gate of a PC
+ * (never in loopback, where the OUT2 pin is inactive). */
 static void update_irq(struct uart *u)
 {
-    int level = iid(u) != 0x01;
+    int level = iid(u) != 0x01 && (u->mcr & (UART_MCR_OUT2 | MCR_LOOP)) == UART_MCR_OUT2;
     if (level != u->irq_level) {
         u->irq_level = level;
         irq_line_set(&u->irq, level);
@@ -78,7 +96,8 @@ static void update_msr(struct uart *u)
     u->msr_lines = now;
 }
 
-void uart_receive(struct uart *u, uint8_t byte)
+/* A byte into the receiver (from the line or looped back). */
+static void rx_push(struct uart *u, uint8_t byte)
 {
     if (u->rx_count >= rx_capacity(u)) {
         u->lsr_err |= UART_LSR_OE;
@@ -87,6 +106,12 @@ void uart_receive(struct uart *u, uint8_t byte)
         u->rx_count++;
     }
     update_irq(u);
+}
+
+void uart_receive(struct uart *u, uint8_t byte)
+{
+    if (!(u->mcr & MCR_LOOP))
+        rx_push(u, byte);
 }
 
 void uart_flush(struct uart *u)
@@ -99,7 +124,7 @@ void uart_flush(struct uart *u)
 static void transmit(struct uart *u, uint8_t byte)
 {
     if (u->mcr & MCR_LOOP) {
-        uart_receive(u, byte);
+        rx_push(u, byte);
         return;
     }
     u->out[u->out_len++] = byte;
@@ -176,11 +201,18 @@ void uart_io_write(void *opaque, uint16_t port, int size, uint32_t value)
         }
         break;
     case IIR:                            /* FCR */
+        /* switching the FIFO on or off empties it; the other bits are
+         * written only together with bit 0 (the transmitter has no FIFO
+         * contents to clear: it sends at once) */
         if ((v ^ u->fcr) & FCR_ENABLE)
             u->rx_count = 0;
-        if (v & 0x02)
+        if (!(v & FCR_ENABLE)) {
+            u->fcr = 0;
+            break;
+        }
+        if (v & FCR_CLEAR_RX)
             u->rx_count = 0;
-        u->fcr = v & 0xc9;
+        u->fcr = v & FCR_KEPT;
         break;
     case LCR:
         u->lcr = v;

@@ -1,11 +1,24 @@
-/* uart.h - a 16550A serial port (COM1: 0x3F8, IRQ4).
+/* uart.h - a 16550A serial port (COM1: 0x3F8, IRQ4), as Linux's 8250
+ * driver probes and drives it.
  *
  * Transmission is instantaneous: bytes written to THR go to an output
  * buffer that is handed to `tx` at each newline, when it fills, and when
- * the machine calls uart_flush() (guest halted, run ending). In loopback
- * (MCR bit 4) they come back into the receiver instead. The host feeds
- * received bytes with uart_receive(), at most uart_rx_space() of them.
- * Like QEMU's, the interrupt output is not gated by MCR OUT2. */
+ * the machine calls uart_flush() (guest halted, run ending); THR is empty
+ * again at once. In loopback (MCR bit 4) they come back into the
+ * receiver instead, and the outside line is cut off.
+ *
+ * The other end of the line is a terminal with hardware flow control: it
+ * sends only while the guest asserts RTS (MCR bit 1) and the port is not
+ * in loopback, and never more than the receiver has room for -
+ * uart_rx_space() says how much; the host feeds those bytes with
+ * uart_receive(). A guest that has not opened the port (Linux raises RTS
+ * when a process opens the tty) so never loses input to its probing and
+ * FIFO resets.
+ *
+ * On a PC the interrupt output reaches the IRQ line only through MCR OUT2
+ * (bit 3), and not in loopback (the OUT2 pin is then inactive). With the
+ * FIFO on, received data below the trigger level is reported at once as a
+ * character timeout (IIR 0x0C) rather than after four character times. */
 #ifndef VSMP_UART_H
 #define VSMP_UART_H
 
@@ -23,6 +36,12 @@
 #define UART_LSR_OE   0x02
 #define UART_LSR_THRE 0x20
 #define UART_LSR_TEMT 0x40
+
+/* MCR bits */
+#define UART_MCR_DTR  0x01
+#define UART_MCR_RTS  0x02
+#define UART_MCR_OUT2 0x08
+#define UART_MCR_LOOP 0x10
 
 struct uart {
     uint16_t base;
@@ -43,9 +62,12 @@ struct uart {
 
 void uart_init(struct uart *u, uint16_t base, struct irq_line irq,
                void (*tx)(void *ctx, const uint8_t *buf, size_t n), void *tx_ctx);
-/* Free room in the receiver (1 with the FIFO off, else up to 16). */
+/* How many bytes the line may deliver now: 0 while the guest holds RTS
+ * off or the port is in loopback, else the receiver's free room (1 with
+ * the FIFO off, up to 16 with it on). */
 int uart_rx_space(const struct uart *u);
-/* A byte arrives on the line (overrun when there is no room). */
+/* A byte arrives on the line (overrun when there is no room; ignored in
+ * loopback, where the line is cut off). */
 void uart_receive(struct uart *u, uint8_t byte);
 /* Hand buffered output to tx. */
 void uart_flush(struct uart *u);

@@ -42,6 +42,7 @@
 #include "mpi/probe_rule.h"
 #include "mem/dsm.h"
 #include "mem/dsm_transport.h"
+#include "io/terminal.h"
 #include "mem/hostmem.h"
 #include "watchdog.h"
 
@@ -149,6 +150,7 @@ static void die(struct dsm_mpi *m, const char *what)
     fflush(stderr);
     /* 10: vsmp's internal-error status (src/machine.h); an odd status
      * would read as a guest's debug-exit value */
+    terminal_restore();          /* MPI_Abort runs no atexit handler */
     MPI_Abort(MPI_COMM_WORLD, 10);
     exit(10);
 }

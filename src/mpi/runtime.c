@@ -1,6 +1,7 @@
 /* runtime.c - MPI start-up, error agreement, the gather of statistics,
  * abort and finalize. */
 #include "mpi/runtime.h"
+#include "io/terminal.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -108,6 +109,7 @@ void rt_abort(struct runtime *rt, int status, const char *fmt, ...)
     fflush(stderr);
     if (rt && rt->local)
         exit(status);
+    terminal_restore();          /* MPI_Abort runs no atexit handler */
     MPI_Abort(MPI_COMM_WORLD, status);
     exit(status);
 }

@@ -175,6 +175,7 @@ int main(uint32_t magic, uint32_t mbi)
      * instruction into two INC EBX, and those run after it returns
      * (EBX = 2, ECX as the handler saw it) */
     memset(rsm_src, 0x02, sizeof rsm_src);
+    outb(COM1 + 4, 0x0b);   /* MCR: DTR, RTS, OUT2 (a PC's IRQ line gate) */
     pic_mask(4, 0);
     rsm_irq();
     printf("interrupt raised by rep outsb (4000 bytes): taken inside it: %s, "

@@ -10,7 +10,7 @@ INTEG_OUT    := $(BUILD)/tests/integration/guests
 INTEG_NASM   ?= nasm
 INTEG_LD     ?= ld
 INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT)/aptriple.elf \
-                $(INTEG_OUT)/allhalt.elf $(INTEG_OUT)/idle.elf
+                $(INTEG_OUT)/allhalt.elf $(INTEG_OUT)/idle.elf $(INTEG_OUT)/console.elf
 
 .PHONY: check-integration integration-guests demo
 integration-guests: $(INTEG_GUESTS)
@@ -23,6 +23,13 @@ $(INTEG_OUT)/%.o: $(INTEG_SRC)/guests/%.asm $(INTEG_SRC)/guests/mbhdr.inc \
 $(INTEG_OUT)/%.elf: $(INTEG_OUT)/%.o $(INTEG_SRC)/guests/guest.ld
 	$(INTEG_LD) -m elf_i386 -z max-page-size=0x1000 --build-id=none \
 	    -T $(INTEG_SRC)/guests/guest.ld -o $@ $<
+
+# The console guest (C, on the test guests' library): tests/integration/console.sh
+$(INTEG_OUT)/console.o: $(INTEG_SRC)/guests/console.c $(GUEST_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(INTEG_OUT)/console.elf: $(INTEG_OUT)/console.o $(GUEST_LIB_OBJ) $(GUEST_SRC_DIR)/lib/guest.ld
+	$(CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB_OBJ) -lgcc
 
 # maxrss: runs a command, records its peak RSS (a 64-bit host program)
 INTEG_MAXRSS := $(BUILD)/tests/integration/maxrss

@@ -13,7 +13,7 @@
 MPI_TT := $(BUILD)/tests/integration/mpi_transport_test
 MPI_TT_OBJ := $(BUILD)/src/mpi/dsm_mpi.o $(BUILD)/src/mpi/clocksync.o \
               $(BUILD)/src/mpi/runtime.o $(BUILD)/src/mem/dsm_stats.o \
-              $(BUILD)/src/mem/hostmem.o
+              $(BUILD)/src/mem/hostmem.o $(BUILD)/src/io/terminal.o
 MPI_TT_TIMEOUT ?= 120
 
 .PHONY: check-mpi-transport

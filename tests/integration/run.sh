@@ -81,7 +81,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 for f in "$VSMP" "$OWN_GUESTS/triplefault.elf" "$OWN_GUESTS/clihlt.elf" "$OWN_GUESTS/aptriple.elf" \
-         "$OWN_GUESTS/allhalt.elf" "$OWN_GUESTS/idle.elf"; do
+         "$OWN_GUESTS/allhalt.elf" "$OWN_GUESTS/idle.elf" "$OWN_GUESTS/console.elf"; do
     [ -f "$f" ] || { echo "integration: $f missing (make vsmp integration-guests)" >&2; exit 1; }
 done
 command -v "$MPIRUN" >/dev/null || { echo "integration: $MPIRUN not found (openmpi-bin)" >&2; exit 1; }
@@ -908,6 +908,24 @@ run_answer_timeout_cases() {
     done
 }
 
+# The console (issue 15 items 2, 4): console.sh prints PASS/FAIL lines of
+# its own (pipes and a pseudo-terminal, plain and 2 ranks over sm).
+run_console_cases() {
+    set +e
+    VSMP_INTEG_TAG=$TAG VSMP="$T/vsmp" GUEST="$OWN_GUESTS/console.elf" MPIRUN="$MPIRUN" \
+        CASE_TIMEOUT=$CASE_TIMEOUT bash tests/integration/console.sh | tee "$T/console.log"
+    set -e
+    local np nf
+    np=$(grep -c '^PASS' "$T/console.log" || true)
+    nf=$(grep -c '^FAIL' "$T/console.log" || true)
+    PASS=$((PASS + np)) FAIL=$((FAIL + nf))
+    [ "$((np + nf))" != 0 ] || { FAIL=$((FAIL + 1)); echo "FAIL  console: no result"; }
+    LEFT=$(case_pids | paste -sd ' ')
+    if [ -n "${LEFT// /}" ]; then
+        FAIL=$((FAIL + 1)); echo "FAIL  console: processes left running: $LEFT"; kill_case_procs
+    fi
+}
+
 # -------------------------------------------------------------------- run
 start=$SECONDS
 echo "integration: vsmp $VSMP, ranks ${RANKS[*]}, timeout ${CASE_TIMEOUT}s per case"
@@ -927,6 +945,7 @@ run_push_cases
 run_take_cases
 run_baseline_cases
 run_answer_timeout_cases
+run_console_cases
 fi
 
 if [ "${NETNS:-1}" != 0 ]; then

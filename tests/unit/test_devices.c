@@ -469,6 +469,7 @@ Test(uart, receive_interrupt_and_iir)
     struct uart_fix f;
     uart_setup(&f);
     cr_assert_eq(iobus_in(&f.bus, 0x3fa, 1) & 0x0f, 0x01, "no interrupt");
+    iobus_out(&f.bus, 0x3fc, 1, 0x0b);   /* DTR, RTS (ready to receive), OUT2 (IRQ) */
     iobus_out(&f.bus, 0x3f9, 1, 0x01);   /* RDA interrupt */
     cr_assert_eq(uart_rx_space(&f.u), 1);
     uart_receive(&f.u, 'k');
@@ -490,6 +491,7 @@ Test(uart, thre_interrupt)
 {
     struct uart_fix f;
     uart_setup(&f);
+    iobus_out(&f.bus, 0x3fc, 1, 0x08);   /* OUT2: the IRQ line on */
     iobus_out(&f.bus, 0x3f9, 1, 0x02);   /* THRE interrupt, THR empty */
     cr_assert_eq(f.irq.level, 1);
     cr_assert_eq(iobus_in(&f.bus, 0x3fa, 1) & 0x0f, 0x02);
