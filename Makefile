@@ -71,6 +71,7 @@ include bench/mpi.mk
 include tests/integration/integration.mk
 include tests/integration/mpi_transport.mk
 include bench/bench.mk
+include images/images.mk
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport
 	@echo "make check: all test groups passed"
