@@ -4,6 +4,9 @@
 #   OUTDIR/vmlinuz   the bzImage of linux-image-6.1.0-*-686 (the package
 #                    linux-image-686:i386 depends on, resolved now)
 #   OUTDIR/config    that kernel's configuration (for reference)
+#   OUTDIR/System.map  its symbols, data included (/proc/kallsyms has
+#                    functions only, at an address moved by KASLR: the
+#                    offset is kallsyms' _text minus System.map's)
 #   OUTDIR/busybox   /bin/busybox of busybox-static:i386
 #   OUTDIR/packages  the package names and versions used
 # Debian packages go to OUTDIR/deb (kept: a file already there with the
@@ -74,6 +77,7 @@ dpkg-deb -x "$OUT/deb/${debfile[kernel]}" "$x/k" || die "dpkg-deb -x ${debfile[k
 dpkg-deb -x "$OUT/deb/${debfile[busybox]}" "$x/b" || die "dpkg-deb -x ${debfile[busybox]} failed"
 vmlinuz=$(find "$x/k/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
 kconfig=$(find "$x/k/boot" -maxdepth 1 -name 'config-*' | head -n 1)
+sysmap=$(find "$x/k/boot" -maxdepth 1 -name 'System.map-*' | head -n 1)
 [ -n "$vmlinuz" ] || die "${debfile[kernel]} holds no /boot/vmlinuz-*"
 [ -f "$x/b/bin/busybox" ] || die "${debfile[busybox]} holds no /bin/busybox"
 {
@@ -89,5 +93,6 @@ update() { # SRC DST MODE: copy when different
 }
 update "$vmlinuz" "$OUT/vmlinuz" 644
 [ -z "$kconfig" ] || update "$kconfig" "$OUT/config" 644
+[ -z "$sysmap" ] || update "$sysmap" "$OUT/System.map" 644
 update "$x/b/bin/busybox" "$OUT/busybox" 755
 update "$x/packages" "$OUT/packages" 644
