@@ -26,7 +26,7 @@ images-fetch:
 $(IMG_OUT)/vmlinuz $(IMG_OUT)/busybox &: images-fetch
 	@test -f $(IMG_OUT)/vmlinuz && test -f $(IMG_OUT)/busybox
 
-$(IMG_OUT)/guest/%: images/progs/%.c
+$(IMG_OUT)/guest/%: images/progs/%.c images/images.mk
 	@mkdir -p $(@D)
 	$(CC) $(IMG_GUEST_CFLAGS) -o $@ $<
 $(IMG_OUT)/host/%: images/%.c
