@@ -14,8 +14,8 @@
 #       status 0 (under vsmp: every rank; no mpirun "non-zero exit" note).
 #   console   (images/linux.cfg, no command: the interactive shell)
 #     - wait for the prompt, type a command through the input pipe, see
-#       its echo and its output; start `sleep 600`, type Ctrl-C, get the
-#       prompt back (job control on the console); type `exit`: power off,
+#       its echo and its output; start `sleep 600` (seen by a line printed
+#       just before it), type Ctrl-C, see the next typed command run (job control on the console); type `exit`: power off,
 #       status 0.
 # Any of LINUX_BAD_RE (lib.sh: panic, oops, lockup, RCU stall, hung task,
 # clocksource watchdog, unstable TSC) on the console fails the case and
@@ -137,17 +137,19 @@ case_console() { # NAME MODE N
     if [ $r != 0 ]; then linux_kill; linux_bad || true
         common_end "$name" && fail "$name" "no shell prompt"; return; fi
     linux_type 'echo typed-$((6*7))-ok\n'
-    linux_wait '^typed-42-ok$' 300; r=$?
+    linux_wait '^typed-42-ok$' "$GUARD"; r=$?
     if [ $r != 0 ]; then linux_kill; linux_bad || true; fail "$name" "typed command: no output typed-42-ok"; return; fi
     if ! con | grep -q -F 'echo typed-$((6*7))-ok'; then
         linux_kill; fail "$name" "the typed command was not echoed"; return
     fi
     # job control: Ctrl-C ends the foreground program, not the shell
-    linux_type 'sleep 600\n'
-    sleep 2
+    linux_type 'echo sleeping-$((1+1)); sleep 600\n'
+    linux_wait '^sleeping-2$' "$GUARD"; r=$?
+    if [ $r != 0 ]; then linux_kill; linux_bad || true; fail "$name" "typed command: no output sleeping-2"; return; fi
+    sleep 1
     linux_type '\003'
     linux_type 'echo after-$((2+3))-ctrlc\n'
-    linux_wait '^after-5-ctrlc$' 300; r=$?
+    linux_wait '^after-5-ctrlc$' "$GUARD"; r=$?
     if [ $r != 0 ]; then linux_kill; linux_bad || true; fail "$name" "Ctrl-C did not end sleep 600 (no after-5-ctrlc)"; return; fi
     linux_type 'exit\n'
     linux_finish
