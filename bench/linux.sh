@@ -20,7 +20,7 @@
 # BENCH_LINUX_FIGURES ("boot hash fork"), LINUX_TIMEOUT (900 s per run, a
 # hang guard), QEMU, VSMP, MPIRUN.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 SRC=$(pwd)
 BUILD=${BUILD:-build}
 read -r -a CPUS <<<"${BENCH_LINUX_CPUS:-1 2 4}"

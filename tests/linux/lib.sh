@@ -1,4 +1,6 @@
 # tests/linux/lib.sh - shared by tests/linux/run.sh (`make check-linux`)
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # LINUX_* are read by the scripts that source this
 # and tests/linux/bench.sh (`make bench-linux`): boots one Linux guest
 # config under qemu-system-i386 or vsmp, with the console captured, input
 # through a FIFO and a watch for panics, lockups and stalls. Sourced, not
@@ -49,7 +51,7 @@ fi
 linux_cfg_read() {
     local cfg=$1 dir key rest
     dir=$(cd "$(dirname "$cfg")" && pwd)
-    CFG_MEMORY=128M CFG_KERNEL= CFG_INITRD= CFG_CMDLINE=
+    CFG_MEMORY=128M CFG_KERNEL='' CFG_INITRD='' CFG_CMDLINE=''
     while IFS= read -r line || [ -n "$line" ]; do
         line=${line%%#*}
         read -r key rest <<<"$line" || true
@@ -74,8 +76,8 @@ linux_command() {
              "${QEMU_TIMING[@]}" -cpu "$QEMU_CPU" -smp "$n" -m "$CFG_MEMORY" -kernel "$CFG_KERNEL")
         [ -z "$CFG_INITRD" ] || CMD+=(-initrd "$CFG_INITRD")
         CMD+=(-append "$CFG_CMDLINE") ;;
-    sm)     CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl self,vader "$VSMP" "$cfg") ;;
-    tcp)    CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl self,tcp --mca osc pt2pt "$VSMP" "$cfg") ;;
+    sm)     CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,vader' "$VSMP" "$cfg") ;;
+    tcp)    CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,tcp' --mca osc pt2pt "$VSMP" "$cfg") ;;
     single) CMD=("$VSMP" "$cfg") ;;
     *) echo "linux: unknown mode $1" >&2; return 1 ;;
     esac

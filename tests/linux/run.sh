@@ -33,7 +33,7 @@
 # config for the selftest case: to check this script with a broken guest). The vsmp modes need a vsmp
 # that boots a bzImage (issue 15 items 1-2); until then they fail.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 SRC=$(pwd)
 read -r -a MODES <<<"${LINUX_MODES:-qemu:1 qemu:2 qemu:4 sm:1 sm:2 sm:4 tcp:2}"
 read -r -a CASES <<<"${LINUX_CASES:-selftest console}"
