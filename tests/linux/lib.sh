@@ -1,7 +1,5 @@
 # tests/linux/lib.sh - shared by tests/linux/run.sh (`make check-linux`)
-# shellcheck shell=bash
-# shellcheck disable=SC2034  # LINUX_* are read by the scripts that source this
-# and tests/linux/bench.sh (`make bench-linux`): boots one Linux guest
+# and bench/linux.sh (`make bench-linux`): boots one Linux guest
 # config under qemu-system-i386 or vsmp, with the console captured, input
 # through a FIFO and a watch for panics, lockups and stalls. Sourced, not
 # run; the caller sets T (a private scratch folder) and cds to the source
@@ -13,6 +11,8 @@
 #   sm:N       mpirun -np N ./vsmp CFG over shared memory (btl self,vader)
 #   tcp:N      the same over TCP (btl self,tcp, osc pt2pt)
 #   single:1   ./vsmp CFG alone (an MPI singleton)
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # LINUX_* are read by the scripts that source this
 
 # The CPU QEMU presents: vsmp's CPUID (src/cpu/ops_system.c) reports
 # family 6 model 8 stepping 3 with FPU PSE TSC MSR CX8 APIC SEP PGE CMOV
