@@ -79,6 +79,9 @@ common_end() {
     case $LINUX_RC in
     124|137) fail "$name" "no poweroff within the ${GUARD}s guard (status $LINUX_RC)"; return 1 ;;
     esac
+    if ! con | grep -q 'Linux version'; then
+        fail "$name" "the kernel never started (status $LINUX_RC; see stderr)"; return 1
+    fi
     if ! con | grep -q 'reboot: Power down'; then
         fail "$name" "the kernel did not power down (status $LINUX_RC)"; return 1
     fi
