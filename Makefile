@@ -74,8 +74,12 @@ include bench/mpi.mk
 include tests/integration/integration.mk
 include tests/integration/mpi_transport.mk
 include bench/bench.mk
+include images/images.mk
+include tests/linux/linux.mk
+include bench/linux.mk
 
-check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport
+check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
+       check-linux
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate
