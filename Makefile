@@ -21,7 +21,7 @@ endif
 # The core (CPU, memory, devices, config, machine) builds without MPI so
 # that unit tests link it alone; src/main.c and src/mpi/*.c make the MPI
 # program.
-CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c) src/config.c src/machine.c src/slicer.c \
+CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c src/boot/*.c) src/config.c src/machine.c src/slicer.c \
            src/watchdog.c
 APP_SRC  = src/main.c $(wildcard src/mpi/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -50,6 +50,9 @@ $(BUILD)/src/mem/%.o: src/mem/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(BUILD)/src/io/%.o: src/io/%.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/src/boot/%.o: src/boot/%.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -69,6 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/linux.h"
 #include "cpu/apic.h"
 #include "cpu/coherence.h"
 #include "cpu/cpu.h"
@@ -946,6 +947,22 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     return 0;
 }
 
+/* A Linux bzImage (0), something else (1: try Multiboot) or an error
+ * (-1, message in err). */
+static int load_linux(struct machine *m, const struct config *cfg, struct linux_boot *lb,
+                      char *err, size_t errlen)
+{
+    uint32_t ram = m->phys.ram_size;
+    struct linux_e820 map[] = {
+        { 0, 0x9fc00, 1 },
+        { 0x9fc00, 0x400, 2 },
+        { 0xe0000, 0x20000, 2 },
+        { 0x100000, ram > 0x100000 ? ram - 0x100000 : 0, 1 },
+    };
+    struct linux_params lp = { .cmdline = cfg->cmdline, .e820 = map, .ne820 = 4 };
+    return linux_load_files(&m->phys, cfg->kernel, cfg->initrd, &lp, lb, err, errlen);
+}
+
 /* Guest TSC = the synchronized clock (after every cpu_reset()). */
 static void set_tsc(struct machine *m)
 {
@@ -975,16 +992,30 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         }
         cpu_reset(&m->cpu);
     } else {
-        struct mb_boot boot;
-        if (multiboot_load_files(&m->phys, cfg->kernel, cfg->initrd, cfg->cmdline,
-                                 &boot, err, errlen)) {
+        struct linux_boot lb;
+        int lrc = load_linux(m, cfg, &lb, err, errlen);
+        if (lrc < 0) {
             machine_destroy(m);
             return NULL;
         }
-        cpu_set_flat32(&m->cpu);
-        m->cpu.r[R_EAX] = boot.eax;
-        m->cpu.r[R_EBX] = boot.ebx;
-        m->cpu.eip = boot.entry;
+        if (lrc == 0) {
+            cpu_set_flat32(&m->cpu);
+            m->cpu.gdtr.base = LINUX_GDT_ADDR;
+            m->cpu.gdtr.limit = 31;
+            m->cpu.r[R_ESI] = lb.params;
+            m->cpu.eip = lb.entry;
+        } else {
+            struct mb_boot boot;
+            if (multiboot_load_files(&m->phys, cfg->kernel, cfg->initrd, cfg->cmdline,
+                                     &boot, err, errlen)) {
+                machine_destroy(m);
+                return NULL;
+            }
+            cpu_set_flat32(&m->cpu);
+            m->cpu.r[R_EAX] = boot.eax;
+            m->cpu.r[R_EBX] = boot.ebx;
+            m->cpu.eip = boot.entry;
+        }
     }
     set_tsc(m);
     attach_apic(m);
