@@ -910,6 +910,7 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     struct dsm_config dc = {
         .pull = m->opts.dsm_pull,
         .take = m->opts.dsm_take,
+        .migratory = !m->opts.dsm_no_migratory,
         .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
         .on_msg = platform_msg, .on_msg_arg = m,
     };
@@ -1463,9 +1464,11 @@ void machine_get_stats(const struct machine *m, struct machine_stats *out)
     out->slice_insns = m->st.slices ? m->cpu.icount / m->st.slices : 0;
     out->jit_blocks = m->cpu.jit_stats.blocks;
     out->jit_helper_calls = m->cpu.jit_stats.helper_calls;
-    if (m->dsm)
+    if (m->dsm) {
         out->dsm = *dsm_get_stats(m->dsm);
-    else
+        dsm_hot_pages(m->dsm, out->dsm.hot);
+        dsm_migratory_stats(m->dsm, &out->dsm.migratory_reads, &out->dsm.migratory_dropped);
+    } else
         memset(&out->dsm, 0, sizeof out->dsm);
 }
 
