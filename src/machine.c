@@ -87,6 +87,7 @@
 #include "mem/dsm.h"
 #include "mem/phys.h"
 #include "slicer.h"
+#include "vclock.h"
 #include "waitclock.h"
 #include "watchdog.h"
 
@@ -168,7 +169,7 @@ struct machine {
     int in_fd;                   /* console input, -1: none or EOF */
     uint64_t next_input_poll;
     uint64_t last_flush;
-    int64_t clock_offset;        /* synchronized clock = monotonic + this */
+    struct vclock clock;         /* the virtual clock (TSC, timers, RTC) */
 
     /* ---- N > 1 ---- */
     const struct dsm_transport *tr;
@@ -215,17 +216,17 @@ static uint64_t host_now_ns(void *ctx)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The clock all ranks agree on (rank 0's monotonic clock). */
+/* The clock all ranks agree on (rank 0's monotonic clock, vclock.h). */
 static uint64_t machine_now_ns(void *ctx)
 {
     struct machine *m = ctx;
-    return host_now_ns(NULL) + (uint64_t)m->clock_offset;
+    return vclock_now_ns(&m->clock);
 }
 
-static void host_wall(void *ctx, struct timespec *ts)
+static uint64_t machine_wall_ns(void *ctx)
 {
-    (void)ctx;
-    clock_gettime(CLOCK_REALTIME, ts);
+    struct machine *m = ctx;
+    return vclock_wall_ns(&m->clock);
 }
 
 /* ---- messages to other ranks ---- */
@@ -835,10 +836,10 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     if (ioapic_map(&m->ioapic, &m->phys, IOAPIC_DEFAULT_BASE))
         return -1;
     pic_init(&m->pic, pic_intr_out, m);
-    pit_init(&m->pit, host_now_ns, NULL, (struct irq_line){ isa_irq_line, m, 0 });
+    pit_init(&m->pit, vclock_now_ns, &m->clock, (struct irq_line){ isa_irq_line, m, 0 });
     uart_init(&m->uart, 0x3f8, (struct irq_line){ isa_irq_line, m, 4 },
               console_tx, m);
-    cmos_init(&m->cmos, cfg->memory, host_wall, NULL);
+    cmos_init(&m->cmos, cfg->memory, vclock_wall, &m->clock);
     debugexit_init(&m->dbg, dbg_exit, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
@@ -863,7 +864,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
     m->opts = *opts;
     m->rank = rank;
     m->st.rank = rank;
-    m->clock_offset = opts->clock_offset_ns;
+    vclock_init(&m->clock, opts->clock_offset_ns);
     const struct dsm_transport *t = opts->transport;
     m->ncpus = opts->ncpus > 0 ? opts->ncpus : cfg->cpus > 0 ? cfg->cpus : 1;
     if (t && (t->nranks != m->ncpus || t->rank != rank || t->ram_bytes != cfg->memory)) {
@@ -890,7 +891,8 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
 static void setup_cpu(struct machine *m, const struct config *cfg)
 {
     struct cpu_bus bus = { .ctx = m, .io_in = bus_in, .io_out = bus_out,
-                           .intr_ack = bus_intr_ack };
+                           .intr_ack = bus_intr_ack, .clock_ns = machine_now_ns,
+                           .wall_ns = machine_wall_ns };
     cpu_init(&m->cpu, &m->phys, &bus);
     if (m->opts.interp)
         m->cpu.use_jit = false;
@@ -964,12 +966,6 @@ static int load_linux(struct machine *m, const struct config *cfg, struct linux_
     return linux_load_files(&m->phys, cfg->kernel, cfg->initrd, &lp, lb, err, errlen);
 }
 
-/* Guest TSC = the synchronized clock (after every cpu_reset()). */
-static void set_tsc(struct machine *m)
-{
-    m->cpu.tsc_offset = (uint64_t)m->clock_offset;
-}
-
 struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
                                char *err, size_t errlen)
 {
@@ -1018,7 +1014,6 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
             m->cpu.eip = boot.entry;
         }
     }
-    set_tsc(m);
     attach_apic(m);
     if (!cfg->rom) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
@@ -1061,7 +1056,6 @@ struct machine *machine_create_ap(const struct config *cfg, const struct machine
         machine_destroy(m);
         return NULL;
     }
-    set_tsc(m);
     attach_apic(m);
     m->cpu.wait_sipi = true;
     return m;
@@ -1149,13 +1143,13 @@ static int poll_devices(struct machine *m, uint64_t now)
 static uint64_t next_timer_ns(const struct machine *m)
 {
     uint64_t next = apic_next_event_ns(&m->apic);
-    if (next != UINT64_MAX)
-        next -= (uint64_t)m->clock_offset;   /* synchronized -> host clock */
     if (m->devices) {
         uint64_t pit = pit_next_event_ns(&m->pit);
         if (pit < next)
             next = pit;
     }
+    if (next != UINT64_MAX)
+        next -= (uint64_t)m->clock.offset_ns;   /* virtual -> host clock */
     return next;
 }
 
@@ -1197,10 +1191,7 @@ static int wait_halted(struct machine *m)
             return VSMP_EXIT_HALT_FOREVER;
         }
         uint64_t now = host_now_ns(NULL);
-        uint64_t next = pit_next_event_ns(&m->pit);
-        uint64_t apic_next = apic_next_event_ns(&m->apic);
-        if (apic_next < next)
-            next = apic_next;
+        uint64_t next = next_timer_ns(m);
         uint64_t wait = next > now ? next - now : 0;
         if (wait < WAIT_MIN_NS)
             wait = WAIT_MIN_NS;

@@ -14,7 +14,7 @@
 /* Writable bits of each LVT slot (bit 12, delivery status, reads 0;
  * bit 14, remote IRR, is kept by the APIC). */
 static const uint32_t lvt_mask[APIC_NLVT] = {
-    [APIC_LVT_TIMER] = 0x000300ffu,   /* vector, mask, periodic */
+    [APIC_LVT_TIMER] = 0x000700ffu,   /* vector, mask, mode (one-shot, periodic, deadline) */
     [APIC_LVT_PERF]  = 0x000107ffu,   /* vector, mode, mask */
     [APIC_LVT_LINT0] = 0x0001a7ffu,   /* vector, mode, polarity, trigger, mask */
     [APIC_LVT_LINT1] = 0x0001a7ffu,
@@ -176,9 +176,21 @@ static uint64_t ticks_to_ns(const struct apic *a, uint64_t ticks)
     return n > UINT64_MAX ? UINT64_MAX : (uint64_t)n;
 }
 
+/* Timer mode: LVT bits 18:17 (11b, reserved, counts as one-shot). */
 static bool timer_periodic(const struct apic *a)
 {
-    return (a->lvt[APIC_LVT_TIMER] & APIC_LVT_PERIODIC) != 0;
+    return (a->lvt[APIC_LVT_TIMER] & APIC_LVT_TIMER_MODE) == APIC_LVT_PERIODIC;
+}
+
+static bool timer_deadline_mode(const struct apic *a)
+{
+    return (a->lvt[APIC_LVT_TIMER] & APIC_LVT_TIMER_MODE) == APIC_LVT_TSC_DEADLINE;
+}
+
+/* The clock time at which the TSC reaches the armed deadline. */
+static uint64_t deadline_ns(const struct apic *a)
+{
+    return a->tsc_deadline > a->tsc_offset ? a->tsc_deadline - a->tsc_offset : 0;
 }
 
 static uint64_t timer_elapsed(const struct apic *a, uint64_t t)
@@ -211,8 +223,23 @@ static uint32_t timer_current(const struct apic *a, uint64_t t)
     return a->timer_init - (uint32_t)((e - a->timer_count0) % a->timer_init);
 }
 
+/* Signal the timer interrupt (unless masked). */
+static void timer_fire(struct apic *a)
+{
+    uint32_t lvt = a->lvt[APIC_LVT_TIMER];
+    if (!(lvt & APIC_LVT_MASKED) && apic_hw_enabled(a))
+        accept_fixed(a, (uint8_t)lvt, false);
+}
+
 void apic_poll(struct apic *a)
 {
+    if (timer_deadline_mode(a)) {
+        if (a->tsc_deadline && now(a) >= deadline_ns(a)) {
+            a->tsc_deadline = 0;        /* fired: disarmed, the MSR reads 0 */
+            timer_fire(a);
+        }
+        return;
+    }
     if (!a->timer_running)
         return;
     uint64_t n = timer_expirations(a, now(a));
@@ -221,14 +248,16 @@ void apic_poll(struct apic *a)
     a->timer_fired = n;             /* missed periods collapse into one */
     if (!timer_periodic(a))
         a->timer_running = false;
-    uint32_t lvt = a->lvt[APIC_LVT_TIMER];
-    if (!(lvt & APIC_LVT_MASKED) && apic_hw_enabled(a))
-        accept_fixed(a, (uint8_t)lvt, false);
+    timer_fire(a);
 }
 
 uint64_t apic_next_event_ns(const struct apic *a)
 {
-    if (!a->timer_running || (a->lvt[APIC_LVT_TIMER] & APIC_LVT_MASKED))
+    if (a->lvt[APIC_LVT_TIMER] & APIC_LVT_MASKED)
+        return UINT64_MAX;
+    if (timer_deadline_mode(a))
+        return a->tsc_deadline ? deadline_ns(a) : UINT64_MAX;
+    if (!a->timer_running)
         return UINT64_MAX;
     uint64_t target = a->timer_count0;
     if (timer_periodic(a) && a->timer_init)
@@ -251,11 +280,34 @@ static void timer_rebase(struct apic *a)
 
 static void timer_start(struct apic *a, uint32_t count)
 {
+    if (timer_deadline_mode(a))
+        return;                     /* the initial count is ignored */
     a->timer_init = count;
     a->timer_running = count != 0;
     a->timer_t0 = now(a);
     a->timer_count0 = count;
     a->timer_fired = 0;
+}
+
+/* ---- TSC-deadline mode ---- */
+
+uint64_t apic_get_tsc_deadline(const struct apic *a)
+{
+    return timer_deadline_mode(a) ? a->tsc_deadline : 0;
+}
+
+void apic_set_tsc_deadline(struct apic *a, uint64_t tsc)
+{
+    if (!timer_deadline_mode(a))
+        return;                     /* ignored in the other modes */
+    a->tsc_deadline = tsc;
+    apic_poll(a);                   /* a deadline already passed fires now */
+}
+
+void apic_set_tsc_offset(struct apic *a, uint64_t offset)
+{
+    a->tsc_offset = offset;
+    apic_poll(a);
 }
 
 /* ---- lifecycle ---- */
@@ -279,6 +331,7 @@ void apic_reset(struct apic *a)
     a->timer_t0 = 0;
     a->timer_count0 = 0;
     a->timer_fired = 0;
+    a->tsc_deadline = 0;
     a->extint_msg = false;
     update_output(a);
 }
@@ -612,7 +665,7 @@ uint32_t apic_read(struct apic *a, uint32_t offset)
     case APIC_REG_ICR_LO:  return a->icr_lo;
     case APIC_REG_ICR_HI:  return a->icr_hi;
     case APIC_REG_TIMER_INIT: return a->timer_init;
-    case APIC_REG_TIMER_CUR:  return timer_current(a, now(a));
+    case APIC_REG_TIMER_CUR:  return timer_deadline_mode(a) ? 0 : timer_current(a, now(a));
     case APIC_REG_TIMER_DIV:  return a->timer_dcr;
     default:
         apic_error(a, APIC_ESR_ILLEGAL_REG);
@@ -622,8 +675,18 @@ uint32_t apic_read(struct apic *a, uint32_t offset)
 
 static void write_lvt(struct apic *a, int slot, uint32_t value)
 {
-    if (slot == APIC_LVT_TIMER)
+    if (slot == APIC_LVT_TIMER) {
         timer_rebase(a);        /* a mode change applies from now */
+        if ((value ^ a->lvt[slot]) & APIC_LVT_TSC_DEADLINE) {
+            /* Into or out of TSC-deadline mode: the timer is disarmed
+             * (SDM 10.5.4.1), whichever kind it was. */
+            a->timer_running = false;
+            a->timer_init = 0;
+            a->timer_count0 = 0;
+            a->timer_fired = 0;
+            a->tsc_deadline = 0;
+        }
+    }
     uint32_t v = (value & lvt_mask[slot]) | (a->lvt[slot] & APIC_LVT_REMOTE_IRR);
     if (!apic_sw_enabled(a))
         v |= APIC_LVT_MASKED;

@@ -7,7 +7,10 @@
  * SVR (software enable, spurious vector), the 256-bit IRR/ISR/TMR, ESR,
  * ICR and the local vector table (timer, performance counter, LINT0,
  * LINT1, error), and the timer (one-shot, periodic; divide 1..128)
- * running from a nanosecond clock the owner supplies.
+ * running from a nanosecond clock the owner supplies, and TSC-deadline
+ * mode (LVT timer bits 18:17 = 10b, IA32_TSC_DEADLINE): the CPU's TSC is
+ * that clock plus an offset the CPU gives (apic_set_tsc_offset), one tick
+ * per nanosecond (src/vclock.h).
  *
  * Everything outside the APIC is reached through struct apic_ops:
  *   - `send` gets every IPI written to the ICR except the self shorthand
@@ -82,6 +85,8 @@ enum { APIC_SH_NONE = 0, APIC_SH_SELF = 1, APIC_SH_ALL_INCL = 2, APIC_SH_ALL_EXC
 #define APIC_LVT_LEVEL         0x00008000u
 #define APIC_LVT_MASKED        0x00010000u
 #define APIC_LVT_PERIODIC      0x00020000u
+#define APIC_LVT_TSC_DEADLINE  0x00040000u
+#define APIC_LVT_TIMER_MODE    0x00060000u   /* 00 one-shot, 01 periodic, 10 deadline */
 #define APIC_SVR_ENABLE        0x00000100u
 #define APIC_DFR_FLAT          0xffffffffu
 #define APIC_DFR_CLUSTER       0x0fffffffu
@@ -149,6 +154,10 @@ struct apic {
     uint32_t timer_count0;
     uint64_t timer_fired;
     uint64_t bus_hz;
+    /* ---- TSC-deadline mode: IA32_TSC_DEADLINE (0: disarmed) and the
+     * CPU's TSC minus the clock ---- */
+    uint64_t tsc_deadline;
+    uint64_t tsc_offset;
     /* ---- inputs and output ---- */
     int lint[2];               /* LINT0/LINT1 levels */
     bool extint_msg;           /* ExtINT message (IOAPIC) awaiting INTA */
@@ -203,6 +212,15 @@ int apic_intr_ack(struct apic *a);
  * UINT64_MAX). */
 void apic_poll(struct apic *a);
 uint64_t apic_next_event_ns(const struct apic *a);
+
+/* TSC-deadline mode. IA32_TSC_DEADLINE reads the armed deadline (0 once
+ * it fired, or outside TSC-deadline mode); a write outside that mode is
+ * ignored, 0 disarms, any other value arms the timer: it fires when the
+ * TSC reaches it (at once when it already has), then reads 0. The TSC is
+ * the clock plus `offset` (set by the CPU whenever it changes). */
+uint64_t apic_get_tsc_deadline(const struct apic *a);
+void apic_set_tsc_deadline(struct apic *a, uint64_t tsc);
+void apic_set_tsc_offset(struct apic *a, uint64_t offset);
 
 /* Derived registers, for tests and the router. */
 uint8_t apic_ppr(const struct apic *a);

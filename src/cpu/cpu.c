@@ -73,6 +73,8 @@ void cpu_reset(struct cpu *cpu)
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->apic_base = 0xfee00000u | 0x800u;     /* enabled; BSP bit is the machine's */
     cpu->pat = 0x0007040600070406ull;
+    cpu->tsc_offset = 0;                       /* IA32_TSC_ADJUST */
+    cpu->kvm_system_time = cpu->kvm_wall_clock = 0;
     fpu_reset(&cpu->fpu);
     cpu->a20_mask = 0xffffffffu;
 

@@ -117,11 +117,16 @@ struct dtr {
 /* Model-specific registers vsmp implements. */
 #define MSR_TSC             0x010
 #define MSR_APIC_BASE       0x01b
+#define MSR_TSC_ADJUST      0x03b
 #define MSR_SYSENTER_CS     0x174
 #define MSR_SYSENTER_ESP    0x175
 #define MSR_SYSENTER_EIP    0x176
 #define MSR_MISC_ENABLE     0x1a0
 #define MSR_PAT             0x277
+#define MSR_TSC_DEADLINE    0x6e0
+/* KVM paravirtual clock (paravirt.h) */
+#define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00u
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
 
 struct apic;
 
@@ -144,6 +149,12 @@ struct cpu_bus {
     /* Interrupt acknowledge: the vector of the highest pending external
      * interrupt; called only while cpu->intr is set and EFLAGS.IF=1. */
     int (*intr_ack)(void *ctx);
+    /* The machine's virtual clock (src/vclock.h), ns: the TSC counts it
+     * at 1 GHz; and the wall-clock time (Unix epoch ns) that goes with
+     * it, for kvmclock. NULL: the host's CLOCK_MONOTONIC and
+     * CLOCK_REALTIME. */
+    uint64_t (*clock_ns)(void *ctx);
+    uint64_t (*wall_ns)(void *ctx);
 };
 
 struct dsm;
@@ -168,7 +179,11 @@ struct cpu {
                                * by the machine; NULL (unit tests): no APIC in
                                * CPUID, IA32_APIC_BASE is the field above */
     uint64_t pat;
-    uint64_t tsc_offset;      /* guest TSC = host ticks + offset */
+    uint64_t tsc_offset;      /* guest TSC = virtual clock ns + offset: this
+                               * is IA32_TSC_ADJUST (0 at RESET, kept by INIT) */
+    uint64_t kvm_system_time; /* MSR_KVM_SYSTEM_TIME_NEW as written (bit 0:
+                               * enabled; paravirt.c), 0 at RESET and INIT */
+    uint64_t kvm_wall_clock;  /* MSR_KVM_WALL_CLOCK_NEW as last written */
     struct fpu fpu;
     uint32_t a20_mask;        /* 0xffffffff: A20 always enabled */
 

@@ -575,10 +575,17 @@ static void op_fxrstor(struct cpu *cpu, const struct insn *in)
     fpu_update_es(f);
 }
 
-/* 0F AE: group 15. Only FXSAVE and FXRSTOR (memory forms) exist on this
- * CPU; LDMXCSR/STMXCSR, the fences and CLFLUSH need SSE/SSE2: #UD. */
+/* 0F AE: group 15. FXSAVE and FXRSTOR (memory forms) and the three
+ * fences exist on this CPU; LDMXCSR/STMXCSR and CLFLUSH need SSE/SSE2: #UD. */
 static void op_grp15(struct cpu *cpu, const struct insn *in)
 {
+    /* LFENCE, MFENCE, SFENCE (0F AE E8/F0/F8): this CPU runs one
+     * instruction at a time and the DSM orders every store before the
+     * next access, so they have nothing to do. (The SSE2 fences exist
+     * because Linux's TSC-deadline timer code runs MFENCE and LFENCE
+     * unconditionally.) */
+    if (in->mod == 3 && in->reg >= 5 && !(in->pfx & (PFX_LOCK | PFX_OPSIZE | PFX_REP | PFX_REPNE)))
+        return;
     if (in->mod == 3 || in->reg > 1 || (in->pfx & PFX_LOCK))
         cpu_raise_noerr(cpu, EXC_UD);
     if (cpu->cr0 & (CR0_EM | CR0_TS))

@@ -23,7 +23,7 @@ static inline uint32_t a20(const struct cpu *cpu)
  * code the write touched and ends the current block when needed; PG_CODE
  * stays only while decoded code remains. Other pages go through
  * phys_write. */
-static void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
+void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v)
 {
     struct phys *p = cpu->phys;
     if (pa < p->ram_size) {

@@ -51,6 +51,10 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin);
  * calls cpu_code_written()). Use this instead of phys_mark_code() in the
  * core: a page already marked is skipped cheaply. */
 void mmu_mark_code(struct cpu *cpu, uint32_t paddr);
+/* A physical write by the CPU itself (page-table A/D bits, kvmclock):
+ * through the coherence protocol, and a write to a page holding decoded
+ * code drops the code it touched. Size 1, 2 or 4. */
+void cpu_phys_write(struct cpu *cpu, uint32_t pa, int size, uint32_t v);
 /* Recompute seg->fast from its access rights (after every load). */
 void seg_refresh_fast(struct segment *s);
 

@@ -14,6 +14,7 @@
 #include "cpu/insn.h"
 #include "cpu/mmu.h"
 #include "cpu/operand.h"
+#include "cpu/paravirt.h"
 #include "cpu/seg.h"
 #include "cpu/system.h"
 #include "cpu/v86.h"
@@ -33,6 +34,17 @@
 #define CPUID_FXSR (1u << 24)
 #define CPUID_FEATURES (CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | \
                         CPUID_SEP | CPUID_PGE | CPUID_CMOV | CPUID_FXSR)
+/* CPUID.1 ECX: the TSC-deadline APIC timer (with an APIC attached) and
+ * "a hypervisor is present" (the KVM leaves at 0x40000000, paravirt.h). */
+#define CPUID_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_ECX_HYPERVISOR   (1u << 31)
+/* CPUID.6 EAX bit 2: the APIC timer always runs (no C-state stops it). */
+#define CPUID_6_ARAT (1u << 2)
+/* CPUID.(7,0) EBX bit 1: IA32_TSC_ADJUST (MSR 0x3b) exists. */
+#define CPUID_7_TSC_ADJUST (1u << 1)
+/* CPUID.80000007 EDX bit 8: invariant TSC (constant rate, runs in every
+ * C-state): the TSC counts the virtual clock at a fixed 1 GHz. */
+#define CPUID_80000007_INVARIANT_TSC (1u << 8)
 
 /* CR4 bits a guest may set (PAE, VME and PVI are not implemented). */
 #define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | \
@@ -601,12 +613,37 @@ static void op_mov_to_dr(struct cpu *cpu, const struct insn *in)
 
 /* ---- time stamp counter and MSRs ---- */
 
-uint64_t cpu_read_tsc(const struct cpu *cpu)
+static uint64_t host_clock(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    return ns + cpu->tsc_offset;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t cpu_clock_ns(const struct cpu *cpu)
+{
+    return cpu->bus.clock_ns ? cpu->bus.clock_ns(cpu->bus.ctx) : host_clock(CLOCK_MONOTONIC);
+}
+
+uint64_t cpu_wall_ns(const struct cpu *cpu)
+{
+    return cpu->bus.wall_ns ? cpu->bus.wall_ns(cpu->bus.ctx) : host_clock(CLOCK_REALTIME);
+}
+
+uint64_t cpu_read_tsc(const struct cpu *cpu)
+{
+    return cpu_clock_ns(cpu) + cpu->tsc_offset;
+}
+
+/* WRMSR IA32_TSC / IA32_TSC_ADJUST: the new offset, with the kvmclock
+ * struct rewritten first (it may unwind) and the APIC's TSC-deadline
+ * timer following the TSC. */
+static void set_tsc_offset(struct cpu *cpu, uint64_t off)
+{
+    cpu_kvmclock_tsc_changed(cpu, off);
+    cpu->tsc_offset = off;
+    if (cpu->apic)
+        apic_set_tsc_offset(cpu->apic, off);
 }
 
 static void op_rdtsc(struct cpu *cpu, const struct insn *in)
@@ -644,7 +681,15 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
     case MSR_SYSENTER_EIP: v = cpu->sysenter_eip; break;
     case MSR_MISC_ENABLE: v = 1; break;     /* fast strings */
     case MSR_PAT: v = cpu->pat; break;
-    default: cpu_raise(cpu, EXC_GP, 0);
+    case MSR_TSC_ADJUST: v = cpu->tsc_offset; break;
+    case MSR_TSC_DEADLINE:
+        if (!cpu->apic)
+            cpu_raise(cpu, EXC_GP, 0);
+        v = apic_get_tsc_deadline(cpu->apic);
+        break;
+    default:
+        if (!paravirt_rdmsr(cpu, cpu->r[R_ECX], &v))
+            cpu_raise(cpu, EXC_GP, 0);
     }
     cpu->r[R_EAX] = (uint32_t)v;
     cpu->r[R_EDX] = (uint32_t)(v >> 32);
@@ -655,11 +700,17 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
     (void)in;
     need_cpl0(cpu);
     uint64_t v = ((uint64_t)cpu->r[R_EDX] << 32) | cpu->r[R_EAX];
-    struct timespec ts;
     switch (cpu->r[R_ECX]) {
     case MSR_TSC:
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        cpu->tsc_offset = v - ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        set_tsc_offset(cpu, v - cpu_clock_ns(cpu));   /* TSC_ADJUST follows */
+        break;
+    case MSR_TSC_ADJUST:
+        set_tsc_offset(cpu, v);
+        break;
+    case MSR_TSC_DEADLINE:
+        if (!cpu->apic)
+            cpu_raise(cpu, EXC_GP, 0);
+        apic_set_tsc_deadline(cpu->apic, v);
         break;
     case MSR_APIC_BASE:
         if (!cpu->apic) {
@@ -698,7 +749,8 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
         cpu->pat = v;
         break;
     default:
-        cpu_raise(cpu, EXC_GP, 0);
+        if (!paravirt_wrmsr(cpu, cpu->r[R_ECX], v))
+            cpu_raise(cpu, EXC_GP, 0);
     }
 }
 
@@ -726,43 +778,68 @@ uint32_t cpu_cpuid_features(const struct cpu *cpu)
     return CPUID_FEATURES | (cpu->apic ? CPUID_APIC : 0);
 }
 
+/* The highest basic and extended leaves. Leaves 3-5 and 0x80000001,
+ * 0x80000005-6 read as zeros (no serial number, no deterministic cache
+ * parameters, no MONITOR; no extended features, no cache description). */
+#define CPUID_MAX_BASIC 7u
+#define CPUID_MAX_EXT   0x80000007u
+
+/* Basic leaf `leaf` (<= CPUID_MAX_BASIC), subleaf `sub`. */
+static void cpuid_basic(const struct cpu *cpu, uint32_t leaf, uint32_t sub,
+                        uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    switch (leaf) {
+    case 0:
+        *a = CPUID_MAX_BASIC;
+        *b = str4("Genu");
+        *d = str4("ineI");
+        *c = str4("ntel");
+        break;
+    case 1:
+        *a = cpu_cpuid_signature();
+        *c = CPUID_ECX_HYPERVISOR | (cpu->apic ? CPUID_ECX_TSC_DEADLINE : 0);
+        *d = cpu_cpuid_features(cpu);
+        if (cpu->apic)
+            *b = (uint32_t)cpu->apic->id << 24;    /* initial APIC ID */
+        break;
+    case 2:
+        *a = 0x00000001u;  /* one iteration, no cache descriptors */
+        break;
+    case 6:
+        *a = cpu->apic ? CPUID_6_ARAT : 0;
+        break;
+    case 7:
+        if (sub == 0)       /* subleaf 0: the highest subleaf is 0 */
+            *b = CPUID_7_TSC_ADJUST;
+        break;
+    default:
+        break;
+    }
+}
+
 static void op_cpuid(struct cpu *cpu, const struct insn *in)
 {
     (void)in;
     /* 48-byte brand string for leaves 0x80000002..4 (NUL padded). */
     static const char brand[49] = "vsmp virtual i686 CPU";
-    uint32_t leaf = cpu->r[R_EAX];
+    uint32_t leaf = cpu->r[R_EAX], sub = cpu->r[R_ECX];
     uint32_t a = 0, b = 0, c = 0, d = 0;
-    if (leaf >= 0x80000000u && leaf <= 0x80000004u) {
+    if (leaf >= 0x80000000u && leaf <= CPUID_MAX_EXT) {
         if (leaf == 0x80000000u) {
-            a = 0x80000004u;
-        } else if (leaf >= 0x80000002u) {
+            a = CPUID_MAX_EXT;
+        } else if (leaf >= 0x80000002u && leaf <= 0x80000004u) {
             const char *p = brand + (leaf - 0x80000002u) * 16;
             a = str4(p);
             b = str4(p + 4);
             c = str4(p + 8);
             d = str4(p + 12);
+        } else if (leaf == 0x80000007u) {
+            d = CPUID_80000007_INVARIANT_TSC;
         }
-    } else {
-        if (leaf > 2)
-            leaf = 2;   /* out of range: the highest basic leaf, as Intel does */
-        switch (leaf) {
-        case 0:
-            a = 2;
-            b = str4("Genu");
-            d = str4("ineI");
-            c = str4("ntel");
-            break;
-        case 1:
-            a = cpu_cpuid_signature();
-            d = cpu_cpuid_features(cpu);
-            if (cpu->apic)
-                b = (uint32_t)cpu->apic->id << 24;    /* initial APIC ID */
-            break;
-        default:
-            a = 0x00000001u;  /* leaf 2: one iteration, no cache descriptors */
-            break;
-        }
+    } else if (!paravirt_cpuid(leaf, &a, &b, &c, &d)) {
+        if (leaf > CPUID_MAX_BASIC)
+            leaf = CPUID_MAX_BASIC;   /* out of range: the highest basic leaf, as Intel does */
+        cpuid_basic(cpu, leaf, sub, &a, &b, &c, &d);
     }
     cpu->r[R_EAX] = a;
     cpu->r[R_EBX] = b;

@@ -30,8 +30,13 @@ void io_check(struct cpu *cpu, uint16_t port, int size);
 uint32_t io_in(struct cpu *cpu, uint16_t port, int size);
 void io_out(struct cpu *cpu, uint16_t port, int size, uint32_t v);
 
-/* The guest time-stamp counter (1 GHz nominal: host CLOCK_MONOTONIC ns
- * plus cpu->tsc_offset). */
+/* The virtual clock the CPU sees (cpu->bus.clock_ns, ns; without it the
+ * host's CLOCK_MONOTONIC), and the wall-clock time that goes with it
+ * (cpu->bus.wall_ns, Unix epoch ns; else CLOCK_REALTIME). */
+uint64_t cpu_clock_ns(const struct cpu *cpu);
+uint64_t cpu_wall_ns(const struct cpu *cpu);
+/* The guest time-stamp counter: VCLOCK_TSC_HZ (1 GHz), the virtual clock
+ * plus cpu->tsc_offset (IA32_TSC_ADJUST). */
 uint64_t cpu_read_tsc(const struct cpu *cpu);
 
 /* CPUID leaf 1: EAX (family/model/stepping) and EDX (the features vsmp

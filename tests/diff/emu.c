@@ -45,7 +45,7 @@ static int bus_ack(void *ctx)
 struct emu *emu_new(void)
 {
     struct emu *e = calloc(1, sizeof(*e));
-    struct cpu_bus bus = { NULL, bus_in, bus_out, bus_ack };
+    struct cpu_bus bus = { .ctx = NULL, .io_in = bus_in, .io_out = bus_out, .intr_ack = bus_ack };
     if (!e || phys_init(&e->phys, EMU_RAM) < 0) {
         fprintf(stderr, "difftest: cannot set up the guest RAM\n");
         exit(2);

@@ -72,7 +72,7 @@ static void put64(uint8_t *p, uint64_t v)
 struct emu86 *emu86_new(void)
 {
     struct emu86 *e = calloc(1, sizeof(*e));
-    struct cpu_bus bus = { NULL, bus_in, bus_out, bus_ack };
+    struct cpu_bus bus = { .ctx = NULL, .io_in = bus_in, .io_out = bus_out, .intr_ack = bus_ack };
     if (!e || phys_init(&e->phys, V86E_RAM) < 0) {
         fprintf(stderr, "difftest: cannot set up the guest RAM\n");
         exit(2);

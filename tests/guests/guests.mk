@@ -8,7 +8,8 @@ GUEST_SRC_DIR := tests/guests
 GUEST_OUT     := $(BUILD)/tests/guests
 GUEST_NAMES   := hello demo realmode paging privilege pit uart x87 bench_cpu tss \
                  smc codepage midblock irqloop repstr repsmc cachefill bench_mem bench_sys \
-                 apic ioapic mptable smp bench_par bench_lock popss nmi rflag zeromem v86
+                 apic ioapic mptable smp bench_par bench_lock popss nmi rflag zeromem v86 \
+                 kvmclock
 GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_NASM    ?= nasm
 GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \

@@ -6,7 +6,7 @@ set -u
 names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu tss rom
     smc codepage midblock irqloop repstr repsmc cachefill bench_mem bench_sys
     apic ioapic mptable smp.1 smp.2 smp.4 bench_par bench_lock popss
-    nmi.1 nmi.2 rflag v86
+    nmi.1 nmi.2 rflag v86 kvmclock
     zeromem.1 zeromem.2 zeromem.4"}
 pass=0 failn=0 failed=""
 for n in $names; do

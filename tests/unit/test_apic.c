@@ -155,7 +155,7 @@ Test(apic, register_masks_and_read_only)
     apic_write(a, APIC_REG_TIMER_DIV, 0xffffffffu);
     cr_assert_eq(apic_read(a, APIC_REG_TIMER_DIV), 0xbu);
     apic_write(a, APIC_REG_LVT_TIMER, 0xffffffffu);
-    cr_assert_eq(apic_read(a, APIC_REG_LVT_TIMER), 0x000300ffu);
+    cr_assert_eq(apic_read(a, APIC_REG_LVT_TIMER), 0x000700ffu);
     apic_write(a, APIC_REG_LVT_LINT0, 0xffffffffu);
     cr_assert_eq(apic_read(a, APIC_REG_LVT_LINT0), 0x0001a7ffu, "remote IRR/status are read-only");
     apic_write(a, APIC_REG_LVT_ERROR, 0xffffffffu);
