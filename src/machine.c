@@ -1,7 +1,7 @@
 /* machine.c - builds a rank's machine (phys, CPU, local APIC, devices,
- * boot image, MP table) and runs its CPU: instruction slices, device and
- * APIC timer polling between them, and a non-spinning wait while the
- * guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
+ * boot image, MP and ACPI tables) and runs its CPU: instruction slices,
+ * device and APIC timer polling between them, and a non-spinning wait
+ * while the guest halts. With N > 1 CPUs (one per rank) guest RAM is this rank's
  * copy area of the DSM (src/mem/dsm.c over the transport that main.c
  * opened) and the ranks exchange platform messages (below).
  *
@@ -74,11 +74,15 @@
 #include "cpu/coherence.h"
 #include "cpu/cpu.h"
 #include "cpu/system.h"
+#include "boot/acpi.h"
+#include "boot/resetvec.h"
+#include "io/acpi_pm.h"
 #include "io/cmos.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 #include "io/iobus.h"
 #include "io/mptable.h"
+#include "io/panicwatch.h"
 #include "io/multiboot.h"
 #include "io/pic.h"
 #include "io/pit.h"
@@ -160,6 +164,8 @@ struct machine {
     struct uart uart;
     struct cmos cmos;
     struct debugexit dbg;
+    struct acpi_pm acpi_pm;
+    struct panicwatch panicwatch;    /* console output: a guest kernel panic */
     struct apic apic;            /* this rank's local APIC (every rank) */
     struct ioapic ioapic;        /* rank 0 */
     int rank, ncpus;
@@ -662,6 +668,34 @@ static void dbg_exit(void *ctx)
     end_run(m, m->dbg.status);
 }
 
+/* ACPI S5 (power-off) and the FADT reset register both end the run with
+ * status 0: vsmp does not restart a guest. */
+static void acpi_pm_event(void *ctx, enum acpi_pm_event ev)
+{
+    struct machine *m = ctx;
+    if (ev == ACPI_PM_RESET && !m->stop)
+        fprintf(stderr, "vsmp: the guest reset the machine (ACPI reset register); "
+                "vsmp does not restart guests: the run ends with status 0\n");
+    end_run(m, 0);
+}
+
+/* Every CPU halted for good: the end of Linux's `halt` when its console
+ * said "reboot: System halted" (status 0), else a guest that can never
+ * wake up (status 6). */
+static bool halt_was_asked(const struct machine *m)
+{
+    return m->panicwatch.halted;
+}
+
+static void guest_panicked(void *ctx)
+{
+    struct machine *m = ctx;
+    if (!m->stop)
+        fprintf(stderr, "vsmp: the guest kernel panicked (console above); "
+                "the run ends with status %d\n", VSMP_EXIT_GUEST_PANIC);
+    end_run(m, VSMP_EXIT_GUEST_PANIC);
+}
+
 /* ---- rank 0: serving the other ranks' device requests ---- */
 
 static void serve_io(struct machine *m, int src, const struct dsm_msg *q)
@@ -790,6 +824,8 @@ static void platform_msg(void *arg, int src, const struct dsm_msg *q)
 static void console_tx(void *ctx, const uint8_t *buf, size_t n)
 {
     struct machine *m = ctx;
+    const uint8_t *text = buf;
+    size_t len = n;
     while (m->out_fd >= 0 && n) {
         ssize_t w = write(m->out_fd, buf, n);
         if (w < 0 && errno == EINTR)
@@ -801,6 +837,7 @@ static void console_tx(void *ctx, const uint8_t *buf, size_t n)
         buf += w;
         n -= (size_t)w;
     }
+    panicwatch_feed(&m->panicwatch, text, len);
 }
 
 /* ---- construction ---- */
@@ -841,9 +878,11 @@ static int setup_devices(struct machine *m, const struct config *cfg)
               console_tx, m);
     cmos_init(&m->cmos, cfg->memory, vclock_wall, &m->clock);
     debugexit_init(&m->dbg, dbg_exit, m);
+    acpi_pm_init(&m->acpi_pm, ACPI_SLP_TYP_S5, acpi_pm_event, m);
+    panicwatch_init(&m->panicwatch, guest_panicked, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
-        debugexit_register(&m->dbg, &m->io))
+        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
         return -1;
     m->devices = true;
     m->out_fd = cfg->console == CONSOLE_STDIO ? STDOUT_FILENO : -1;
@@ -962,7 +1001,8 @@ static int load_linux(struct machine *m, const struct config *cfg, struct linux_
         { 0xe0000, 0x20000, 2 },
         { 0x100000, ram > 0x100000 ? ram - 0x100000 : 0, 1 },
     };
-    struct linux_params lp = { .cmdline = cfg->cmdline, .e820 = map, .ne820 = 4 };
+    struct linux_params lp = { .cmdline = cfg->cmdline, .rsdp_addr = ACPI_RSDP_ADDR,
+                               .e820 = map, .ne820 = 4 };
     return linux_load_files(&m->phys, cfg->kernel, cfg->initrd, &lp, lb, err, errlen);
 }
 
@@ -1030,6 +1070,20 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         };
         if (mptable_write(&m->phys, &mp)) {
             snprintf(err, errlen, "%s: cannot write the MP table for %d CPUs",
+                     cfg->file, m->ncpus);
+            machine_destroy(m);
+            return NULL;
+        }
+        struct acpi_config acpi = {
+            .ncpus = m->ncpus, .lapic_addr = APIC_DEFAULT_BASE,
+            .ioapic_id = m->ioapic.id, .ioapic_addr = IOAPIC_DEFAULT_BASE,
+            .irq0_gsi = (uint8_t)ioapic_isa_pin(0), .sci_irq = ACPI_SCI_IRQ,
+            .ram_size = cfg->memory, .pm1a_evt = ACPI_PM1A_EVT, .pm1a_cnt = ACPI_PM1A_CNT,
+            .reset_port = ACPI_RESET_PORT, .reset_value = ACPI_RESET_VALUE,
+        };
+        if (acpi_write(&m->phys, &acpi) ||
+            resetvec_write(&m->phys, ACPI_RESET_PORT, ACPI_RESET_VALUE)) {
+            snprintf(err, errlen, "%s: cannot write the ACPI tables for %d CPUs",
                      cfg->file, m->ncpus);
             machine_destroy(m);
             return NULL;
@@ -1186,6 +1240,10 @@ static int wait_halted(struct machine *m)
         if (!cpu->halted)
             return 0;                    /* INIT woke it */
         if (!(cpu->eflags & F_IF) && halted_forever(m)) {
+            if (halt_was_asked(m)) {
+                end_run(m, 0);
+                return 0;
+            }
             fprintf(stderr, "vsmp: rank 0: guest halted with interrupts disabled at EIP=%08x\n",
                     cpu->eip);
             return VSMP_EXIT_HALT_FOREVER;
@@ -1243,6 +1301,10 @@ static bool check_stuck(struct machine *m)
     }
     if (sent != recv)
         return false;                    /* an IPI is on its way */
+    if (halt_was_asked(m)) {
+        end_run(m, 0);
+        return true;
+    }
     fail(m, VSMP_EXIT_HALT_FOREVER, "every CPU is halted with interrupts disabled or waits "
          "for STARTUP: nothing can wake them (rank 0 at EIP=%08x)", cpu->eip);
     return true;
@@ -1276,8 +1338,11 @@ static void wait_smp(struct machine *m)
             if (!cpu->halted || cpu_nmi_ready(cpu) || (cpu->intr && (cpu->eflags & F_IF)))
                 break;
             if (!(cpu->eflags & F_IF) && halted_forever(m)) {
-                fail(m, VSMP_EXIT_HALT_FOREVER,
-                     "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
+                if (halt_was_asked(m))
+                    end_run(m, 0);
+                else
+                    fail(m, VSMP_EXIT_HALT_FOREVER,
+                         "guest halted with interrupts disabled at EIP=%08x", cpu->eip);
                 break;
             }
         }

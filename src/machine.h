@@ -1,7 +1,7 @@
 /* machine.h - the per-rank machine: this rank's CPU and its local APIC
  * (APIC ID = rank) and, on rank 0, the platform devices (PIC, IOAPIC,
- * PIT, UART, CMOS, debug-exit), the boot image and the MP table, plus the
- * run loop that drives them.
+ * PIT, UART, CMOS, debug-exit, ACPI PM registers), the boot image, the MP
+ * table and the ACPI tables, plus the run loop that drives them.
  *
  * With one CPU the guest RAM is private memory. With N > 1 (one rank per
  * CPU) it is the rank's copy area of the distributed shared memory: the
@@ -25,6 +25,13 @@
  *   14             a rank waited longer than --answer-timeout for another
  *                  rank's answer (WATCHDOG_EXIT_STATUS, src/watchdog.h;
  *                  that rank exits, mpirun ends the others)
+ *   16             the guest kernel panicked: its console showed Linux's
+ *                  "---[ end Kernel panic - not syncing: ..." line
+ *                  (io/panicwatch.h)
+ *   0              the guest powered off through ACPI (S5) or reset the
+ *                  machine through the FADT reset register (io/acpi_pm.h),
+ *                  or every CPU halted with interrupts disabled after the
+ *                  console's "reboot: System halted" (Linux's halt; else 6)
  * vsmp's own statuses are even, so they never collide with a guest's. */
 #ifndef VSMP_MACHINE_H
 #define VSMP_MACHINE_H
@@ -46,6 +53,7 @@ enum {
     VSMP_EXIT_INSN_LIMIT = 8,
     VSMP_EXIT_INTERNAL = 10,
     VSMP_EXIT_NO_ANSWER = 14,
+    VSMP_EXIT_GUEST_PANIC = 16,
 };
 
 struct machine_opts {

@@ -9,7 +9,7 @@ GUEST_OUT     := $(BUILD)/tests/guests
 GUEST_NAMES   := hello demo realmode paging privilege pit uart x87 bench_cpu tss \
                  smc codepage midblock irqloop repstr repsmc cachefill bench_mem bench_sys \
                  apic ioapic mptable smp bench_par bench_lock popss nmi rflag zeromem v86 \
-                 kvmclock
+                 kvmclock acpi panic halt biosreset
 GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_NASM    ?= nasm
 GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \
@@ -25,6 +25,7 @@ GUEST_HDRS    := $(GUEST_SRC_DIR)/lib/guest.h $(GUEST_SRC_DIR)/lib/msort.h
 .PHONY: guests check-guests
 .SECONDARY: $(GUEST_LIB_OBJ) $(GUEST_NAMES:%=$(GUEST_OUT)/%.o) $(GUEST_OUT)/realmode16.bin $(GUEST_OUT)/realmode_blob.o
 .SECONDARY: $(GUEST_OUT)/v86code.bin $(GUEST_OUT)/v86_blob.o
+.SECONDARY: $(GUEST_OUT)/biosreset16.bin $(GUEST_OUT)/biosreset_blob.o
 guests: $(GUEST_ELFS) $(GUEST_OUT)/rom.bin
 
 $(GUEST_OUT)/lib/%.o: $(GUEST_SRC_DIR)/lib/%.asm
@@ -50,6 +51,11 @@ $(GUEST_OUT)/v86_blob.o: $(GUEST_OUT)/v86code.bin
 	printf 'section .rodata\nglobal v86_blob, v86_blob_end\nv86_blob: incbin "%s"\nv86_blob_end:\n' $< > $(GUEST_OUT)/v86_blob.asm
 	$(GUEST_NASM) -f elf32 $(GUEST_OUT)/v86_blob.asm -o $@
 GUEST_EXTRA_v86 := $(GUEST_OUT)/v86_blob.o
+# the jump to the reset vector from real mode (biosreset16.asm), the same way
+$(GUEST_OUT)/biosreset_blob.o: $(GUEST_OUT)/biosreset16.bin
+	printf 'section .rodata\nglobal rb_blob, rb_blob_end\nrb_blob: incbin "%s"\nrb_blob_end:\n' $< > $(GUEST_OUT)/biosreset_blob.asm
+	$(GUEST_NASM) -f elf32 $(GUEST_OUT)/biosreset_blob.asm -o $@
+GUEST_EXTRA_biosreset := $(GUEST_OUT)/biosreset_blob.o
 # the SMP guest: lib/smp.c (CPUs, local APIC, AP start-up) + the trampoline
 GUEST_EXTRA_smp := $(GUEST_OUT)/lib/smp.o $(GUEST_OUT)/lib/smp_tramp.o
 $(GUEST_OUT)/lib/smp.o $(GUEST_OUT)/smp.o: $(GUEST_SRC_DIR)/lib/smp.h
@@ -64,6 +70,9 @@ $(GUEST_OUT)/nmi.o: $(GUEST_SRC_DIR)/lib/smp.h
 # untouched guest RAM reads as zero on every CPU (issue 14, item 2)
 GUEST_EXTRA_zeromem := $(GUEST_EXTRA_smp)
 $(GUEST_OUT)/zeromem.o: $(GUEST_SRC_DIR)/lib/smp.h
+# Linux's `halt`: every CPU halted after the kernel's halt line (halt.N)
+GUEST_EXTRA_halt := $(GUEST_EXTRA_smp)
+$(GUEST_OUT)/halt.o: $(GUEST_SRC_DIR)/lib/smp.h
 
 .SECONDEXPANSION:
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJ) $$(GUEST_EXTRA_$$*) $(GUEST_SRC_DIR)/lib/guest.ld

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run-guest.sh - runs one test guest under ./vsmp and, when
 # qemu-system-i386 is installed, under QEMU (the oracle); checks the exit
-# status (1: the guest wrote 0 to port 0xf4) and compares the console
+# status (1: the guest wrote 0 to port 0xf4; 0 for the guests that power
+# off or reset through ACPI) and compares the console
 # output with tests/guests/expected/NAME.out.
 #   tests/guests/run-guest.sh NAME          (from the source root)
 # Environment: BUILD (build), QEMU (qemu-system-i386 path, "" to skip),
@@ -30,7 +31,7 @@ abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 # qemu_filter: a sed script applied to QEMU's output only, for lines
 # where QEMU 7.2 is known to differ from the SDM (the guest names QEMU's
 # value on those lines; expected/ holds the SDM's)
-cmdline="" initrd="" input=/dev/null filter="" qemu_filter="" extra_cfg=""
+cmdline="" initrd="" input=/dev/null filter="" qemu_filter="" extra_cfg="" want=1 qemu_args=""
 case $name in
 demo) cmdline="demo hello=world"; filter='s/^cpu: .*/cpu: (CPUID details not compared)/' ;;
 hello) cmdline="hello-test arg=42 x"; initrd=$src/data/module.txt ;;
@@ -55,6 +56,28 @@ nmi.[0-9]*) smp=${name#nmi.}; elf=$out/nmi.elf; TMO=${GUEST_TIMEOUT:-900} ;;
 # untouched RAM reads as zero on N CPUs; one expected output for every N
 zeromem.[0-9]*) smp=${name#zeromem.}; elf=$out/zeromem.elf; exp=$src/expected/zeromem.out
     TMO=${GUEST_TIMEOUT:-900} ;;
+# ACPI power-off with N CPUs (acpi.1, acpi.2) and ACPI reset: the run ends
+# with status 0 (on every rank), under QEMU too (-no-reboot); 300 s only
+# catches a hang
+acpi.[0-9]*) smp=${name#acpi.}; elf=$out/acpi.elf; want=0; TMO=${GUEST_TIMEOUT:-300} ;;
+# a kernel panic's last line on the console ends the run with status 16
+# (panic.1, panic.2: every rank); vsmp only, QEMU has no such watcher
+panic.[0-9]*) smp=${name#panic.}; elf=$out/panic.elf; exp=$src/expected/panic.out
+    want=16; QEMU=""; TMO=${GUEST_TIMEOUT:-300} ;;
+# every CPU halted with IF=0 after the kernel's "reboot: System halted"
+# line: status 0 (halt.1, halt.2, halt.4); without the line (halt_nomsg,
+# halt_nomsg.2): status 6. vsmp only: QEMU would wait for ever
+halt.[0-9]*) smp=${name#halt.}; elf=$out/halt.elf; exp=$src/expected/halt.$smp.out
+    want=0; QEMU=""; TMO=${GUEST_TIMEOUT:-300} ;;
+halt_nomsg*) smp=${name#halt_nomsg}; smp=${smp#.}; smp=${smp:-1}; elf=$out/halt.elf
+    exp=$src/expected/halt_nomsg.$smp.out; cmdline="nomsg"; want=6; QEMU=""
+    TMO=${GUEST_TIMEOUT:-300} ;;
+# reboot through the reset vector from real mode: status 0 (vsmp's stub
+# writes the ACPI reset register; QEMU's firmware resets, -no-reboot)
+biosreset) want=0 ;;
+# (QEMU's default pc machine has an ACPI 1.0 FADT without a reset
+# register: its q35 machine has one)
+acpi_reset) elf=$out/acpi.elf; cmdline="reset"; want=0; qemu_args="-M q35" ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel
@@ -81,6 +104,7 @@ run_qemu() {
     [ -n "$cmdline" ] && args+=(-append "$cmdline")
     [ -n "$initrd" ] && args+=(-initrd "$initrd")
     [ -n "${smp:-}" ] && args+=(-smp "$smp")
+    [ -n "$qemu_args" ] && args+=($qemu_args)
     timeout -k 5 "$TMO" "$QEMU" "${args[@]}" < "$input" > "$out/$name.qemu.raw" 2> "$out/$name.qemu.err"
     local rc=$?
     sed -e "$filter" -e "$qemu_filter" "$out/$name.qemu.raw" > "$out/$name.qemu.out"
@@ -117,8 +141,8 @@ for eng in $vsmp_engines; do
         fail=1
     fi
     sed -e "$filter" "$out/$name.vsmp.raw" > "$out/$name.vsmp.out"
-    if [ $rc -ne 1 ]; then
-        echo "$name: FAIL: vsmp ($eng) exit status $rc, want 1$([ $rc -eq 124 ] && echo ' (timeout)')"
+    if [ $rc -ne $want ]; then
+        echo "$name: FAIL: vsmp ($eng) exit status $rc, want $want$([ $rc -eq 124 ] && echo ' (timeout)')"
         tail -n 5 "$out/$name.vsmp.err" | sed 's/^/    stderr: /'
         fail=1
     fi
@@ -134,8 +158,8 @@ done
 # QEMU TCG lacks: vsmp only.
 if [ -n "$QEMU" ] && [ -x "$QEMU" ]; then
     run_qemu; rc=$?
-    if [ $rc -ne 1 ]; then
-        echo "$name: FAIL: qemu exit status $rc, want 1"
+    if [ $rc -ne $want ]; then
+        echo "$name: FAIL: qemu exit status $rc, want $want"
         fail=1
     fi
     grep -v -e '^sdm: ' -e '^kvm: ' "$exp" > "$out/$name.exp.qemu"
