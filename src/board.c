@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/linux.h"
 #include "boot/mptable.h"
 #include "boot/multiboot.h"
 #include "boot/resetvec.h"
@@ -382,6 +383,7 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     struct dsm_config dc = {
         .pull = m->opts.dsm_pull,
         .take = m->opts.dsm_take,
+        .migratory = !m->opts.dsm_no_migratory,
         .on_lose = coherence_lose, .on_lose_arg = &m->cpu,
         .on_msg = xrank_on_msg, .on_msg_arg = m,
     };
@@ -425,6 +427,23 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     return 0;
 }
 
+/* A Linux bzImage (0), something else (1: the caller tries Multiboot)
+ * or an error (-1, message in err). The memory map is the platform's,
+ * the ACPI tables' address the fixed one (boot/acpi.h). */
+static int load_linux(struct machine *m, const struct config *cfg, struct linux_boot *lb,
+                      char *err, size_t errlen)
+{
+    struct e820_entry map[8];
+    int n = platform_e820(&m->plat, map, 8);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: internal error: the memory map does not fit", cfg->file);
+        return -1;
+    }
+    struct linux_params lp = { .cmdline = cfg->cmdline, .rsdp_addr = ACPI_RSDP_ADDR,
+                               .e820 = map, .ne820 = n };
+    return linux_load_files(&m->phys, cfg->kernel, cfg->initrd, &lp, lb, err, errlen);
+}
+
 struct machine *machine_create(const struct config *cfg, const struct machine_opts *opts,
                                char *err, size_t errlen)
 {
@@ -448,16 +467,31 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         }
         cpu_reset(&m->cpu);
     } else {
-        struct mb_boot boot;
-        if (multiboot_load_platform_files(&m->phys, &m->plat, cfg->kernel, cfg->initrd,
-                                          cfg->cmdline, &boot, err, errlen)) {
+        struct linux_boot lb;
+        int lrc = load_linux(m, cfg, &lb, err, errlen);
+        if (lrc < 0) {
             machine_destroy(m);
             return NULL;
         }
-        cpu_set_flat32(&m->cpu);
-        m->cpu.r[R_EAX] = boot.eax;
-        m->cpu.r[R_EBX] = boot.ebx;
-        m->cpu.eip = boot.entry;
+        if (lrc == 0) {
+            /* the 32-bit boot protocol's entry state (boot/linux.h) */
+            cpu_set_flat32(&m->cpu);
+            m->cpu.gdtr.base = LINUX_GDT_ADDR;
+            m->cpu.gdtr.limit = 31;
+            m->cpu.r[R_ESI] = lb.params;
+            m->cpu.eip = lb.entry;
+        } else {
+            struct mb_boot boot;
+            if (multiboot_load_platform_files(&m->phys, &m->plat, cfg->kernel, cfg->initrd,
+                                              cfg->cmdline, &boot, err, errlen)) {
+                machine_destroy(m);
+                return NULL;
+            }
+            cpu_set_flat32(&m->cpu);
+            m->cpu.r[R_EAX] = boot.eax;
+            m->cpu.r[R_EBX] = boot.ebx;
+            m->cpu.eip = boot.entry;
+        }
     }
     attach_apic(m);
     if (!cfg->rom) {

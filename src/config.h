@@ -3,9 +3,10 @@
  *
  *   memory SIZE        guest RAM: bytes or K/M/G suffix, 1M..3G, multiple
  *                      of 4K (default 128M)
- *   kernel PATH        Multiboot ELF kernel        } exactly one of
- *   rom PATH           raw firmware image          } kernel and rom
- *   initrd PATH        Multiboot module 0 (needs kernel)
+ *   kernel PATH        Linux bzImage (32-bit boot  } exactly one of
+ *                      protocol) or Multiboot ELF  } kernel and rom
+ *   rom PATH           raw firmware image          }
+ *   initrd PATH        Linux initrd / Multiboot module 0 (needs kernel)
  *   cmdline TEXT...    kernel command line: the rest of the line
  *   console stdio|none COM1 on stdin/stdout (default) or nowhere
  *   cpus N             expected number of CPUs (= MPI ranks); optional

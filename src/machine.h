@@ -77,6 +77,7 @@ struct machine_opts {
                                  * run on CLOCK_MONOTONIC + this */
     bool dsm_pull;              /* DSM: fetch pages instead of push */
     enum dsm_take_policy dsm_take;   /* DSM: when a fault asks the home */
+    bool dsm_no_migratory;      /* DSM: no migratory prediction */
     /* Called at every poll between slices (and in halted waits), never
      * inside a DSM fault; NULL: nothing. main.c times the raw-get
      * baseline there (--baseline). */

@@ -70,6 +70,9 @@ static void usage(FILE *f)
             "                   TCP, every read and writes of pages last seen owned\n"
             "                   by their home), home (only pages last seen owned by\n"
             "                   their home) or never\n"
+            "  --migratory on|off  a read fault of a page this CPU upgraded before\n"
+            "                   takes it for writing at once; dropped again for a page\n"
+            "                   left unchanged (default on; docs/dsm.md)\n"
             "  --stats          print per-CPU statistics at the end (rank 0, for all)\n"
             "  --stats-json FILE  the same as JSON into FILE (created before the run;\n"
             "                   statistics that cannot be written: exit status 12)\n"
@@ -175,7 +178,7 @@ static int answer_timeout(const char *arg, bool quiet, uint64_t *ns)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
-           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_BASELINE,
+           OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_MIGRATORY, OPT_BASELINE,
            OPT_ANSWER_TIMEOUT };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
@@ -187,6 +190,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "idle", required_argument, NULL, OPT_IDLE },
         { "push", required_argument, NULL, OPT_PUSH },
         { "take", required_argument, NULL, OPT_TAKE },
+        { "migratory", required_argument, NULL, OPT_MIGRATORY },
         { "baseline", required_argument, NULL, OPT_BASELINE },
         { "answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT },
         { "help", no_argument, NULL, OPT_HELP },
@@ -255,6 +259,14 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (k < 0)
                 return 3;
             o->m.dsm_take = values[k];
+            break;
+        }
+        case OPT_MIGRATORY: {
+            static const char *const names[] = { "on", "off", NULL };
+            int k = choice("migratory", names, quiet);
+            if (k < 0)
+                return 3;
+            o->m.dsm_no_migratory = k == 1;
             break;
         }
         case OPT_BASELINE: {

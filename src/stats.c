@@ -56,9 +56,11 @@ void machine_get_stats(const struct machine *m, struct machine_stats *out)
     out->slice_insns = m->st.slices ? m->cpu.icount / m->st.slices : 0;
     out->jit_blocks = m->cpu.jit_stats.blocks;
     out->jit_helper_calls = m->cpu.jit_stats.helper_calls;
-    if (m->dsm)
+    if (m->dsm) {
         out->dsm = *dsm_get_stats(m->dsm);
-    else
+        dsm_hot_pages(m->dsm, out->dsm.hot);
+        dsm_migratory_stats(m->dsm, &out->dsm.migratory_reads, &out->dsm.migratory_dropped);
+    } else
         memset(&out->dsm, 0, sizeof out->dsm);
 }
 

@@ -440,8 +440,13 @@ static __attribute__((noinline)) enum cpu_exit run_blocks(struct cpu *cpu, uint6
             /* STI / MOV SS / POP SS: interrupts wait one instruction */
             cpu->inhibit_irq = 0;
             shadow = true;
-        } else if (unlikely(cpu->nmi || cpu->intr)) {
-            take_interrupt(cpu);
+        } else if (unlikely(cpu->nmi || cpu->intr) && take_interrupt(cpu)) {
+            /* Taken: the APIC moved the vector to ISR and the frame is
+             * pushed, so a restart from here on (the handler's code
+             * fetch waiting for a page, EXC_RESTART) must resume at the
+             * handler, not undo the delivery. */
+            cpu->insn_eip = cpu->eip;
+            cpu->insn_esp = cpu->r[R_ESP];
         }
         if (unlikely(cpu->halted))
             return CPU_EXIT_HALT;

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem/dsm_migratory.h"
 #include "waitclock.h"
 
 struct dsm {
@@ -76,6 +77,7 @@ struct dsm {
     uint64_t op_page;
     int acks_pending;
     uint64_t *req_sent_ns;       /* per target: when its request went out */
+    uint32_t *page_faults;       /* faults per page (dsm_hot_pages) */
     uint8_t *req_out;            /* per target: its ACK is still to come */
     int req_round;               /* requests sent in this round */
     enum dsm_msg_type req_type;
@@ -84,6 +86,8 @@ struct dsm {
     unsigned wait_rounds;        /* rounds of the current wait */
     struct waitclock wc;         /* the current wait (answer timeout) */
     bool stalled;                /* a wait timed out: every fault fails */
+
+    struct dsm_migratory mig;    /* with cfg.migratory */
 
     struct dsm_stats stats;
 };
@@ -145,6 +149,8 @@ static void record_latency(struct dsm_stats *s, enum dsm_fault_kind kind, uint64
 
 static void lose(struct dsm *d, uint64_t page, enum dsm_state ns)
 {
+    if (d->state[page] == DSM_WRITE)
+        mig_losing(&d->mig, page, d->t->ram + page_off(page));
     if (d->cfg.on_lose) {
         d->in_lose = true;
         d->cfg.on_lose(d->cfg.on_lose_arg, page, ns);
@@ -944,14 +950,29 @@ static void first_touch(struct dsm *d, uint64_t page, int home, size_t idx, uint
     end_op(d, DSM_FK_ZERO, t0);
 }
 
+static int read_fault(struct dsm *d, uint64_t page);
+
 int dsm_read_fault(struct dsm *d, uint64_t page)
 {
     if (page < d->npages && d->state[page] != DSM_INVALID)
         return 0;
+    if (mig_predicted(&d->mig, page)) {
+        /* migratory: the write that follows would upgrade at once */
+        int rc = dsm_write_fault(d, page);
+        if (rc == 0 && d->state[page] == DSM_WRITE)
+            mig_taken(&d->mig, page, d->t->ram + page_off(page));
+        return rc;
+    }
+    return read_fault(d, page);
+}
+
+static int read_fault(struct dsm *d, uint64_t page)
+{
     if (!begin_op(d, page))
         return -1;
     uint64_t t0 = now(d);
     d->stats.read_faults++;
+    d->page_faults[page]++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
     uint64_t granted;
@@ -1039,10 +1060,13 @@ int dsm_write_fault(struct dsm *d, uint64_t page)
 {
     if (page < d->npages && d->state[page] == DSM_WRITE)
         return 0;
+    if (page < d->npages && d->state[page] == DSM_READ)
+        mig_upgraded(&d->mig, page);
     if (!begin_op(d, page))
         return -1;
     uint64_t t0 = now(d);
     d->stats.write_faults++;
+    d->page_faults[page]++;
     int home = dsm_home(page, d->nranks);
     size_t idx = dsm_dir_index(page, d->nranks);
     uint64_t granted;
@@ -1137,11 +1161,16 @@ struct dsm *dsm_create(const struct dsm_transport *t, const struct dsm_config *c
     d->cs_buf = calloc(d->cs_words, sizeof *d->cs_buf);
     d->req_sent_ns = calloc((size_t)d->nranks, sizeof *d->req_sent_ns);
     d->req_out = calloc((size_t)d->nranks, 1);
+    d->page_faults = calloc(d->npages ? d->npages : 1, sizeof *d->page_faults);
     /* hints fit a byte with the combined layout; all pages start
      * untouched (hint 0) */
     if (d->cs_in_meta)
         d->hint = calloc(d->npages ? d->npages : 1, 1);
-    if (!d->state || !d->cs_buf || !d->req_sent_ns || !d->req_out ||
+    if (d->cfg.migratory && mig_init(&d->mig, d->npages)) {
+        dsm_free(d);
+        return NULL;
+    }
+    if (!d->state || !d->cs_buf || !d->req_sent_ns || !d->req_out || !d->page_faults ||
         (d->cs_in_meta && !d->hint)) {
         dsm_free(d);
         return NULL;
@@ -1157,6 +1186,8 @@ void dsm_free(struct dsm *d)
     free(d->cs_buf);
     free(d->req_sent_ns);
     free(d->req_out);
+    free(d->page_faults);
+    mig_free(&d->mig);
     free(d->hint);
     free(d);
 }
@@ -1176,7 +1207,53 @@ uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page)
     return d->t->ram + page_off(page);
 }
 
+/* Insert (page, faults) into a list sorted by faults, most first. */
+static void hot_insert(struct dsm_hot_page *h, uint32_t page, uint32_t faults)
+{
+    int i = DSM_HOT_PAGES;
+    while (i > 0 && h[i - 1].faults < faults)
+        i--;
+    if (i == DSM_HOT_PAGES)
+        return;
+    memmove(h + i + 1, h + i, (size_t)(DSM_HOT_PAGES - 1 - i) * sizeof *h);
+    h[i] = (struct dsm_hot_page){ page, faults };
+}
+
+void dsm_hot_pages(const struct dsm *d, struct dsm_hot_page *out)
+{
+    memset(out, 0, DSM_HOT_PAGES * sizeof *out);
+    for (uint64_t p = 0; p < d->npages; p++)
+        if (d->page_faults[p] > out[DSM_HOT_PAGES - 1].faults)
+            hot_insert(out, (uint32_t)p, d->page_faults[p]);
+}
+
+void dsm_hot_merge(struct dsm_hot_page *into, const struct dsm_hot_page *from)
+{
+    struct dsm_hot_page all[2 * DSM_HOT_PAGES];
+    int n = 0;
+    for (int i = 0; i < DSM_HOT_PAGES && into[i].faults; i++)
+        all[n++] = into[i];
+    for (int i = 0; i < DSM_HOT_PAGES && from[i].faults; i++) {
+        int j = 0;
+        while (j < n && all[j].page != from[i].page)
+            j++;
+        if (j < n)
+            all[j].faults += from[i].faults;
+        else
+            all[n++] = from[i];
+    }
+    memset(into, 0, DSM_HOT_PAGES * sizeof *into);
+    for (int i = 0; i < n; i++)
+        hot_insert(into, all[i].page, all[i].faults);
+}
+
 const struct dsm_stats *dsm_get_stats(const struct dsm *d)
 {
     return &d->stats;
+}
+
+void dsm_migratory_stats(const struct dsm *d, uint64_t *reads_as_writes, uint64_t *dropped)
+{
+    *reads_as_writes = d->mig.reads_as_writes;
+    *dropped = d->mig.dropped;
 }

@@ -201,6 +201,14 @@ enum dsm_request_kind {
 /* "invalidate", "invalidate-many", "downgrade", "take" */
 const char *dsm_request_kind_name(enum dsm_request_kind k);
 
+/* The pages that faulted most on a rank (a profile of sharing: map them
+ * to what the guest keeps there). */
+#define DSM_HOT_PAGES 20
+struct dsm_hot_page {
+    uint32_t page;               /* guest physical page number */
+    uint32_t faults;             /* read + write faults on it */
+};
+
 struct dsm_stats {
     uint64_t read_faults, write_faults;
     uint64_t upgrades;           /* write faults on a page held read-only */
@@ -233,11 +241,22 @@ struct dsm_stats {
      * raw 4 KiB get + flush of the transport timed in the same job
      * between faults (vsmp --baseline, filled in by main.c). */
     struct dsm_kind_stats raw_get;
+    uint64_t migratory_reads;    /* read faults taken for writing */
+    uint64_t migratory_dropped;  /* ... predictions dropped again */
+    /* Filled by dsm_hot_pages(), most faults first; faults 0 ends it. */
+    struct dsm_hot_page hot[DSM_HOT_PAGES];
 };
 /* Histogram bucket of a time in ns (8 per power of two), and one sample
  * added to a kind's counts and histogram. */
 unsigned dsm_lat_bucket(uint64_t ns);
 void dsm_kind_record(struct dsm_kind_stats *k, uint64_t ns);
+/* The DSM_HOT_PAGES pages with most faults on this rank into out. */
+struct dsm;
+void dsm_hot_pages(const struct dsm *d, struct dsm_hot_page *out);
+/* The migratory prediction's counts (dsm_config.migratory). */
+void dsm_migratory_stats(const struct dsm *d, uint64_t *reads_as_writes, uint64_t *dropped);
+/* Merge two such lists (faults of a page on both summed) into `into`. */
+void dsm_hot_merge(struct dsm_hot_page *into, const struct dsm_hot_page *from);
 /* Mean and approximate 99th percentile (upper edge of its bucket, within
  * 12.5%) of fault latency, ns; 0 when there were no faults. */
 uint64_t dsm_stats_mean_ns(const struct dsm_stats *s);
@@ -316,6 +335,9 @@ struct dsm_config {
                             * less) */
     enum dsm_join_policy join;
     enum dsm_take_policy take;
+    bool migratory;        /* predict migratory pages: a read fault of a
+                            * page this rank upgraded before is taken for
+                            * writing (src/mem/dsm_migratory.h) */
     bool split_copyset;    /* keep the copyset in its own words even when
                             * nranks <= DSM_COMBINED_MAX_RANKS (tests,
                             * comparisons); every rank must agree */

@@ -175,6 +175,9 @@ void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
     for (unsigned k = 0; k < DSM_RQ_COUNT; k++)
         kind_merge(&into->request[k], &from->request[k]);
     kind_merge(&into->raw_get, &from->raw_get);
+    into->migratory_reads += from->migratory_reads;
+    into->migratory_dropped += from->migratory_dropped;
+    dsm_hot_merge(into->hot, from->hot);
 }
 
 /* One "NAME n .. mean .. p50 .. p99 .. min .. max .. ns (p90 .. ns)"
@@ -237,6 +240,16 @@ void dsm_stats_print(const struct dsm_stats *s, int rank, FILE *f)
                       &s->request[k]);
     if (s->raw_get.n)
         kind_line(f, rank, "baseline", "raw-get", &s->raw_get);
+    if (s->migratory_reads)
+        fprintf(f, "rank %d dsm: migratory: read faults taken for writing %" PRIu64
+                ", predictions dropped %" PRIu64 "\n", rank, s->migratory_reads,
+                s->migratory_dropped);
+    if (s->hot[0].faults) {
+        fprintf(f, "rank %d dsm: most faults (page:faults)", rank);
+        for (int i = 0; i < DSM_HOT_PAGES && s->hot[i].faults; i++)
+            fprintf(f, " 0x%x:%" PRIu32, s->hot[i].page, s->hot[i].faults);
+        fputc('\n', f);
+    }
 }
 
 void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
@@ -270,5 +283,10 @@ void dsm_stats_json(const struct dsm_stats *s, int rank, FILE *f)
                   &s->request[k]);
     fputs("}, \"baseline\": {", f);
     kind_json(f, "", "raw-get", &s->raw_get);
-    fputs("}}", f);
+    fprintf(f, "}, \"migratory_reads\": %" PRIu64 ", \"migratory_dropped\": %" PRIu64
+            ", \"hot_pages\": [", s->migratory_reads, s->migratory_dropped);
+    for (int i = 0; i < DSM_HOT_PAGES && s->hot[i].faults; i++)
+        fprintf(f, "%s{\"page\": %" PRIu32 ", \"faults\": %" PRIu32 "}", i ? ", " : "",
+                s->hot[i].page, s->hot[i].faults);
+    fputs("]}", f);
 }

@@ -371,6 +371,7 @@ run_error_cases() {
     err_case "image: truncated ELF" "$CFG/truncelf.cfg" 2 "trunc\.elf"
 
     run_bad_input_cases "$hello" "$tf"
+    run_bzimage_error_cases
 
     bad_cfg cpus3 "# pinned to 3 CPUs" "memory 16M" "kernel $hello" "cpus 3"
     err_case "config: cpus 3 pinned" "$CFG/cpus3.cfg" 2 "cpus3\.cfg:4: .*cpus"
@@ -386,6 +387,44 @@ run_error_cases() {
     # status (needs 2 CPUs or more; with one the BSP would spin forever).
     multi_rank_err_cases aptriple 2 "guest: AP triple fault" "$EXIT_TRIPLE_FAULT" \
         "^vsmp: rank 1: .*triple fault" "message does not name rank 1's triple fault"
+}
+
+# A bzImage of LEN bytes with a Linux setup header (protocol 2.15, 4
+# setup sectors, relocatable, preferred address 16 MiB, init_size INIT
+# bytes) and zeros after it: enough for vsmp's checks, never run.
+mkbz() { # FILE LEN INIT
+    local f=$1 len=$2 init=$3
+    head -c "$len" /dev/zero >"$f"
+    le32() { printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+    put() { printf "$2" | dd of="$f" bs=1 seek=$(($1)) conv=notrunc status=none; }
+    put 0x1f1 '\004'                 # setup_sects
+    put 0x1fe '\125\252'             # boot flag 0xaa55
+    put 0x200 '\353\152HdrS\017\002' # jmp, "HdrS", version 2.15
+    put 0x211 '\001'                 # loadflags: LOADED_HIGH
+    put 0x22c "$(le32 0x7fffffff)"   # initrd_addr_max
+    put 0x230 "$(le32 0x2000)"       # kernel_alignment
+    put 0x234 '\001'                 # relocatable
+    put 0x238 "$(le32 2047)"         # cmdline_size
+    put 0x258 "$(le32 0x1000000)"    # pref_address
+    put 0x260 "$(le32 "$init")"      # init_size
+}
+
+# Linux kernels that cannot be booted: one line naming the file, status 2.
+run_bzimage_error_cases() {
+    mkbz "$CFG/trunc.bz" 1536 $((8 << 20))
+    bad_cfg truncbz "memory 64M" "kernel trunc.bz"
+    err_case "image: truncated bzImage" "$CFG/truncbz.cfg" 2 \
+        "^vsmp: (.*/)?trunc\.bz: truncated Linux kernel: 1536 bytes, the setup code alone takes 2560$"
+    mkbz "$CFG/big.bz" 8192 $((60 << 20))
+    bad_cfg bigbz "memory 64M" "kernel big.bz"
+    err_case "image: bzImage larger than memory" "$CFG/bigbz.cfg" 2 \
+        "^vsmp: (.*/)?big\.bz: the kernel needs 76 MiB of RAM to start .*memory is 64 MiB$"
+    mkbz "$CFG/ok.bz" 8192 $((8 << 20))
+    head -c $((41 << 20)) /dev/zero >"$CFG/big.initrd"
+    bad_cfg bigrd "memory 64M" "kernel ok.bz" "initrd big.initrd"
+    err_case "image: initrd that does not fit" "$CFG/bigrd.cfg" 2 \
+        "^vsmp: (.*/)?big\.initrd: initrd of 42991616 bytes does not fit"
+    rm -f "$CFG/big.initrd"
 }
 
 # Bad input of every kind (issue 14): one precise line, fast, status 2 (12

@@ -112,6 +112,9 @@ struct sim_config {
      * for (seed / 6) odd), independent of pull and the join policy */
     bool split_set;
     bool split;
+    /* migratory prediction: by default on for (seed / 12) odd */
+    bool mig_set;
+    bool migratory;
 };
 
 static bool sim_split(const struct sim_config *c)
@@ -147,6 +150,7 @@ static struct sim *sim_new(const struct sim_config *c)
         dc.join = c->join_set ? c->join : (enum dsm_join_policy)((c->seed / 2) % 3);
         dc.take = c->take_set ? c->take : (enum dsm_take_policy)(c->seed % 3);
         dc.split_copyset = sim_split(c);
+        dc.migratory = c->mig_set ? c->migratory : (c->seed / 12) % 2 == 1;
         s->d[r] = dsm_create(dsm_fake_transport(s->f, r), &dc);
         cr_assert_not_null(s->d[r]);
         cr_assert_eq(dsm_copyset_in_meta(s->d[r]),
@@ -1061,6 +1065,87 @@ Test(dsm_scenario, migratory_ping_pong)
         cr_assert_eq(s->model[3 * NWORDS], (uint64_t)PINGPONG_ROUNDS * (uint64_t)s->n);
         for (int r = 1; r < s->n; r++)
             cr_assert_geq(dsm_get_stats(s->d[r])->write_faults, PINGPONG_ROUNDS, "rank %d", r);
+        sim_free(s);
+    }
+}
+
+/* The same with the migratory prediction: after its first upgrade each
+ * rank takes the counter's page for writing on its read fault (the
+ * prediction holds: it always writes), so upgrades all but vanish. */
+Test(dsm_scenario, migratory_prediction_saves_the_upgrade)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        uint64_t upgrades[2] = {0, 0}, taken = 0;
+        for (int mig = 0; mig < 2; mig++) {
+            struct sim_config c = {.nranks = 2, .npages = 4, .seed = seed, .max_delay = 3,
+                                   .rma_yield_pct = 20, .pull = seed % 2,
+                                   .mig_set = true, .migratory = mig};
+            struct sim *s = sim_new(&c);
+            for (int r = 0; r < s->n; r++)
+                dsm_fake_spawn(s->f, r, pingpong_task, s);
+            run(s);
+            expect_clean(s);
+            cr_assert_eq(s->model[3 * NWORDS], (uint64_t)PINGPONG_ROUNDS * 2);
+            for (int r = 0; r < s->n; r++) {
+                upgrades[mig] += dsm_get_stats(s->d[r])->upgrades;
+                uint64_t rw, dropped;
+                dsm_migratory_stats(s->d[r], &rw, &dropped);
+                if (mig)
+                    taken += rw;
+                else
+                    cr_assert_eq(rw, 0);
+            }
+            sim_free(s);
+        }
+        cr_assert_geq(upgrades[0], PINGPONG_ROUNDS, "seed %llu", (unsigned long long)seed);
+        cr_assert_lt(upgrades[1] * 4, upgrades[0], "seed %llu: %llu upgrades with, %llu "
+                     "without", (unsigned long long)seed, (unsigned long long)upgrades[1],
+                     (unsigned long long)upgrades[0]);
+        cr_assert_geq(taken, PINGPONG_ROUNDS, "seed %llu", (unsigned long long)seed);
+    }
+}
+
+/* A page each rank wrote once (so both predict it migratory), then only
+ * read: each rank's prediction takes the page for writing once, finds it
+ * unchanged when the other reads it again, and is dropped; from then on
+ * both ranks share the page read-only. */
+static void mig_drop_fn(struct sim *s, int r, int k)
+{
+    switch (k) {
+    case 0: if (r == 0) cpu_write(s, r, 2, 0, 5); break;      /* rank 0 owns it */
+    case 1: if (r == 1) cpu_read(s, r, 2, 0); break;          /* both READ */
+    case 2: if (r == 1) cpu_write(s, r, 2, 0, 7); break;      /* upgrade: 1 predicts */
+    case 3: if (r == 0) cpu_read(s, r, 2, 0); break;          /* both READ */
+    case 4: if (r == 0) cpu_write(s, r, 2, 1, 8); break;      /* upgrade: 0 predicts */
+    case 5: if (r == 1) cpu_read(s, r, 2, 0); break;          /* 1 takes it to write */
+    case 6: if (r == 0) cpu_read(s, r, 2, 1); break;          /* 0 too: 1's dropped */
+    case 7: if (r == 1) cpu_read(s, r, 2, 1); break;          /* plain read: 0's dropped */
+    case 8: if (r == 0) cpu_read(s, r, 2, 0); break;          /* no fault: READ */
+    default: break;
+    }
+}
+
+Test(dsm_scenario, migratory_prediction_dropped_for_a_read_shared_page)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        struct sim_config c = {.nranks = 2, .npages = 4, .seed = seed, .max_delay = 3,
+                               .rma_yield_pct = 20, .pull = seed % 2,
+                               .take_set = true, .take = DSM_TAKE_NEVER,
+                               .mig_set = true, .migratory = true};
+        struct sim *s = sim_new(&c);
+        run_script(s, mig_drop_fn, 9);
+        expect_clean(s);
+        for (int r = 0; r < 2; r++) {
+            uint64_t rw, dropped;
+            dsm_migratory_stats(s->d[r], &rw, &dropped);
+            cr_assert_eq(rw, 1, "seed %llu rank %d", (unsigned long long)seed, r);
+            cr_assert_eq(dropped, 1, "seed %llu rank %d", (unsigned long long)seed, r);
+        }
+        cr_assert_eq(dsm_state(s->d[0], 2), DSM_READ);
+        cr_assert_eq(dsm_state(s->d[1], 2), DSM_READ);
+        uint64_t v;
+        memcpy(&v, dsm_page_ptr(s->d[1], 2) + word_off[1], 8);
+        cr_assert_eq(v, 8);
         sim_free(s);
     }
 }
