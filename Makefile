@@ -28,7 +28,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB = $(BUILD)/libvsmpcore.a
 
-.PHONY: all check check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport bench install clean distclean
+.PHONY: all run check check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport bench install clean distclean
 all: vsmp
 
 config.mk:
@@ -77,6 +77,19 @@ include bench/bench.mk
 include images/images.mk
 include tests/linux/linux.mk
 include bench/linux.mk
+
+# make run: build what is missing (vsmp, the Debian guest images) and boot
+# the default guest on RUN_CPUS CPUs (2) under mpirun into its interactive
+# shell on this terminal (raw, like qemu -nographic: Ctrl-A x ends the
+# job, Ctrl-A h lists the keys; README "Console"). As root mpirun needs
+# its run-as-root flag; Open MPI 4.1.4's shared-memory transport needs
+# single_copy_mechanism=none here (design notes).
+RUN_CPUS ?= 2
+RUN_CONFIG ?= images/linux.cfg
+run: vsmp images
+	OMPI_MCA_btl_vader_single_copy_mechanism=none \
+	mpirun $$( [ "$$(id -u)" = 0 ] && echo --allow-run-as-root ) --oversubscribe \
+	    -np $(RUN_CPUS) ./vsmp $(RUN_CONFIG)
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
        check-linux
