@@ -17,7 +17,19 @@
 # Prints a PASS/FAIL line per case; exit status 1 on any failure.
 # Environment: BUILD (build), VSMP (./vsmp), MPIRUN (mpirun),
 # CASE_TIMEOUT (60 s), NETNS_NODES ("2 4": the node counts to run).
+#
+#     bash tests/integration/netns.sh --run N CONFIG
+# instead runs vsmp on CONFIG (an absolute path) across N simulated nodes,
+# one rank each, with this script's stdin, stdout and stderr, and exits
+# with vsmp's status (tests/linux/run.sh's netns mode: Debian's Linux
+# across nodes); without root it says so on stderr and exits 77.
 set -euo pipefail
+RUN_N= RUN_CFG=
+if [ "${1:-}" = --run ]; then
+    RUN_N=${2:?usage: netns.sh --run N CONFIG}
+    RUN_CFG=${3:?usage: netns.sh --run N CONFIG}
+    NETNS_NODES=$RUN_N
+fi
 
 cd "$(dirname "$0")/../.."
 SRC=$(pwd)
@@ -32,7 +44,10 @@ SMP_TIMEOUT=${SMP_TIMEOUT:-900}    # a hang guard: run.sh says why so long
 SUBNET=10.77.0
 
 # ----------------------------------------------------- capability check
-skip() { echo "netns: skipped ($1)"; exit 0; }
+skip() {
+    if [ -n "$RUN_N" ]; then echo "netns: cannot run ($1)" >&2; exit 77; fi
+    echo "netns: skipped ($1)"; exit 0
+}
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v ip >/dev/null || skip "needs root and iproute2 (ip)"
 command -v unshare >/dev/null || skip "needs unshare (util-linux)"
@@ -157,6 +172,19 @@ for ((k = 1; k < MAXN; k++)); do
     for _ in $(seq 1 20); do reachable "$SUBNET.$((k + 1))" && continue 2; sleep 0.5; done
     echo "FAIL  netns: n0 cannot reach n$k ($SUBNET.$((k + 1)))"; exit 1
 done
+
+if [ -n "$RUN_N" ]; then
+    # one job, its console on our stdout: the caller judges it
+    : >"$T/hostfile"
+    for ((k = 0; k < RUN_N; k++)); do echo "n$k slots=1" >>"$T/hostfile"; done
+    cmd="$MPIRUN_PATH -np $RUN_N --hostfile $T/hostfile --map-by node --bind-to none"
+    cmd+=" --mca plm_rsh_agent $T/rsh --mca btl self,tcp --mca osc pt2pt"
+    cmd+=" --mca btl_tcp_if_include $SUBNET.0/24 --mca oob_tcp_if_include $SUBNET.0/24"
+    cmd+=" --mca mpi_yield_when_idle 1 $T/vsmp $RUN_CFG"
+    RC=0
+    VSMP_INTEG_TAG=$TAG "$T/node" n0 "$cmd" || RC=$?
+    exit "$RC"
+fi
 
 printf 'memory 32M\nkernel %s\ncmdline hello-test arg=42 x\ninitrd %s\n' \
     "$HELLO" "$SRC/tests/guests/data/module.txt" >"$T/hello.cfg"

@@ -10,6 +10,8 @@
 #              initrd, command line and memory as the config
 #   sm:N       mpirun -np N ./vsmp CFG over shared memory (btl self,vader)
 #   tcp:N      the same over TCP (btl self,tcp, osc pt2pt)
+#   netns:N    N simulated nodes, one rank each, TCP between them
+#              (tests/integration/netns.sh --run; needs root)
 #   single:1   ./vsmp CFG alone (an MPI singleton)
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # LINUX_* are read by the scripts that source this
@@ -79,6 +81,8 @@ linux_command() {
     sm)     CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,vader' "$VSMP" "$cfg") ;;
     tcp)    CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,tcp' --mca osc pt2pt "$VSMP" "$cfg") ;;
     single) CMD=("$VSMP" "$cfg") ;;
+    netns)  CMD=(env VSMP="$VSMP" bash "$SRC/tests/integration/netns.sh" --run "$n"
+                 "$(cd "$(dirname "$cfg")" && pwd)/$(basename "$cfg")") ;;
     *) echo "linux: unknown mode $1" >&2; return 1 ;;
     esac
 }
