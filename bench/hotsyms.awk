@@ -1,17 +1,19 @@
 # hotsyms.awk - names what lives in the guest pages that fault most.
-# Input, in this order (one awk run over two files):
-#   1. the guest's /proc/kallsyms of the same boot ("ADDR TYPE NAME"),
-#      addresses in hex without 0x;
-#   2. vsmp --stats output: the "most faults (page:faults) 0xP:N ..."
-#      lines (one per rank; the pages of every rank are summed).
-# Lowmem is mapped at PAGE_OFFSET 0xC0000000 on Debian's i386 kernel, so a
-# guest physical page P holds the kernel virtual range
-# 0xC0000000 + P*4096 ... + 4095. For each page (most faults first) it
-# prints the faults, the range and the symbols in it (the symbol that
-# covers its start, then the ones that begin inside it, at most 8); pages
-# outside the kernel image show "(no kernel symbol: heap, page tables,
-# per-CPU areas or user memory)".
-# Usage: awk -f hotsyms.awk kallsyms.txt stats.txt
+# Usage: awk -v ktext=HEX -f hotsyms.awk SYMBOLS STATS
+#   ktext    the address of _text in the guest's boot (vsmp-ktext: KASLR
+#            moves the kernel, physically and virtually, by one offset)
+#   SYMBOLS  a symbol table of the same kernel, "ADDR TYPE NAME" lines
+#            (images/build/System.map-full from the -dbg package; the
+#            guest's /proc/kallsyms also works but names functions only)
+#   STATS    vsmp --stats output: its "most faults (page:faults) 0xP:N ..."
+#            lines (one per rank; a page's faults on every rank summed)
+# Lowmem is mapped at PAGE_OFFSET 0xC0000000 on Debian's i386 kernel: a
+# guest physical page P holds 0xC0000000 + P*4096 .. +4095. For each page,
+# most faults first (20), it prints the faults, the guest's virtual range,
+# the kernel section, the symbol covering the page's start and the first
+# symbols that begin inside it. Pages outside the kernel image are
+# dynamic memory: per-CPU areas (allocated at the top of lowmem at boot),
+# slab objects, task stacks, page tables, page cache or user memory.
 function hex(s,   i, c, v) {
     v = 0
     s = tolower(s)
@@ -24,9 +26,19 @@ function hex(s,   i, c, v) {
     return v
 }
 FNR == NR {
-    if (NF >= 3 && $2 ~ /^[TtDdBbRr]$/) {
+    if (NF >= 3 && $1 ~ /^[0-9a-fA-F]+$/) {
         a = hex($1)
-        if (a >= 3221225472) { n++; addr[n] = a; name[n] = $3 }
+        if (a >= 3221225472) {
+            n++; addr[n] = a; name[n] = $3
+            if ($3 == "_text") text = a
+            else if ($3 == "_etext") etext = a
+            else if ($3 == "__start_rodata") rodata = a
+            else if ($3 == "_sdata") sdata = a
+            else if ($3 == "__init_begin") initb = a
+            else if ($3 == "__bss_start") bss = a
+            else if ($3 == "__bss_stop") bssend = a
+            else if ($3 == "_end") kend = a
+        }
     }
     next
 }
@@ -39,15 +51,24 @@ FNR == NR {
             faults[p] += f[2]
         }
 }
+function section(a) {
+    if (!text || a < text) return "dynamic"
+    if (kend && a >= kend) return "dynamic"
+    if (bss && a >= bss) return "bss"
+    if (initb && a >= initb) return "init (freed after boot)"
+    if (sdata && a >= sdata) return "data"
+    if (rodata && a >= rodata) return "rodata"
+    return "text"
+}
 END {
-    # symbols sorted by address (insertion sort is fine for ~50k? use a
-    # simple merge-free approach: kallsyms is nearly sorted already)
+    if (!text) { print "hotsyms: no _text in the symbol table" > "/dev/stderr"; exit 1 }
+    delta = hex(ktext) - text
+    # symbols by address (the table is sorted or nearly so)
     for (i = 2; i <= n; i++) {
         a = addr[i]; s = name[i]; j = i - 1
         while (j > 0 && addr[j] > a) { addr[j + 1] = addr[j]; name[j + 1] = name[j]; j-- }
         addr[j + 1] = a; name[j + 1] = s
     }
-    # pages by faults, most first
     for (i = 2; i <= np; i++) {
         p = pages[i]; j = i - 1
         while (j > 0 && faults[pages[j]] < faults[p]) { pages[j + 1] = pages[j]; j-- }
@@ -55,18 +76,22 @@ END {
     }
     for (k = 1; k <= np && k <= 20; k++) {
         p = pages[k]
-        lo = 3221225472 + p * 4096; hi = lo + 4096
-        # binary search: last symbol <= lo
-        l = 1; h = n; cov = 0
-        while (l <= h) { m = int((l + h) / 2); if (addr[m] <= lo) { cov = m; l = m + 1 } else h = m - 1 }
+        gv = 3221225472 + p * 4096          # the guest's virtual address
+        lo = gv - delta; hi = lo + 4096     # ... in the table's terms
+        sec = section(lo)
         out = ""
-        if (cov > 0 && cov < n && addr[cov + 1] > lo && lo - addr[cov] < 1048576)
-            out = name[cov] "+0x" sprintf("%x", lo - addr[cov])
-        c = 0
-        for (m = cov + 1; m <= n && addr[m] < hi; m++)
-            if (c < 8) { out = out (out == "" ? "" : " ") name[m]; c++ }
-        if (out == "" || (cov == n || (cov > 0 && lo - addr[cov] >= 1048576 && c == 0)))
-            out = "(no kernel symbol: heap, page tables, per-CPU areas or user memory)"
-        printf "page 0x%05x  faults %7d  virt %08x-%08x  %s\n", p, faults[p], lo, hi - 1, out
+        if (sec != "dynamic") {
+            l = 1; h = n; cov = 0
+            while (l <= h) { m = int((l + h) / 2); if (addr[m] <= lo) { cov = m; l = m + 1 } else h = m - 1 }
+            if (cov > 0) out = name[cov] (lo > addr[cov] ? sprintf("+0x%x", lo - addr[cov]) : "")
+            c = 0
+            for (m = cov + 1; m <= n && addr[m] < hi && c < 8; m++) {
+                if (name[m] ~ /^__key\.|^__func__|^__already_done|^__print_once/) continue
+                out = out " " name[m]; c++
+            }
+        } else {
+            out = "per-CPU area, slab, stack, page table or user page"
+        }
+        printf "page 0x%05x  faults %7d  %08x  %-8s %s\n", p, faults[p], gv, sec, out
     }
 }

@@ -7,3 +7,12 @@
 bench-linux: vsmp images
 	@BUILD=$(BUILD) bash bench/linux.sh
 bench: bench-linux
+
+# make bench-linux-hot (bench/linux_hot.sh, also run by `make bench`): the
+# DSM statistics of a boot and of each workload on 2 CPUs, the 20 pages
+# that fault most named by kernel section and symbol (the full symbol
+# table comes from the kernel's -dbg package: images-dbg, about 760 MB).
+.PHONY: bench-linux-hot
+bench-linux-hot: vsmp images images-dbg
+	@BUILD=$(BUILD) bash bench/linux_hot.sh
+bench: bench-linux-hot
