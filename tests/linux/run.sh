@@ -131,6 +131,46 @@ case_selftest() { # NAME MODE N
     pass "$name"
 }
 
+# The other endings (vsmp; run at 2 ranks over shared memory): `halt -f`
+# and `reboot -f` end the job with status 0 on every rank (vsmp does not
+# restart a guest), a kernel panic with status 16 once the panic's last
+# line is out; the same kernel and initrd as the selftest.
+case_endings() { # NAME MODE N
+    local name=$1 mode=$2 n=$3 what cmd want_rc want_line cfg saved
+    for what in halt reboot panic; do
+        case $what in
+        halt) cmd='halt -f'; want_rc=0; want_line='reboot: System halted' ;;
+        reboot) cmd='reboot -f'; want_rc=0; want_line='reboot: Restarting system' ;;
+        panic) cmd='echo c > /proc/sysrq-trigger'; want_rc=16
+               want_line='---[ end Kernel panic - not syncing: sysrq triggered crash ]---' ;;
+        esac
+        cfg=$T/ending-$what.cfg
+        printf 'memory 256M\nkernel %s\ninitrd %s\ncmdline console=ttyS0 vsmp.cmd="%s"\n' \
+            "$SRC/images/build/vmlinuz" "$SRC/images/build/initrd.cpio.gz" "$cmd" >"$cfg"
+        saved=$LINUX_BAD_RE
+        # the panic is what this run asks for; every other bad line still counts
+        [ "$what" = panic ] && LINUX_BAD_RE=${LINUX_BAD_RE#Kernel panic|}
+        LINUX_BAD=
+        linux_start "$mode" "$cfg" "$GUARD" || { LINUX_BAD_RE=$saved; fail "$name" "cannot start"; return; }
+        linux_finish
+        LINUX_BAD_RE=$saved
+        if [ -n "${LINUX_BAD:-}" ]; then fail "$name" "$what: bad console line: $LINUX_BAD"; return; fi
+        case $LINUX_RC in
+        124|137) fail "$name" "$what: the job did not end within the ${GUARD}s guard"; return ;;
+        esac
+        # (a panic can come before the tty has sent init's banner out:
+        # the kernel's own lines are what count there)
+        [ "$what" = panic ] || banner_ok "$name ($what, exit status $LINUX_RC)" "$n" || return
+        con | grep -q -F -- "$want_line" || { fail "$name" "$what: no \"$want_line\""; return; }
+        [ "$LINUX_RC" = "$want_rc" ] ||
+            { fail "$name" "$what: exit status $LINUX_RC, expected $want_rc"; return; }
+        if [ "$want_rc" = 0 ] && grep -q -i 'non-zero exit' "$T/err" 2>/dev/null; then
+            fail "$name" "$what: mpirun reports a rank's non-zero exit"; return
+        fi
+    done
+    pass "$name"
+}
+
 case_console() { # NAME MODE N
     local name=$1 mode=$2 n=$3 r
     linux_start "$mode" "$SRC/images/linux.cfg" "$GUARD" || { fail "$name" "cannot start"; return; }
@@ -180,6 +220,8 @@ for m in "${MODES[@]}"; do
         cp "$VSMP_SRC" "$T/vsmp"; VSMP=$T/vsmp ;;
     esac
     cases=("${CASES[@]}")
+    # halt, reboot and panic: once, at 2 ranks over shared memory
+    [ "$m" = sm:2 ] && [ -z "${LINUX_CASES:-}" ] && cases+=(endings)
     if [ "${m%%:*}" = netns ]; then
         # across simulated nodes: the selftest (the console's input path
         # is rank 0's, the same as over TCP on one node); needs root for
