@@ -1207,44 +1207,12 @@ uint8_t *dsm_page_ptr(const struct dsm *d, uint64_t page)
     return d->t->ram + page_off(page);
 }
 
-/* Insert (page, faults) into a list sorted by faults, most first. */
-static void hot_insert(struct dsm_hot_page *h, uint32_t page, uint32_t faults)
-{
-    int i = DSM_HOT_PAGES;
-    while (i > 0 && h[i - 1].faults < faults)
-        i--;
-    if (i == DSM_HOT_PAGES)
-        return;
-    memmove(h + i + 1, h + i, (size_t)(DSM_HOT_PAGES - 1 - i) * sizeof *h);
-    h[i] = (struct dsm_hot_page){ page, faults };
-}
-
 void dsm_hot_pages(const struct dsm *d, struct dsm_hot_page *out)
 {
     memset(out, 0, DSM_HOT_PAGES * sizeof *out);
     for (uint64_t p = 0; p < d->npages; p++)
         if (d->page_faults[p] > out[DSM_HOT_PAGES - 1].faults)
-            hot_insert(out, (uint32_t)p, d->page_faults[p]);
-}
-
-void dsm_hot_merge(struct dsm_hot_page *into, const struct dsm_hot_page *from)
-{
-    struct dsm_hot_page all[2 * DSM_HOT_PAGES];
-    int n = 0;
-    for (int i = 0; i < DSM_HOT_PAGES && into[i].faults; i++)
-        all[n++] = into[i];
-    for (int i = 0; i < DSM_HOT_PAGES && from[i].faults; i++) {
-        int j = 0;
-        while (j < n && all[j].page != from[i].page)
-            j++;
-        if (j < n)
-            all[j].faults += from[i].faults;
-        else
-            all[n++] = from[i];
-    }
-    memset(into, 0, DSM_HOT_PAGES * sizeof *into);
-    for (int i = 0; i < n; i++)
-        hot_insert(into, all[i].page, all[i].faults);
+            dsm_hot_insert(out, (uint32_t)p, d->page_faults[p]);
 }
 
 const struct dsm_stats *dsm_get_stats(const struct dsm *d)

@@ -255,6 +255,8 @@ struct dsm;
 void dsm_hot_pages(const struct dsm *d, struct dsm_hot_page *out);
 /* The migratory prediction's counts (dsm_config.migratory). */
 void dsm_migratory_stats(const struct dsm *d, uint64_t *reads_as_writes, uint64_t *dropped);
+/* Insert (page, faults) into such a list (sorted, most faults first). */
+void dsm_hot_insert(struct dsm_hot_page *h, uint32_t page, uint32_t faults);
 /* Merge two such lists (faults of a page on both summed) into `into`. */
 void dsm_hot_merge(struct dsm_hot_page *into, const struct dsm_hot_page *from);
 /* Mean and approximate 99th percentile (upper edge of its bucket, within

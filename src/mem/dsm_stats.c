@@ -8,6 +8,7 @@
 #include "mem/dsm.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static uint64_t nfaults(const struct dsm_stats *s)
 {
@@ -138,6 +139,38 @@ uint64_t dsm_stats_p99_ns(const struct dsm_stats *s)
         }
     }
     return s->fault_ns_max;
+}
+
+/* Insert (page, faults) into a list sorted by faults, most first. */
+void dsm_hot_insert(struct dsm_hot_page *h, uint32_t page, uint32_t faults)
+{
+    int i = DSM_HOT_PAGES;
+    while (i > 0 && h[i - 1].faults < faults)
+        i--;
+    if (i == DSM_HOT_PAGES)
+        return;
+    memmove(h + i + 1, h + i, (size_t)(DSM_HOT_PAGES - 1 - i) * sizeof *h);
+    h[i] = (struct dsm_hot_page){ page, faults };
+}
+
+void dsm_hot_merge(struct dsm_hot_page *into, const struct dsm_hot_page *from)
+{
+    struct dsm_hot_page all[2 * DSM_HOT_PAGES];
+    int n = 0;
+    for (int i = 0; i < DSM_HOT_PAGES && into[i].faults; i++)
+        all[n++] = into[i];
+    for (int i = 0; i < DSM_HOT_PAGES && from[i].faults; i++) {
+        int j = 0;
+        while (j < n && all[j].page != from[i].page)
+            j++;
+        if (j < n)
+            all[j].faults += from[i].faults;
+        else
+            all[n++] = from[i];
+    }
+    memset(into, 0, DSM_HOT_PAGES * sizeof *into);
+    for (int i = 0; i < n; i++)
+        dsm_hot_insert(into, all[i].page, all[i].faults);
 }
 
 void dsm_stats_merge(struct dsm_stats *into, const struct dsm_stats *from)
