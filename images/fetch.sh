@@ -32,7 +32,13 @@ if ! dpkg --print-foreign-architectures | grep -qx i386 || ! have_lists; then
     if [ "$(id -u)" = 0 ]; then
         echo "images: adding the i386 architecture and updating apt's lists"
         dpkg --print-foreign-architectures | grep -qx i386 || dpkg --add-architecture i386
-        apt-get update -q
+        # a mirror caught mid-sync fails one index (exit 100) while the
+        # others arrive: try again a few times, then go on with what came
+        for try in 1 2 3; do
+            apt-get update -q && break
+            echo "images: apt-get update failed (try $try of 3)" >&2
+            [ "$try" = 3 ] || sleep 10
+        done
         have_lists || die "apt knows no linux-image-686:i386 or busybox-static:i386 even after apt-get update (is a Debian 12 bookworm source configured?)"
     else
         die "apt has no i386 package lists; run as root: $root_setup"
