@@ -2,76 +2,17 @@
  * linux.h for the memory layout and the rules it follows). */
 #include "boot/linux.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/le.h"
+#include "boot/loadfile.h"
 #define HEAD_LEN   1024u          /* the setup header lies in the first 2 sectors */
-#define CHUNK      16384u
 #define MIB        (1u << 20)
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "%s: %s", name, msg);
-    return -1;
-}
-
-static uint16_t rd16(const uint8_t *b)
-{
-    return (uint16_t)(b[0] | b[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-           (uint32_t)b[3] << 24;
-}
-
-static void wr16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *b, uint32_t v)
-{
-    wr16(b, (uint16_t)v);
-    wr16(b + 2, (uint16_t)(v >> 16));
-}
-
-static void wr64(uint8_t *b, uint64_t v)
-{
-    wr32(b, (uint32_t)v);
-    wr32(b + 4, (uint32_t)(v >> 32));
-}
 
 bool linux_is_kernel(const uint8_t *head, size_t len)
 {
     return len >= LH_HEADER + 4 && memcmp(head + LH_HEADER, "HdrS", 4) == 0;
-}
-
-/* `len` bytes of the file at `off` into RAM at `addr` (checked to fit). */
-static int file_to_ram(struct phys *p, const struct image_file *f, uint64_t off, uint32_t addr,
-                       uint64_t len, char *err, size_t errlen)
-{
-    uint8_t buf[CHUNK];
-    while (len) {
-        size_t n = len < CHUNK ? (size_t)len : CHUNK;
-        if (image_read(f, off, buf, n, err, errlen))
-            return -1;
-        if (phys_copy_in(p, addr, buf, n))
-            return fail(err, errlen, f->name, "internal error: 0x%x is outside guest RAM", addr);
-        off += n;
-        addr += (uint32_t)n;
-        len -= n;
-    }
-    return 0;
 }
 
 static uint32_t mib_up(uint64_t bytes)
@@ -98,39 +39,39 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     uint8_t head[HEAD_LEN];
     memset(out, 0, sizeof *out);
     if (k->size < HEAD_LEN)
-        return fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup header "
+        return load_fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup header "
                     "needs %u", (unsigned long long)k->size, HEAD_LEN);
     if (image_read(k, 0, head, HEAD_LEN, err, errlen))
         return -1;
     if (!linux_is_kernel(head, HEAD_LEN))
-        return fail(err, errlen, name, "no Linux setup header (\"HdrS\" at 0x202)");
-    if (rd16(head + LH_BOOT_FLAG) != 0xaa55)
-        return fail(err, errlen, name, "malformed Linux kernel: boot flag 0x%04x, not 0xaa55",
-                    rd16(head + LH_BOOT_FLAG));
-    uint16_t version = rd16(head + LH_VERSION);
+        return load_fail(err, errlen, name, "no Linux setup header (\"HdrS\" at 0x202)");
+    if (le_rd16(head + LH_BOOT_FLAG) != 0xaa55)
+        return load_fail(err, errlen, name, "malformed Linux kernel: boot flag 0x%04x, not 0xaa55",
+                    le_rd16(head + LH_BOOT_FLAG));
+    uint16_t version = le_rd16(head + LH_VERSION);
     if (version < LINUX_MIN_VERSION)
-        return fail(err, errlen, name, "Linux boot protocol %u.%02u is too old (vsmp needs "
+        return load_fail(err, errlen, name, "Linux boot protocol %u.%02u is too old (vsmp needs "
                     "%u.%02u or later)", version >> 8, version & 0xff,
                     LINUX_MIN_VERSION >> 8, LINUX_MIN_VERSION & 0xff);
     if (!(head[LH_LOADFLAGS] & LINUX_LOADED_HIGH))
-        return fail(err, errlen, name, "a zImage (loaded low) is not supported: use a bzImage");
+        return load_fail(err, errlen, name, "a zImage (loaded low) is not supported: use a bzImage");
     unsigned hdr_end = LH_HEADER + head[LH_JUMP + 1];
     if (head[LH_JUMP] != 0xeb || hdr_end < LH_INIT_SIZE + 4 || hdr_end > HEAD_LEN)
-        return fail(err, errlen, name, "malformed Linux kernel: setup header ends at 0x%x",
+        return load_fail(err, errlen, name, "malformed Linux kernel: setup header ends at 0x%x",
                     hdr_end);
     unsigned setup_sects = head[LH_SETUP_SECTS] ? head[LH_SETUP_SECTS] : 4;
     uint64_t setup_len = (uint64_t)(setup_sects + 1) * 512;
     if (k->size <= setup_len)
-        return fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup code "
+        return load_fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup code "
                     "alone takes %llu", (unsigned long long)k->size,
                     (unsigned long long)setup_len);
     uint64_t pm_len = k->size - setup_len;
-    uint32_t init_size = rd32(head + LH_INIT_SIZE);
-    uint32_t pref = rd32(head + LH_PREF_ADDRESS);
-    uint32_t align = rd32(head + LH_KERNEL_ALIGN);
+    uint32_t init_size = le_rd32(head + LH_INIT_SIZE);
+    uint32_t pref = le_rd32(head + LH_PREF_ADDRESS);
+    uint32_t align = le_rd32(head + LH_KERNEL_ALIGN);
     bool relocatable = head[LH_RELOCATABLE] != 0;
     if (init_size < pm_len)
-        return fail(err, errlen, name, "malformed Linux kernel: init_size %u is smaller than "
+        return load_fail(err, errlen, name, "malformed Linux kernel: init_size %u is smaller than "
                     "the kernel's %llu bytes", init_size, (unsigned long long)pm_len);
     /* Where the kernel decompresses itself: at its preferred address
      * (LOAD_PHYSICAL_ADDR) when that is above 1 MiB, init_size bytes. */
@@ -144,16 +85,16 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     if (extract_end < kernel_end)
         extract_end = kernel_end;
     if (extract_end > p->ram_size)
-        return fail(err, errlen, name, "the kernel needs %u MiB of RAM to start (it decompresses "
+        return load_fail(err, errlen, name, "the kernel needs %u MiB of RAM to start (it decompresses "
                     "to 0x%llx-0x%llx), but memory is %u MiB", mib_up(extract_end),
                     (unsigned long long)out_at, (unsigned long long)extract_end,
                     p->ram_size >> 20);
     /* The command line. */
     const char *cmdline = lp->cmdline ? lp->cmdline : "";
     size_t cl_len = strlen(cmdline);
-    uint32_t cl_max = rd32(head + LH_CMDLINE_SIZE);
+    uint32_t cl_max = le_rd32(head + LH_CMDLINE_SIZE);
     if (cl_len > cl_max || cl_len >= LINUX_CMDLINE_MAX)
-        return fail(err, errlen, name, "command line of %zu bytes is longer than the kernel "
+        return load_fail(err, errlen, name, "command line of %zu bytes is longer than the kernel "
                     "takes (%u)", cl_len, cl_max < LINUX_CMDLINE_MAX - 1 ? cl_max :
                     LINUX_CMDLINE_MAX - 1);
     /* The initrd: at the top of what the kernel can reach, above the
@@ -162,48 +103,48 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     uint64_t initrd_size = ird ? ird->size : 0;
     if (ird) {
         uint64_t top = p->ram_size;
-        uint64_t max = (uint64_t)rd32(head + LH_INITRD_ADDR_MAX) + 1;
+        uint64_t max = (uint64_t)le_rd32(head + LH_INITRD_ADDR_MAX) + 1;
         if (max < top)
             top = max;
         top &= ~(uint64_t)(PAGE_SIZE - 1);
         if (initrd_size > top || ((top - initrd_size) & ~(uint64_t)(PAGE_SIZE - 1)) <
                                      extract_end)
-            return fail(err, errlen, ird->name, "initrd of %llu bytes does not fit between "
+            return load_fail(err, errlen, ird->name, "initrd of %llu bytes does not fit between "
                         "the kernel (up to %u MiB) and %u MiB (memory %u MiB)",
                         (unsigned long long)initrd_size, mib_up(extract_end),
                         (uint32_t)(top >> 20), p->ram_size >> 20);
         initrd_addr = (uint32_t)((top - initrd_size) & ~(uint64_t)(PAGE_SIZE - 1));
     }
     if (lp->ne820 < 1 || lp->ne820 > BP_E820_MAX)
-        return fail(err, errlen, name, "internal error: %d e820 entries", lp->ne820);
+        return load_fail(err, errlen, name, "internal error: %d e820 entries", lp->ne820);
 
     /* Everything fits: write. */
     uint8_t bp[BP_SIZE];
     memset(bp, 0, sizeof bp);
     memcpy(bp + LH_SETUP_SECTS, head + LH_SETUP_SECTS, hdr_end - LH_SETUP_SECTS);
     bp[LH_TYPE_OF_LOADER] = 0xff;                 /* no registered loader ID */
-    wr32(bp + LH_CODE32_START, LINUX_KERNEL_ADDR);
-    wr32(bp + LH_RAMDISK_IMAGE, initrd_addr);
-    wr32(bp + LH_RAMDISK_SIZE, (uint32_t)initrd_size);
-    wr32(bp + LH_CMD_LINE_PTR, LINUX_CMDLINE_ADDR);
+    le_wr32(bp + LH_CODE32_START, LINUX_KERNEL_ADDR);
+    le_wr32(bp + LH_RAMDISK_IMAGE, initrd_addr);
+    le_wr32(bp + LH_RAMDISK_SIZE, (uint32_t)initrd_size);
+    le_wr32(bp + LH_CMD_LINE_PTR, LINUX_CMDLINE_ADDR);
     if (version >= 0x020e)
-        wr64(bp + BP_ACPI_RSDP_ADDR, lp->rsdp_addr);
+        le_wr64(bp + BP_ACPI_RSDP_ADDR, lp->rsdp_addr);
     uint64_t ext_kib = p->ram_size > MIB ? (p->ram_size - MIB) >> 10 : 0;
-    wr32(bp + BP_ALT_MEM_K, (uint32_t)ext_kib);
+    le_wr32(bp + BP_ALT_MEM_K, (uint32_t)ext_kib);
     bp[BP_E820_ENTRIES] = (uint8_t)lp->ne820;
     for (int i = 0; i < lp->ne820; i++) {
         uint8_t *e = bp + BP_E820_TABLE + 20 * i;
-        wr64(e, lp->e820[i].base);
-        wr64(e + 8, lp->e820[i].len);
-        wr32(e + 16, lp->e820[i].type);
+        le_wr64(e, lp->e820[i].base);
+        le_wr64(e + 8, lp->e820[i].len);
+        le_wr32(e + 16, lp->e820[i].type);
     }
     if (write_gdt(p) || phys_copy_in(p, LINUX_PARAMS_ADDR, bp, sizeof bp) ||
         phys_copy_in(p, LINUX_CMDLINE_ADDR, cmdline, cl_len + 1))
-        return fail(err, errlen, name, "memory %u MiB is too small for the boot data",
+        return load_fail(err, errlen, name, "memory %u MiB is too small for the boot data",
                     p->ram_size >> 20);
-    if (file_to_ram(p, k, setup_len, LINUX_KERNEL_ADDR, pm_len, err, errlen))
+    if (load_file_to_ram(p, k, setup_len, LINUX_KERNEL_ADDR, pm_len, err, errlen))
         return -1;
-    if (ird && file_to_ram(p, ird, 0, initrd_addr, initrd_size, err, errlen))
+    if (ird && load_file_to_ram(p, ird, 0, initrd_addr, initrd_size, err, errlen))
         return -1;
     out->version = version;
     out->entry = LINUX_KERNEL_ADDR;

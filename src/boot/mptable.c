@@ -6,18 +6,7 @@
 
 #include <string.h>
 
-static void wr16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *b, uint32_t v)
-{
-    wr16(b, (uint16_t)v);
-    wr16(b + 2, (uint16_t)(v >> 16));
-}
-
+#include "boot/le.h"
 /* The byte that makes the sum of n bytes zero (with it stored as 0). */
 static uint8_t checksum(const uint8_t *b, size_t n)
 {
@@ -40,7 +29,7 @@ static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t itype, uint8_t bus, 
 {
     e[0] = type;
     e[1] = itype;
-    wr16(e + 2, 0);            /* polarity and trigger: conform to the bus */
+    le_wr16(e + 2, 0);            /* polarity and trigger: conform to the bus */
     e[4] = bus;
     e[5] = irq;
     e[6] = dest;
@@ -64,8 +53,8 @@ size_t mptable_build(const struct mptable_config *cfg, uint32_t base, uint8_t *b
         e[1] = (uint8_t)i;                     /* local APIC ID = rank */
         e[2] = cfg->apic_version;
         e[3] = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0);
-        wr32(e + 4, cfg->cpu_signature);
-        wr32(e + 8, cfg->cpu_features);
+        le_wr32(e + 4, cfg->cpu_signature);
+        le_wr32(e + 8, cfg->cpu_features);
         e += MPTABLE_CPU_SIZE;
     }
     e[0] = MP_ENT_BUS;
@@ -77,7 +66,7 @@ size_t mptable_build(const struct mptable_config *cfg, uint32_t base, uint8_t *b
     e[1] = cfg->ioapic_id;
     e[2] = cfg->ioapic_version;
     e[3] = 0x01;                                /* usable */
-    wr32(e + 4, cfg->ioapic_addr);
+    le_wr32(e + 4, cfg->ioapic_addr);
     e += MPTABLE_ENTRY_SIZE;
     count++;
     /* ISA IRQs: the 8259's INTR (ExtINT) on extint_pin, the others as
@@ -98,16 +87,16 @@ size_t mptable_build(const struct mptable_config *cfg, uint32_t base, uint8_t *b
 
     size_t table_len = (size_t)(e - hdr);
     memcpy(hdr, "PCMP", 4);
-    wr16(hdr + 4, (uint16_t)table_len);
+    le_wr16(hdr + 4, (uint16_t)table_len);
     hdr[6] = 4;                                 /* spec revision 1.4 */
     memcpy(hdr + 8, "VSMP    ", 8);             /* OEM ID */
     memcpy(hdr + 16, "VIRTUAL SMP ", 12);       /* product ID */
-    wr16(hdr + 34, count);
-    wr32(hdr + 36, cfg->lapic_addr);
+    le_wr16(hdr + 34, count);
+    le_wr32(hdr + 36, cfg->lapic_addr);
     hdr[7] = checksum(hdr, table_len);
 
     memcpy(fp, "_MP_", 4);
-    wr32(fp + 4, base + MPTABLE_FLOAT_SIZE);
+    le_wr32(fp + 4, base + MPTABLE_FLOAT_SIZE);
     fp[8] = 1;                                  /* length in 16-byte units */
     fp[9] = 4;                                  /* spec revision 1.4 */
     fp[11] = 0;                                 /* configuration table present */

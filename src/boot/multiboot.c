@@ -9,12 +9,13 @@
 
 #include <gelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/le.h"
+#include "boot/loadfile.h"
 #include "boot/platform.h"
 #include "io/imagefile.h"
 
@@ -29,39 +30,6 @@
 
 #define HIGH_MEM     PLATFORM_HIGH_MEM
 #define MAP_MAX      8           /* memory map entries */
-#define CHUNK        16384u      /* file -> RAM copies go through this */
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "%s: %s", name, msg);
-    return -1;
-}
-
-static uint32_t rd32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-           (uint32_t)b[3] << 24;
-}
-
-static void wr32(uint8_t *b, uint32_t v)
-{
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-    b[2] = (uint8_t)(v >> 16);
-    b[3] = (uint8_t)(v >> 24);
-}
-
-static void wr64(uint8_t *b, uint64_t v)
-{
-    wr32(b, (uint32_t)v);
-    wr32(b + 4, (uint32_t)(v >> 32));
-}
 
 /* "memory 16M" / "memory 1028K": the RAM size as the config writes it. */
 static const char *mem_text(const struct phys *p, char *buf, size_t len)
@@ -77,7 +45,7 @@ static const char *mem_text(const struct phys *p, char *buf, size_t len)
 static long find_header(const uint8_t *img, size_t len)
 {
     for (size_t off = 0; off + 12 <= len; off += 4)
-        if (rd32(img + off) == MULTIBOOT_HEADER_MAGIC)
+        if (le_rd32(img + off) == MULTIBOOT_HEADER_MAGIC)
             return (long)off;
     return -1;
 }
@@ -95,27 +63,8 @@ static int zero_ram(struct phys *p, uint32_t addr, uint64_t len, const char *nam
     while (len) {
         uint32_t n = len < sizeof(zeros) ? (uint32_t)len : (uint32_t)sizeof(zeros);
         if (phys_copy_in(p, addr, zeros, n))
-            return fail(err, errlen, name, "internal error: 0x%x is outside guest RAM", addr);
+            return load_fail(err, errlen, name, "internal error: 0x%x is outside guest RAM", addr);
         addr += n;
-        len -= n;
-    }
-    return 0;
-}
-
-/* `len` bytes of the file at `off` into RAM at `addr` (already checked
- * to fit), a chunk at a time. */
-static int file_to_ram(struct phys *p, const struct image_file *f, uint64_t off, uint32_t addr,
-                       uint64_t len, char *err, size_t errlen)
-{
-    uint8_t buf[CHUNK];
-    while (len) {
-        size_t n = len < CHUNK ? (size_t)len : CHUNK;
-        if (image_read(f, off, buf, n, err, errlen))
-            return -1;
-        if (phys_copy_in(p, addr, buf, n))
-            return fail(err, errlen, f->name, "internal error: 0x%x is outside guest RAM", addr);
-        off += n;
-        addr += (uint32_t)n;
         len -= n;
     }
     return 0;
@@ -127,34 +76,34 @@ static int load_aout(struct phys *p, const struct image_file *k, const uint8_t *
                      struct mb_boot *out, char *err, size_t errlen)
 {
     char mem[32];
-    uint32_t header_addr = rd32(h + 12), load_addr = rd32(h + 16);
-    uint32_t load_end = rd32(h + 20), bss_end = rd32(h + 24), entry = rd32(h + 28);
+    uint32_t header_addr = le_rd32(h + 12), load_addr = le_rd32(h + 16);
+    uint32_t load_end = le_rd32(h + 20), bss_end = le_rd32(h + 24), entry = le_rd32(h + 28);
     if (load_addr > header_addr || header_addr - load_addr > (uint32_t)hoff)
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "Multiboot header_addr 0x%x and load_addr 0x%x do not match the file "
                     "(the header is at offset 0x%lx)", header_addr, load_addr, hoff);
     uint64_t file_off = (uint64_t)hoff - (header_addr - load_addr);
     if (load_end && load_end < load_addr)
-        return fail(err, errlen, k->name, "Multiboot load_end_addr 0x%x below load_addr 0x%x",
+        return load_fail(err, errlen, k->name, "Multiboot load_end_addr 0x%x below load_addr 0x%x",
                     load_end, load_addr);
     uint64_t load_len = load_end ? (uint64_t)load_end - load_addr : k->size - file_off;
     if (file_off + load_len > k->size)
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "Multiboot load range 0x%x-0x%llx is beyond the end of the file (%llu bytes)",
                     load_addr, (unsigned long long)(load_addr + load_len),
                     (unsigned long long)k->size);
     uint64_t end = (uint64_t)load_addr + load_len;
     if (bss_end) {
         if (bss_end < end)
-            return fail(err, errlen, k->name,
+            return load_fail(err, errlen, k->name,
                         "Multiboot bss_end_addr 0x%x below the end of the loaded image 0x%llx",
                         bss_end, (unsigned long long)end);
         end = bss_end;
     }
     if (!fits(p, load_addr, end - load_addr))
-        return fail(err, errlen, k->name, "kernel at 0x%x-0x%llx does not fit in guest RAM (%s)",
+        return load_fail(err, errlen, k->name, "kernel at 0x%x-0x%llx does not fit in guest RAM (%s)",
                     load_addr, (unsigned long long)end, mem_text(p, mem, sizeof(mem)));
-    if (file_to_ram(p, k, file_off, load_addr, load_len, err, errlen) ||
+    if (load_file_to_ram(p, k, file_off, load_addr, load_len, err, errlen) ||
         zero_ram(p, (uint32_t)(load_addr + load_len), end - load_addr - load_len, k->name, err,
                  errlen))
         return -1;
@@ -170,9 +119,9 @@ static int elf_failed(char *err, size_t errlen, const char *name, const char *wh
 {
     int e = elf_errno();
     if (e)
-        return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s: %s", what,
+        return load_fail(err, errlen, name, "malformed ELF file: libelf cannot read %s: %s", what,
                     elf_errmsg(e));
-    return fail(err, errlen, name, "malformed ELF file: libelf cannot read %s", what);
+    return load_fail(err, errlen, name, "malformed ELF file: libelf cannot read %s", what);
 }
 
 /* The kernel as a libelf descriptor, or NULL (libelf's error set).
@@ -217,29 +166,29 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
     const char *name = k->name;
     char mem[32];
     if (memcmp(id, ELFMAG, SELFMAG) != 0)
-        return fail(err, errlen, name,
+        return load_fail(err, errlen, name,
                     "not an ELF file (and Multiboot header flag 16, the a.out kludge, is not set)");
     if (id[EI_CLASS] != ELFCLASS32)
-        return fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", id[EI_CLASS]);
+        return load_fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", id[EI_CLASS]);
     if (id[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)",
+        return load_fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)",
                     id[EI_DATA]);
     if (id[EI_VERSION] != EV_CURRENT)
-        return fail(err, errlen, name,
+        return load_fail(err, errlen, name,
                     "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not %u",
                     id[EI_VERSION], EV_CURRENT);
     if (k->size < sizeof(Elf32_Ehdr))
-        return fail(err, errlen, name,
+        return load_fail(err, errlen, name,
                     "malformed ELF file: truncated ELF header (the file has %llu bytes, "
                     "an ELF32 header %zu)", (unsigned long long)k->size, sizeof(Elf32_Ehdr));
     if (elf_version(EV_CURRENT) == EV_NONE)
-        return fail(err, errlen, name, "this libelf does not support ELF version %u", EV_CURRENT);
+        return load_fail(err, errlen, name, "this libelf does not support ELF version %u", EV_CURRENT);
 
     char *copy;
     Elf *e = elf_open(k, &copy);
     if (!e) {
         if (k->mem && !copy)
-            return fail(err, errlen, name, "out of memory");
+            return load_fail(err, errlen, name, "out of memory");
         elf_failed(err, errlen, name, "the ELF header");
         free(copy);
         return -1;
@@ -251,35 +200,35 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
         goto out;
     }
     if (eh.e_machine != EM_386) {
-        fail(err, errlen, name, "not an i386 ELF file (machine %u)", eh.e_machine);
+        load_fail(err, errlen, name, "not an i386 ELF file (machine %u)", eh.e_machine);
         goto out;
     }
     if (eh.e_type != ET_EXEC) {
-        fail(err, errlen, name, "not an ELF executable (type %u)", eh.e_type);
+        load_fail(err, errlen, name, "not an ELF executable (type %u)", eh.e_type);
         goto out;
     }
     if (eh.e_version != EV_CURRENT) {
-        fail(err, errlen, name, "malformed ELF file: e_version is %u, not %u", eh.e_version,
+        load_fail(err, errlen, name, "malformed ELF file: e_version is %u, not %u", eh.e_version,
              EV_CURRENT);
         goto out;
     }
     if (eh.e_phnum == 0) {
-        fail(err, errlen, name, "ELF file has no program headers: nothing to load");
+        load_fail(err, errlen, name, "ELF file has no program headers: nothing to load");
         goto out;
     }
     if (eh.e_phnum == PN_XNUM) {
-        fail(err, errlen, name,
+        load_fail(err, errlen, name,
              "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
         goto out;
     }
     if (eh.e_phentsize != sizeof(Elf32_Phdr)) {
-        fail(err, errlen, name, "malformed ELF file: program header size e_phentsize is %u, not %zu",
+        load_fail(err, errlen, name, "malformed ELF file: program header size e_phentsize is %u, not %zu",
              eh.e_phentsize, sizeof(Elf32_Phdr));
         goto out;
     }
     size_t phnum = eh.e_phnum;
     if (eh.e_phoff > k->size || phnum * sizeof(Elf32_Phdr) > k->size - eh.e_phoff) {
-        fail(err, errlen, name,
+        load_fail(err, errlen, name,
              "malformed ELF file: program headers (%zu at offset 0x%llx) beyond the end "
              "of the file (%llu bytes)", phnum, (unsigned long long)eh.e_phoff,
              (unsigned long long)k->size);
@@ -303,7 +252,7 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
                 continue;
             if (pass == 1) {
                 if (ph.p_memsz &&
-                    (file_to_ram(p, k, ph.p_offset, (uint32_t)ph.p_paddr, ph.p_filesz, err,
+                    (load_file_to_ram(p, k, ph.p_offset, (uint32_t)ph.p_paddr, ph.p_filesz, err,
                                  errlen) ||
                      zero_ram(p, (uint32_t)(ph.p_paddr + ph.p_filesz), ph.p_memsz - ph.p_filesz,
                               name, err, errlen)))
@@ -311,14 +260,14 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
                 continue;
             }
             if (ph.p_filesz > ph.p_memsz) {
-                fail(err, errlen, name,
+                load_fail(err, errlen, name,
                      "malformed ELF file: segment %zu has more file data (p_filesz 0x%llx) than "
                      "memory (p_memsz 0x%llx)", i, (unsigned long long)ph.p_filesz,
                      (unsigned long long)ph.p_memsz);
                 goto out;
             }
             if (ph.p_offset > k->size || ph.p_filesz > k->size - ph.p_offset) {
-                fail(err, errlen, name,
+                load_fail(err, errlen, name,
                      "malformed ELF file: segment %zu data (0x%llx bytes at offset 0x%llx) beyond "
                      "the end of the file (%llu bytes)", i, (unsigned long long)ph.p_filesz,
                      (unsigned long long)ph.p_offset, (unsigned long long)k->size);
@@ -327,7 +276,7 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
             if (ph.p_memsz == 0)
                 continue;
             if (!fits(p, ph.p_paddr, ph.p_memsz)) {
-                fail(err, errlen, name, "segment %zu at 0x%llx-0x%llx is outside guest RAM (%s)",
+                load_fail(err, errlen, name, "segment %zu at 0x%llx-0x%llx is outside guest RAM (%s)",
                      i, (unsigned long long)ph.p_paddr,
                      (unsigned long long)(ph.p_paddr + ph.p_memsz), mem_text(p, mem, sizeof(mem)));
                 goto out;
@@ -344,7 +293,7 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
             }
         }
         if (pass == 0 && !any) {
-            fail(err, errlen, name, "ELF file has no loadable segment");
+            load_fail(err, errlen, name, "ELF file has no loadable segment");
             goto out;
         }
     }
@@ -388,7 +337,7 @@ static int build_info(struct phys *p, const struct platform *plat, const struct 
     struct e820_entry map[MAP_MAX];
     int nmap = platform_e820(plat, map, MAP_MAX);
     if (nmap < 0)
-        return fail(err, errlen, k->name, "internal error: memory map too long");
+        return load_fail(err, errlen, k->name, "internal error: memory map too long");
     uint32_t mem_lower = 0, mem_upper = 0;
     for (int i = 0; i < nmap; i++) {
         if (map[i].type != E820_RAM)
@@ -404,19 +353,19 @@ static int build_info(struct phys *p, const struct platform *plat, const struct 
         place(&pl, strlen(loader) + 1, 1, &out->loader_name_addr) ||
         place(&pl, strlen(cmdline) + 1, 1, &out->cmdline_addr) ||
         place(&pl, 16, 16, &out->mods_addr))
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "no room for the boot information above the kernel in guest RAM (%s)",
                     mem_text(p, mem, sizeof(mem)));
     uint32_t modname_addr = 0;
     out->mod_start = out->mod_end = 0;
     if (ird) {
         if (place(&pl, strlen(modname) + 1, 1, &modname_addr))
-            return fail(err, errlen, ird->name, "no room for the module string in guest RAM (%s)",
+            return load_fail(err, errlen, ird->name, "no room for the module string in guest RAM (%s)",
                         mem_text(p, mem, sizeof(mem)));
         uint64_t start = (pl.next + 4095) & ~4095ull;
         uint64_t room = start < p->ram_size ? p->ram_size - start : 0;
         if (place(&pl, ird->size, 4096, &out->mod_start))
-            return fail(err, errlen, ird->name,
+            return load_fail(err, errlen, ird->name,
                         "the initrd (%llu bytes) does not fit in the %llu bytes of guest RAM "
                         "free above the kernel (%s)", (unsigned long long)ird->size,
                         (unsigned long long)room, mem_text(p, mem, sizeof(mem)));
@@ -426,24 +375,24 @@ static int build_info(struct phys *p, const struct platform *plat, const struct 
 
     uint8_t info[MBI_SIZE];
     memset(info, 0, sizeof(info));
-    wr32(info + MBI_OFF_FLAGS, MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER);
-    wr32(info + MBI_OFF_MEM_LOWER, mem_lower);
-    wr32(info + MBI_OFF_MEM_UPPER, mem_upper);
-    wr32(info + MBI_OFF_CMDLINE, out->cmdline_addr);
-    wr32(info + MBI_OFF_MODS_COUNT, ird ? 1 : 0);
-    wr32(info + MBI_OFF_MODS_ADDR, out->mods_addr);
-    wr32(info + MBI_OFF_MMAP_LENGTH, (uint32_t)nmap * 24);
-    wr32(info + MBI_OFF_MMAP_ADDR, out->mmap_addr);
-    wr32(info + MBI_OFF_LOADER_NAME, out->loader_name_addr);
+    le_wr32(info + MBI_OFF_FLAGS, MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER);
+    le_wr32(info + MBI_OFF_MEM_LOWER, mem_lower);
+    le_wr32(info + MBI_OFF_MEM_UPPER, mem_upper);
+    le_wr32(info + MBI_OFF_CMDLINE, out->cmdline_addr);
+    le_wr32(info + MBI_OFF_MODS_COUNT, ird ? 1 : 0);
+    le_wr32(info + MBI_OFF_MODS_ADDR, out->mods_addr);
+    le_wr32(info + MBI_OFF_MMAP_LENGTH, (uint32_t)nmap * 24);
+    le_wr32(info + MBI_OFF_MMAP_ADDR, out->mmap_addr);
+    le_wr32(info + MBI_OFF_LOADER_NAME, out->loader_name_addr);
     phys_copy_in(p, out->info_addr, info, sizeof(info));
 
     uint8_t mm[MAP_MAX * 24];
     for (int i = 0; i < nmap; i++) {
         uint8_t *e = mm + 24 * i;
-        wr32(e, 20);                     /* size of the rest of the entry */
-        wr64(e + 4, map[i].base);
-        wr64(e + 12, map[i].len);
-        wr32(e + 20, map[i].type);
+        le_wr32(e, 20);                     /* size of the rest of the entry */
+        le_wr64(e + 4, map[i].base);
+        le_wr64(e + 12, map[i].len);
+        le_wr32(e + 20, map[i].type);
     }
     phys_copy_in(p, out->mmap_addr, mm, (size_t)nmap * 24);
     phys_copy_in(p, out->loader_name_addr, loader, strlen(loader) + 1);
@@ -452,11 +401,11 @@ static int build_info(struct phys *p, const struct platform *plat, const struct 
     uint8_t mod[16];
     memset(mod, 0, sizeof(mod));
     if (ird) {
-        wr32(mod, out->mod_start);
-        wr32(mod + 4, out->mod_end);
-        wr32(mod + 8, modname_addr);
+        le_wr32(mod, out->mod_start);
+        le_wr32(mod + 4, out->mod_end);
+        le_wr32(mod + 8, modname_addr);
         phys_copy_in(p, modname_addr, modname, strlen(modname) + 1);
-        if (file_to_ram(p, ird, 0, out->mod_start, ird->size, err, errlen))
+        if (load_file_to_ram(p, ird, 0, out->mod_start, ird->size, err, errlen))
             return -1;
     }
     phys_copy_in(p, out->mods_addr, mod, sizeof(mod));
@@ -470,7 +419,7 @@ static int load(struct phys *p, const struct platform *plat, const struct image_
 {
     memset(out, 0, sizeof(*out));
     if (k->size == 0)
-        return fail(err, errlen, k->name, "empty file, not a kernel");
+        return load_fail(err, errlen, k->name, "empty file, not a kernel");
     /* The header lies within the first MULTIBOOT_SEARCH bytes: only
      * those are read to find it. */
     uint8_t head[MULTIBOOT_SEARCH];
@@ -479,22 +428,22 @@ static int load(struct phys *p, const struct platform *plat, const struct image_
         return -1;
     long hoff = find_header(head, head_len);
     if (hoff < 0)
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "no Multiboot header in the first %u bytes", MULTIBOOT_SEARCH);
     const uint8_t *h = head + hoff;
-    uint32_t magic = rd32(h), flags = rd32(h + 4), checksum = rd32(h + 8);
+    uint32_t magic = le_rd32(h), flags = le_rd32(h + 4), checksum = le_rd32(h + 8);
     if (magic + flags + checksum != 0)
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "bad Multiboot header checksum (magic+flags+checksum = 0x%x, not 0)",
                     magic + flags + checksum);
     if (flags & 0xffffu & ~HDR_KNOWN_REQUIRED)
-        return fail(err, errlen, k->name,
+        return load_fail(err, errlen, k->name,
                     "Multiboot header requires unsupported features (flags 0x%x: bits 0x%x "
                     "unknown to vsmp)", flags, flags & 0xffffu & ~HDR_KNOWN_REQUIRED);
     int rc;
     if (flags & HDR_FLAG_AOUT) {
         if ((size_t)hoff + HDR_AOUT_SIZE > head_len)
-            return fail(err, errlen, k->name,
+            return load_fail(err, errlen, k->name,
                         "Multiboot header truncated: with flag 16 (a.out kludge) it has %u bytes, "
                         "past %s at offset 0x%lx", HDR_AOUT_SIZE,
                         head_len < MULTIBOOT_SEARCH ? "the end of the file"
