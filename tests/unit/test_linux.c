@@ -9,29 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/le.h"
 #include "boot/linux.h"
 #include "io/imagefile.h"
 #include "mem/phys.h"
 
 #define MIB (1u << 20)
-
-static void put16(uint8_t *b, uint32_t off, uint16_t v)
-{
-    b[off] = (uint8_t)v;
-    b[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *b, uint32_t off, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        b[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const struct phys *p, uint32_t addr)
-{
-    const uint8_t *b = p->ram + addr;
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
 
 /* A bzImage: 4 setup sectors + boot sector, then `pm` bytes of
  * "protected-mode kernel" (a byte pattern). Protocol 2.15, relocatable,
@@ -44,19 +27,19 @@ static uint8_t *bzimage(size_t pm, uint32_t init, size_t *len)
     *len = SETUP_LEN + pm;
     uint8_t *b = calloc(1, *len);
     b[LH_SETUP_SECTS] = SETUP_SECTS;
-    put16(b, LH_BOOT_FLAG, 0xaa55);
+    le_wr16(b + LH_BOOT_FLAG, 0xaa55);
     b[LH_JUMP] = 0xeb;
     b[LH_JUMP + 1] = 0x6a;                         /* header ends at 0x26c */
     memcpy(b + LH_HEADER, "HdrS", 4);
-    put16(b, LH_VERSION, 0x020f);
+    le_wr16(b + LH_VERSION, 0x020f);
     b[LH_LOADFLAGS] = LINUX_LOADED_HIGH;
-    put32(b, LH_CODE32_START, 0x100000);
-    put32(b, LH_INITRD_ADDR_MAX, 0x7fffffff);
-    put32(b, LH_KERNEL_ALIGN, 0x2000);
+    le_wr32(b + LH_CODE32_START, 0x100000);
+    le_wr32(b + LH_INITRD_ADDR_MAX, 0x7fffffff);
+    le_wr32(b + LH_KERNEL_ALIGN, 0x2000);
     b[LH_RELOCATABLE] = 1;
-    put32(b, LH_CMDLINE_SIZE, 2047);
-    put32(b, LH_PREF_ADDRESS, 16 * MIB);
-    put32(b, LH_INIT_SIZE, init);
+    le_wr32(b + LH_CMDLINE_SIZE, 2047);
+    le_wr32(b + LH_PREF_ADDRESS, 16 * MIB);
+    le_wr32(b + LH_INIT_SIZE, init);
     for (size_t i = 0; i < pm; i++)
         b[SETUP_LEN + i] = (uint8_t)(i * 7 + 1);
     return b;
@@ -128,18 +111,18 @@ Test(linux_boot, loads_kernel_initrd_cmdline_and_zero_page)
     const uint8_t *bp = p.ram + LINUX_PARAMS_ADDR;
     cr_assert_eq(memcmp(bp + LH_HEADER, "HdrS", 4), 0, "setup header copied");
     cr_assert_eq(bp[LH_TYPE_OF_LOADER], 0xff);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + LH_RAMDISK_IMAGE), b.initrd_addr);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + LH_RAMDISK_SIZE), sizeof rd);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + LH_CMD_LINE_PTR), LINUX_CMDLINE_ADDR);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + LH_RAMDISK_IMAGE)), b.initrd_addr);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + LH_RAMDISK_SIZE)), sizeof rd);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + LH_CMD_LINE_PTR)), LINUX_CMDLINE_ADDR);
     cr_assert_str_eq((const char *)p.ram + LINUX_CMDLINE_ADDR, "console=ttyS0 quiet");
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + BP_ACPI_RSDP_ADDR), 0xe0000);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + BP_ACPI_RSDP_ADDR)), 0xe0000);
     cr_assert_eq(bp[BP_E820_ENTRIES], 2);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 0), 0x100000);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 8), 63 * MIB);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 16), 1);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 0)), 0x100000);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 8)), 63 * MIB);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + BP_E820_TABLE + 20 + 16)), 1);
     /* the boot GDT: 0x10 flat code, 0x18 flat data */
-    cr_assert_eq(get32(&p, LINUX_GDT_ADDR + 0x10 + 4), 0x00cf9b00);
-    cr_assert_eq(get32(&p, LINUX_GDT_ADDR + 0x18 + 4), 0x00cf9300);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_GDT_ADDR + 0x10 + 4)), 0x00cf9b00);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_GDT_ADDR + 0x18 + 4)), 0x00cf9300);
     free(k);
 }
 
@@ -149,8 +132,8 @@ Test(linux_boot, no_initrd_leaves_ramdisk_fields_zero)
     uint8_t *k = bzimage(512, 8 * MIB, &len);
     struct linux_boot b;
     cr_assert_eq(load(k, len, NULL, 0, NULL, &b), 0, "%s", err);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + LH_RAMDISK_IMAGE), 0);
-    cr_assert_eq(get32(&p, LINUX_PARAMS_ADDR + LH_RAMDISK_SIZE), 0);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + LH_RAMDISK_IMAGE)), 0);
+    cr_assert_eq(le_rd32(p.ram + (LINUX_PARAMS_ADDR + LH_RAMDISK_SIZE)), 0);
     cr_assert_eq(p.ram[LINUX_CMDLINE_ADDR], 0);
     free(k);
 }
@@ -176,18 +159,18 @@ Test(linux_boot, rejects_malformed_images)
     k[LH_BOOT_FLAG] = 0;
     rejected(k, len, "boot flag");
     k[LH_BOOT_FLAG] = 0x55;
-    put16(k, LH_VERSION, 0x0204);
+    le_wr16(k + LH_VERSION, 0x0204);
     rejected(k, len, "too old");
-    put16(k, LH_VERSION, 0x020f);
+    le_wr16(k + LH_VERSION, 0x020f);
     k[LH_LOADFLAGS] = 0;
     rejected(k, len, "zImage");
     k[LH_LOADFLAGS] = LINUX_LOADED_HIGH;
     k[LH_JUMP + 1] = 0x10;
     rejected(k, len, "setup header ends");
     k[LH_JUMP + 1] = 0x6a;
-    put32(k, LH_INIT_SIZE, 100);
+    le_wr32(k + LH_INIT_SIZE, 100);
     rejected(k, len, "init_size");
-    put32(k, LH_INIT_SIZE, 60 * MIB);
+    le_wr32(k + LH_INIT_SIZE, 60 * MIB);
     rejected(k, len, "needs 76 MiB");
     free(k);
 }
@@ -209,7 +192,7 @@ Test(linux_boot, rejects_initrd_and_cmdline_that_do_not_fit)
     cl[2047] = 0;
     cr_assert_eq(load(k, len, NULL, 0, cl, &b), 0, "%s", err);
     /* initrd_addr_max below RAM's end: the initrd ends under it */
-    put32(k, LH_INITRD_ADDR_MAX, 48 * MIB - 1);
+    le_wr32(k + LH_INITRD_ADDR_MAX, 48 * MIB - 1);
     cr_assert_eq(load(k, len, big, 4096, NULL, &b), 0, "%s", err);
     cr_assert_eq(b.initrd_addr, 48 * MIB - 4096);
     free(k);
