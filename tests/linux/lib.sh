@@ -125,7 +125,12 @@ linux_start() {
 linux_type() { printf "$1" >&"$LINUX_IN"; }
 
 # linux_seen ERE: the console so far has a match.
-linux_seen() { tr -d '\r' <"$T/console" | grep -q -E -- "$1"; }
+# linux_console: the console so far, without carriage returns. Its status
+# is 0 even when the reader stops early: under `set -o pipefail` a
+# `linux_console | grep -q` whose grep exits at the first match would
+# otherwise take tr's SIGPIPE (141) for "not found" (it did, in CI).
+linux_console() { tr -d '\r' <"$T/console" || true; }
+linux_seen() { linux_console | grep -q -E -- "$1"; }
 
 # linux_wait ERE [SECONDS]: waits until the console shows ERE (0), the
 # guest ended (1), or a bad line appeared (2); polls twice a second.
@@ -142,7 +147,7 @@ linux_wait() {
 
 # linux_bad: a bad line is on the console (LINUX_BAD set to it).
 linux_bad() {
-    LINUX_BAD=$(tr -d '\r' <"$T/console" | grep -m1 -E -- "$LINUX_BAD_RE") || return 1
+    LINUX_BAD=$(linux_console | grep -m1 -E -- "$LINUX_BAD_RE") || return 1
     return 0
 }
 
@@ -177,4 +182,4 @@ linux_kill() {
 }
 
 # linux_tail [N]: the last N (30) console lines, indented.
-linux_tail() { tr -d '\r' <"$T/console" | tail -n "${1:-30}" | sed 's/^/        | /'; }
+linux_tail() { linux_console | tail -n "${1:-30}" | sed 's/^/        | /'; }
