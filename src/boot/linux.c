@@ -7,6 +7,7 @@
 
 #include "boot/le.h"
 #include "boot/loadfile.h"
+
 #define HEAD_LEN   1024u          /* the setup header lies in the first 2 sectors */
 #define MIB        (1u << 20)
 
@@ -40,31 +41,31 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     memset(out, 0, sizeof *out);
     if (k->size < HEAD_LEN)
         return load_fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup header "
-                    "needs %u", (unsigned long long)k->size, HEAD_LEN);
+                         "needs %u", (unsigned long long)k->size, HEAD_LEN);
     if (image_read(k, 0, head, HEAD_LEN, err, errlen))
         return -1;
     if (!linux_is_kernel(head, HEAD_LEN))
         return load_fail(err, errlen, name, "no Linux setup header (\"HdrS\" at 0x202)");
     if (le_rd16(head + LH_BOOT_FLAG) != 0xaa55)
         return load_fail(err, errlen, name, "malformed Linux kernel: boot flag 0x%04x, not 0xaa55",
-                    le_rd16(head + LH_BOOT_FLAG));
+                         le_rd16(head + LH_BOOT_FLAG));
     uint16_t version = le_rd16(head + LH_VERSION);
     if (version < LINUX_MIN_VERSION)
         return load_fail(err, errlen, name, "Linux boot protocol %u.%02u is too old (vsmp needs "
-                    "%u.%02u or later)", version >> 8, version & 0xff,
-                    LINUX_MIN_VERSION >> 8, LINUX_MIN_VERSION & 0xff);
+                         "%u.%02u or later)", version >> 8, version & 0xff,
+                         LINUX_MIN_VERSION >> 8, LINUX_MIN_VERSION & 0xff);
     if (!(head[LH_LOADFLAGS] & LINUX_LOADED_HIGH))
         return load_fail(err, errlen, name, "a zImage (loaded low) is not supported: use a bzImage");
     unsigned hdr_end = LH_HEADER + head[LH_JUMP + 1];
     if (head[LH_JUMP] != 0xeb || hdr_end < LH_INIT_SIZE + 4 || hdr_end > HEAD_LEN)
         return load_fail(err, errlen, name, "malformed Linux kernel: setup header ends at 0x%x",
-                    hdr_end);
+                         hdr_end);
     unsigned setup_sects = head[LH_SETUP_SECTS] ? head[LH_SETUP_SECTS] : 4;
     uint64_t setup_len = (uint64_t)(setup_sects + 1) * 512;
     if (k->size <= setup_len)
         return load_fail(err, errlen, name, "truncated Linux kernel: %llu bytes, the setup code "
-                    "alone takes %llu", (unsigned long long)k->size,
-                    (unsigned long long)setup_len);
+                         "alone takes %llu", (unsigned long long)k->size,
+                         (unsigned long long)setup_len);
     uint64_t pm_len = k->size - setup_len;
     uint32_t init_size = le_rd32(head + LH_INIT_SIZE);
     uint32_t pref = le_rd32(head + LH_PREF_ADDRESS);
@@ -72,7 +73,7 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     bool relocatable = head[LH_RELOCATABLE] != 0;
     if (init_size < pm_len)
         return load_fail(err, errlen, name, "malformed Linux kernel: init_size %u is smaller than "
-                    "the kernel's %llu bytes", init_size, (unsigned long long)pm_len);
+                         "the kernel's %llu bytes", init_size, (unsigned long long)pm_len);
     /* Where the kernel decompresses itself: at its preferred address
      * (LOAD_PHYSICAL_ADDR) when that is above 1 MiB, init_size bytes. */
     uint64_t out_at = LINUX_KERNEL_ADDR;
@@ -86,17 +87,17 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
         extract_end = kernel_end;
     if (extract_end > p->ram_size)
         return load_fail(err, errlen, name, "the kernel needs %u MiB of RAM to start (it decompresses "
-                    "to 0x%llx-0x%llx), but memory is %u MiB", mib_up(extract_end),
-                    (unsigned long long)out_at, (unsigned long long)extract_end,
-                    p->ram_size >> 20);
+                         "to 0x%llx-0x%llx), but memory is %u MiB", mib_up(extract_end),
+                         (unsigned long long)out_at, (unsigned long long)extract_end,
+                         p->ram_size >> 20);
     /* The command line. */
     const char *cmdline = lp->cmdline ? lp->cmdline : "";
     size_t cl_len = strlen(cmdline);
     uint32_t cl_max = le_rd32(head + LH_CMDLINE_SIZE);
     if (cl_len > cl_max || cl_len >= LINUX_CMDLINE_MAX)
         return load_fail(err, errlen, name, "command line of %zu bytes is longer than the kernel "
-                    "takes (%u)", cl_len, cl_max < LINUX_CMDLINE_MAX - 1 ? cl_max :
-                    LINUX_CMDLINE_MAX - 1);
+                         "takes (%u)", cl_len, cl_max < LINUX_CMDLINE_MAX - 1 ? cl_max :
+                         LINUX_CMDLINE_MAX - 1);
     /* The initrd: at the top of what the kernel can reach, above the
      * area the kernel decompresses into. */
     uint32_t initrd_addr = 0;
@@ -110,9 +111,9 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
         if (initrd_size > top || ((top - initrd_size) & ~(uint64_t)(PAGE_SIZE - 1)) <
                                      extract_end)
             return load_fail(err, errlen, ird->name, "initrd of %llu bytes does not fit between "
-                        "the kernel (up to %u MiB) and %u MiB (memory %u MiB)",
-                        (unsigned long long)initrd_size, mib_up(extract_end),
-                        (uint32_t)(top >> 20), p->ram_size >> 20);
+                             "the kernel (up to %u MiB) and %u MiB (memory %u MiB)",
+                             (unsigned long long)initrd_size, mib_up(extract_end),
+                             (uint32_t)(top >> 20), p->ram_size >> 20);
         initrd_addr = (uint32_t)((top - initrd_size) & ~(uint64_t)(PAGE_SIZE - 1));
     }
     if (lp->ne820 < 1 || lp->ne820 > BP_E820_MAX)
@@ -141,7 +142,7 @@ int linux_load(struct phys *p, const struct image_file *k, const struct image_fi
     if (write_gdt(p) || phys_copy_in(p, LINUX_PARAMS_ADDR, bp, sizeof bp) ||
         phys_copy_in(p, LINUX_CMDLINE_ADDR, cmdline, cl_len + 1))
         return load_fail(err, errlen, name, "memory %u MiB is too small for the boot data",
-                    p->ram_size >> 20);
+                         p->ram_size >> 20);
     if (load_file_to_ram(p, k, setup_len, LINUX_KERNEL_ADDR, pm_len, err, errlen))
         return -1;
     if (ird && load_file_to_ram(p, ird, 0, initrd_addr, initrd_size, err, errlen))
