@@ -80,29 +80,29 @@ static int load_aout(struct phys *p, const struct image_file *k, const uint8_t *
     uint32_t load_end = le_rd32(h + 20), bss_end = le_rd32(h + 24), entry = le_rd32(h + 28);
     if (load_addr > header_addr || header_addr - load_addr > (uint32_t)hoff)
         return load_fail(err, errlen, k->name,
-                    "Multiboot header_addr 0x%x and load_addr 0x%x do not match the file "
-                    "(the header is at offset 0x%lx)", header_addr, load_addr, hoff);
+                         "Multiboot header_addr 0x%x and load_addr 0x%x do not match the file "
+                         "(the header is at offset 0x%lx)", header_addr, load_addr, hoff);
     uint64_t file_off = (uint64_t)hoff - (header_addr - load_addr);
     if (load_end && load_end < load_addr)
         return load_fail(err, errlen, k->name, "Multiboot load_end_addr 0x%x below load_addr 0x%x",
-                    load_end, load_addr);
+                         load_end, load_addr);
     uint64_t load_len = load_end ? (uint64_t)load_end - load_addr : k->size - file_off;
     if (file_off + load_len > k->size)
         return load_fail(err, errlen, k->name,
-                    "Multiboot load range 0x%x-0x%llx is beyond the end of the file (%llu bytes)",
-                    load_addr, (unsigned long long)(load_addr + load_len),
-                    (unsigned long long)k->size);
+                         "Multiboot load range 0x%x-0x%llx is beyond the end of the file (%llu bytes)",
+                         load_addr, (unsigned long long)(load_addr + load_len),
+                         (unsigned long long)k->size);
     uint64_t end = (uint64_t)load_addr + load_len;
     if (bss_end) {
         if (bss_end < end)
             return load_fail(err, errlen, k->name,
-                        "Multiboot bss_end_addr 0x%x below the end of the loaded image 0x%llx",
-                        bss_end, (unsigned long long)end);
+                             "Multiboot bss_end_addr 0x%x below the end of the loaded image 0x%llx",
+                             bss_end, (unsigned long long)end);
         end = bss_end;
     }
     if (!fits(p, load_addr, end - load_addr))
         return load_fail(err, errlen, k->name, "kernel at 0x%x-0x%llx does not fit in guest RAM (%s)",
-                    load_addr, (unsigned long long)end, mem_text(p, mem, sizeof(mem)));
+                         load_addr, (unsigned long long)end, mem_text(p, mem, sizeof(mem)));
     if (load_file_to_ram(p, k, file_off, load_addr, load_len, err, errlen) ||
         zero_ram(p, (uint32_t)(load_addr + load_len), end - load_addr - load_len, k->name, err,
                  errlen))
@@ -120,7 +120,7 @@ static int elf_failed(char *err, size_t errlen, const char *name, const char *wh
     int e = elf_errno();
     if (e)
         return load_fail(err, errlen, name, "malformed ELF file: libelf cannot read %s: %s", what,
-                    elf_errmsg(e));
+                         elf_errmsg(e));
     return load_fail(err, errlen, name, "malformed ELF file: libelf cannot read %s", what);
 }
 
@@ -167,20 +167,20 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
     char mem[32];
     if (memcmp(id, ELFMAG, SELFMAG) != 0)
         return load_fail(err, errlen, name,
-                    "not an ELF file (and Multiboot header flag 16, the a.out kludge, is not set)");
+                         "not an ELF file (and Multiboot header flag 16, the a.out kludge, is not set)");
     if (id[EI_CLASS] != ELFCLASS32)
         return load_fail(err, errlen, name, "not a 32-bit ELF file (ELF class %u)", id[EI_CLASS]);
     if (id[EI_DATA] != ELFDATA2LSB)
         return load_fail(err, errlen, name, "not a little-endian ELF file (ELF data encoding %u)",
-                    id[EI_DATA]);
+                         id[EI_DATA]);
     if (id[EI_VERSION] != EV_CURRENT)
         return load_fail(err, errlen, name,
-                    "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not %u",
-                    id[EI_VERSION], EV_CURRENT);
+                         "malformed ELF file: identification version e_ident[EI_VERSION] is %u, not %u",
+                         id[EI_VERSION], EV_CURRENT);
     if (k->size < sizeof(Elf32_Ehdr))
         return load_fail(err, errlen, name,
-                    "malformed ELF file: truncated ELF header (the file has %llu bytes, "
-                    "an ELF32 header %zu)", (unsigned long long)k->size, sizeof(Elf32_Ehdr));
+                         "malformed ELF file: truncated ELF header (the file has %llu bytes, "
+                         "an ELF32 header %zu)", (unsigned long long)k->size, sizeof(Elf32_Ehdr));
     if (elf_version(EV_CURRENT) == EV_NONE)
         return load_fail(err, errlen, name, "this libelf does not support ELF version %u", EV_CURRENT);
 
@@ -209,7 +209,7 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
     }
     if (eh.e_version != EV_CURRENT) {
         load_fail(err, errlen, name, "malformed ELF file: e_version is %u, not %u", eh.e_version,
-             EV_CURRENT);
+                  EV_CURRENT);
         goto out;
     }
     if (eh.e_phnum == 0) {
@@ -218,20 +218,20 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
     }
     if (eh.e_phnum == PN_XNUM) {
         load_fail(err, errlen, name,
-             "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
+                  "malformed ELF file: e_phnum 0xffff (extended numbering) is not supported");
         goto out;
     }
     if (eh.e_phentsize != sizeof(Elf32_Phdr)) {
         load_fail(err, errlen, name, "malformed ELF file: program header size e_phentsize is %u, not %zu",
-             eh.e_phentsize, sizeof(Elf32_Phdr));
+                  eh.e_phentsize, sizeof(Elf32_Phdr));
         goto out;
     }
     size_t phnum = eh.e_phnum;
     if (eh.e_phoff > k->size || phnum * sizeof(Elf32_Phdr) > k->size - eh.e_phoff) {
         load_fail(err, errlen, name,
-             "malformed ELF file: program headers (%zu at offset 0x%llx) beyond the end "
-             "of the file (%llu bytes)", phnum, (unsigned long long)eh.e_phoff,
-             (unsigned long long)k->size);
+                  "malformed ELF file: program headers (%zu at offset 0x%llx) beyond the end "
+                  "of the file (%llu bytes)", phnum, (unsigned long long)eh.e_phoff,
+                  (unsigned long long)k->size);
         goto out;
     }
 
@@ -253,7 +253,7 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
             if (pass == 1) {
                 if (ph.p_memsz &&
                     (load_file_to_ram(p, k, ph.p_offset, (uint32_t)ph.p_paddr, ph.p_filesz, err,
-                                 errlen) ||
+                                      errlen) ||
                      zero_ram(p, (uint32_t)(ph.p_paddr + ph.p_filesz), ph.p_memsz - ph.p_filesz,
                               name, err, errlen)))
                     goto out;
@@ -261,24 +261,24 @@ static int load_elf(struct phys *p, const struct image_file *k, const uint8_t *i
             }
             if (ph.p_filesz > ph.p_memsz) {
                 load_fail(err, errlen, name,
-                     "malformed ELF file: segment %zu has more file data (p_filesz 0x%llx) than "
-                     "memory (p_memsz 0x%llx)", i, (unsigned long long)ph.p_filesz,
-                     (unsigned long long)ph.p_memsz);
+                          "malformed ELF file: segment %zu has more file data (p_filesz 0x%llx) than "
+                          "memory (p_memsz 0x%llx)", i, (unsigned long long)ph.p_filesz,
+                          (unsigned long long)ph.p_memsz);
                 goto out;
             }
             if (ph.p_offset > k->size || ph.p_filesz > k->size - ph.p_offset) {
                 load_fail(err, errlen, name,
-                     "malformed ELF file: segment %zu data (0x%llx bytes at offset 0x%llx) beyond "
-                     "the end of the file (%llu bytes)", i, (unsigned long long)ph.p_filesz,
-                     (unsigned long long)ph.p_offset, (unsigned long long)k->size);
+                          "malformed ELF file: segment %zu data (0x%llx bytes at offset 0x%llx) beyond "
+                          "the end of the file (%llu bytes)", i, (unsigned long long)ph.p_filesz,
+                          (unsigned long long)ph.p_offset, (unsigned long long)k->size);
                 goto out;
             }
             if (ph.p_memsz == 0)
                 continue;
             if (!fits(p, ph.p_paddr, ph.p_memsz)) {
                 load_fail(err, errlen, name, "segment %zu at 0x%llx-0x%llx is outside guest RAM (%s)",
-                     i, (unsigned long long)ph.p_paddr,
-                     (unsigned long long)(ph.p_paddr + ph.p_memsz), mem_text(p, mem, sizeof(mem)));
+                          i, (unsigned long long)ph.p_paddr,
+                          (unsigned long long)(ph.p_paddr + ph.p_memsz), mem_text(p, mem, sizeof(mem)));
                 goto out;
             }
             any = true;
@@ -354,21 +354,21 @@ static int build_info(struct phys *p, const struct platform *plat, const struct 
         place(&pl, strlen(cmdline) + 1, 1, &out->cmdline_addr) ||
         place(&pl, 16, 16, &out->mods_addr))
         return load_fail(err, errlen, k->name,
-                    "no room for the boot information above the kernel in guest RAM (%s)",
-                    mem_text(p, mem, sizeof(mem)));
+                         "no room for the boot information above the kernel in guest RAM (%s)",
+                         mem_text(p, mem, sizeof(mem)));
     uint32_t modname_addr = 0;
     out->mod_start = out->mod_end = 0;
     if (ird) {
         if (place(&pl, strlen(modname) + 1, 1, &modname_addr))
             return load_fail(err, errlen, ird->name, "no room for the module string in guest RAM (%s)",
-                        mem_text(p, mem, sizeof(mem)));
+                             mem_text(p, mem, sizeof(mem)));
         uint64_t start = (pl.next + 4095) & ~4095ull;
         uint64_t room = start < p->ram_size ? p->ram_size - start : 0;
         if (place(&pl, ird->size, 4096, &out->mod_start))
             return load_fail(err, errlen, ird->name,
-                        "the initrd (%llu bytes) does not fit in the %llu bytes of guest RAM "
-                        "free above the kernel (%s)", (unsigned long long)ird->size,
-                        (unsigned long long)room, mem_text(p, mem, sizeof(mem)));
+                             "the initrd (%llu bytes) does not fit in the %llu bytes of guest RAM "
+                             "free above the kernel (%s)", (unsigned long long)ird->size,
+                             (unsigned long long)room, mem_text(p, mem, sizeof(mem)));
         out->mod_end = (uint32_t)(out->mod_start + ird->size);
     }
     out->free_addr = (uint32_t)pl.next;
@@ -429,24 +429,24 @@ static int load(struct phys *p, const struct platform *plat, const struct image_
     long hoff = find_header(head, head_len);
     if (hoff < 0)
         return load_fail(err, errlen, k->name,
-                    "no Multiboot header in the first %u bytes", MULTIBOOT_SEARCH);
+                         "no Multiboot header in the first %u bytes", MULTIBOOT_SEARCH);
     const uint8_t *h = head + hoff;
     uint32_t magic = le_rd32(h), flags = le_rd32(h + 4), checksum = le_rd32(h + 8);
     if (magic + flags + checksum != 0)
         return load_fail(err, errlen, k->name,
-                    "bad Multiboot header checksum (magic+flags+checksum = 0x%x, not 0)",
-                    magic + flags + checksum);
+                         "bad Multiboot header checksum (magic+flags+checksum = 0x%x, not 0)",
+                         magic + flags + checksum);
     if (flags & 0xffffu & ~HDR_KNOWN_REQUIRED)
         return load_fail(err, errlen, k->name,
-                    "Multiboot header requires unsupported features (flags 0x%x: bits 0x%x "
-                    "unknown to vsmp)", flags, flags & 0xffffu & ~HDR_KNOWN_REQUIRED);
+                         "Multiboot header requires unsupported features (flags 0x%x: bits 0x%x "
+                         "unknown to vsmp)", flags, flags & 0xffffu & ~HDR_KNOWN_REQUIRED);
     int rc;
     if (flags & HDR_FLAG_AOUT) {
         if ((size_t)hoff + HDR_AOUT_SIZE > head_len)
             return load_fail(err, errlen, k->name,
-                        "Multiboot header truncated: with flag 16 (a.out kludge) it has %u bytes, "
-                        "past %s at offset 0x%lx", HDR_AOUT_SIZE,
-                        head_len < MULTIBOOT_SEARCH ? "the end of the file"
+                             "Multiboot header truncated: with flag 16 (a.out kludge) it has %u bytes, "
+                             "past %s at offset 0x%lx", HDR_AOUT_SIZE,
+                             head_len < MULTIBOOT_SEARCH ? "the end of the file"
                                                     : "the first 8192 bytes", hoff);
         rc = load_aout(p, k, h, hoff, out, err, errlen);
     } else {
