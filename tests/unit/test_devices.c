@@ -10,6 +10,7 @@
 #include "io/pic.h"
 #include "io/pit.h"
 #include "io/uart.h"
+#include "unit/irq_rec.h"
 
 /* ---- PIC ---- */
 
@@ -209,20 +210,6 @@ struct fake_clock {
 static uint64_t fake_now(void *ctx)
 {
     return ((struct fake_clock *)ctx)->ns;
-}
-
-struct irq_rec {
-    int raises;
-    int level;
-};
-
-static void rec_irq(void *ctx, int irq, int level)
-{
-    struct irq_rec *r = ctx;
-    (void)irq;
-    if (level && !r->level)
-        r->raises++;
-    r->level = level;
 }
 
 /* ns for n PIT ticks, rounded up */

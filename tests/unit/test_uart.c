@@ -11,21 +11,9 @@
 
 #include "io/iobus.h"
 #include "io/uart.h"
+#include "unit/irq_rec.h"
 
 enum { RBR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
-
-struct irq_rec {
-    int raises, level;
-};
-
-static void rec_irq(void *ctx, int irq, int level)
-{
-    struct irq_rec *r = ctx;
-    (void)irq;
-    if (level && !r->level)
-        r->raises++;
-    r->level = level;
-}
 
 struct fix {
     struct iobus bus;
