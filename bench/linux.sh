@@ -34,12 +34,7 @@ mkdir -p "$LOGS"
 T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-blinux.XXXXXX")
 # shellcheck source=tests/linux/lib.sh
 . "$SRC/tests/linux/lib.sh"
-cleanup() { [ -z "${LINUX_PID:-}" ] || linux_signal KILL; rm -rf "$T"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-for f in images/build/vmlinuz images/build/initrd.cpio.gz "$HOSTHASH"; do
-    [ -f "$f" ] || { echo "bench-linux: $f missing (make images)"; exit 1; }
-done
+linux_setup bench-linux
 if [ -x "$VSMP" ]; then cp "$VSMP" "$T/vsmp"; VSMP=$T/vsmp; fi
 FAILED=0
 

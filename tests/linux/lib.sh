@@ -125,6 +125,19 @@ linux_start() {
 linux_type() { printf "$1" >&"$LINUX_IN"; }
 
 # linux_seen ERE: the console so far has a match.
+# linux_setup WHO: what a script that boots the guest does first, after
+# making its folder $T: remove $T and any guest still running at exit,
+# and stop (status 1, "WHO: FILE missing (make images)") unless the
+# images and $HOSTHASH (the hashing workload's host build) are there.
+linux_setup() {
+    trap '[ -z "${LINUX_PID:-}" ] || linux_signal KILL; rm -rf "$T"' EXIT
+    trap 'exit 130' INT TERM
+    local f
+    for f in images/build/vmlinuz images/build/initrd.cpio.gz "$HOSTHASH"; do
+        [ -f "$f" ] || { echo "$1: $f missing (make images)"; exit 1; }
+    done
+}
+
 # linux_console: the console so far, without carriage returns. Its status
 # is 0 even when the reader stops early: under `set -o pipefail` a
 # `linux_console | grep -q` whose grep exits at the first match would

@@ -44,13 +44,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-linux.XXXXXX")
 # shellcheck source=tests/linux/lib.sh
 . "$SRC/tests/linux/lib.sh"
 VSMP_SRC=$VSMP
-cleanup() { [ -z "${LINUX_PID:-}" ] || linux_signal KILL; rm -rf "$T"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for f in images/build/vmlinuz images/build/initrd.cpio.gz "$HOSTHASH"; do
-    [ -f "$f" ] || { echo "check-linux: $f missing (make images)"; exit 1; }
-done
+linux_setup check-linux
 
 PASS=0 FAIL=0
 pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
