@@ -16,3 +16,12 @@ bench: bench-linux
 bench-linux-hot: vsmp images images-dbg
 	@BUILD=$(BUILD) bash bench/linux_hot.sh
 bench: bench-linux-hot
+
+# make bench-disk (bench/disk.sh, also run by `make bench`): the guest's
+# sequential write (with and without fsync), cold sequential read and
+# random 4 KiB reads under vsmp and QEMU TCG at 1 and 2 CPUs, and the
+# flush-then-kill test 20 times. See docs/disk.md.
+.PHONY: bench-disk
+bench-disk: vsmp images
+	@BUILD=$(BUILD) bash bench/disk.sh
+bench: bench-disk

@@ -49,11 +49,13 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # linux_cfg_read CFG: sets CFG_MEMORY, CFG_KERNEL, CFG_INITRD, CFG_CMDLINE
+# and CFG_DISKS (an array, "PATH" or "PATH ro" per `disk` line, in order)
 # from a vsmp config (paths relative to its folder, as vsmp reads them).
 linux_cfg_read() {
     local cfg=$1 dir key rest
     dir=$(cd "$(dirname "$cfg")" && pwd)
     CFG_MEMORY=128M CFG_KERNEL='' CFG_INITRD='' CFG_CMDLINE=''
+    CFG_DISKS=()
     while IFS= read -r line || [ -n "$line" ]; do
         line=${line%%#*}
         read -r key rest <<<"$line" || true
@@ -62,25 +64,38 @@ linux_cfg_read() {
         kernel) CFG_KERNEL=$rest ;;
         initrd) CFG_INITRD=$rest ;;
         cmdline) CFG_CMDLINE=$rest ;;
+        disk) [ "${rest#/}" != "$rest" ] || rest=$dir/$rest
+              CFG_DISKS+=("$rest") ;;
         esac
     done <"$cfg"
     [ -z "$CFG_KERNEL" ] || [ "${CFG_KERNEL#/}" != "$CFG_KERNEL" ] || CFG_KERNEL=$dir/$CFG_KERNEL
     [ -z "$CFG_INITRD" ] || [ "${CFG_INITRD#/}" != "$CFG_INITRD" ] || CFG_INITRD=$dir/$CFG_INITRD
 }
 
-# linux_command MODE CFG: sets CMD (an array) for the mode (see above).
+# linux_command MODE CFG: sets CMD (an array) for the mode (see above);
+# vsmp's options from LINUX_VSMP_OPTS (words; none by default).
 linux_command() {
-    local mode=${1%%:*} n=${1#*:} cfg=$2
+    local mode=${1%%:*} n=${1#*:} cfg=$2 opts
+    read -r -a opts <<<"${LINUX_VSMP_OPTS:-}"
     case $mode in
     qemu)
         linux_cfg_read "$cfg"
         CMD=("$QEMU" -nodefaults -no-user-config -display none -serial stdio -no-reboot
              "${QEMU_TIMING[@]}" -cpu "$QEMU_CPU" -smp "$n" -m "$CFG_MEMORY" -kernel "$CFG_KERNEL")
         [ -z "$CFG_INITRD" ] || CMD+=(-initrd "$CFG_INITRD")
+        # each `disk` as virtio-blk (PCI on QEMU's pc; vsmp's is
+        # virtio-mmio): vda, vdb, ... in the same order
+        local d
+        for d in "${CFG_DISKS[@]}"; do
+            case $d in
+            *' ro') CMD+=(-drive "file=${d% ro},format=raw,if=virtio,readonly=on") ;;
+            *) CMD+=(-drive "file=$d,format=raw,if=virtio") ;;
+            esac
+        done
         CMD+=(-append "$CFG_CMDLINE") ;;
-    sm)     CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,vader' "$VSMP" "$cfg") ;;
-    tcp)    CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,tcp' --mca osc pt2pt "$VSMP" "$cfg") ;;
-    single) CMD=("$VSMP" "$cfg") ;;
+    sm)     CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,vader' "$VSMP" "${opts[@]}" "$cfg") ;;
+    tcp)    CMD=("$MPIRUN" --oversubscribe -np "$n" --mca btl 'self,tcp' --mca osc pt2pt "$VSMP" "${opts[@]}" "$cfg") ;;
+    single) CMD=("$VSMP" "${opts[@]}" "$cfg") ;;
     netns)  CMD=(env VSMP="$VSMP" bash "$SRC/tests/integration/netns.sh" --run "$n"
                  "$(cd "$(dirname "$cfg")" && pwd)/$(basename "$cfg")") ;;
     *) echo "linux: unknown mode $1" >&2; return 1 ;;
