@@ -204,3 +204,34 @@ Test(platform, windows_do_not_overlap)
         }
     }
 }
+
+/* Disks: one rank-0 window per disk at 0xFEB00000 + i * 0x1000 (0x200
+ * bytes), forwarded by other ranks, and the ACPI view lists the same
+ * windows with GSI 16 + i, level-triggered. */
+Test(platform, virtio_disks_from_the_description)
+{
+    struct platform p;
+    platform_describe(&p, 2, 16u << 20, 0);
+    cr_assert_eq(p.nvirtio, 0);
+    cr_assert_eq(platform_acpi(&p).nvirtio, 0);
+    cr_assert_not(platform_forwarded(&p, PW_MMIO, 0xfeb00000u, 4));
+    platform_describe(&p, 2, 16u << 20, 3);
+    cr_assert_eq(p.nvirtio, 3);
+    struct acpi_config a = platform_acpi(&p);
+    cr_assert_eq(a.nvirtio, 3);
+    for (int i = 0; i < 3; i++) {
+        uint32_t base = 0xfeb00000u + 0x1000u * (uint32_t)i;
+        const struct platform_window *w = platform_window_at(&p, PW_MMIO, base + 0x70, 4);
+        cr_assert_not_null(w, "disk %d's window", i);
+        cr_assert_eq(w->where, PW_RANK0);
+        cr_assert_eq(w->base, base);
+        cr_assert_eq(w->size, 0x200);
+        cr_assert(platform_forwarded(&p, PW_MMIO, base + 0x100, 4));
+        cr_assert_not(platform_forwarded(&p, PW_MMIO, base + 0x200, 4), "past the window");
+        cr_assert_eq(a.virtio[i].base, base);
+        cr_assert_eq(a.virtio[i].size, 0x200);
+        cr_assert_eq(a.virtio[i].gsi, 16u + (uint32_t)i);
+        cr_assert_not(a.virtio[i].edge);
+    }
+    cr_assert_not(platform_forwarded(&p, PW_MMIO, 0xfeb03000u, 4), "no fourth disk");
+}
