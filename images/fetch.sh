@@ -8,6 +8,10 @@
 #                    functions only, at an address moved by KASLR: the
 #                    offset is kallsyms' _text minus System.map's)
 #   OUTDIR/busybox   /bin/busybox of busybox-static:i386
+#   OUTDIR/kmod/     the kernel modules a virtio disk with ext4 needs
+#                    ($IMG_KMODS, default virtio_mmio virtio_pci virtio_blk
+#                    ext4, with their dependencies: images/kmods.sh) and
+#                    kmod/order, the order to load them in
 #   OUTDIR/packages  the package names and versions used
 # Debian packages go to OUTDIR/deb (kept: a file already there with the
 # size and SHA-256 apt names is not fetched again). Package names and
@@ -101,4 +105,8 @@ update "$vmlinuz" "$OUT/vmlinuz" 644
 [ -z "$kconfig" ] || update "$kconfig" "$OUT/config" 644
 [ -z "$sysmap" ] || update "$sysmap" "$OUT/System.map" 644
 update "$x/b/bin/busybox" "$OUT/busybox" 755
+moddir=$(find "$x/k/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+[ -n "$moddir" ] || die "${debfile[kernel]} holds no /lib/modules/VERSION"
+# shellcheck disable=SC2086
+bash "$(dirname "$0")/kmods.sh" "$moddir" "$OUT/kmod" ${IMG_KMODS:-virtio_mmio virtio_pci virtio_blk ext4}
 update "$x/packages" "$OUT/packages" 644

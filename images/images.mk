@@ -4,20 +4,34 @@
 #                 /init, the test programs), both from i386 packages that
 #                 apt resolves and downloads now (images/fetch.sh); plus
 #                 images/build/host/hashwork, the host build of the hashing
-#                 workload that gives the tests their expected digests.
+#                 workload that gives the tests their expected digests;
+#                 images/build/kmod/ (the virtio and ext4 modules the
+#                 initramfs loads for root=/dev/vdX, from the kernel
+#                 package: images/kmods.sh); images/build/rootfs.img, the
+#                 pristine ext4 root disk (images/mkrootfs.sh), and
+#                 images/build/disk.img, the user's disk for `make run`:
+#                 a copy of rootfs.img made only when it is absent, so
+#                 what the guest wrote there stays (make disk-reset
+#                 throws it away).
 # images/linux.cfg boots the result. Included by the top Makefile; paths
 # are relative to the source root. The guest programs are compiled here
 # for i686 without MMX/SSE; nothing 32-bit runs on the host.
 IMG_OUT    := images/build
-IMG_PROGS  := atomics hashwork forkexec
+IMG_PROGS  := atomics hashwork forkexec diskio
 IMG_GUEST  := $(IMG_PROGS:%=$(IMG_OUT)/guest/%)
 IMG_SCRIPTS := images/guest/init $(wildcard images/guest/bin/*)
 IMG_GUEST_CFLAGS := -m32 -static -s -march=i686 -mno-sse -mno-mmx -mfpmath=387 -O2 \
                     -std=gnu11 -Wall -Wextra -Werror -pthread
 IMG_HOST_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -O2
 
-.PHONY: images images-fetch images-dbg clean-images
-images: $(IMG_OUT)/vmlinuz $(IMG_OUT)/initrd.cpio.gz $(IMG_OUT)/host/hashwork
+# IMG_KMODS: the modules root=/dev/vdX needs (their dependencies are
+# found in the modules); IMG_ROOTFS_SIZE: rootfs.img's size (sparse).
+IMG_KMODS  ?= virtio_mmio virtio_pci virtio_blk ext4
+IMG_ROOTFS_SIZE ?= 256M
+
+.PHONY: images images-fetch images-dbg clean-images disk-reset
+images: $(IMG_OUT)/vmlinuz $(IMG_OUT)/initrd.cpio.gz $(IMG_OUT)/host/hashwork \
+        $(IMG_OUT)/rootfs.img $(IMG_OUT)/disk.img
 
 # make images-dbg: the kernel's full symbol table from its -dbg package
 # (images/fetch-dbg.sh, about 760 MB through apt), for naming the data in
@@ -29,9 +43,9 @@ $(IMG_OUT)/System.map-full: | $(IMG_OUT)/vmlinuz
 # Always asks apt (a newer kernel package may have appeared); rewrites the
 # outputs only when they change.
 images-fetch:
-	@bash images/fetch.sh $(IMG_OUT)
-$(IMG_OUT)/vmlinuz $(IMG_OUT)/busybox &: images-fetch
-	@test -f $(IMG_OUT)/vmlinuz && test -f $(IMG_OUT)/busybox
+	@IMG_KMODS='$(IMG_KMODS)' bash images/fetch.sh $(IMG_OUT)
+$(IMG_OUT)/vmlinuz $(IMG_OUT)/busybox $(IMG_OUT)/packages $(IMG_OUT)/kmod/order &: images-fetch
+	@test -f $(IMG_OUT)/vmlinuz && test -f $(IMG_OUT)/busybox && test -f $(IMG_OUT)/kmod/order
 
 $(IMG_OUT)/guest/%: images/progs/%.c images/images.mk
 	@mkdir -p $(@D)
@@ -44,9 +58,23 @@ $(IMG_OUT)/host/hashwork: images/progs/hashwork.c
 	$(CC) $(IMG_HOST_CFLAGS) -o $@ $<
 
 $(IMG_OUT)/initrd.cpio.gz: $(IMG_OUT)/busybox $(IMG_GUEST) $(IMG_OUT)/host/mkcpio \
-                           images/mkinitrd.sh $(IMG_SCRIPTS)
+                           $(IMG_OUT)/kmod/order images/mkinitrd.sh $(IMG_SCRIPTS)
 	@bash images/mkinitrd.sh $(IMG_OUT)
 
-# The downloaded packages and everything built from them.
+$(IMG_OUT)/rootfs.img: $(IMG_OUT)/busybox $(IMG_GUEST) images/mkrootfs.sh $(IMG_SCRIPTS) \
+                       $(IMG_OUT)/packages images/images.mk
+	@IMG_ROOTFS_SIZE=$(IMG_ROOTFS_SIZE) bash images/mkrootfs.sh $(IMG_OUT)
+
+# Only when absent (order-only): the guest's writes survive make images.
+$(IMG_OUT)/disk.img: | $(IMG_OUT)/rootfs.img
+	cp --sparse=always $(IMG_OUT)/rootfs.img $@.tmp
+	mv -f $@.tmp $@
+
+# make disk-reset: throws the user's disk away; the next make images or
+# make run starts it again from rootfs.img.
+disk-reset:
+	rm -f $(IMG_OUT)/disk.img
+
+# The downloaded packages and everything built from them (disk.img too).
 clean-images:
 	rm -rf $(IMG_OUT)

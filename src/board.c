@@ -39,6 +39,7 @@
 #include "watchdog.h"
 
 _Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the answer timeout");
+_Static_assert(CONFIG_MAX_DISKS == PLATFORM_MAX_DISKS, "one disk limit");
 
 /* ---- clocks ---- */
 
@@ -259,6 +260,14 @@ void board_mark_pending(struct machine *m, int handle)
     m->cpu.exit_request = 1;             /* do it at the end of this slice */
 }
 
+void board_continue(struct machine *m, int handle)
+{
+    if (handle < 0 || handle >= m->nwork)
+        return;
+    m->work[handle].pending = true;
+    m->work_pending = true;
+}
+
 /* Rank 0, between slices (never inside an access or a DSM wait): every
  * pending work, once; work marked meanwhile runs at the next call. Guest
  * RAM is reached through phys (the DSM), as a CPU reaches it. */
@@ -292,6 +301,58 @@ static void attach_apic(struct machine *m)
     m->cpu.apic = &m->apic;
     m->cpu.apic_base = apic_get_base(&m->apic);   /* BSP bit: cpu_apic_init() */
     m->cpu.intr = m->apic.out;
+}
+
+/* ---- disks (virtio-mmio block devices, docs/devices.md) ---- */
+
+static void disk_kick(void *ctx)
+{
+    struct board_disk *d = ctx;
+    board_mark_pending(d->m, d->work);
+}
+
+static void disk_work(void *ctx)
+{
+    struct board_disk *d = ctx;
+    if (virtio_blk_work(&d->blk))
+        board_continue(d->m, d->work);
+}
+
+/* Each `disk` line: its image opened and locked, the device in its
+ * window, its interrupt on IOAPIC pin 16 + i. 0, or -1 with
+ * "CONFIG:LINE: IMAGE: cause" in err. */
+static int setup_disks(struct machine *m, const struct config *cfg, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->ndisks && i < m->plat.nvirtio; i++) {
+        struct board_disk *d = &m->disk[i];
+        const struct config_disk *c = &cfg->disk[i];
+        struct diskfile df;
+        char why[768];
+        if (diskfile_open(&df, c->path, c->ro, why, sizeof why)) {
+            snprintf(err, errlen, "%s:%d: %s", cfg->file, c->line, why);
+            return -1;
+        }
+        char serial[VIRTIO_BLK_ID_BYTES + 1];
+        snprintf(serial, sizeof serial, "vsmp-disk-%d", i);
+        d->m = m;
+        d->work = board_add_work(m, disk_work, d);
+        const struct acpi_virtio_mmio *v = &m->plat.virtio[i];
+        struct irq_line irq = { ioapic_irq_line, &m->ioapic, (int)v->gsi };
+        if (d->work < 0 ||
+            virtio_blk_init(&d->blk, &m->phys, &df, serial, 0, irq, disk_kick, d)) {
+            diskfile_close(&df);
+            snprintf(err, errlen, "%s:%d: %s: cannot set up the disk", cfg->file, c->line, c->path);
+            return -1;
+        }
+        d->live = true;
+        m->ndisks = i + 1;
+        if (phys_add_mmio(&m->phys, v->base, v->size, &d->blk.mmio, virtio_mmio_read,
+                          virtio_mmio_write)) {
+            snprintf(err, errlen, "%s:%d: cannot map the disk's window", cfg->file, c->line);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int setup_devices(struct machine *m, const struct config *cfg)
@@ -344,7 +405,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
     }
     if (m->ncpus <= rank)
         m->ncpus = rank + 1;
-    platform_describe(&m->plat, m->ncpus, cfg->memory);
+    platform_describe(&m->plat, m->ncpus, cfg->memory, cfg->ndisks);
     int rc = t ? phys_init_borrowed(&m->phys, t->ram, cfg->memory)
                : phys_init(&m->phys, cfg->memory);
     if (rc != 0) {
@@ -455,6 +516,10 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         machine_destroy(m);
         return NULL;
     }
+    if (setup_disks(m, cfg, err, errlen)) {
+        machine_destroy(m);
+        return NULL;
+    }
     setup_cpu(m, cfg);
     if (setup_smp(m, cfg, err, errlen)) {
         machine_destroy(m);
@@ -545,6 +610,9 @@ void machine_destroy(struct machine *m)
         return;
     if (m->devices)
         uart_flush(&m->uart);
+    for (int i = 0; i < m->ndisks; i++)
+        if (m->disk[i].live)
+            virtio_blk_free(&m->disk[i].blk);
     if (m->has_cpu)
         cpu_free(&m->cpu);
     dsm_free(m->dsm);

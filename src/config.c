@@ -108,8 +108,9 @@ static char *xstrdup(const char *s)
 }
 
 /* PATH as written, made relative to the config's folder, checked to be a
- * readable regular file. */
-static int take_path(struct parse *ps, const char *kw, const char *arg, char **out)
+ * readable regular file (and, with nonempty, not of length zero). */
+static int take_path_check(struct parse *ps, const char *kw, const char *arg, bool nonempty,
+                           char **out)
 {
     size_t n = strlen(ps->dir) + strlen(arg) + 1;
     char *full = malloc(n);
@@ -129,7 +130,49 @@ static int take_path(struct parse *ps, const char *kw, const char *arg, char **o
         free(full);
         return perr(ps, ps->line, "%s '%s': not a regular file", kw, arg);
     }
+    if (nonempty && st.st_size == 0) {
+        free(full);
+        return perr(ps, ps->line, "%s '%s': empty (zero length)", kw, arg);
+    }
     *out = full;
+    return 0;
+}
+
+static int take_path(struct parse *ps, const char *kw, const char *arg, char **out)
+{
+    return take_path_check(ps, kw, arg, false, out);
+}
+
+/* `disk PATH [ro]`: up to CONFIG_MAX_DISKS lines, in file order. */
+static int take_disk(struct parse *ps, char *arg, int nargs)
+{
+    struct config *cfg = ps->cfg;
+    if (nargs == 0)
+        return perr(ps, ps->line, "'disk' needs an image path (disk PATH [ro])");
+    if (nargs > 2)
+        return perr(ps, ps->line, "'disk' takes a path and optionally 'ro', got '%s'", arg);
+    if (cfg->ndisks == CONFIG_MAX_DISKS)
+        return perr(ps, ps->line, "more than %d 'disk' lines (the first on line %d)",
+                    CONFIG_MAX_DISKS, cfg->disk[0].line);
+    char *second = NULL;
+    if (nargs == 2) {
+        char *p = arg;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        *p++ = 0;
+        while (isspace((unsigned char)*p))
+            p++;
+        second = p;
+        if (strcmp(second, "ro"))
+            return perr(ps, ps->line, "'disk %s %s': the second word can only be 'ro'", arg,
+                        second);
+    }
+    struct config_disk *d = &cfg->disk[cfg->ndisks];
+    if (take_path_check(ps, "disk", arg, true, &d->path))
+        return -1;
+    d->ro = second != NULL;
+    d->line = ps->line;
+    cfg->ndisks++;
     return 0;
 }
 
@@ -232,7 +275,9 @@ static int parse_line(struct parse *ps, char *s)
     for (int k = 0; k < K_COUNT; k++)
         if (!strcmp(kw, keywords[k]))
             return setting(ps, k, s, nargs);
-    if (!strcmp(kw, "disk") || !strcmp(kw, "image"))
+    if (!strcmp(kw, "disk"))
+        return take_disk(ps, s, nargs);
+    if (!strcmp(kw, "image"))
         return perr(ps, ps->line, "'%s' is not supported yet", kw);
     return perr(ps, ps->line, "unknown keyword '%s'", kw);
 }
@@ -330,6 +375,8 @@ void config_free(struct config *cfg)
     free(cfg->initrd);
     free(cfg->rom);
     free(cfg->cmdline);
+    for (int i = 0; i < cfg->ndisks; i++)
+        free(cfg->disk[i].path);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -11,6 +11,10 @@
  *   console stdio|none COM1 on stdin/stdout (default) or nowhere
  *   cpus N             expected number of CPUs (= MPI ranks); optional
  *   jit-cache SIZE     translated-code cache per CPU (default 32M, 1M..1G)
+ *   disk PATH [ro]     a virtio-mmio block device on the raw image PATH
+ *                      (up to CONFIG_MAX_DISKS lines; line i in file order
+ *                      is the guest's vda, vdb, ...); `ro`: read-only.
+ *                      The image must not be empty (docs/devices.md).
  *
  * Relative paths are relative to the folder holding the config file, and
  * each file must exist, be readable and be a regular file when the config
@@ -32,6 +36,13 @@
 #define CONFIG_JIT_CACHE_MAX (1ull << 30)
 #define CONFIG_LINE_MAX    8192u          /* bytes a line, without its newline */
 #define CONFIG_FILE_MAX    (1u << 20)     /* bytes in the whole file */
+#define CONFIG_MAX_DISKS   4
+
+struct config_disk {
+    char *path;                 /* made relative to the config's folder */
+    int ro;                     /* `disk PATH ro` */
+    int line;                   /* its line (for error messages) */
+};
 
 enum console_kind { CONSOLE_STDIO, CONSOLE_NONE };
 
@@ -43,6 +54,8 @@ struct config {
     int cpus;                   /* 0: not given */
     int cpus_line;              /* line of `cpus` (for its error message) */
     uint64_t jit_cache;         /* code cache bytes, 0: default */
+    struct config_disk disk[CONFIG_MAX_DISKS];
+    int ndisks;
     int lines;                  /* number of lines read */
 };
 

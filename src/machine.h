@@ -120,6 +120,13 @@ struct machine_stats {
     uint64_t minor_faults;      /* host page faults (first touches) */
     uint64_t jit_blocks;        /* blocks translated (again after a loss) */
     uint64_t jit_helper_calls;  /* instructions run through interpreter handlers */
+    /* rank 0: the disks (virtio-mmio block devices), all together */
+    uint64_t disks;             /* how many */
+    uint64_t disk_requests;     /* completed */
+    uint64_t disk_bytes;        /* read + written */
+    uint64_t disk_flushes;
+    uint64_t disk_errors;       /* answered IOERR/UNSUPP, malformed chains */
+    uint64_t disk_max_service_ns;   /* the longest single service between slices */
     struct dsm_stats dsm;       /* zero with one CPU */
 };
 

@@ -30,6 +30,7 @@
 #include "io/pic.h"
 #include "io/pit.h"
 #include "io/uart.h"
+#include "io/virtio_blk.h"
 #include "machine.h"
 #include "mem/dsm.h"
 #include "mem/phys.h"
@@ -70,6 +71,14 @@ struct board_work {
     bool pending;
 };
 
+/* Rank 0: one virtio-mmio disk (the config's disk line i) and its work. */
+struct board_disk {
+    struct machine *m;
+    int work;                    /* board_add_work handle */
+    bool live;                   /* initialised (free it) */
+    struct virtio_blk blk;
+};
+
 struct machine {
     struct phys phys;
     struct cpu cpu;
@@ -96,6 +105,8 @@ struct machine {
     struct board_work work[BOARD_MAX_WORK];   /* rank 0 */
     int nwork;
     bool work_pending;           /* some work[].pending */
+    struct board_disk disk[PLATFORM_MAX_DISKS];   /* rank 0 */
+    int ndisks;
 
     /* ---- N > 1 ---- */
     const struct dsm_transport *tr;
@@ -147,6 +158,9 @@ static inline uint64_t host_now_ns(void *ctx)
  * from the register access, run by rank 0 between slices. */
 int board_add_work(struct machine *m, void (*run)(void *ctx), void *ctx);
 void board_mark_pending(struct machine *m, int handle);
+/* From the work itself: not finished, run it again at the next poll
+ * (after a full slice: the CPU's slice is not cut short). */
+void board_continue(struct machine *m, int handle);
 void board_run_pending(struct machine *m);
 
 /* ---- xrank.c ---- */

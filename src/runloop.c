@@ -127,6 +127,10 @@ static bool halted_forever(const struct machine *m)
  * then poll. */
 static void sleep_for_event(struct machine *m)
 {
+    if (m->work_pending) {               /* a device's work goes on (a large request) */
+        poll_devices(m, host_now_ns(NULL));
+        return;
+    }
     uint64_t now = host_now_ns(NULL);
     uint64_t next = next_timer_ns(m);
     uint64_t wait = next > now ? next - now : 0;

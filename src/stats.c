@@ -11,6 +11,7 @@
 #include "machine_impl.h"
 
 static void print_host_stats(const struct machine_stats *s, FILE *f);
+static void print_disk_stats(const struct machine_stats *s, FILE *f);
 
 static uint64_t timeval_ns(struct timeval tv)
 {
@@ -26,6 +27,7 @@ static void print_stats(const struct machine *m, uint64_t t0)
     struct machine_stats st;
     machine_get_stats(m, &st);
     print_host_stats(&st, stderr);
+    print_disk_stats(&st, stderr);
 }
 
 /* The end of machine_run(): its wall time and the host's account of the
@@ -62,6 +64,28 @@ void machine_get_stats(const struct machine *m, struct machine_stats *out)
         dsm_migratory_stats(m->dsm, &out->dsm.migratory_reads, &out->dsm.migratory_dropped);
     } else
         memset(&out->dsm, 0, sizeof out->dsm);
+    out->disks = (uint64_t)m->ndisks;
+    for (int i = 0; i < m->ndisks; i++) {
+        const struct virtio_blk_stats *d = &m->disk[i].blk.st;
+        out->disk_requests += d->requests;
+        out->disk_bytes += d->bytes;
+        out->disk_flushes += d->flushes;
+        out->disk_errors += d->errors;
+        if (d->max_service_ns > out->disk_max_service_ns)
+            out->disk_max_service_ns = d->max_service_ns;
+    }
+}
+
+/* Rank 0's disks: requests, bytes, flushes, the longest single service
+ * between two slices (a large request is served in pieces). */
+static void print_disk_stats(const struct machine_stats *s, FILE *f)
+{
+    if (!s->disks)
+        return;
+    fprintf(f, "vsmp: rank %d: disks: %" PRIu64 " requests, %" PRIu64 " bytes, %" PRIu64
+            " flushes, %" PRIu64 " errors, longest service %.0f us\n",
+            s->rank, s->disk_requests, s->disk_bytes, s->disk_flushes, s->disk_errors,
+            (double)s->disk_max_service_ns / 1e3);
 }
 
 /* Where a rank's host time went: guest code (and its speed there),
@@ -92,6 +116,7 @@ void machine_stats_print(const struct machine_stats *st, int n, FILE *f)
                 secs > 0 ? (double)s->instructions / secs / 1e6 : 0.0,
                 (double)s->halt_ns / 1e9, s->slices, s->slice_insns, s->pause_exits);
         print_host_stats(s, f);
+        print_disk_stats(s, f);
         if (n <= 1)
             continue;
         fprintf(f, "vsmp: rank %d: IPIs sent %" PRIu64 " received %" PRIu64
@@ -131,12 +156,15 @@ void machine_stats_json(const struct machine_stats *st, int n, FILE *f)
                 ", \"cpu_sys_ns\": %" PRIu64 ", \"context_switches_voluntary\": %" PRIu64
                 ", \"context_switches_involuntary\": %" PRIu64 ", \"page_faults\": %" PRIu64
                 ", \"blocks_translated\": %" PRIu64 ", \"handler_call_insns\": %" PRIu64
-                ", \"dsm\": ",
+                ", \"disk_requests\": %" PRIu64 ", \"disk_bytes\": %" PRIu64
+                ", \"disk_flushes\": %" PRIu64 ", \"disk_errors\": %" PRIu64
+                ", \"disk_max_service_ns\": %" PRIu64 ", \"dsm\": ",
                 i ? "," : "", s->rank, s->instructions, s->run_ns, s->halt_ns, s->slices,
                 s->slice_insns, s->pause_exits, s->ipis_sent, s->ipis_recv, s->io_requests, s->io_wait_ns,
                 s->io_served, s->msgs_sent, s->guest_ns, s->poll_ns, s->cpu_user_ns, s->cpu_sys_ns,
                 s->csw_voluntary, s->csw_involuntary, s->minor_faults, s->jit_blocks,
-                s->jit_helper_calls);
+                s->jit_helper_calls, s->disk_requests, s->disk_bytes, s->disk_flushes,
+                s->disk_errors, s->disk_max_service_ns);
         dsm_stats_json(&s->dsm, s->rank, f);
         fprintf(f, "}");
     }

@@ -471,7 +471,7 @@ int multiboot_load(struct phys *p, const struct mb_input *in, struct mb_boot *ou
                           in->initrd_len);
     struct platform def;
     if (!in->platform)
-        platform_describe(&def, 1, p->ram_size);
+        platform_describe(&def, 1, p->ram_size, 0);
     return load(p, in->platform ? in->platform : &def, &k, in->initrd ? &ird : NULL,
                 in->initrd_name, in->cmdline, out, err, errlen);
 }
@@ -481,7 +481,7 @@ int multiboot_load_files(struct phys *p, const char *kernel, const char *initrd,
                          char *err, size_t errlen)
 {
     struct platform def;
-    platform_describe(&def, 1, p->ram_size);
+    platform_describe(&def, 1, p->ram_size, 0);
     return multiboot_load_platform_files(p, &def, kernel, initrd, cmdline, out, err, errlen);
 }
 

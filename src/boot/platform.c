@@ -11,6 +11,7 @@
 #include "io/acpi_pm.h"
 #include "io/debugexit.h"
 #include "io/ioapic.h"
+#include "io/virtio_mmio.h"
 
 static void add_window(struct platform *p, const char *name, enum platform_space space,
                        enum platform_where where, uint32_t base, uint32_t size)
@@ -22,7 +23,7 @@ static void add_window(struct platform *p, const char *name, enum platform_space
         };
 }
 
-void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes)
+void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes, int ndisks)
 {
     memset(p, 0, sizeof *p);
     p->ncpus = ncpus;
@@ -54,6 +55,17 @@ void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes)
     add_window(p, "debug-exit", PW_PORT, PW_RANK0, DEBUGEXIT_PORT, 1);
     add_window(p, "ACPI PM1a event+control", PW_PORT, PW_RANK0, ACPI_PM1A_EVT, 6);
     add_window(p, "ACPI reset", PW_PORT, PW_RANK0, ACPI_RESET_PORT, 1);
+    static const char *const names[PLATFORM_MAX_DISKS] = {
+        "virtio-mmio disk 0", "virtio-mmio disk 1", "virtio-mmio disk 2", "virtio-mmio disk 3",
+    };
+    for (int i = 0; i < ndisks && i < PLATFORM_MAX_DISKS; i++) {
+        uint32_t base = VIRTIO_MMIO_BASE + (uint32_t)i * VIRTIO_MMIO_STRIDE;
+        add_window(p, names[i], PW_MMIO, PW_RANK0, base, VIRTIO_MMIO_SIZE);
+        p->virtio[p->nvirtio++] = (struct acpi_virtio_mmio){
+            .base = base, .size = VIRTIO_MMIO_SIZE,
+            .gsi = VIRTIO_MMIO_FIRST_GSI + (uint32_t)i, .edge = false,
+        };
+    }
 }
 
 struct mptable_config platform_mptable(const struct platform *p)
@@ -84,6 +96,8 @@ struct acpi_config platform_acpi(const struct platform *p)
         .pm1a_cnt = ACPI_PM1A_CNT,
         .reset_port = ACPI_RESET_PORT,
         .reset_value = ACPI_RESET_VALUE,
+        .nvirtio = p->nvirtio,
+        .virtio = p->nvirtio ? p->virtio : NULL,
     };
 }
 

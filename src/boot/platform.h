@@ -23,14 +23,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot/acpi.h"
+
 struct mptable_config;
-struct acpi_config;
 
 #define PLATFORM_ISA_IRQS     16
 #define PLATFORM_NO_PIN       0xffu     /* isa_pin[]: not wired (the cascade) */
 #define PLATFORM_MAX_WINDOWS  24
 #define PLATFORM_LOW_MEM_END  0x000a0000u   /* conventional memory ends here */
 #define PLATFORM_HIGH_MEM     0x00100000u   /* extended memory starts here */
+#define PLATFORM_MAX_DISKS    4             /* virtio-mmio block devices */
 
 enum platform_space { PW_PORT, PW_MMIO };
 enum platform_where {
@@ -67,10 +69,16 @@ struct platform {
     uint8_t extint_pin;
     struct platform_window window[PLATFORM_MAX_WINDOWS];
     int nwindows;
+    /* virtio-mmio device i (the config's disk line i): its window (also
+     * in window[], rank 0's) and its IOAPIC pin, level-triggered, active
+     * high; the ACPI DSDT's \_SB.VRnn entries come from here. */
+    struct acpi_virtio_mmio virtio[PLATFORM_MAX_DISKS];
+    int nvirtio;
 };
 
-/* The PC vsmp emulates, for ncpus CPUs and ram_bytes of RAM. */
-void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes);
+/* The PC vsmp emulates, for ncpus CPUs, ram_bytes of RAM and ndisks
+ * virtio-mmio block devices (0..PLATFORM_MAX_DISKS). */
+void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes, int ndisks);
 
 /* The MP table's view (mptable.h); the caller adds the CPU's CPUID
  * signature and features. */

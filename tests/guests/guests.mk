@@ -9,7 +9,7 @@ GUEST_OUT     := $(BUILD)/tests/guests
 GUEST_NAMES   := hello demo realmode paging privilege pit uart x87 bench_cpu tss \
                  smc codepage midblock irqloop repstr repsmc cachefill bench_mem bench_sys \
                  apic ioapic mptable smp bench_par bench_lock popss nmi rflag zeromem v86 \
-                 kvmclock acpi panic halt biosreset
+                 kvmclock acpi panic halt biosreset vdisk
 GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_NASM    ?= nasm
 GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -ffreestanding -fno-pic -fno-pie \
@@ -70,6 +70,9 @@ $(GUEST_OUT)/nmi.o: $(GUEST_SRC_DIR)/lib/smp.h
 # untouched guest RAM reads as zero on every CPU (issue 14, item 2)
 GUEST_EXTRA_zeromem := $(GUEST_EXTRA_smp)
 $(GUEST_OUT)/zeromem.o: $(GUEST_SRC_DIR)/lib/smp.h
+# the virtio-mmio disk driven by the guest at 2 CPUs (issue 16)
+GUEST_EXTRA_vdisk := $(GUEST_EXTRA_smp)
+$(GUEST_OUT)/vdisk.o: $(GUEST_SRC_DIR)/lib/smp.h
 # Linux's `halt`: every CPU halted after the kernel's halt line (halt.N)
 GUEST_EXTRA_halt := $(GUEST_EXTRA_smp)
 $(GUEST_OUT)/halt.o: $(GUEST_SRC_DIR)/lib/smp.h

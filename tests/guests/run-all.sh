@@ -9,7 +9,7 @@ names=${GUESTS:-"hello demo realmode paging privilege pit uart x87 bench_cpu tss
     nmi.1 nmi.2 rflag v86 kvmclock
     zeromem.1 zeromem.2 zeromem.4 acpi.1 acpi.2 acpi_reset
     panic.1 panic.2 halt.1 halt.2 halt.4 halt_nomsg halt_nomsg.2
-    biosreset"}
+    biosreset vdisk.2"}
 pass=0 failn=0 failed=""
 for n in $names; do
     if bash tests/guests/run-guest.sh "$n"; then

@@ -78,6 +78,10 @@ biosreset) want=0 ;;
 # (QEMU's default pc machine has an ACPI 1.0 FADT without a reset
 # register: its q35 machine has one)
 acpi_reset) elf=$out/acpi.elf; cmdline="reset"; want=0; qemu_args="-M q35" ;;
+# the virtio-mmio disk at 2 CPUs, on a fresh 64 KiB image (vdisk.2);
+# vsmp only: QEMU's pc machine has no virtio-mmio
+vdisk.[0-9]*) smp=${name#vdisk.}; elf=$out/vdisk.elf; QEMU=""; TMO=${GUEST_TIMEOUT:-300}
+    head -c 65536 /dev/zero > "$out/$name.img"; extra_cfg="disk $(abspath "$out/$name.img")" ;;
 esac
 # the ROM guest is a raw firmware image: `rom` in the config, -bios in QEMU
 image=$elf kind=kernel

@@ -389,6 +389,111 @@ run_error_cases() {
         "^vsmp: rank 1: .*triple fault" "message does not name rank 1's triple fault"
 }
 
+# Disk images (`disk PATH [ro]`): a missing, empty or non-regular image is
+# refused by every rank's config check; an image the user cannot open is
+# refused by rank 0 when it opens it (a singleton under setpriv: root
+# reads anything); a writable image that another job holds (its lock) is
+# refused by rank 0 at once, and at 2 ranks every rank ends with status 2
+# and one line. After the holder is killed the image is usable again.
+run_disk_cases() {
+    local idle=$SRC/$OWN_GUESTS/idle.elf hello=$SRC/$GUESTS/hello.elf
+    bad_cfg dmissing "memory 16M" "kernel $hello" "disk no-such.img"
+    err_case "disk: missing image" "$CFG/dmissing.cfg" 2 "dmissing\.cfg:3: disk 'no-such\.img': No such file"
+    : >"$CFG/empty.img"
+    bad_cfg dempty "memory 16M" "kernel $hello" "disk empty.img"
+    err_case "disk: zero-length image" "$CFG/dempty.cfg" 2 "dempty\.cfg:3: disk 'empty\.img': empty"
+    mkdir -p "$CFG/adir.img"
+    bad_cfg ddir "memory 16M" "kernel $hello" "disk adir.img"
+    err_case "disk: a directory" "$CFG/ddir.cfg" 2 "ddir\.cfg:3: disk 'adir\.img': not a regular file"
+    bad_cfg dword "memory 16M" "kernel $hello" "disk empty.img rw"
+    ERR_RANKS=2 err_case "disk: bad second word" "$CFG/dword.cfg" 2 "dword\.cfg:3: .*only be 'ro'"
+
+    # Not readable / not writable, as an unprivileged user: everything in
+    # a folder that user can reach, the images without the permission.
+    local name
+    if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+        local U=$T/nobody
+        mkdir -p "$U" && chmod 755 "$T" "$U"
+        cp "$T/vsmp" "$hello" "$U/"
+        head -c 1M /dev/zero >"$U/noread.img"; chmod 000 "$U/noread.img"
+        head -c 1M /dev/zero >"$U/nowrite.img"; chmod 444 "$U/nowrite.img"
+        printf 'memory 16M\nkernel hello.elf\ndisk noread.img\n' >"$U/noread.cfg"
+        printf 'memory 16M\nkernel hello.elf\ndisk nowrite.img\n' >"$U/nowrite.cfg"
+        printf 'memory 16M\nkernel hello.elf\ndisk nowrite.img ro\n' >"$U/rook.cfg"
+        chmod 644 "$U"/*.cfg "$U/hello.elf"
+        for c in noread nowrite rook; do
+            name="disk: $c (uid 65534) singleton"
+            RC=0
+            VSMP_INTEG_TAG=$TAG setsid timeout -k 5 "$CASE_TIMEOUT" \
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$U/vsmp" "$U/$c.cfg" \
+                </dev/null >"$T/out" 2>"$T/err" || RC=$?
+            LEFT=
+            case $c in
+            noread)  want=2 re="noread\.cfg:3: disk 'noread\.img': Permission denied" ;;
+            nowrite) want=2 re="nowrite\.cfg:3: .*nowrite\.img: Permission denied" ;;
+            rook)    want=1 re= ;;   # read-only: fine, the guest runs
+            esac
+            check_common "$name" "$want" || continue
+            if [ -n "$re" ] && { [ "$(vsmp_lines)" != 1 ] || ! grep '^vsmp:' "$T/err" | grep -q -E -- "$re"; }; then
+                fail "$name" "expected one line matching /$re/"; continue
+            fi
+            pass "$name"
+        done
+        chmod 700 "$T"
+    else
+        skip "disk: not readable" "needs root and setpriv"
+    fi
+
+    # The lock: job 1 holds a writable image (an idle guest); job 2 on it
+    # fails at once, as a singleton and at 2 ranks; a read-only user too.
+    # Job 1 runs from its own copy of vsmp, without the case tag, so that
+    # the checks after each case (nothing left running) do not count it;
+    # its timeout bounds it if this script dies first.
+    head -c 1M /dev/zero >"$CFG/held.img"
+    bad_cfg dheld1 "memory 16M" "kernel $idle" "disk held.img"
+    bad_cfg dheld2 "memory 16M" "kernel $hello" "disk held.img"
+    bad_cfg dheldro "memory 16M" "kernel $hello" "disk held.img ro"
+    cp "$T/vsmp" "$T/holder-vsmp"
+    setsid timeout -k 5 $((CASE_TIMEOUT * 4)) "$T/holder-vsmp" "$CFG/dheld1.cfg" \
+        </dev/null >"$T/held.out" 2>"$T/held.err" &
+    local holder=$!
+    local i
+    for i in $(seq 1 "$((CASE_TIMEOUT * 10))"); do
+        grep -q idle "$T/held.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    if ! grep -q idle "$T/held.out"; then
+        fail "disk: lock holder" "job 1 never started: $(head -c 300 "$T/held.err")"
+    else
+        local np
+        for np in single 2; do
+            name="disk: image locked by another job $(label "$([ $np = single ] && echo single || echo sm)" "$np")"
+            local t0=$SECONDS
+            if [ "$np" = single ]; then launch single 1 "$CFG/dheld2.cfg"; else launch sm 2 "$CFG/dheld2.cfg"; fi
+            check_common "$name" 2 || continue
+            if [ "$(vsmp_lines)" != 1 ] ||
+               ! grep '^vsmp:' "$T/err" | grep -q -E "dheld2\.cfg:3: .*held\.img: in use by another vsmp job \(locked\)"; then
+                fail "$name" "expected one 'in use by another vsmp job (locked)' line"; continue
+            fi
+            pass "$name ($((SECONDS - t0)) s)"
+        done
+        name="disk: read-only use of a locked image singleton"
+        launch single 1 "$CFG/dheldro.cfg"
+        if check_common "$name" 2; then
+            if grep -q "in use by another vsmp job (locked)" "$T/err"; then pass "$name"
+            else fail "$name" "no lock message"; fi
+        fi
+    fi
+    # the holder by its pid: timeout's, then vsmp's (its only child)
+    local child
+    child=$(pgrep -P "$holder" || true)
+    kill -KILL "$holder" $child 2>/dev/null || true
+    wait "$holder" 2>/dev/null || true
+    name="disk: image usable after its holder was killed singleton"
+    launch single 1 "$CFG/dheld2.cfg"
+    check_common "$name" 1 && pass "$name"
+}
+
 # A bzImage of LEN bytes with a Linux setup header (protocol 2.15, 4
 # setup sectors, relocatable, preferred address 16 MiB, init_size INIT
 # bytes) and zeros after it: enough for vsmp's checks, never run.
@@ -976,6 +1081,7 @@ run_guest_cases pit
 run_smp_cases
 run_memory_cases
 run_error_cases
+run_disk_cases
 run_allhalt_cases
 run_kill_case
 run_stats_case

@@ -168,7 +168,47 @@ Test(config, bad_values)
     expect_error("kernel k.elf\nconsole tty\n", 2, "console must be 'stdio' or 'none'");
     expect_error("kernel k.elf\ncpus 0\n", 2, "bad cpus value '0'");
     expect_error("kernel k.elf\ncpus two\n", 2, "bad cpus value 'two'");
-    expect_error("kernel k.elf\ndisk d.img\n", 2, "not supported yet");
+    expect_error("kernel k.elf\nimage d.img\n", 2, "not supported yet");
+}
+
+/* disk PATH [ro]: up to 4 in file order, relative to the config's folder;
+ * a fifth, a bad second word, a missing, empty or non-regular image are
+ * FILE:LINE errors. */
+Test(config, disks)
+{
+    struct config cfg;
+    char err[1024], want[300];
+    write_file("a.img", "0123456789");
+    write_file("b.img", "x");
+    cr_assert_eq(parse("kernel k.elf\ndisk a.img\ndisk b.img ro\n", &cfg, err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_eq(cfg.ndisks, 2);
+    snprintf(want, sizeof(want), "%s/a.img", dir);
+    cr_assert_str_eq(cfg.disk[0].path, want);
+    cr_assert_eq(cfg.disk[0].ro, 0);
+    cr_assert_eq(cfg.disk[0].line, 2);
+    snprintf(want, sizeof(want), "%s/b.img", dir);
+    cr_assert_str_eq(cfg.disk[1].path, want);
+    cr_assert_eq(cfg.disk[1].ro, 1);
+    cr_assert_eq(cfg.disk[1].line, 3);
+    config_free(&cfg);
+    cr_assert_eq(parse("kernel k.elf\ndisk a.img\ndisk a.img ro\ndisk b.img\ndisk b.img\n",
+                       &cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.ndisks, 4);
+    config_free(&cfg);
+    expect_error("kernel k.elf\ndisk a.img\ndisk a.img\ndisk a.img\ndisk a.img\ndisk b.img\n", 6,
+                 "more than 4 'disk' lines");
+    expect_error("kernel k.elf\ndisk a.img rw\n", 2, "the second word can only be 'ro'");
+    expect_error("kernel k.elf\ndisk a.img ro x\n", 2, "'disk' takes a path and optionally 'ro'");
+    expect_error("kernel k.elf\ndisk\n", 2, "'disk' needs an image path");
+    expect_error("kernel k.elf\ndisk nope.img\n", 2, "disk 'nope.img': No such file");
+    write_file("empty.img", "");
+    expect_error("kernel k.elf\ndisk empty.img\n", 2, "disk 'empty.img': empty (zero length)");
+    expect_error("kernel k.elf\ndisk .\n", 2, "disk '.': not a regular file");
+    /* an empty kernel is not refused by this rule (only disks) */
+    write_file("e.elf", "");
+    cr_assert_eq(parse("kernel e.elf\n", &cfg, err, sizeof(err)), 0, "%s", err);
+    config_free(&cfg);
 }
 
 Test(config, cpus_against_ranks)

@@ -17,14 +17,14 @@ static uint32_t rd32(const uint8_t *b)
 Test(platform, describes_the_pc)
 {
     struct platform p;
-    platform_describe(&p, 4, 64u << 20);
+    platform_describe(&p, 4, 64u << 20, 0);
     cr_assert_eq(p.ncpus, 4);
     cr_assert_eq(p.ram_bytes, 64u << 20);
     cr_assert_eq(p.lapic_base, APIC_DEFAULT_BASE);
     cr_assert_eq(p.ioapic_base, IOAPIC_DEFAULT_BASE);
     cr_assert_eq(p.ioapic_id, 4);
     cr_assert_eq(p.ioapic_version, IOAPIC_VERSION);
-    platform_describe(&p, 15, 64u << 20);
+    platform_describe(&p, 15, 64u << 20, 0);
     cr_assert_eq(p.ioapic_id, 0, "no 4-bit ID left after 15 CPUs");
     /* the routing the IOAPIC model documents */
     for (int irq = 0; irq < PLATFORM_ISA_IRQS; irq++) {
@@ -88,11 +88,11 @@ Test(platform, mptable_from_the_description)
 {
     struct platform p;
     for (int n = 1; n <= 16; n *= 2) {
-        platform_describe(&p, n, 32u << 20);
+        platform_describe(&p, n, 32u << 20, 0);
         check_mptable(&p);
     }
     /* a different routing reaches the table: it is not hard-wired there */
-    platform_describe(&p, 2, 32u << 20);
+    platform_describe(&p, 2, 32u << 20, 0);
     p.isa_pin[0] = 0;
     p.isa_pin[5] = 20;
     p.extint_pin = 23;
@@ -104,7 +104,7 @@ Test(platform, mptable_default_routing_unchanged)
     /* mptable_config without isa_pin (older callers) and the platform's
      * give byte-identical tables */
     struct platform p;
-    platform_describe(&p, 3, 32u << 20);
+    platform_describe(&p, 3, 32u << 20, 0);
     struct mptable_config a = platform_mptable(&p), b = a;
     b.isa_pin = NULL;
     uint8_t ba[MPTABLE_MAX], bb[MPTABLE_MAX];
@@ -118,7 +118,7 @@ Test(platform, e820_map)
 {
     struct platform p;
     struct e820_entry m[8];
-    platform_describe(&p, 2, 16u << 20);
+    platform_describe(&p, 2, 16u << 20, 0);
     cr_assert_eq(platform_e820(&p, m, 8), 3);
     cr_assert_eq(m[0].base, 0);
     cr_assert_eq(m[0].len, 0xa0000);
@@ -130,10 +130,10 @@ Test(platform, e820_map)
     cr_assert_eq(m[2].len, (16u << 20) - 0x100000);
     cr_assert_eq(m[2].type, E820_RAM);
     /* no RAM above 1 MiB: no third entry */
-    platform_describe(&p, 1, 1u << 20);
+    platform_describe(&p, 1, 1u << 20, 0);
     cr_assert_eq(platform_e820(&p, m, 8), 2);
     /* too small an array is an error, never an overrun */
-    platform_describe(&p, 1, 16u << 20);
+    platform_describe(&p, 1, 16u << 20, 0);
     memset(m, 0xaa, sizeof m);
     cr_assert_eq(platform_e820(&p, m, 2), -1);
     cr_assert_eq(m[0].base, 0xaaaaaaaaaaaaaaaaull, "nothing written");
@@ -142,7 +142,7 @@ Test(platform, e820_map)
 Test(platform, window_lookup)
 {
     struct platform p;
-    platform_describe(&p, 2, 16u << 20);
+    platform_describe(&p, 2, 16u << 20, 0);
     const struct platform_window *w;
     w = platform_window_at(&p, PW_MMIO, IOAPIC_DEFAULT_BASE + 0x10, 4);
     cr_assert_not_null(w);
@@ -166,7 +166,7 @@ Test(platform, window_lookup)
 Test(platform, what_a_rank_forwards)
 {
     struct platform p;
-    platform_describe(&p, 2, 16u << 20);
+    platform_describe(&p, 2, 16u << 20, 0);
     /* MMIO: the IOAPIC (rank 0's), whole accesses only */
     cr_assert(platform_forwarded(&p, PW_MMIO, IOAPIC_DEFAULT_BASE, 4));
     cr_assert(platform_forwarded(&p, PW_MMIO, IOAPIC_DEFAULT_BASE + 0x1f, 1));
@@ -191,7 +191,7 @@ Test(platform, what_a_rank_forwards)
 Test(platform, windows_do_not_overlap)
 {
     struct platform p;
-    platform_describe(&p, 4, 16u << 20);
+    platform_describe(&p, 4, 16u << 20, 0);
     for (int i = 0; i < p.nwindows; i++) {
         const struct platform_window *a = &p.window[i];
         cr_assert_gt(a->size, 0);
@@ -203,4 +203,35 @@ Test(platform, windows_do_not_overlap)
                       "%s overlaps %s", a->name, b->name);
         }
     }
+}
+
+/* Disks: one rank-0 window per disk at 0xFEB00000 + i * 0x1000 (0x200
+ * bytes), forwarded by other ranks, and the ACPI view lists the same
+ * windows with GSI 16 + i, level-triggered. */
+Test(platform, virtio_disks_from_the_description)
+{
+    struct platform p;
+    platform_describe(&p, 2, 16u << 20, 0);
+    cr_assert_eq(p.nvirtio, 0);
+    cr_assert_eq(platform_acpi(&p).nvirtio, 0);
+    cr_assert_not(platform_forwarded(&p, PW_MMIO, 0xfeb00000u, 4));
+    platform_describe(&p, 2, 16u << 20, 3);
+    cr_assert_eq(p.nvirtio, 3);
+    struct acpi_config a = platform_acpi(&p);
+    cr_assert_eq(a.nvirtio, 3);
+    for (int i = 0; i < 3; i++) {
+        uint32_t base = 0xfeb00000u + 0x1000u * (uint32_t)i;
+        const struct platform_window *w = platform_window_at(&p, PW_MMIO, base + 0x70, 4);
+        cr_assert_not_null(w, "disk %d's window", i);
+        cr_assert_eq(w->where, PW_RANK0);
+        cr_assert_eq(w->base, base);
+        cr_assert_eq(w->size, 0x200);
+        cr_assert(platform_forwarded(&p, PW_MMIO, base + 0x100, 4));
+        cr_assert_not(platform_forwarded(&p, PW_MMIO, base + 0x200, 4), "past the window");
+        cr_assert_eq(a.virtio[i].base, base);
+        cr_assert_eq(a.virtio[i].size, 0x200);
+        cr_assert_eq(a.virtio[i].gsi, 16u + (uint32_t)i);
+        cr_assert_not(a.virtio[i].edge);
+    }
+    cr_assert_not(platform_forwarded(&p, PW_MMIO, 0xfeb03000u, 4), "no fourth disk");
 }

@@ -1,0 +1,130 @@
+/* diskfile.c - a disk's host image: open, lock, size, positioned I/O
+ * (diskfile.h). */
+#define _GNU_SOURCE
+#include "io/diskfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int diskfile_open(struct diskfile *d, const char *path, bool ro, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->fd = -1;
+    d->ro = ro;
+    /* O_NONBLOCK: a FIFO named by mistake must not hang the open */
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size < DISK_SECTOR) {
+        snprintf(err, errlen, "%s: %s", path, st.st_size == 0 ? "empty (zero length)"
+                 : "shorter than one 512-byte sector");
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct flock lk = { .l_type = ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET,
+                        .l_start = 0, .l_len = 0 };
+    if (fcntl(fd, F_OFD_SETLK, &lk) != 0) {
+        int e = errno;
+        if (e == EAGAIN || e == EACCES)
+            snprintf(err, errlen, "%s: in use by another vsmp job (locked)", path);
+        else
+            snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    d->fd = fd;
+    d->sectors = (uint64_t)st.st_size / DISK_SECTOR;
+    d->tail = (uint64_t)st.st_size % DISK_SECTOR;
+    return 0;
+}
+
+void diskfile_close(struct diskfile *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+}
+
+static bool in_range(const struct diskfile *d, size_t len, uint64_t off)
+{
+    uint64_t end = d->sectors * DISK_SECTOR;
+    return d->fd >= 0 && off <= end && len <= end - off;
+}
+
+int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
+{
+    if (!in_range(d, len, off))
+        return -EINVAL;
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pread(d->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;                 /* the image shrank under us */
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int diskfile_write(struct diskfile *d, const void *buf, size_t len, uint64_t off)
+{
+    if (!in_range(d, len, off))
+        return -EINVAL;
+    if (d->ro)
+        return -EBADF;
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pwrite(d->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int diskfile_flush(struct diskfile *d)
+{
+    if (d->fd < 0)
+        return -EBADF;
+    while (fdatasync(d->fd) != 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}

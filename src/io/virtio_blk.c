@@ -1,0 +1,262 @@
+/* virtio_blk.c - the virtio block device's requests (virtio_blk.h). */
+#include "io/virtio_blk.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t mono_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t config_read(void *ctx, uint32_t off, int size)
+{
+    struct virtio_blk *b = ctx;
+    uint32_t v = 0;
+    for (int i = 0; i < size; i++)
+        if (off + (uint32_t)i < sizeof b->config)
+            v |= (uint32_t)b->config[off + (uint32_t)i] << (8 * i);
+    return v;
+}
+
+static void notify(void *ctx, int queue)
+{
+    (void)queue;
+    struct virtio_blk *b = ctx;
+    if (b->kick)
+        b->kick(b->kick_ctx);
+}
+
+/* A reset drops the request in progress (its epoch no longer matches). */
+static void on_reset(void *ctx)
+{
+    struct virtio_blk *b = ctx;
+    b->busy = false;
+}
+
+static const struct virtio_mmio_ops blk_ops = {
+    .config_read = config_read, .notify = notify, .reset = on_reset,
+};
+
+int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile *disk,
+                    const char *serial, uint32_t chunk, struct irq_line irq,
+                    void (*kick)(void *ctx), void *kick_ctx)
+{
+    memset(b, 0, sizeof *b);
+    b->phys = p;
+    b->disk = *disk;
+    b->chunk = chunk ? (chunk + DISK_SECTOR - 1) / DISK_SECTOR * DISK_SECTOR
+                     : VIRTIO_BLK_CHUNK_DEFAULT;
+    b->buf = malloc(b->chunk);
+    if (!b->buf)
+        return -1;
+    b->kick = kick;
+    b->kick_ctx = kick_ctx;
+    b->now_ns = mono_ns;
+    strncpy(b->serial, serial ? serial : "", sizeof b->serial);
+    uint64_t f = 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_BLK_F_SEG_MAX |
+                 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH;
+    if (disk->ro)
+        f |= 1ull << VIRTIO_BLK_F_RO;
+    virtio_mmio_init(&b->mmio, VIRTIO_ID_BLOCK, f, 1, &blk_ops, b, irq);
+    put_le(b->config + 0, disk->sectors, 8);            /* capacity */
+    put_le(b->config + 8, 0, 4);                        /* size_max (not offered) */
+    put_le(b->config + 12, VIRTQ_MAX_SEGS - 2, 4);      /* seg_max */
+    put_le(b->config + 20, DISK_SECTOR, 4);             /* blk_size */
+    return 0;
+}
+
+void virtio_blk_free(struct virtio_blk *b)
+{
+    diskfile_close(&b->disk);
+    free(b->buf);
+    b->buf = NULL;
+}
+
+/* Has the driver reset the device since the request was taken? (A
+ * guest-RAM access may serve other ranks' messages, a reset among them.) */
+static bool stale(const struct virtio_blk *b)
+{
+    return !b->busy || b->epoch != b->mmio.resets;
+}
+
+/* The request's end: its status byte (the chain's last writable byte),
+ * the used ring, the interrupt. */
+static void complete(struct virtio_blk *b, uint8_t status, uint32_t written)
+{
+    struct virtq *q = &b->mmio.vq[0];
+    if (virtq_copy_in(b->phys, &b->ch, b->ch.in_len - 1, &status, 1) || stale(b)) {
+        b->busy = false;                 /* reset meanwhile: dropped */
+        return;
+    }
+    virtq_push(b->phys, q, b->ch.head, written + 1);
+    b->busy = false;
+    if (status == VIRTIO_BLK_S_OK)
+        b->st.requests++;
+    else
+        b->st.errors++;
+    virtio_mmio_interrupt(&b->mmio, VIRTIO_INT_USED);
+}
+
+/* Take the next chain: 1 when one is in b->ch (with its header parsed),
+ * 2 when a malformed one went back, 0 when none or the device stopped. */
+static int take(struct virtio_blk *b)
+{
+    struct virtq *q = &b->mmio.vq[0];
+    if (!q->ready || !virtq_layout_ok(q, b->phys->ram_size)) {
+        if (q->ready)
+            virtio_mmio_needs_reset(&b->mmio);
+        return 0;
+    }
+    {
+        uint16_t head;
+        uint32_t epoch = b->mmio.resets;
+        int r = virtq_next(b->phys, q, &head);
+        if (epoch != b->mmio.resets || r == 0)
+            return 0;
+        if (r < 0) {
+            virtio_mmio_needs_reset(&b->mmio);
+            return 0;
+        }
+        const char *why;
+        int bad = virtq_chain(b->phys, q, head, virtio_mmio_has(&b->mmio, VIRTIO_F_INDIRECT_DESC),
+                              &b->ch, &why);
+        uint8_t hdr[16];
+        if (!bad && (b->ch.out_len < 16 || b->ch.in_len < 1 ||
+                     virtq_copy_out(b->phys, &b->ch, 0, hdr, 16)))
+            bad = 1;
+        if (epoch != b->mmio.resets)
+            return 0;
+        if (bad) {
+            /* no status byte to trust: back with nothing written */
+            virtq_push(b->phys, q, head, 0);
+            b->st.errors++;
+            virtio_mmio_interrupt(&b->mmio, VIRTIO_INT_USED);
+            return 2;
+        }
+        b->busy = true;
+        b->epoch = epoch;
+        b->type = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
+                  (uint32_t)hdr[3] << 24;
+        b->sector = 0;
+        for (int i = 0; i < 8; i++)
+            b->sector |= (uint64_t)hdr[8 + i] << (8 * i);
+        b->done = 0;
+        b->len = b->type == VIRTIO_BLK_T_IN ? b->ch.in_len - 1
+               : b->type == VIRTIO_BLK_T_OUT ? b->ch.out_len - 16 : 0;
+        return 1;
+    }
+}
+
+/* A read or write: its first check, then up to *budget bytes. Returns
+ * true when the request is finished (completed). */
+static bool transfer(struct virtio_blk *b, uint64_t *budget)
+{
+    bool in = b->type == VIRTIO_BLK_T_IN;
+    if (b->done == 0) {
+        uint64_t cap = b->disk.sectors;
+        if ((!in && b->disk.ro) || b->len % DISK_SECTOR || b->sector > cap ||
+            b->len / DISK_SECTOR > cap - b->sector) {
+            complete(b, VIRTIO_BLK_S_IOERR, 0);
+            return true;
+        }
+    }
+    while (b->done < b->len && *budget) {
+        uint64_t n = b->len - b->done;
+        if (n > *budget)
+            n = *budget;
+        uint64_t off = b->sector * DISK_SECTOR + b->done;
+        int rc;
+        if (in) {
+            rc = diskfile_read(&b->disk, b->buf, (size_t)n, off);
+            if (!rc && (virtq_copy_in(b->phys, &b->ch, b->done, b->buf, n), stale(b)))
+                return true;             /* reset meanwhile: dropped */
+        } else {
+            if (virtq_copy_out(b->phys, &b->ch, 16 + b->done, b->buf, n), stale(b))
+                return true;
+            rc = diskfile_write(&b->disk, b->buf, (size_t)n, off);
+        }
+        if (rc) {
+            complete(b, VIRTIO_BLK_S_IOERR, 0);
+            return true;
+        }
+        b->done += n;
+        b->st.bytes += n;
+        *budget -= n;
+    }
+    if (b->done < b->len)
+        return false;
+    complete(b, VIRTIO_BLK_S_OK, in ? (uint32_t)b->len : 0);
+    return true;
+}
+
+bool virtio_blk_work(struct virtio_blk *b)
+{
+    if (!virtio_mmio_running(&b->mmio)) {
+        b->busy = false;
+        return false;
+    }
+    uint64_t t0 = b->now_ns(b->now_ctx);
+    uint64_t budget = b->chunk;
+    bool did = false, more = false;
+    /* chains a call takes: bounded also when they move no data */
+    for (int n = 0; budget && n < VIRTQ_MAX_SIZE; n++) {
+        if (!b->busy || stale(b)) {
+            b->busy = false;
+            int t = virtio_mmio_running(&b->mmio) ? take(b) : 0;
+            if (!t)
+                break;
+            did = true;
+            if (t == 2)
+                continue;
+        }
+        did = true;
+        switch (b->type) {
+        case VIRTIO_BLK_T_IN:
+        case VIRTIO_BLK_T_OUT:
+            transfer(b, &budget);
+            break;
+        case VIRTIO_BLK_T_FLUSH: {
+            int rc = b->disk.ro ? 0 : diskfile_flush(&b->disk);
+            b->st.flushes++;
+            complete(b, rc ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
+            budget = 0;                  /* at most one flush a call */
+            break;
+        }
+        case VIRTIO_BLK_T_GET_ID: {
+            uint64_t n = b->ch.in_len - 1;
+            if (n > VIRTIO_BLK_ID_BYTES)
+                n = VIRTIO_BLK_ID_BYTES;
+            if (virtq_copy_in(b->phys, &b->ch, 0, b->serial, n), stale(b))
+                break;
+            complete(b, VIRTIO_BLK_S_OK, (uint32_t)n);
+            break;
+        }
+        default:
+            complete(b, VIRTIO_BLK_S_UNSUPP, 0);
+            break;
+        }
+    }
+    /* more: a request in progress, or chains waiting behind the budget */
+    if (b->busy && !stale(b))
+        more = true;
+    else if (did && virtio_mmio_running(&b->mmio))
+        more = true;                     /* the budget ran out: look again */
+    if (did) {
+        uint64_t t = b->now_ns(b->now_ctx) - t0;
+        b->st.calls++;
+        if (t > b->st.max_service_ns)
+            b->st.max_service_ns = t;
+    }
+    return more;
+}

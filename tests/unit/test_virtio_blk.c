@@ -1,0 +1,589 @@
+/* test_virtio_blk.c - the virtio-mmio block device (io/virtio_mmio.c,
+ * io/virtqueue.c, io/virtio_blk.c, io/diskfile.c) driven by a fake driver
+ * over a small private guest RAM: registers and feature negotiation,
+ * queue set-up, read/write/flush/get_id against a temporary image,
+ * read-only disks, chains split over pages and indirect tables,
+ * malformed chains (loops, addresses outside RAM, too long), host I/O
+ * errors, a reset in the middle of a request, the split of a large
+ * request over several work calls, the interrupt line, and a disk read
+ * over a page with code. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/diskfile.h"
+#include "io/virtio_blk.h"
+#include "mem/phys.h"
+#include "unit/irq_rec.h"
+
+#define RAM   (2u << 20)
+#define QN    16u
+#define DESC  0x1000u
+#define AVAIL 0x2000u
+#define USED  0x3000u
+#define HDR   0x4000u     /* request headers, 16 bytes each */
+#define STAT  0x5000u     /* status bytes */
+#define DATA  0x10000u    /* data buffers */
+#define IMG_SECTORS 4096u /* 2 MiB image */
+
+static char img[64];
+static struct phys ram;
+static struct virtio_blk blk;
+static struct irq_rec irq;
+static int kicks;
+static uint16_t avail_idx;
+
+static void kick(void *ctx)
+{
+    (void)ctx;
+    kicks++;
+}
+
+static uint32_t rd(uint32_t off)
+{
+    return virtio_mmio_read(&blk.mmio, off, 4);
+}
+
+static void wr(uint32_t off, uint32_t v)
+{
+    virtio_mmio_write(&blk.mmio, off, 4, v);
+}
+
+/* A 2 MiB image whose byte i is (i * 7 + i / 4096) & 0xff. */
+static uint8_t pattern(uint64_t i)
+{
+    return (uint8_t)((i * 7 + i / 4096) & 0xff);
+}
+
+static void make_image(void)
+{
+    strcpy(img, "/tmp/vsmp-test-vblk-XXXXXX");
+    int fd = mkstemp(img);
+    cr_assert_geq(fd, 0);
+    static uint8_t b[IMG_SECTORS * 512];
+    for (uint64_t i = 0; i < sizeof b; i++)
+        b[i] = pattern(i);
+    cr_assert_eq(write(fd, b, sizeof b), (ssize_t)sizeof b);
+    close(fd);
+}
+
+/* The device on the image (ro or not), with `chunk` bytes a work call. */
+static void open_dev(bool ro, uint32_t chunk)
+{
+    cr_assert_eq(phys_init(&ram, RAM), 0);
+    struct diskfile df;
+    char err[512];
+    cr_assert_eq(diskfile_open(&df, img, ro, err, sizeof err), 0, "%s", err);
+    memset(&irq, 0, sizeof irq);
+    kicks = 0;
+    avail_idx = 0;
+    cr_assert_eq(virtio_blk_init(&blk, &ram, &df, "vsmp-test-serial", chunk,
+                                 (struct irq_line){ rec_irq, &irq, 16 }, kick, NULL), 0);
+}
+
+static void setup(void)
+{
+    make_image();
+}
+
+static void teardown(void)
+{
+    virtio_blk_free(&blk);
+    phys_free(&ram);
+    unlink(img);
+}
+
+TestSuite(vblk, .init = setup, .fini = teardown);
+
+/* The driver's side of 3.1.1: reset, ACK, DRIVER, features, FEATURES_OK,
+ * the queue, DRIVER_OK. */
+static void driver_init(uint64_t accept)
+{
+    wr(VIRTIO_MMIO_STATUS, 0);
+    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)accept);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> 32));
+    wr(VIRTIO_MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK);
+    cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+    wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+    cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+    wr(VIRTIO_MMIO_QUEUE_NUM, QN);
+    wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
+    wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+    wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL);
+    wr(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+    wr(VIRTIO_MMIO_QUEUE_USED_LOW, USED);
+    wr(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+    wr(VIRTIO_MMIO_QUEUE_READY, 1);
+    wr(VIRTIO_MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    cr_assert(virtio_mmio_running(&blk.mmio));
+}
+
+static const uint64_t STD = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_BLK_F_FLUSH |
+                            1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_F_INDIRECT_DESC;
+
+static void put_desc(uint32_t table, int i, uint64_t addr, uint32_t len, uint16_t flags,
+                     uint16_t next)
+{
+    uint32_t a = table + 16u * (uint32_t)i;
+    phys_write(&ram, a, 4, (uint32_t)addr);
+    phys_write(&ram, a + 4, 4, (uint32_t)(addr >> 32));
+    phys_write(&ram, a + 8, 4, len);
+    phys_write(&ram, a + 12, 2, flags);
+    phys_write(&ram, a + 14, 2, next);
+}
+
+static void put_hdr(uint32_t at, uint32_t type, uint64_t sector)
+{
+    phys_write(&ram, at, 4, type);
+    phys_write(&ram, at + 4, 4, 0);
+    phys_write(&ram, at + 8, 4, (uint32_t)sector);
+    phys_write(&ram, at + 12, 4, (uint32_t)(sector >> 32));
+}
+
+/* Make chain `head` available and notify. */
+static void submit(uint16_t head)
+{
+    phys_write(&ram, AVAIL + 4 + 2u * (avail_idx % QN), 2, head);
+    avail_idx++;
+    phys_write(&ram, AVAIL + 2, 2, avail_idx);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+/* Run the work until it has nothing more; the number of calls. */
+static int serve(void)
+{
+    int calls = 1;
+    while (virtio_blk_work(&blk)) {
+        calls++;
+        cr_assert_lt(calls, 10000, "the work never ends");
+    }
+    return calls;
+}
+
+static uint16_t used_idx(void)
+{
+    return (uint16_t)phys_read(&ram, USED + 2, 2);
+}
+
+static void used_elem(uint16_t i, uint32_t *id, uint32_t *len)
+{
+    *id = phys_read(&ram, USED + 4 + 8u * (i % QN), 4);
+    *len = phys_read(&ram, USED + 8 + 8u * (i % QN), 4);
+}
+
+/* A 3-descriptor request at descriptors 3h..3h+2 (h < 5): header, data,
+ * status. */
+static uint16_t simple(int h, uint32_t type, uint64_t sector, uint32_t data, uint32_t len)
+{
+    uint32_t hdr = HDR + 16u * (uint32_t)h, st = STAT + (uint32_t)h;
+    put_hdr(hdr, type, sector);
+    phys_write(&ram, st, 1, 0xee);
+    bool in = type != VIRTIO_BLK_T_OUT;
+    uint16_t d = (uint16_t)(3 * h);
+    put_desc(DESC, d, hdr, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1));
+    put_desc(DESC, d + 1, data, len, VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0),
+             (uint16_t)(d + 2));
+    put_desc(DESC, d + 2, st, 1, VIRTQ_DESC_F_WRITE, 0);
+    return d;
+}
+
+static uint8_t status_of(int h)
+{
+    return (uint8_t)phys_read(&ram, STAT + (uint32_t)h, 1);
+}
+
+Test(vblk, registers_and_features)
+{
+    open_dev(false, 0);
+    cr_assert_eq(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976u);
+    cr_assert_eq(rd(VIRTIO_MMIO_VERSION), 2);
+    cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+    cr_assert_eq(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & 1, 1, "VERSION_1 offered");
+    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    uint32_t f = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+    cr_assert(f & (1u << VIRTIO_BLK_F_FLUSH));
+    cr_assert_not(f & (1u << VIRTIO_BLK_F_RO), "a writable disk");
+    /* capacity in the config space, byte and word reads */
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG, 4), IMG_SECTORS);
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 1, 1), IMG_SECTORS >> 8);
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 4, 4), 0);
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 20, 4), 512, "blk_size");
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 12, 4), VIRTQ_MAX_SEGS - 2);
+    /* without VERSION_1: FEATURES_OK does not stay */
+    wr(VIRTIO_MMIO_STATUS, 3);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_BLK_F_FLUSH);
+    wr(VIRTIO_MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK);
+    cr_assert_not(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, "legacy driver refused");
+    wr(VIRTIO_MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    cr_assert_not(virtio_mmio_running(&blk.mmio), "no DRIVER_OK without FEATURES_OK");
+    /* a feature not offered (RO on a writable disk): refused */
+    wr(VIRTIO_MMIO_STATUS, 0);
+    wr(VIRTIO_MMIO_STATUS, 3);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << VIRTIO_BLK_F_RO);
+    wr(VIRTIO_MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK);
+    cr_assert_not(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+    /* the proper sequence */
+    driver_init(STD);
+    cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTQ_MAX_SIZE);
+    /* queue registers are frozen while ready */
+    wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
+    cr_assert_eq(blk.mmio.vq[0].desc, DESC);
+    /* a queue that does not exist */
+    wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+    cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+    /* odd-sized register accesses are ignored */
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_MAGIC_VALUE, 2), 0);
+    /* reset clears everything */
+    wr(VIRTIO_MMIO_STATUS, 0);
+    cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+    cr_assert_eq(blk.mmio.vq[0].ready, false);
+    cr_assert_eq(blk.mmio.driver_features, 0);
+}
+
+Test(vblk, read_write_flush_get_id)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    /* write 2 sectors at sector 5 */
+    for (uint32_t i = 0; i < 1024; i++)
+        phys_write(&ram, DATA + i, 1, (uint8_t)(0xa5 ^ i));
+    submit(simple(0, VIRTIO_BLK_T_OUT, 5, DATA, 1024));
+    cr_assert_eq(kicks, 1, "the notify only marked the work");
+    cr_assert_eq(used_idx(), 0, "nothing served inside the register access");
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK);
+    cr_assert_eq(used_idx(), 1);
+    cr_assert_eq(irq.level, 1, "completion interrupt");
+    cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_USED);
+    wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_USED);
+    cr_assert_eq(irq.level, 0, "the ack lowers the line");
+    int fd = open(img, O_RDONLY);
+    uint8_t b[1024];
+    cr_assert_eq(pread(fd, b, sizeof b, 5 * 512), (ssize_t)sizeof b);
+    close(fd);
+    for (uint32_t i = 0; i < 1024; i++)
+        cr_assert_eq(b[i], (uint8_t)(0xa5 ^ i), "byte %u on disk", i);
+    /* read 3 sectors at sector 100 */
+    submit(simple(1, VIRTIO_BLK_T_IN, 100, DATA + 0x2000, 1536));
+    serve();
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_OK);
+    uint32_t id, len;
+    used_elem(1, &id, &len);
+    cr_assert_eq(id, 3);
+    cr_assert_eq(len, 1537, "data + status written");
+    for (uint32_t i = 0; i < 1536; i++)
+        cr_assert_eq(phys_read(&ram, DATA + 0x2000 + i, 1), pattern(100 * 512 + i));
+    /* flush */
+    put_hdr(HDR + 32, VIRTIO_BLK_T_FLUSH, 0);
+    put_desc(DESC, 6, HDR + 32, 16, VIRTQ_DESC_F_NEXT, 7);
+    put_desc(DESC, 7, STAT + 2, 1, VIRTQ_DESC_F_WRITE, 0);
+    phys_write(&ram, STAT + 2, 1, 0xee);
+    submit(6);
+    serve();
+    cr_assert_eq(status_of(2), VIRTIO_BLK_S_OK);
+    cr_assert_eq(blk.st.flushes, 1);
+    /* get_id */
+    submit(simple(3, VIRTIO_BLK_T_GET_ID, 0, DATA + 0x4000, 20));
+    serve();
+    cr_assert_eq(status_of(3), VIRTIO_BLK_S_OK);
+    char idb[21] = { 0 };
+    phys_copy_out(&ram, DATA + 0x4000, idb, 20);
+    cr_assert_str_eq(idb, "vsmp-test-serial");
+    /* an unknown type */
+    submit(simple(4, 99, 0, DATA, 512));
+    serve();
+    cr_assert_eq(status_of(4), VIRTIO_BLK_S_UNSUPP);
+    cr_assert_eq(blk.st.requests, 4);
+    cr_assert_eq(blk.st.bytes, 1024 + 1536);
+}
+
+Test(vblk, read_only)
+{
+    open_dev(true, 0);
+    wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    cr_assert(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_RO), "RO offered");
+    driver_init(STD | 1ull << VIRTIO_BLK_F_RO);
+    for (uint32_t i = 0; i < 512; i++)
+        phys_write(&ram, DATA + i, 1, 0);
+    submit(simple(0, VIRTIO_BLK_T_OUT, 0, DATA, 512));
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_IOERR, "a write to a read-only disk fails");
+    int fd = open(img, O_RDONLY);
+    uint8_t b[512];
+    cr_assert_eq(pread(fd, b, sizeof b, 0), 512);
+    close(fd);
+    for (uint32_t i = 0; i < 512; i++)
+        cr_assert_eq(b[i], pattern(i), "the image is unchanged");
+    submit(simple(1, VIRTIO_BLK_T_IN, 0, DATA, 512));
+    serve();
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_OK, "reads work");
+    cr_assert_eq(phys_read(&ram, DATA + 7, 1), pattern(7));
+}
+
+/* The header split over two descriptors, the data over three that cross
+ * page boundaries, the status byte after the last data byte in the same
+ * descriptor; then the same through an indirect table. */
+Test(vblk, chains_split_over_pages)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    put_hdr(HDR, VIRTIO_BLK_T_IN, 8);
+    put_desc(DESC, 0, HDR, 5, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(DESC, 1, HDR + 5, 11, VIRTQ_DESC_F_NEXT, 2);
+    put_desc(DESC, 2, DATA + 0x0f00, 0x300, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 3);
+    put_desc(DESC, 3, DATA + 0x3ff0, 0x100, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 4);
+    /* 0x200 more data + 1 status byte */
+    put_desc(DESC, 4, DATA + 0x5ffe, 0x201, VIRTQ_DESC_F_WRITE, 0);
+    submit(0);
+    serve();
+    cr_assert_eq(phys_read(&ram, DATA + 0x5ffe + 0x200, 1), VIRTIO_BLK_S_OK);
+    uint64_t base = 8 * 512;
+    for (uint32_t i = 0; i < 0x300; i++)
+        cr_assert_eq(phys_read(&ram, DATA + 0x0f00 + i, 1), pattern(base + i));
+    for (uint32_t i = 0; i < 0x100; i++)
+        cr_assert_eq(phys_read(&ram, DATA + 0x3ff0 + i, 1), pattern(base + 0x300 + i));
+    for (uint32_t i = 0; i < 0x200; i++)
+        cr_assert_eq(phys_read(&ram, DATA + 0x5ffe + i, 1), pattern(base + 0x400 + i));
+    /* indirect: the table at 0x8000 */
+    uint32_t t = 0x8000;
+    put_hdr(HDR + 16, VIRTIO_BLK_T_IN, 1);
+    put_desc(t, 0, HDR + 16, 16, VIRTQ_DESC_F_NEXT, 2);
+    put_desc(t, 2, DATA + 0x7f00, 0x200, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+    put_desc(t, 1, STAT + 1, 1, VIRTQ_DESC_F_WRITE, 0);
+    put_desc(DESC, 5, t, 48, VIRTQ_DESC_F_INDIRECT, 0);
+    phys_write(&ram, STAT + 1, 1, 0xee);
+    submit(5);
+    serve();
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_OK);
+    for (uint32_t i = 0; i < 0x200; i++)
+        cr_assert_eq(phys_read(&ram, DATA + 0x7f00 + i, 1), pattern(512 + i));
+}
+
+/* Each malformed chain comes back in the used ring with length 0 and no
+ * status; the device goes on and serves the next good request. */
+Test(vblk, malformed_chains)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    struct { const char *what; uint16_t head; } bad[8];
+    int n = 0;
+    /* a loop: 0 -> 1 -> 0 */
+    put_hdr(HDR, VIRTIO_BLK_T_IN, 0);
+    put_desc(DESC, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(DESC, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
+    bad[n++] = (typeof(bad[0])){ "loop", 0 };
+    /* a buffer outside RAM, and one that runs past its end */
+    put_desc(DESC, 2, HDR, 16, VIRTQ_DESC_F_NEXT, 3);
+    put_desc(DESC, 3, 0xfeb00000u, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 4);
+    put_desc(DESC, 4, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+    bad[n++] = (typeof(bad[0])){ "outside RAM", 2 };
+    put_desc(DESC, 5, RAM - 8, 16, 0, 0);
+    bad[n++] = (typeof(bad[0])){ "past the end of RAM", 5 };
+    put_desc(DESC, 6, 1ull << 32, 16, 0, 0);
+    bad[n++] = (typeof(bad[0])){ "above 4 GiB", 6 };
+    /* next beyond the queue */
+    put_desc(DESC, 7, HDR, 16, VIRTQ_DESC_F_NEXT, 200);
+    bad[n++] = (typeof(bad[0])){ "next beyond the queue", 7 };
+    /* a head beyond the queue */
+    bad[n++] = (typeof(bad[0])){ "head beyond the queue", 300 };
+    /* an indirect table that loops on itself (too long a chain) */
+    uint32_t t = 0x8000;
+    put_desc(t, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(t, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
+    put_desc(DESC, 8, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    bad[n++] = (typeof(bad[0])){ "indirect loop", 8 };
+    /* writable then readable; no status byte */
+    put_desc(DESC, 9, HDR, 16, VIRTQ_DESC_F_NEXT, 10);
+    put_desc(DESC, 10, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 11);
+    put_desc(DESC, 11, DATA, 512, 0, 0);
+    bad[n++] = (typeof(bad[0])){ "readable after writable", 9 };
+    for (int i = 0; i < n; i++) {
+        submit(bad[i].head);
+        serve();
+        uint32_t id, len;
+        used_elem((uint16_t)i, &id, &len);
+        cr_assert_eq(used_idx(), i + 1, "%s: answered", bad[i].what);
+        cr_assert_eq(id, bad[i].head, "%s", bad[i].what);
+        cr_assert_eq(len, 0, "%s", bad[i].what);
+    }
+    cr_assert_eq(blk.st.errors, (uint64_t)n);
+    cr_assert(virtio_mmio_running(&blk.mmio));
+    submit(simple(4, VIRTIO_BLK_T_IN, 0, DATA, 512));
+    serve();
+    cr_assert_eq(status_of(4), VIRTIO_BLK_S_OK, "the device goes on");
+    /* a driver index far ahead of the device: the ring is broken */
+    phys_write(&ram, AVAIL + 2, 2, (uint16_t)(avail_idx + 100));
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    serve();
+    cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    cr_assert(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
+    cr_assert_not(virtio_blk_work(&blk), "a broken device does nothing");
+}
+
+/* Rings outside RAM: the device needs a reset, touches nothing. */
+Test(vblk, rings_outside_ram)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    wr(VIRTIO_MMIO_QUEUE_READY, 0);
+    wr(VIRTIO_MMIO_QUEUE_USED_LOW, RAM - 8);
+    wr(VIRTIO_MMIO_QUEUE_READY, 1);
+    wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    cr_assert_not(virtio_blk_work(&blk));
+    cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/* Past the end of the disk, a length not a multiple of 512, a read
+ * error of the host (an fd that fails), a write error: IOERR. */
+Test(vblk, io_errors)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    submit(simple(0, VIRTIO_BLK_T_IN, IMG_SECTORS - 1, DATA, 1024));
+    submit(simple(1, VIRTIO_BLK_T_IN, UINT64_MAX - 1, DATA, 1024));
+    submit(simple(2, VIRTIO_BLK_T_IN, 0, DATA, 100));
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_IOERR, "past the end");
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_IOERR, "sector overflow");
+    cr_assert_eq(status_of(2), VIRTIO_BLK_S_IOERR, "not whole sectors");
+    submit(simple(3, VIRTIO_BLK_T_IN, IMG_SECTORS - 2, DATA, 1024));
+    serve();
+    cr_assert_eq(status_of(3), VIRTIO_BLK_S_OK, "the last sectors");
+    /* the host fd now fails: a directory for reads, read-only for writes */
+    int good = blk.disk.fd;
+    blk.disk.fd = open("/", O_RDONLY | O_DIRECTORY);
+    cr_assert_geq(blk.disk.fd, 0);
+    submit(simple(4, VIRTIO_BLK_T_IN, 0, DATA, 512));
+    serve();
+    cr_assert_eq(status_of(4), VIRTIO_BLK_S_IOERR, "host read error");
+    close(blk.disk.fd);
+    blk.disk.fd = open(img, O_RDONLY);
+    submit(simple(0, VIRTIO_BLK_T_OUT, 0, DATA, 512));   /* descriptors 0-2 again */
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_IOERR, "host write error");
+    close(blk.disk.fd);
+    blk.disk.fd = good;
+    cr_assert_eq(blk.st.errors, 5);
+}
+
+/* A 1 MiB read with 64 KiB a call: 16 calls, the used ring untouched
+ * until the last, the data whole; a reset in the middle of the next
+ * drops it. */
+Test(vblk, large_request_split)
+{
+    open_dev(false, 64u << 10);
+    driver_init(STD);
+    submit(simple(0, VIRTIO_BLK_T_IN, 0, 0x100000, 1u << 20));
+    int calls = 1;
+    while (virtio_blk_work(&blk)) {
+        if (used_idx() == 0)
+            cr_assert_eq(blk.st.bytes, (uint64_t)calls * (64u << 10), "64 KiB a call");
+        calls++;
+        cr_assert_lt(calls, 100);
+    }
+    cr_assert_geq(calls, 16, "served in pieces (%d calls)", calls);
+    cr_assert_eq(used_idx(), 1);
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK);
+    for (uint32_t i = 0; i < (1u << 20); i += 4093)
+        cr_assert_eq(phys_read(&ram, 0x100000 + i, 1), pattern(i));
+    cr_assert_gt(blk.st.max_service_ns, 0);
+    /* a reset in the middle */
+    submit(simple(1, VIRTIO_BLK_T_IN, 0, 0x100000, 1u << 20));
+    cr_assert(virtio_blk_work(&blk));
+    wr(VIRTIO_MMIO_STATUS, 0);
+    cr_assert_not(virtio_blk_work(&blk), "dropped");
+    cr_assert_eq(used_idx(), 1, "nothing completed after the reset");
+}
+
+/* A disk read over a page that holds code tells the CPU core
+ * (phys.code_written): its translations are invalidated. */
+static int code_hits;
+static bool on_code_written(void *ctx, uint32_t paddr, uint32_t len)
+{
+    (void)ctx;
+    (void)len;
+    if ((paddr & PAGE_MASK) == DATA + 0x1000)
+        code_hits++;
+    return false;
+}
+
+Test(vblk, read_over_code)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    code_hits = 0;
+    ram.code_written = on_code_written;
+    phys_mark_code(&ram, DATA + 0x1000);
+    submit(simple(0, VIRTIO_BLK_T_IN, 0, DATA + 0x1000, 512));
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK);
+    cr_assert_geq(code_hits, 1, "the code page's translations were dropped");
+    cr_assert_not(phys_page_is_code(&ram, DATA + 0x1000));
+}
+
+/* diskfile: sizes, the lock between two opens (a second job), ro users
+ * sharing, errors. */
+Test(vblk, diskfile_lock_and_size)
+{
+    struct diskfile a, b, c;
+    char err[512];
+    cr_assert_eq(diskfile_open(&a, img, false, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(a.sectors, IMG_SECTORS);
+    /* another open file description: as another job would */
+    cr_assert_eq(diskfile_open(&b, img, false, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "in use by another vsmp job (locked)"), "%s", err);
+    cr_assert_eq(diskfile_open(&b, img, true, err, sizeof err), -1, "no reader under a writer");
+    /* a child process too */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct diskfile x;
+        _exit(diskfile_open(&x, img, false, err, sizeof err) == -1 ? 0 : 1);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the other process was refused");
+    diskfile_close(&a);
+    cr_assert_eq(diskfile_open(&b, img, true, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(diskfile_open(&c, img, true, err, sizeof err), 0, "readers share: %s", err);
+    cr_assert_eq(diskfile_open(&a, img, false, err, sizeof err), -1, "no writer over readers");
+    cr_assert_eq(diskfile_write(&b, "x", 1, 0), -EBADF);
+    uint8_t buf[512];
+    cr_assert_eq(diskfile_read(&b, buf, 512, (uint64_t)IMG_SECTORS * 512), -EINVAL);
+    cr_assert_eq(diskfile_read(&b, buf, 512, (uint64_t)(IMG_SECTORS - 1) * 512), 0);
+    diskfile_close(&b);
+    diskfile_close(&c);
+    /* a size not a multiple of 512: rounded down; < 512: refused */
+    cr_assert_eq(truncate(img, 1000), 0);
+    cr_assert_eq(diskfile_open(&a, img, false, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(a.sectors, 1);
+    cr_assert_eq(a.tail, 488);
+    diskfile_close(&a);
+    cr_assert_eq(truncate(img, 100), 0);
+    cr_assert_eq(diskfile_open(&a, img, false, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "shorter than one 512-byte sector"), "%s", err);
+    cr_assert_eq(truncate(img, 0), 0);
+    cr_assert_eq(diskfile_open(&a, img, false, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "empty"), "%s", err);
+    cr_assert_eq(diskfile_open(&a, "/", false, err, sizeof err), -1);
+    cr_assert_eq(diskfile_open(&a, "/nonexistent/x.img", false, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "No such file"), "%s", err);
+    make_image();       /* for teardown's virtio_blk_free: nothing open */
+    memset(&blk, 0, sizeof blk);
+    blk.disk.fd = -1;
+    phys_init(&ram, PAGE_SIZE);
+}
