@@ -376,11 +376,11 @@ Test(vblk, chains_split_over_pages)
 
 /* Each malformed chain comes back in the used ring with length 0 and no
  * status; the device goes on and serves the next good request. */
-Test(vblk, malformed_chains)
+Test(vblk, malformed_chains, .timeout = 60)
 {
     open_dev(false, 0);
     driver_init(STD);
-    struct { const char *what; uint16_t head; } bad[8];
+    struct { const char *what; uint16_t head; } bad[12];
     int n = 0;
     /* a loop: 0 -> 1 -> 0 */
     put_hdr(HDR, VIRTIO_BLK_T_IN, 0);
@@ -407,6 +407,14 @@ Test(vblk, malformed_chains)
     put_desc(t, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
     put_desc(DESC, 8, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
     bad[n++] = (typeof(bad[0])){ "indirect loop", 8 };
+    /* a loop of empty buffers (only the step bound ends it) */
+    put_desc(DESC, 12, HDR, 0, VIRTQ_DESC_F_NEXT, 13);
+    put_desc(DESC, 13, HDR, 0, VIRTQ_DESC_F_NEXT, 12);
+    bad[n++] = (typeof(bad[0])){ "loop of empty buffers", 12 };
+    put_desc(t + 0x100, 0, HDR, 0, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(t + 0x100, 1, HDR, 0, VIRTQ_DESC_F_NEXT, 0);
+    put_desc(DESC, 14, t + 0x100, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    bad[n++] = (typeof(bad[0])){ "indirect loop of empty buffers", 14 };
     /* writable then readable; no status byte */
     put_desc(DESC, 9, HDR, 16, VIRTQ_DESC_F_NEXT, 10);
     put_desc(DESC, 10, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 11);
