@@ -64,7 +64,7 @@ printf '127.0.0.1\tlocalhost vsmp\n' >"$s/etc/hosts"
 printf '# the root disk (images/mkrootfs.sh); mounted by the initramfs\n/dev/root\t/\text4\tdefaults\t0 1\n' >"$s/etc/fstab"
 if [ -f "$OUT/packages" ]; then cp "$OUT/packages" "$s/etc/vsmp-packages"; fi
 chmod 644 "$s"/etc/*
-touch -h -d "@$EPOCH" "$s" $(find "$s" -mindepth 1)
+find "$s" -exec touch -h -d "@$EPOCH" {} +
 
 # mke2fs: ext4 with 4 KiB blocks whatever the size (-T default: not the
 # 1 KiB blocks of "small"), fixed UUID and hash seed, fake clock

@@ -126,7 +126,10 @@ struct machine_stats {
     uint64_t disk_bytes;        /* read + written */
     uint64_t disk_flushes;
     uint64_t disk_errors;       /* answered IOERR/UNSUPP, malformed chains */
+    uint64_t disk_services;     /* services between slices that did something */
+    uint64_t disk_service_ns;   /* their total time */
     uint64_t disk_max_service_ns;   /* the longest single service between slices */
+    uint64_t disk_max_flush_ns;     /* the longest fdatasync of an image */
     struct dsm_stats dsm;       /* zero with one CPU */
 };
 

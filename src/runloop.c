@@ -190,7 +190,7 @@ static void wait_wakeup(struct machine *m)
         }
         if (!smp)
             sleep_for_event(m);
-        else if (n > 0)
+        else if (n > 0 || m->work_pending)   /* served, or a device's work goes on */
             spins = 0;
         else
             m->tr->idle(m->tr->ctx, spins++);

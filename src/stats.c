@@ -71,8 +71,12 @@ void machine_get_stats(const struct machine *m, struct machine_stats *out)
         out->disk_bytes += d->bytes;
         out->disk_flushes += d->flushes;
         out->disk_errors += d->errors;
+        out->disk_services += d->calls;
+        out->disk_service_ns += d->service_ns;
         if (d->max_service_ns > out->disk_max_service_ns)
             out->disk_max_service_ns = d->max_service_ns;
+        if (d->max_flush_ns > out->disk_max_flush_ns)
+            out->disk_max_flush_ns = d->max_flush_ns;
     }
 }
 
@@ -83,9 +87,12 @@ static void print_disk_stats(const struct machine_stats *s, FILE *f)
     if (!s->disks)
         return;
     fprintf(f, "vsmp: rank %d: disks: %" PRIu64 " requests, %" PRIu64 " bytes, %" PRIu64
-            " flushes, %" PRIu64 " errors, longest service %.0f us\n",
+            " flushes, %" PRIu64 " errors; %" PRIu64 " services between slices, mean %.0f us, "
+            "longest %.0f us (longest flush %.0f us)\n",
             s->rank, s->disk_requests, s->disk_bytes, s->disk_flushes, s->disk_errors,
-            (double)s->disk_max_service_ns / 1e3);
+            s->disk_services,
+            s->disk_services ? (double)s->disk_service_ns / 1e3 / (double)s->disk_services : 0.0,
+            (double)s->disk_max_service_ns / 1e3, (double)s->disk_max_flush_ns / 1e3);
 }
 
 /* Where a rank's host time went: guest code (and its speed there),
@@ -158,13 +165,16 @@ void machine_stats_json(const struct machine_stats *st, int n, FILE *f)
                 ", \"blocks_translated\": %" PRIu64 ", \"handler_call_insns\": %" PRIu64
                 ", \"disk_requests\": %" PRIu64 ", \"disk_bytes\": %" PRIu64
                 ", \"disk_flushes\": %" PRIu64 ", \"disk_errors\": %" PRIu64
-                ", \"disk_max_service_ns\": %" PRIu64 ", \"dsm\": ",
+                ", \"disk_services\": %" PRIu64 ", \"disk_service_ns\": %" PRIu64
+                ", \"disk_max_service_ns\": %" PRIu64 ", \"disk_max_flush_ns\": %" PRIu64
+                ", \"dsm\": ",
                 i ? "," : "", s->rank, s->instructions, s->run_ns, s->halt_ns, s->slices,
                 s->slice_insns, s->pause_exits, s->ipis_sent, s->ipis_recv, s->io_requests, s->io_wait_ns,
                 s->io_served, s->msgs_sent, s->guest_ns, s->poll_ns, s->cpu_user_ns, s->cpu_sys_ns,
                 s->csw_voluntary, s->csw_involuntary, s->minor_faults, s->jit_blocks,
                 s->jit_helper_calls, s->disk_requests, s->disk_bytes, s->disk_flushes,
-                s->disk_errors, s->disk_max_service_ns);
+                s->disk_errors, s->disk_services, s->disk_service_ns, s->disk_max_service_ns,
+                s->disk_max_flush_ns);
         dsm_stats_json(&s->dsm, s->rank, f);
         fprintf(f, "}");
     }

@@ -227,7 +227,11 @@ bool virtio_blk_work(struct virtio_blk *b)
             transfer(b, &budget);
             break;
         case VIRTIO_BLK_T_FLUSH: {
+            uint64_t f0 = b->now_ns(b->now_ctx);
             int rc = b->disk.ro ? 0 : diskfile_flush(&b->disk);
+            uint64_t ft = b->now_ns(b->now_ctx) - f0;
+            if (ft > b->st.max_flush_ns)
+                b->st.max_flush_ns = ft;
             b->st.flushes++;
             complete(b, rc ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
             budget = 0;                  /* at most one flush a call */
@@ -255,6 +259,7 @@ bool virtio_blk_work(struct virtio_blk *b)
     if (did) {
         uint64_t t = b->now_ns(b->now_ctx) - t0;
         b->st.calls++;
+        b->st.service_ns += t;
         if (t > b->st.max_service_ns)
             b->st.max_service_ns = t;
     }

@@ -41,7 +41,7 @@
 #define VIRTIO_BLK_S_IOERR  1u
 #define VIRTIO_BLK_S_UNSUPP 2u
 #define VIRTIO_BLK_ID_BYTES 20
-#define VIRTIO_BLK_CHUNK_DEFAULT (256u << 10)   /* data bytes per work call */
+#define VIRTIO_BLK_CHUNK_DEFAULT (64u << 10)   /* data bytes per work call */
 
 struct virtio_blk_stats {
     uint64_t requests;          /* completed */
@@ -49,7 +49,9 @@ struct virtio_blk_stats {
     uint64_t flushes;
     uint64_t errors;            /* IOERR, UNSUPP, malformed chains */
     uint64_t calls;             /* work calls that did something */
+    uint64_t service_ns;        /* their total time */
     uint64_t max_service_ns;    /* the longest single work call */
+    uint64_t max_flush_ns;      /* the longest fdatasync (inside one call) */
 };
 
 struct virtio_blk {

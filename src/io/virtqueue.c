@@ -19,16 +19,23 @@ bool virtq_layout_ok(const struct virtq *q, uint32_t ram)
            (q->used & 3) == 0 && in_ram(q->used, 6ull + 8ull * n, ram);
 }
 
+/* The queue's fields are read once, before any guest-RAM access: such an
+ * access may serve other ranks' messages, a device reset among them
+ * (which zeroes *q; the caller then drops what it got). */
 int virtq_next(struct phys *p, struct virtq *q, uint16_t *head)
 {
-    uint16_t idx = (uint16_t)phys_read(p, (uint32_t)q->avail + 2, 2);
-    uint16_t ahead = (uint16_t)(idx - q->last_avail);
+    uint16_t num = q->num, last = q->last_avail;
+    uint32_t avail = (uint32_t)q->avail;
+    if (num == 0)
+        return -1;
+    uint16_t idx = (uint16_t)phys_read(p, avail + 2, 2);
+    uint16_t ahead = (uint16_t)(idx - last);
     if (ahead == 0)
         return 0;
-    if (ahead > q->num)
+    if (ahead > num)
         return -1;
-    *head = (uint16_t)phys_read(p, (uint32_t)q->avail + 4 + 2u * (q->last_avail % q->num), 2);
-    q->last_avail++;
+    *head = (uint16_t)phys_read(p, avail + 4 + 2u * (last % num), 2);
+    q->last_avail = (uint16_t)(last + 1);
     return 1;
 }
 
@@ -110,9 +117,10 @@ static int walk_indirect(struct phys *p, const struct desc *t, uint32_t ram,
     }
 }
 
-int virtq_chain(struct phys *p, const struct virtq *q, uint16_t head, bool indirect,
+int virtq_chain(struct phys *p, const struct virtq *qp, uint16_t head, bool indirect,
                 struct virtq_chain *c, const char **why)
 {
+    const struct virtq qs = *qp, *q = &qs;      /* see virtq_next */
     uint32_t ram = p->ram_size;
     c->head = head;
     c->nout = c->nin = 0;
@@ -151,15 +159,20 @@ int virtq_chain(struct phys *p, const struct virtq *q, uint16_t head, bool indir
 
 void virtq_push(struct phys *p, struct virtq *q, uint16_t head, uint32_t len)
 {
-    uint32_t e = (uint32_t)q->used + 4 + 8u * (q->used_idx % q->num);
+    uint16_t num = q->num, idx = q->used_idx;  /* see virtq_next */
+    uint32_t used = (uint32_t)q->used;
+    if (num == 0)
+        return;
+    uint32_t e = used + 4 + 8u * (idx % num);
     phys_write(p, e, 4, head);
     phys_write(p, e + 4, 4, len);
-    q->used_idx++;
-    phys_write(p, (uint32_t)q->used + 2, 2, q->used_idx);
+    idx++;
+    q->used_idx = idx;
+    phys_write(p, used + 2, 2, idx);
 }
 
-/* The stream of segments [first, first + count), bytes [off, off + n):
- * each piece to fn. */
+/* The stream of segments [first, first + count), bytes [off, off + n),
+ * copied in (to guest RAM) or out. */
 static int stream(struct phys *p, const struct virtq_chain *c, int first, int count,
                   uint64_t off, uint8_t *buf, uint64_t n, bool in)
 {

@@ -155,6 +155,40 @@ Test(board, marks_and_runs)
     machine_destroy(m);
 }
 
+/* Work that is not finished asks to run again (board_continue): it runs
+ * at the next poll, and unlike a register access's mark it does not cut
+ * the CPU's next slice short. */
+static struct machine *cont_m;
+static int cont_handle, cont_left;
+static void continuing_work(void *ctx)
+{
+    (void)ctx;
+    counted++;
+    if (--cont_left > 0)
+        board_continue(cont_m, cont_handle);
+}
+
+Test(board, continue_runs_again_without_ending_the_slice)
+{
+    struct machine *m = make_machine();
+    counted = 0;
+    cont_m = m;
+    cont_left = 3;
+    cont_handle = board_add_work(m, continuing_work, NULL);
+    board_mark_pending(m, cont_handle);
+    cr_assert_eq(m->cpu.exit_request, 1, "a mark ends the slice");
+    m->cpu.exit_request = 0;
+    for (int i = 1; i <= 3; i++) {
+        board_run_pending(m);
+        cr_assert_eq(counted, i, "one run a poll");
+        cr_assert_eq(m->cpu.exit_request, 0, "the next slice is not cut short");
+    }
+    cr_assert_not(m->work_pending, "done");
+    board_run_pending(m);
+    cr_assert_eq(counted, 3);
+    machine_destroy(m);
+}
+
 /* The platform's window table and what the board wired agree: every port
  * rank 0's iobus serves is in a rank-0 port window and every port of
  * those windows is served; every MMIO window is mapped at its place. */

@@ -376,11 +376,11 @@ Test(vblk, chains_split_over_pages)
 
 /* Each malformed chain comes back in the used ring with length 0 and no
  * status; the device goes on and serves the next good request. */
-Test(vblk, malformed_chains)
+Test(vblk, malformed_chains, .timeout = 60)
 {
     open_dev(false, 0);
     driver_init(STD);
-    struct { const char *what; uint16_t head; } bad[8];
+    struct { const char *what; uint16_t head; } bad[12];
     int n = 0;
     /* a loop: 0 -> 1 -> 0 */
     put_hdr(HDR, VIRTIO_BLK_T_IN, 0);
@@ -407,6 +407,14 @@ Test(vblk, malformed_chains)
     put_desc(t, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0);
     put_desc(DESC, 8, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
     bad[n++] = (typeof(bad[0])){ "indirect loop", 8 };
+    /* a loop of empty buffers (only the step bound ends it) */
+    put_desc(DESC, 12, HDR, 0, VIRTQ_DESC_F_NEXT, 13);
+    put_desc(DESC, 13, HDR, 0, VIRTQ_DESC_F_NEXT, 12);
+    bad[n++] = (typeof(bad[0])){ "loop of empty buffers", 12 };
+    put_desc(t + 0x100, 0, HDR, 0, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(t + 0x100, 1, HDR, 0, VIRTQ_DESC_F_NEXT, 0);
+    put_desc(DESC, 14, t + 0x100, 32, VIRTQ_DESC_F_INDIRECT, 0);
+    bad[n++] = (typeof(bad[0])){ "indirect loop of empty buffers", 14 };
     /* writable then readable; no status byte */
     put_desc(DESC, 9, HDR, 16, VIRTQ_DESC_F_NEXT, 10);
     put_desc(DESC, 10, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 11);
@@ -586,4 +594,55 @@ Test(vblk, diskfile_lock_and_size)
     memset(&blk, 0, sizeof blk);
     blk.disk.fd = -1;
     phys_init(&ram, PAGE_SIZE);
+}
+
+/* The work's guest-RAM accesses go through the DSM, whose page faults may
+ * serve other ranks' messages: here a forwarded write of 0 to Status (a
+ * reset) arrives inside the fault on the data page. The request is
+ * dropped, nothing completes, nothing crashes (the queue was zeroed
+ * under the work), and the device works again after a new set-up. */
+static uint8_t coh_state[RAM / PAGE_SIZE];
+static int coh_faults;
+static uint32_t coh_reset_page;
+
+static void coh_fault(void *ctx, uint32_t page, bool write)
+{
+    (void)ctx;
+    (void)write;
+    coh_faults++;
+    coh_state[page] = 2;
+    if (page == coh_reset_page)
+        wr(VIRTIO_MMIO_STATUS, 0);       /* as xrank's handler would, inside the fault */
+}
+
+Test(vblk, reset_inside_a_page_fault)
+{
+    open_dev(false, 0);
+    driver_init(STD);
+    memset(coh_state, 2, sizeof coh_state);
+    ram.coh = (struct phys_coherence){ .state = coh_state, .fault = coh_fault };
+    for (int pass = 0; pass < 3; pass++) {
+        /* pass 0: the data page (mid-transfer); 1: the status page
+         * (completion); 2: the avail ring (taking the chain) */
+        uint32_t pg = pass == 0 ? DATA + 0x3000 : pass == 1 ? STAT : AVAIL;
+        coh_reset_page = pg >> 12;
+        submit(simple(0, VIRTIO_BLK_T_IN, 0, DATA + 0x2000, 8192));
+        uint16_t before = used_idx();
+        coh_state[pg >> 12] = 0;
+        coh_faults = 0;
+        serve();
+        cr_assert_geq(coh_faults, 1, "pass %d: the fault happened", pass);
+        cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0, "pass %d: reset", pass);
+        cr_assert_eq(used_idx(), before, "pass %d: nothing completed after the reset", pass);
+        cr_assert_not(virtio_blk_work(&blk), "pass %d: no work left", pass);
+        avail_idx = 0;
+        phys_write(&ram, AVAIL + 2, 2, 0);
+        phys_write(&ram, USED + 2, 2, 0);
+        driver_init(STD);
+    }
+    submit(simple(0, VIRTIO_BLK_T_IN, 0, DATA + 0x2000, 8192));
+    serve();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK, "works again after the set-up");
+    cr_assert_eq(used_idx(), 1);
+    ram.coh.state = NULL;
 }
