@@ -29,7 +29,7 @@ IMG_HOST_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -O2
 IMG_KMODS  ?= virtio_mmio virtio_pci virtio_blk ext4
 IMG_ROOTFS_SIZE ?= 256M
 
-.PHONY: images images-fetch images-dbg clean-images disk-reset
+.PHONY: images images-fetch images-dbg clean-images disk-reset images-qemu-disk
 images: $(IMG_OUT)/vmlinuz $(IMG_OUT)/initrd.cpio.gz $(IMG_OUT)/host/hashwork \
         $(IMG_OUT)/rootfs.img $(IMG_OUT)/disk.img
 
@@ -74,6 +74,11 @@ $(IMG_OUT)/disk.img: | $(IMG_OUT)/rootfs.img
 # make run starts it again from rootfs.img.
 disk-reset:
 	rm -f $(IMG_OUT)/disk.img
+
+# make images-qemu-disk: the root disk's checks under qemu-system-i386
+# (images/qemu-disk.sh; about a minute; not part of make check).
+images-qemu-disk: $(IMG_OUT)/vmlinuz $(IMG_OUT)/initrd.cpio.gz $(IMG_OUT)/rootfs.img
+	bash images/qemu-disk.sh
 
 # The downloaded packages and everything built from them (disk.img too).
 clean-images:

@@ -96,6 +96,7 @@ for m in "$@"; do visit "$m" 0; done
 # The modules, uncompressed, and the order; a file only rewritten when it
 # changes, files of modules no longer needed removed.
 declare -A keep
+changed=''
 : >"$OUT/order.tmp"
 for e in "${order[@]}"; do
     n=${e% *}; opt=${e#* }
@@ -106,14 +107,20 @@ for e in "${order[@]}"; do
     *.xz) xz -dc "$f" >"$OUT/$base.tmp" || die "xz -d $f failed (xz-utils)" ;;
     *)    cp "$f" "$OUT/$base.tmp" ;;
     esac
-    if cmp -s "$OUT/$base.tmp" "$OUT/$base"; then rm -f "$OUT/$base.tmp"; else mv -f "$OUT/$base.tmp" "$OUT/$base"; fi
+    if cmp -s "$OUT/$base.tmp" "$OUT/$base"; then
+        rm -f "$OUT/$base.tmp"
+    else
+        mv -f "$OUT/$base.tmp" "$OUT/$base"
+        changed=1
+    fi
     if [ "$opt" = 1 ]; then echo "$base optional"; else echo "$base"; fi >>"$OUT/order.tmp"
 done
 for f in "$OUT"/*.ko; do
     [ -e "$f" ] || continue
     [ -n "${keep[${f##*/}]:-}" ] || rm -f "$f"
 done
-if cmp -s "$OUT/order.tmp" "$OUT/order"; then
+# (order is what make sees: a module that changed makes it newer too)
+if cmp -s "$OUT/order.tmp" "$OUT/order" && [ -z "${changed:-}" ]; then
     rm -f "$OUT/order.tmp"
 else
     mv -f "$OUT/order.tmp" "$OUT/order"
