@@ -40,7 +40,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-disk.XXXXXX")
 . "$SRC/tests/linux/lib.sh"
 linux_setup check-disk
 [ -f "$ROOTFS" ] || { echo "check-disk: $ROOTFS missing (make images)"; exit 1; }
-for t in e2fsck debugfs python3; do
+for t in e2fsck dumpe2fs debugfs python3; do
     command -v "$t" >/dev/null || { echo "check-disk: $t not found (README: packages)"; exit 1; }
 done
 [ -x "$VSMP" ] || { echo "check-disk: $VSMP missing (make vsmp)"; exit 1; }
@@ -94,11 +94,16 @@ boot() {
     return 0
 }
 
-# fsck_clean NAME IMG: e2fsck -fn finds nothing to fix
+# fsck_clean NAME IMG: e2fsck -fn finds nothing to fix and no journal to
+# replay (its status is 0 even then: the output and the superblock's
+# needs_recovery flag say so)
 fsck_clean() {
-    local out
-    if ! out=$(e2fsck -fn "$2" 2>&1); then
-        fail "$1" "e2fsck -fn $2 is not clean: $(echo "$out" | tail -n 3 | paste -sd '|')"; return 1
+    local out sb rc
+    out=$(e2fsck -fn "$2" 2>&1); rc=$?
+    sb=$(dumpe2fs -h "$2" 2>/dev/null)
+    if [ $rc != 0 ] || grep -q -E 'Fix\? no|Warning|skipping journal' <<<"$out" ||
+       grep -q needs_recovery <<<"$sb" || ! grep -q -E '^Filesystem state: +clean$' <<<"$sb"; then
+        fail "$1" "e2fsck -fn $2 is not clean (status $rc): $(echo "$out" | grep -v '^e2fsck ' | head -n 4 | paste -sd '|')"; return 1
     fi
 }
 
@@ -173,7 +178,8 @@ touch=failed'
 rank_pid() {
     local p
     for p in $(pgrep -f "^$VSMP "); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q -x "OMPI_COMM_WORLD_RANK=$1" && { echo "$p"; return 0; }
+        grep -q -x "OMPI_COMM_WORLD_RANK=$1" < <(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) &&
+            { echo "$p"; return 0; }
     done
     return 1
 }
@@ -228,6 +234,8 @@ case_kill() {
         last=$(con | grep -E '^diskio: flushed [0-9]+$' | tail -n1 | cut -d' ' -f3)
         [ -n "$last" ] || { fail "$name" "no record printed"; continue; }
         if ! out=$(check_records "$T/flush.img" "$last"); then fail "$name" "$out"; continue; fi
+        # the root was mounted read-only: it must still be clean
+        fsck_clean "$name" "$T/root.img" || continue
         pass "$name (records 0..$last flushed before the kill, all in the image)"
     done
 }

@@ -12,7 +12,8 @@
 #       T*K, K*T*(T+1)/2, 3*T*K, no overlap in the mutex, computed here;
 #     - the command's status 0, "reboot: Power down", and the job's exit
 #       status 0 (under vsmp: every rank; no mpirun "non-zero exit" note).
-#   console   (images/linux.cfg, no command: the interactive shell)
+#   console   (images/linux.cfg, booting from a copy of images/build/rootfs.img;
+#             no command: the interactive shell)
 #     - wait for the prompt, type a command through the input pipe, see
 #       its echo and its output; start `sleep 600` (seen by a line printed
 #       just before it), type Ctrl-C, see the next typed command run (job control on the console); type `exit`: power off,
@@ -167,7 +168,14 @@ case_endings() { # NAME MODE N
 
 case_console() { # NAME MODE N
     local name=$1 mode=$2 n=$3 r
-    linux_start "$mode" "$SRC/images/linux.cfg" "$GUARD" || { fail "$name" "cannot start"; return; }
+    # images/linux.cfg with its disk on a copy of the pristine root image
+    # (never the user's images/build/disk.img)
+    cp --sparse=always "$SRC/images/build/rootfs.img" "$T/console-root.img"
+    sed -e "s|^disk .*|disk $T/console-root.img|" -e "s|^kernel build/|kernel $SRC/images/build/|" \
+        -e "s|^initrd build/|initrd $SRC/images/build/|" "$SRC/images/linux.cfg" >"$T/console.cfg"
+    grep -q "^disk $T/console-root.img\$" "$T/console.cfg" ||
+        { fail "$name" "images/linux.cfg has no disk line to replace"; return; }
+    linux_start "$mode" "$T/console.cfg" "$GUARD" || { fail "$name" "cannot start"; return; }
     # the prompt; then a command typed through the pipe: its echo by the
     # tty and its output (computed by the guest's shell)
     linux_wait 'vsmp-guest# ' "$GUARD"; r=$?
