@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int diskfile_open(struct diskfile *d, const char *path, bool ro, char *err, size_t errlen)
@@ -100,6 +101,17 @@ int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int diskfile_read_nowait(struct diskfile *d, void *buf, size_t len, uint64_t off)
+{
+    if (!in_range(d, len, off))
+        return -EAGAIN;
+    struct iovec iov = { buf, len };
+    ssize_t n = preadv2(d->fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+    if (n < 0 && errno == EOPNOTSUPP)
+        return -EOPNOTSUPP;
+    return n == (ssize_t)len ? 0 : -EAGAIN;
 }
 
 int diskfile_write(struct diskfile *d, const void *buf, size_t len, uint64_t off)

@@ -46,6 +46,11 @@ void diskfile_close(struct diskfile *d);
  * before len: the image shrank). off + len beyond the sectors: -EINVAL. */
 int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off);
 int diskfile_write(struct diskfile *d, const void *buf, size_t len, uint64_t off);
+/* A read only if the host's page cache holds it all (preadv2 with
+ * RWF_NOWAIT: never waits for the storage): 0, or -EAGAIN (not all
+ * cached, or any error: do it with diskfile_read), -EOPNOTSUPP (the file
+ * system cannot tell: do not ask again). Not hooked. */
+int diskfile_read_nowait(struct diskfile *d, void *buf, size_t len, uint64_t off);
 /* fdatasync: 0 or -errno. */
 int diskfile_flush(struct diskfile *d);
 

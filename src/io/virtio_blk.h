@@ -19,7 +19,9 @@
  * device's bounce buffer, one piece of at most `chunk` bytes at a time:
  * a write's piece is copied from guest RAM (through phys, the DSM) into
  * the buffer and submitted; a read's piece is submitted and, once done,
- * copied into guest RAM; a flush is submitted and the request completes
+ * copied into guest RAM (unless the host's page cache holds it all: then
+ * it is read in place, which never waits for the storage, RWF_NOWAIT,
+ * and saves the hand-over: read_nowait); a flush is submitted and the request completes
  * when it is done. A call returns VBLK_MORE when it has more to do at
  * once (the board runs it again after the next slice, the request's
  * position kept), VBLK_WAIT when it waits for the thread (run it again
@@ -66,6 +68,7 @@ struct virtio_blk_stats {
     uint64_t service_ns;        /* their total time */
     uint64_t max_service_ns;    /* the longest single work call */
     uint64_t max_flush_ns;      /* the longest fdatasync (on the I/O thread) */
+    uint64_t nowait_reads;      /* read pieces served in place from the page cache */
 };
 
 struct virtio_blk {
@@ -81,6 +84,7 @@ struct virtio_blk {
     uint8_t *buf;               /* chunk bytes: the bounce buffer */
     struct hostio io;           /* runs the host file I/O on buf */
     uint64_t io_n;              /* data bytes of the piece in flight */
+    bool read_nowait;           /* try a read's piece in place from the host's page cache */
     uint8_t config[24];         /* the config space */
     /* the request in progress */
     bool busy;
