@@ -58,7 +58,8 @@ int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile 
     b->disk = *disk;
     b->chunk = chunk ? (chunk + DISK_SECTOR - 1) / DISK_SECTOR * DISK_SECTOR
                      : VIRTIO_BLK_CHUNK_DEFAULT;
-    b->buf = malloc(b->chunk);
+    b->iobuf = b->chunk > VIRTIO_BLK_IOBUF ? b->chunk : VIRTIO_BLK_IOBUF;
+    b->buf = malloc(b->iobuf);
     if (!b->buf)
         return -1;
     b->kick = kick;
@@ -171,22 +172,41 @@ static int take(struct virtio_blk *b)
         for (int i = 0; i < 8; i++)
             b->sector |= (uint64_t)hdr[8 + i] << (8 * i);
         b->done = 0;
+        b->staged = 0;
         b->len = b->type == VIRTIO_BLK_T_IN ? b->ch.in_len - 1
                : b->type == VIRTIO_BLK_T_OUT ? b->ch.out_len - 16 : 0;
         return 1;
     }
 }
 
-static void piece_done(struct virtio_blk *b, int rc, uint64_t ns, uint64_t *budget);
+/* A read: up to *budget bytes of the data the thread read into the
+ * buffer copied into guest RAM; the request completes after its last. */
+static void copy_staged(struct virtio_blk *b, uint64_t *budget)
+{
+    uint64_t n = b->staged < *budget ? b->staged : *budget;
+    if (virtq_copy_in(b->phys, &b->ch, b->done, b->buf + b->staged_at, n), stale(b))
+        return;                          /* reset meanwhile: dropped */
+    *budget -= n;
+    b->staged -= n;
+    b->staged_at += n;
+    b->done += n;
+    b->st.bytes += n;
+    if (b->done >= b->len)
+        complete(b, VIRTIO_BLK_S_OK, (uint32_t)b->len);
+}
 
-/* The next piece of a read or write (the request's checks first): a
- * write's data copied from guest RAM into the buffer and the pwrite
- * submitted, or the pread submitted; or the request completed (an error,
- * nothing to move). */
+/* The next step of a read or write (the request's checks first), moving
+ * at most *budget bytes between guest RAM and the buffer. A read: data
+ * already in the buffer copied out; else a piece the page cache holds
+ * read in place (read_nowait, at most *budget); else a pread of up to
+ * iobuf bytes submitted. A write: up to *budget more bytes copied into
+ * the buffer; once it is full or holds the rest of the request, one
+ * pwrite of it submitted. Or the request completed (an error, nothing to
+ * move). */
 static void piece_start(struct virtio_blk *b, uint64_t *budget)
 {
     bool in = b->type == VIRTIO_BLK_T_IN;
-    if (b->done == 0) {
+    if (b->done == 0 && b->staged == 0) {
         uint64_t cap = b->disk.sectors;
         if ((!in && b->disk.ro) || b->len % DISK_SECTOR || b->sector > cap ||
             b->len / DISK_SECTOR > cap - b->sector) {
@@ -198,31 +218,52 @@ static void piece_start(struct virtio_blk *b, uint64_t *budget)
         complete(b, VIRTIO_BLK_S_OK, 0);
         return;
     }
-    uint64_t n = b->len - b->done;
-    if (n > *budget)
-        n = *budget;
     uint64_t off = b->sector * DISK_SECTOR + b->done;
-    if (!in) {
-        if (virtq_copy_out(b->phys, &b->ch, 16 + b->done, b->buf, n), stale(b))
-            return;                      /* reset meanwhile: dropped */
-        *budget -= n;
-    }
-    b->io_n = n;
-    if (in && b->read_nowait) {
-        int rc = diskfile_read_nowait(&b->disk, b->buf, (size_t)n, off);
-        if (rc == 0) {
-            b->st.nowait_reads++;
-            piece_done(b, 0, 0, budget);
+    if (in) {
+        if (b->staged) {
+            copy_staged(b, budget);
             return;
         }
-        if (rc == -EOPNOTSUPP)
-            b->read_nowait = false;      /* this file system cannot tell */
+        uint64_t n = b->len - b->done;
+        if (b->read_nowait) {
+            uint64_t k = n < *budget ? n : *budget;
+            int rc = diskfile_read_nowait(&b->disk, b->buf, (size_t)k, off);
+            if (rc == 0) {
+                b->st.nowait_reads++;
+                b->staged = k;
+                b->staged_at = 0;
+                copy_staged(b, budget);
+                return;
+            }
+            if (rc == -EOPNOTSUPP)
+                b->read_nowait = false;  /* this file system cannot tell */
+        }
+        if (n > b->iobuf)
+            n = b->iobuf;
+        b->io_n = n;
+        hostio_submit(&b->io, DISKFILE_READ, b->buf, (size_t)n, off);
+        return;
     }
-    hostio_submit(&b->io, in ? DISKFILE_READ : DISKFILE_WRITE, b->buf, (size_t)n, off);
+    uint64_t n = b->len - b->done - b->staged;
+    if (n > *budget)
+        n = *budget;
+    if (n > b->iobuf - b->staged)
+        n = b->iobuf - b->staged;
+    if (virtq_copy_out(b->phys, &b->ch, 16 + b->done + b->staged, b->buf + b->staged, n),
+        stale(b))
+        return;                          /* reset meanwhile: dropped */
+    *budget -= n;
+    b->staged += n;
+    if (b->staged == b->iobuf || b->done + b->staged == b->len) {
+        b->io_n = b->staged;
+        b->staged = 0;
+        hostio_submit(&b->io, DISKFILE_WRITE, b->buf, (size_t)b->io_n, off);
+    }
 }
 
-/* The operation in flight is done (rc, in ns): a read's piece copied into
- * guest RAM, the request goes on or completes. */
+/* The operation in flight is done (rc, in ns): a flush's request
+ * completes; a read's data is in the buffer (its first part copied out
+ * now); a write's piece is in the image. */
 static void piece_done(struct virtio_blk *b, int rc, uint64_t ns, uint64_t *budget)
 {
     if (b->type == VIRTIO_BLK_T_FLUSH) {
@@ -233,21 +274,20 @@ static void piece_done(struct virtio_blk *b, int rc, uint64_t ns, uint64_t *budg
         *budget = 0;                     /* at most one flush a call */
         return;
     }
-    bool in = b->type == VIRTIO_BLK_T_IN;
     if (rc) {
         complete(b, VIRTIO_BLK_S_IOERR, 0);
         return;
     }
-    uint64_t n = b->io_n;
-    if (in) {
-        if (virtq_copy_in(b->phys, &b->ch, b->done, b->buf, n), stale(b))
-            return;                      /* reset meanwhile: dropped */
-        *budget -= n < *budget ? n : *budget;
+    if (b->type == VIRTIO_BLK_T_IN) {
+        b->staged = b->io_n;
+        b->staged_at = 0;
+        copy_staged(b, budget);
+        return;
     }
-    b->done += n;
-    b->st.bytes += n;
+    b->done += b->io_n;
+    b->st.bytes += b->io_n;
     if (b->done >= b->len)
-        complete(b, VIRTIO_BLK_S_OK, in ? (uint32_t)b->len : 0);
+        complete(b, VIRTIO_BLK_S_OK, 0);
 }
 
 int virtio_blk_work(struct virtio_blk *b)

@@ -16,10 +16,13 @@
  * The host file I/O (pread, pwrite, fdatasync) is not done there but by
  * the disk's host I/O thread (io/hostio.h, once virtio_blk_start_io ran;
  * before that, synchronously inside the work: unit tests) on the
- * device's bounce buffer, one piece of at most `chunk` bytes at a time:
- * a write's piece is copied from guest RAM (through phys, the DSM) into
- * the buffer and submitted; a read's piece is submitted and, once done,
- * copied into guest RAM (unless the host's page cache holds it all: then
+ * device's bounce buffer of iobuf (1 MiB) bytes, one operation at a
+ * time, while each work call moves at most `chunk` bytes between guest
+ * RAM and the buffer: a write's data is copied from guest RAM (through
+ * phys, the DSM) into the buffer over one or more calls and submitted
+ * as one pwrite (a request of up to 1 MiB: one hand-over); a read is
+ * submitted and, once done, copied into guest RAM over one or more
+ * calls (unless the host's page cache holds it all: then
  * it is read in place, which never waits for the storage, RWF_NOWAIT,
  * and saves the hand-over: read_nowait); a flush is submitted and the request completes
  * when it is done. A call returns VBLK_MORE when it has more to do at
@@ -56,6 +59,7 @@
 #define VIRTIO_BLK_S_UNSUPP 2u
 #define VIRTIO_BLK_ID_BYTES 20
 #define VIRTIO_BLK_CHUNK_DEFAULT (64u << 10)   /* data bytes per work call */
+#define VIRTIO_BLK_IOBUF (1u << 20)            /* bytes per host operation (at least chunk) */
 
 enum vblk_work { VBLK_IDLE = 0, VBLK_MORE, VBLK_WAIT };
 
@@ -81,9 +85,11 @@ struct virtio_blk {
     uint64_t (*now_ns)(void *ctx);
     void *now_ctx;
     uint32_t chunk;             /* data bytes per call */
-    uint8_t *buf;               /* chunk bytes: the bounce buffer */
+    uint8_t *buf;               /* iobuf bytes: the bounce buffer */
+    uint32_t iobuf;             /* its size: the largest host operation */
     struct hostio io;           /* runs the host file I/O on buf */
-    uint64_t io_n;              /* data bytes of the piece in flight */
+    uint64_t io_n;              /* data bytes of the operation in flight */
+    uint64_t staged, staged_at; /* request bytes in buf not yet moved (at buf + staged_at: read) */
     bool read_nowait;           /* try a read's piece in place from the host's page cache */
     uint8_t config[24];         /* the config space */
     /* the request in progress */
