@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot/acpi.h"
@@ -256,6 +258,7 @@ void board_mark_pending(struct machine *m, int handle)
     if (handle < 0 || handle >= m->nwork)
         return;
     m->work[handle].pending = true;
+    m->work[handle].waiting = false;
     m->work_pending = true;
     m->cpu.exit_request = 1;             /* do it at the end of this slice */
 }
@@ -265,7 +268,28 @@ void board_continue(struct machine *m, int handle)
     if (handle < 0 || handle >= m->nwork)
         return;
     m->work[handle].pending = true;
+    m->work[handle].waiting = false;
     m->work_pending = true;
+}
+
+void board_wait_io(struct machine *m, int handle)
+{
+    if (handle < 0 || handle >= m->nwork)
+        return;
+    if (!m->work[handle].pending)
+        m->work[handle].waiting = true;
+    m->work[handle].pending = true;
+    m->work_pending = true;
+}
+
+bool board_work_runnable(const struct machine *m)
+{
+    if (!m->work_pending)
+        return false;
+    for (int i = 0; i < m->nwork; i++)
+        if (m->work[i].pending && !m->work[i].waiting)
+            return true;
+    return false;
 }
 
 /* Rank 0, between slices (never inside an access or a DSM wait): every
@@ -280,6 +304,7 @@ void board_run_pending(struct machine *m)
         if (!m->work[i].pending)
             continue;
         m->work[i].pending = false;
+        m->work[i].waiting = false;
         m->work[i].run(m->work[i].ctx);
     }
 }
@@ -314,8 +339,35 @@ static void disk_kick(void *ctx)
 static void disk_work(void *ctx)
 {
     struct board_disk *d = ctx;
-    if (virtio_blk_work(&d->blk))
+    int r = virtio_blk_work(&d->blk);
+    if (r == VBLK_MORE)
         board_continue(d->m, d->work);
+    else if (r == VBLK_WAIT)
+        board_wait_io(d->m, d->work);
+}
+
+/* Line i's image is the file of an earlier line's: refused (the second
+ * open would only meet the first's lock, "in use by another vsmp job").
+ * 0, or -1 with "CONFIG:LINE: IMAGE: ..." in err. */
+static int same_image(struct machine *m, const struct config *cfg, int i, char *err,
+                      size_t errlen)
+{
+    const struct config_disk *c = &cfg->disk[i];
+    struct stat st;
+    if (stat(c->path, &st) != 0)
+        return 0;                        /* diskfile_open says why */
+    for (int j = 0; j < i; j++) {
+        const struct diskfile *o = &m->disk[j].blk.disk;
+        if (o->dev != (uint64_t)st.st_dev || o->ino != (uint64_t)st.st_ino)
+            continue;
+        if (c->ro && cfg->disk[j].ro)
+            continue;                    /* read-only users may share */
+        snprintf(err, errlen, "%s:%d: %s: the same image as the disk on line %d "
+                 "(one image backs one writable disk)", cfg->file, c->line, c->path,
+                 cfg->disk[j].line);
+        return -1;
+    }
+    return 0;
 }
 
 /* Each `disk` line: its image opened and locked, the device in its
@@ -328,6 +380,8 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         const struct config_disk *c = &cfg->disk[i];
         struct diskfile df;
         char why[768];
+        if (same_image(m, cfg, i, err, errlen))
+            return -1;
         if (diskfile_open(&df, c->path, c->ro, why, sizeof why)) {
             snprintf(err, errlen, "%s:%d: %s", cfg->file, c->line, why);
             return -1;
@@ -346,6 +400,13 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         }
         d->live = true;
         m->ndisks = i + 1;
+        if (m->io_wake_fd < 0)
+            m->io_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (m->io_wake_fd < 0 || virtio_blk_start_io(&d->blk, m->io_wake_fd)) {
+            snprintf(err, errlen, "%s:%d: %s: cannot start the disk's I/O thread: %s", cfg->file,
+                     c->line, c->path, strerror(errno));
+            return -1;
+        }
         if (phys_add_mmio(&m->phys, v->base, v->size, &d->blk.mmio, virtio_mmio_read,
                           virtio_mmio_write)) {
             snprintf(err, errlen, "%s:%d: cannot map the disk's window", cfg->file, c->line);
@@ -390,6 +451,7 @@ static struct machine *alloc_machine(const struct config *cfg, const struct mach
         return NULL;
     }
     console_init(&m->con, -1, -1, false);
+    m->io_wake_fd = -1;
     m->opts = *opts;
     m->rank = rank;
     m->st.rank = rank;
@@ -610,9 +672,11 @@ void machine_destroy(struct machine *m)
         return;
     if (m->devices)
         uart_flush(&m->uart);
-    for (int i = 0; i < m->ndisks; i++)
+    for (int i = 0; i < m->ndisks; i++)     /* joins the I/O threads */
         if (m->disk[i].live)
             virtio_blk_free(&m->disk[i].blk);
+    if (m->io_wake_fd >= 0)
+        close(m->io_wake_fd);
     if (m->has_cpu)
         cpu_free(&m->cpu);
     dsm_free(m->dsm);

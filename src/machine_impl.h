@@ -69,6 +69,7 @@ struct board_work {
     void (*run)(void *ctx);
     void *ctx;
     bool pending;
+    bool waiting;                /* pending only to collect a host I/O thread's result */
 };
 
 /* Rank 0: one virtio-mmio disk (the config's disk line i) and its work. */
@@ -107,6 +108,7 @@ struct machine {
     bool work_pending;           /* some work[].pending */
     struct board_disk disk[PLATFORM_MAX_DISKS];   /* rank 0 */
     int ndisks;
+    int io_wake_fd;              /* rank 0: eventfd the disks' I/O threads write; -1 */
 
     /* ---- N > 1 ---- */
     const struct dsm_transport *tr;
@@ -161,6 +163,13 @@ void board_mark_pending(struct machine *m, int handle);
 /* From the work itself: not finished, run it again at the next poll
  * (after a full slice: the CPU's slice is not cut short). */
 void board_continue(struct machine *m, int handle);
+/* From the work itself: it waits for a host I/O thread, which writes
+ * m->io_wake_fd when done; run it again at the next poll (cheap: it only
+ * looks whether the result is there), and a halted CPU may sleep on the
+ * fd meanwhile instead of polling at once. */
+void board_wait_io(struct machine *m, int handle);
+/* Some work is pending that is not only waiting for a host I/O thread. */
+bool board_work_runnable(const struct machine *m);
 void board_run_pending(struct machine *m);
 
 /* ---- xrank.c ---- */

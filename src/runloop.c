@@ -6,6 +6,7 @@
  * (other ranks' messages can wake it at any time). INIT and STARTUP
  * received while the CPU is in the middle of an instruction (a DSM fault
  * wait) are queued (src/board.c) and applied between slices. */
+#define _GNU_SOURCE                  /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -122,12 +123,28 @@ static bool halted_forever(const struct machine *m)
     return m->rank == 0 && !m->aps_started;
 }
 
+/* A disk's host I/O thread writes the eventfd when its operation is
+ * done: sleep up to wait_ns or until then, and empty the counter (a
+ * completion signalled before the sleep began ends it at once). */
+static void sleep_for_io(struct machine *m, uint64_t wait_ns)
+{
+    struct pollfd pfd = { .fd = m->io_wake_fd, .events = POLLIN };
+    struct timespec ts = { (time_t)(wait_ns / 1000000000ull), (long)(wait_ns % 1000000000ull) };
+    if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+        uint64_t v;
+        if (read(m->io_wake_fd, &v, sizeof v) < 0) {
+            /* EAGAIN: already emptied; the work looks at the result itself */
+        }
+    }
+}
+
 /* One CPU, halted: sleep until the next timer event (or console input,
  * which it also looks at), at least WAIT_MIN_NS and at most WAIT_MAX_NS;
- * then poll. */
+ * then poll. While a disk waits for its host I/O thread, the sleep ends
+ * when the thread is done (and looks at input every POLL_INPUT_NS). */
 static void sleep_for_event(struct machine *m)
 {
-    if (m->work_pending) {               /* a device's work goes on (a large request) */
+    if (board_work_runnable(m)) {        /* a device's work goes on (a large request) */
         poll_devices(m, host_now_ns(NULL));
         return;
     }
@@ -138,7 +155,9 @@ static void sleep_for_event(struct machine *m)
         wait = WAIT_MIN_NS;
     if (wait > WAIT_MAX_NS)
         wait = WAIT_MAX_NS;
-    if (wait >= 1000000) {
+    if (m->work_pending && m->io_wake_fd >= 0) {   /* only host I/O in flight */
+        sleep_for_io(m, wait < POLL_INPUT_NS ? wait : POLL_INPUT_NS);
+    } else if (wait >= 1000000) {
         poll_input(m, (int)(wait / 1000000));
     } else {
         struct timespec ts = { (time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull) };
@@ -190,7 +209,7 @@ static void wait_wakeup(struct machine *m)
         }
         if (!smp)
             sleep_for_event(m);
-        else if (n > 0 || m->work_pending)   /* served, or a device's work goes on */
+        else if (n > 0 || board_work_runnable(m))   /* served, or a device's work goes on */
             spins = 0;
         else
             m->tr->idle(m->tr->ctx, spins++);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int diskfile_open(struct diskfile *d, const char *path, bool ro, char *err, size_t errlen)
@@ -58,6 +59,8 @@ int diskfile_open(struct diskfile *d, const char *path, bool ro, char *err, size
     d->fd = fd;
     d->sectors = (uint64_t)st.st_size / DISK_SECTOR;
     d->tail = (uint64_t)st.st_size % DISK_SECTOR;
+    d->dev = (uint64_t)st.st_dev;
+    d->ino = (uint64_t)st.st_ino;
     return 0;
 }
 
@@ -78,6 +81,11 @@ int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
 {
     if (!in_range(d, len, off))
         return -EINVAL;
+    if (d->hook) {
+        int rc = d->hook(d->hook_ctx, DISKFILE_READ);
+        if (rc)
+            return rc;
+    }
     uint8_t *p = buf;
     while (len) {
         ssize_t n = pread(d->fd, p, len, (off_t)off);
@@ -95,12 +103,28 @@ int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+int diskfile_read_nowait(struct diskfile *d, void *buf, size_t len, uint64_t off)
+{
+    if (!in_range(d, len, off))
+        return -EAGAIN;
+    struct iovec iov = { buf, len };
+    ssize_t n = preadv2(d->fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+    if (n < 0 && errno == EOPNOTSUPP)
+        return -EOPNOTSUPP;
+    return n == (ssize_t)len ? 0 : -EAGAIN;
+}
+
 int diskfile_write(struct diskfile *d, const void *buf, size_t len, uint64_t off)
 {
     if (!in_range(d, len, off))
         return -EINVAL;
     if (d->ro)
         return -EBADF;
+    if (d->hook) {
+        int rc = d->hook(d->hook_ctx, DISKFILE_WRITE);
+        if (rc)
+            return rc;
+    }
     const uint8_t *p = buf;
     while (len) {
         ssize_t n = pwrite(d->fd, p, len, (off_t)off);
@@ -122,6 +146,11 @@ int diskfile_flush(struct diskfile *d)
 {
     if (d->fd < 0)
         return -EBADF;
+    if (d->hook) {
+        int rc = d->hook(d->hook_ctx, DISKFILE_FLUSH);
+        if (rc)
+            return rc;
+    }
     while (fdatasync(d->fd) != 0) {
         if (errno != EINTR)
             return -errno;

@@ -1,6 +1,7 @@
 /* virtio_blk.c - the virtio block device's requests (virtio_blk.h). */
 #include "io/virtio_blk.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,12 +58,14 @@ int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile 
     b->disk = *disk;
     b->chunk = chunk ? (chunk + DISK_SECTOR - 1) / DISK_SECTOR * DISK_SECTOR
                      : VIRTIO_BLK_CHUNK_DEFAULT;
-    b->buf = malloc(b->chunk);
+    b->iobuf = b->chunk > VIRTIO_BLK_IOBUF ? b->chunk : VIRTIO_BLK_IOBUF;
+    b->buf = malloc(b->iobuf);
     if (!b->buf)
         return -1;
     b->kick = kick;
     b->kick_ctx = kick_ctx;
     b->now_ns = mono_ns;
+    hostio_init(&b->io, &b->disk, false, -1);
     strncpy(b->serial, serial ? serial : "", sizeof b->serial);
     uint64_t f = 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_BLK_F_SEG_MAX |
                  1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH;
@@ -76,8 +79,25 @@ int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile 
     return 0;
 }
 
+int virtio_blk_start_io(struct virtio_blk *b, int wake_fd)
+{
+    if (hostio_busy(&b->io)) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (hostio_init(&b->io, &b->disk, true, wake_fd)) {
+        int e = errno;
+        hostio_init(&b->io, &b->disk, false, -1);
+        errno = e;
+        return -1;
+    }
+    b->read_nowait = true;
+    return 0;
+}
+
 void virtio_blk_free(struct virtio_blk *b)
 {
+    hostio_stop(&b->io);                 /* the buffer is ours again */
     diskfile_close(&b->disk);
     free(b->buf);
     b->buf = NULL;
@@ -152,65 +172,150 @@ static int take(struct virtio_blk *b)
         for (int i = 0; i < 8; i++)
             b->sector |= (uint64_t)hdr[8 + i] << (8 * i);
         b->done = 0;
+        b->staged = 0;
         b->len = b->type == VIRTIO_BLK_T_IN ? b->ch.in_len - 1
                : b->type == VIRTIO_BLK_T_OUT ? b->ch.out_len - 16 : 0;
         return 1;
     }
 }
 
-/* A read or write: its first check, then up to *budget bytes. Returns
- * true when the request is finished (completed). */
-static bool transfer(struct virtio_blk *b, uint64_t *budget)
+/* A read: up to *budget bytes of the data the thread read into the
+ * buffer copied into guest RAM; the request completes after its last. */
+static void copy_staged(struct virtio_blk *b, uint64_t *budget)
+{
+    uint64_t n = b->staged < *budget ? b->staged : *budget;
+    if (virtq_copy_in(b->phys, &b->ch, b->done, b->buf + b->staged_at, n), stale(b))
+        return;                          /* reset meanwhile: dropped */
+    *budget -= n;
+    b->staged -= n;
+    b->staged_at += n;
+    b->done += n;
+    b->st.bytes += n;
+    if (b->done >= b->len)
+        complete(b, VIRTIO_BLK_S_OK, (uint32_t)b->len);
+}
+
+/* The next step of a read or write (the request's checks first), moving
+ * at most *budget bytes between guest RAM and the buffer. A read: data
+ * already in the buffer copied out; else a piece the page cache holds
+ * read in place (read_nowait, at most *budget); else a pread of up to
+ * iobuf bytes submitted. A write: up to *budget more bytes copied into
+ * the buffer; once it is full or holds the rest of the request, one
+ * pwrite of it submitted. Or the request completed (an error, nothing to
+ * move). */
+static void piece_start(struct virtio_blk *b, uint64_t *budget)
 {
     bool in = b->type == VIRTIO_BLK_T_IN;
-    if (b->done == 0) {
+    if (b->done == 0 && b->staged == 0) {
         uint64_t cap = b->disk.sectors;
         if ((!in && b->disk.ro) || b->len % DISK_SECTOR || b->sector > cap ||
             b->len / DISK_SECTOR > cap - b->sector) {
             complete(b, VIRTIO_BLK_S_IOERR, 0);
-            return true;
+            return;
         }
     }
-    while (b->done < b->len && *budget) {
+    if (b->done >= b->len) {
+        complete(b, VIRTIO_BLK_S_OK, 0);
+        return;
+    }
+    uint64_t off = b->sector * DISK_SECTOR + b->done;
+    if (in) {
+        if (b->staged) {
+            copy_staged(b, budget);
+            return;
+        }
         uint64_t n = b->len - b->done;
-        if (n > *budget)
-            n = *budget;
-        uint64_t off = b->sector * DISK_SECTOR + b->done;
-        int rc;
-        if (in) {
-            rc = diskfile_read(&b->disk, b->buf, (size_t)n, off);
-            if (!rc && (virtq_copy_in(b->phys, &b->ch, b->done, b->buf, n), stale(b)))
-                return true;             /* reset meanwhile: dropped */
-        } else {
-            if (virtq_copy_out(b->phys, &b->ch, 16 + b->done, b->buf, n), stale(b))
-                return true;
-            rc = diskfile_write(&b->disk, b->buf, (size_t)n, off);
+        if (b->read_nowait) {
+            uint64_t k = n < *budget ? n : *budget;
+            int rc = diskfile_read_nowait(&b->disk, b->buf, (size_t)k, off);
+            if (rc == 0) {
+                b->st.nowait_reads++;
+                b->staged = k;
+                b->staged_at = 0;
+                copy_staged(b, budget);
+                return;
+            }
+            if (rc == -EOPNOTSUPP)
+                b->read_nowait = false;  /* this file system cannot tell */
         }
-        if (rc) {
-            complete(b, VIRTIO_BLK_S_IOERR, 0);
-            return true;
-        }
-        b->done += n;
-        b->st.bytes += n;
-        *budget -= n;
+        if (n > b->iobuf)
+            n = b->iobuf;
+        b->io_n = n;
+        hostio_submit(&b->io, DISKFILE_READ, b->buf, (size_t)n, off);
+        return;
     }
-    if (b->done < b->len)
-        return false;
-    complete(b, VIRTIO_BLK_S_OK, in ? (uint32_t)b->len : 0);
-    return true;
+    uint64_t n = b->len - b->done - b->staged;
+    if (n > *budget)
+        n = *budget;
+    if (n > b->iobuf - b->staged)
+        n = b->iobuf - b->staged;
+    if (virtq_copy_out(b->phys, &b->ch, 16 + b->done + b->staged, b->buf + b->staged, n),
+        stale(b))
+        return;                          /* reset meanwhile: dropped */
+    *budget -= n;
+    b->staged += n;
+    if (b->staged == b->iobuf || b->done + b->staged == b->len) {
+        b->io_n = b->staged;
+        b->staged = 0;
+        hostio_submit(&b->io, DISKFILE_WRITE, b->buf, (size_t)b->io_n, off);
+    }
 }
 
-bool virtio_blk_work(struct virtio_blk *b)
+/* The operation in flight is done (rc, in ns): a flush's request
+ * completes; a read's data is in the buffer (its first part copied out
+ * now); a write's piece is in the image. */
+static void piece_done(struct virtio_blk *b, int rc, uint64_t ns, uint64_t *budget)
+{
+    if (b->type == VIRTIO_BLK_T_FLUSH) {
+        if (ns > b->st.max_flush_ns)
+            b->st.max_flush_ns = ns;
+        b->st.flushes++;
+        complete(b, rc ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
+        *budget = 0;                     /* at most one flush a call */
+        return;
+    }
+    if (rc) {
+        complete(b, VIRTIO_BLK_S_IOERR, 0);
+        return;
+    }
+    if (b->type == VIRTIO_BLK_T_IN) {
+        b->staged = b->io_n;
+        b->staged_at = 0;
+        copy_staged(b, budget);
+        return;
+    }
+    b->done += b->io_n;
+    b->st.bytes += b->io_n;
+    if (b->done >= b->len)
+        complete(b, VIRTIO_BLK_S_OK, 0);
+}
+
+int virtio_blk_work(struct virtio_blk *b)
 {
     if (!virtio_mmio_running(&b->mmio)) {
-        b->busy = false;
-        return false;
+        b->busy = false;                 /* an operation in flight: collected later */
+        return VBLK_IDLE;
     }
     uint64_t t0 = b->now_ns(b->now_ctx);
     uint64_t budget = b->chunk;
-    bool did = false, more = false;
+    bool did = false, waiting = false;
     /* chains a call takes: bounded also when they move no data */
     for (int n = 0; budget && n < VIRTQ_MAX_SIZE; n++) {
+        if (hostio_busy(&b->io)) {
+            int rc;
+            uint64_t ns;
+            if (!hostio_collect(&b->io, &rc, &ns)) {
+                waiting = true;          /* the thread is at it */
+                break;
+            }
+            did = true;
+            if (!b->busy || stale(b)) {
+                b->busy = false;         /* reset meanwhile: its result dropped */
+                continue;
+            }
+            piece_done(b, rc, ns, &budget);
+            continue;
+        }
         if (!b->busy || stale(b)) {
             b->busy = false;
             int t = virtio_mmio_running(&b->mmio) ? take(b) : 0;
@@ -224,19 +329,17 @@ bool virtio_blk_work(struct virtio_blk *b)
         switch (b->type) {
         case VIRTIO_BLK_T_IN:
         case VIRTIO_BLK_T_OUT:
-            transfer(b, &budget);
+            piece_start(b, &budget);
             break;
-        case VIRTIO_BLK_T_FLUSH: {
-            uint64_t f0 = b->now_ns(b->now_ctx);
-            int rc = b->disk.ro ? 0 : diskfile_flush(&b->disk);
-            uint64_t ft = b->now_ns(b->now_ctx) - f0;
-            if (ft > b->st.max_flush_ns)
-                b->st.max_flush_ns = ft;
-            b->st.flushes++;
-            complete(b, rc ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
-            budget = 0;                  /* at most one flush a call */
+        case VIRTIO_BLK_T_FLUSH:
+            if (b->disk.ro) {            /* nothing to flush */
+                b->st.flushes++;
+                complete(b, VIRTIO_BLK_S_OK, 0);
+                budget = 0;
+            } else {
+                hostio_submit(&b->io, DISKFILE_FLUSH, NULL, 0, 0);
+            }
             break;
-        }
         case VIRTIO_BLK_T_GET_ID: {
             uint64_t n = b->ch.in_len - 1;
             if (n > VIRTIO_BLK_ID_BYTES)
@@ -251,11 +354,13 @@ bool virtio_blk_work(struct virtio_blk *b)
             break;
         }
     }
-    /* more: a request in progress, or chains waiting behind the budget */
-    if (b->busy && !stale(b))
-        more = true;
+    int res = VBLK_IDLE;
+    if (waiting)
+        res = VBLK_WAIT;
+    else if (b->busy && !stale(b))
+        res = VBLK_MORE;                 /* a request in progress */
     else if (did && virtio_mmio_running(&b->mmio))
-        more = true;                     /* the budget ran out: look again */
+        res = VBLK_MORE;                 /* the budget ran out: look again */
     if (did) {
         uint64_t t = b->now_ns(b->now_ctx) - t0;
         b->st.calls++;
@@ -263,5 +368,5 @@ bool virtio_blk_work(struct virtio_blk *b)
         if (t > b->st.max_service_ns)
             b->st.max_service_ns = t;
     }
-    return more;
+    return res;
 }

@@ -13,11 +13,27 @@
  *
  * The device's work (virtio_blk_work) runs between slices on rank 0
  * (docs/devices.md); a register access only marks it through `kick`.
- * One call moves at most `chunk` bytes of data (and does at most one
- * flush), then returns true if there is more: the board runs it again
- * after the next slice, the request's position kept, so that a large
- * request never stops rank 0's CPU and its service of the other ranks
- * for long. The longest single call is measured (stats). */
+ * The host file I/O (pread, pwrite, fdatasync) is not done there but by
+ * the disk's host I/O thread (io/hostio.h, once virtio_blk_start_io ran;
+ * before that, synchronously inside the work: unit tests) on the
+ * device's bounce buffer of iobuf (1 MiB) bytes, one operation at a
+ * time, while each work call moves at most `chunk` bytes between guest
+ * RAM and the buffer: a write's data is copied from guest RAM (through
+ * phys, the DSM) into the buffer over one or more calls and submitted
+ * as one pwrite (a request of up to 1 MiB: one hand-over); a read is
+ * submitted and, once done, copied into guest RAM over one or more
+ * calls (unless the host's page cache holds it all: then
+ * it is read in place, which never waits for the storage, RWF_NOWAIT,
+ * and saves the hand-over: read_nowait); a flush is submitted and the request completes
+ * when it is done. A call returns VBLK_MORE when it has more to do at
+ * once (the board runs it again after the next slice, the request's
+ * position kept), VBLK_WAIT when it waits for the thread (run it again
+ * when the thread signals its wake fd, or at any later poll: a call that
+ * finds the operation still running returns VBLK_WAIT again at once),
+ * VBLK_IDLE when there is nothing to do. A device reset with an
+ * operation in flight drops the request; the buffer stays the thread's
+ * until the operation is collected. The longest single call is measured
+ * (stats). */
 #ifndef VSMP_VIRTIO_BLK_H
 #define VSMP_VIRTIO_BLK_H
 
@@ -25,6 +41,7 @@
 #include <stdint.h>
 
 #include "io/diskfile.h"
+#include "io/hostio.h"
 #include "io/virtio_mmio.h"
 #include "mem/phys.h"
 
@@ -42,6 +59,9 @@
 #define VIRTIO_BLK_S_UNSUPP 2u
 #define VIRTIO_BLK_ID_BYTES 20
 #define VIRTIO_BLK_CHUNK_DEFAULT (64u << 10)   /* data bytes per work call */
+#define VIRTIO_BLK_IOBUF (1u << 20)            /* bytes per host operation (at least chunk) */
+
+enum vblk_work { VBLK_IDLE = 0, VBLK_MORE, VBLK_WAIT };
 
 struct virtio_blk_stats {
     uint64_t requests;          /* completed */
@@ -51,7 +71,8 @@ struct virtio_blk_stats {
     uint64_t calls;             /* work calls that did something */
     uint64_t service_ns;        /* their total time */
     uint64_t max_service_ns;    /* the longest single work call */
-    uint64_t max_flush_ns;      /* the longest fdatasync (inside one call) */
+    uint64_t max_flush_ns;      /* the longest fdatasync (on the I/O thread) */
+    uint64_t nowait_reads;      /* read pieces served in place from the page cache */
 };
 
 struct virtio_blk {
@@ -64,7 +85,12 @@ struct virtio_blk {
     uint64_t (*now_ns)(void *ctx);
     void *now_ctx;
     uint32_t chunk;             /* data bytes per call */
-    uint8_t *buf;               /* chunk bytes */
+    uint8_t *buf;               /* iobuf bytes: the bounce buffer */
+    uint32_t iobuf;             /* its size: the largest host operation */
+    struct hostio io;           /* runs the host file I/O on buf */
+    uint64_t io_n;              /* data bytes of the operation in flight */
+    uint64_t staged, staged_at; /* request bytes in buf not yet moved (at buf + staged_at: read) */
+    bool read_nowait;           /* try a read's piece in place from the host's page cache */
     uint8_t config[24];         /* the config space */
     /* the request in progress */
     bool busy;
@@ -81,8 +107,13 @@ struct virtio_blk {
 int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile *disk,
                     const char *serial, uint32_t chunk, struct irq_line irq,
                     void (*kick)(void *ctx), void *kick_ctx);
+/* Start the host I/O thread (the device idle: right after init); it
+ * writes to wake_fd (an eventfd, or -1) after each operation. 0 or -1
+ * (errno: the thread could not start; the device stays synchronous). */
+int virtio_blk_start_io(struct virtio_blk *b, int wake_fd);
+/* Stops the thread (an operation running is waited for), closes the image. */
 void virtio_blk_free(struct virtio_blk *b);
-/* Between slices: serve requests; true when more remains (call again). */
-bool virtio_blk_work(struct virtio_blk *b);
+/* Between slices: serve requests; enum vblk_work (VBLK_IDLE is 0). */
+int virtio_blk_work(struct virtio_blk *b);
 
 #endif

@@ -392,7 +392,8 @@ run_error_cases() {
 # Disk images (`disk PATH [ro]`): a missing, empty or non-regular image is
 # refused by every rank's config check; an image the user cannot open is
 # refused by rank 0 when it opens it (a singleton under setpriv: root
-# reads anything); a writable image that another job holds (its lock) is
+# reads anything); one image on two lines (one writable) is refused
+# naming both lines; a writable image that another job holds (its lock) is
 # refused by rank 0 at once, and at 2 ranks every rank ends with status 2
 # and one line. After the holder is killed the image is usable again.
 run_disk_cases() {
@@ -407,6 +408,13 @@ run_disk_cases() {
     err_case "disk: a directory" "$CFG/ddir.cfg" 2 "ddir\.cfg:3: disk 'adir\.img': not a regular file"
     bad_cfg dword "memory 16M" "kernel $hello" "disk empty.img rw"
     ERR_RANKS=2 err_case "disk: bad second word" "$CFG/dword.cfg" 2 "dword\.cfg:3: .*only be 'ro'"
+    # One image on two writable lines (by its name and by a hard link):
+    # refused naming both lines, not as "in use by another vsmp job".
+    head -c 1M /dev/zero >"$CFG/twice.img"
+    ln -f "$CFG/twice.img" "$CFG/twice-link.img"
+    bad_cfg dtwice "memory 16M" "kernel $hello" "disk twice.img" "disk twice-link.img ro"
+    ERR_RANKS=2 err_case "disk: one image on two lines" "$CFG/dtwice.cfg" 2 \
+        "dtwice\.cfg:4: .*twice-link\.img: the same image as the disk on line 3"
 
     # Not readable / not writable, as an unprivileged user: everything in
     # a folder that user can reach, the images without the permission.

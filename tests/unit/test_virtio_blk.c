@@ -5,15 +5,21 @@
  * read-only disks, chains split over pages and indirect tables,
  * malformed chains (loops, addresses outside RAM, too long), host I/O
  * errors, a reset in the middle of a request, the split of a large
- * request over several work calls, the interrupt line, and a disk read
- * over a page with code. */
+ * request over several work calls, the interrupt line, a disk read
+ * over a page with code, and the host I/O thread (a flush held on it
+ * while the work goes on, its errors, a reset and the end with an
+ * operation in flight). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/diskfile.h"
@@ -91,8 +97,11 @@ static void setup(void)
     make_image();
 }
 
+static void gate_set(bool hold);
+
 static void teardown(void)
 {
+    gate_set(false);                     /* a failed threaded test: let the thread end */
     virtio_blk_free(&blk);
     phys_free(&ram);
     unlink(img);
@@ -645,4 +654,292 @@ Test(vblk, reset_inside_a_page_fault)
     cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK, "works again after the set-up");
     cr_assert_eq(used_idx(), 1);
     ram.coh.state = NULL;
+}
+
+/* ---- the host I/O thread (io/hostio.h, virtio_blk_start_io) ----
+ * A diskfile hook (the gate) holds each operation on the thread until
+ * the test releases it; one run on the test's own thread (the work
+ * doing the file I/O itself) is recorded and not held, so that a
+ * synchronous device fails the tests instead of hanging them. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t main;
+    bool hold;                   /* operations wait at the gate */
+    int entered, left;           /* operations that reached / passed it */
+    int on_main;                 /* operations run on the test's thread */
+    int fail_op;                 /* -1, or a diskfile_op that fails ... */
+    int fail_rc;                 /* ... with this */
+    enum diskfile_op ops[64];
+} gate = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static int gate_hook(void *ctx, enum diskfile_op op)
+{
+    (void)ctx;
+    pthread_mutex_lock(&gate.mu);
+    if (gate.entered < 64)
+        gate.ops[gate.entered] = op;
+    gate.entered++;
+    if (pthread_equal(pthread_self(), gate.main))
+        gate.on_main++;
+    else
+        while (gate.hold)
+            pthread_cond_wait(&gate.cv, &gate.mu);
+    gate.left++;
+    int rc = (int)op == gate.fail_op ? gate.fail_rc : 0;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+    return rc;
+}
+
+static void gate_set(bool hold)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.hold = hold;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+/* Wait (up to 10 s) until `n` operations reached the gate. */
+static void gate_wait_entered(int n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&gate.mu);
+    while (gate.entered < n && gate.on_main == 0)
+        if (pthread_cond_timedwait(&gate.cv, &gate.mu, &ts))
+            break;
+    int e = gate.entered, m = gate.on_main;
+    pthread_mutex_unlock(&gate.mu);
+    cr_assert_eq(m, 0, "the file I/O ran on the caller's thread (not the I/O thread)");
+    cr_assert_geq(e, n, "operation %d never reached the I/O thread", n);
+}
+
+static int wake_fd = -1;
+
+/* The device with its I/O thread and the gate; wake_fd its eventfd. */
+static void open_threaded(uint32_t chunk)
+{
+    open_dev(false, chunk);
+    pthread_mutex_lock(&gate.mu);
+    gate.main = pthread_self();
+    gate.hold = false;
+    gate.entered = gate.left = gate.on_main = 0;
+    gate.fail_op = -1;
+    pthread_mutex_unlock(&gate.mu);
+    blk.disk.hook = gate_hook;
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    cr_assert_geq(wake_fd, 0);
+    cr_assert_eq(virtio_blk_start_io(&blk, wake_fd), 0);
+    cr_assert(blk.io.threaded);
+    cr_assert(blk.read_nowait);
+    blk.read_nowait = false;             /* every operation on the thread */
+}
+
+/* Run the work until it is idle, sleeping on the eventfd (up to 10 s
+ * each) while it waits for the thread. */
+static void serve_threaded(void)
+{
+    for (int calls = 0;; calls++) {
+        cr_assert_lt(calls, 100000, "the work never ends");
+        int r = virtio_blk_work(&blk);
+        if (r == VBLK_IDLE)
+            return;
+        if (r == VBLK_WAIT) {
+            struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+            cr_assert_eq(poll(&p, 1, 10000), 1, "the I/O thread never signalled");
+            uint64_t v;
+            cr_assert_eq(read(wake_fd, &v, sizeof v), 8);
+        }
+    }
+}
+
+static void close_threaded(void)
+{
+    gate_set(false);
+    virtio_blk_free(&blk);               /* joins the thread */
+    close(wake_fd);
+    wake_fd = -1;
+}
+
+/* A FLUSH held on the I/O thread: the work returns at once (the CPU
+ * goes on) asking to wait, the request is not completed until the
+ * release; then the eventfd wakes the poller and it completes. */
+Test(vblk, threaded_flush_does_not_block_the_work, .timeout = 60)
+{
+    open_threaded(0);
+    driver_init(STD);
+    gate_set(true);
+    submit(simple(0, VIRTIO_BLK_T_FLUSH, 0, DATA, 0));
+    /* the flush's chain has an empty data descriptor: make it 2 long */
+    put_desc(DESC, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 2);
+    cr_assert_eq(virtio_blk_work(&blk), VBLK_WAIT, "waits for the thread");
+    gate_wait_entered(1);
+    cr_assert_eq(gate.ops[0], DISKFILE_FLUSH);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(virtio_blk_work(&blk), VBLK_WAIT, "still waiting, not blocked");
+    cr_assert_eq(used_idx(), 0, "not completed while the flush is held");
+    cr_assert_eq(status_of(0), 0xee);
+    cr_assert_eq(irq.level, 0, "no interrupt yet");
+    gate_set(false);
+    struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+    cr_assert_eq(poll(&p, 1, 10000), 1, "the eventfd wakes a sleeper");
+    serve_threaded();
+    cr_assert_eq(used_idx(), 1);
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK);
+    cr_assert_eq(blk.st.flushes, 1);
+    cr_assert(irq.level, "the completion interrupt");
+    close_threaded();
+}
+
+/* A 192 KiB write then read back, 64 KiB copied a call: the write's
+ * data is gathered in the buffer over 3 calls and written by one pwrite,
+ * the read is one pread copied out over 3 calls; the image holds the
+ * data, the read returns it. */
+Test(vblk, threaded_write_then_read, .timeout = 60)
+{
+    open_threaded(64u << 10);
+    driver_init(STD);
+    const uint32_t len = 192u << 10;
+    for (uint32_t i = 0; i < len; i += 4)
+        phys_write(&ram, 0x100000 + i, 4, i * 2654435761u);
+    submit(simple(0, VIRTIO_BLK_T_OUT, 8, 0x100000, len));
+    cr_assert_eq(virtio_blk_work(&blk), VBLK_MORE);
+    cr_assert_eq(virtio_blk_work(&blk), VBLK_MORE);
+    cr_assert_eq(blk.staged, 128u << 10, "gathered, 64 KiB a call");
+    cr_assert_eq(gate.entered, 0, "nothing written before the buffer holds it all");
+    serve_threaded();
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK);
+    int fd = open(img, O_RDONLY);
+    static uint8_t f[192u << 10];
+    cr_assert_eq(pread(fd, f, len, 8 * 512), (ssize_t)len);
+    close(fd);
+    for (uint32_t i = 0; i < len; i += 4) {
+        uint32_t v;
+        memcpy(&v, f + i, 4);
+        cr_assert_eq(v, i * 2654435761u, "image byte %u", i);
+    }
+    submit(simple(1, VIRTIO_BLK_T_IN, 8, 0x200000 - len, len));
+    serve_threaded();
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_OK);
+    for (uint32_t i = 0; i < len; i += 4)
+        cr_assert_eq(phys_read(&ram, 0x200000 - len + i, 4), i * 2654435761u);
+    cr_assert_eq(gate.entered, 2, "one pwrite and one pread for 192 KiB");
+    cr_assert_eq(gate.ops[0], DISKFILE_WRITE);
+    cr_assert_eq(gate.ops[1], DISKFILE_READ);
+    cr_assert_eq(gate.on_main, 0);
+    close_threaded();
+}
+
+/* A write, a read and a flush that fail on the thread: IOERR each. */
+Test(vblk, threaded_io_errors, .timeout = 60)
+{
+    open_threaded(0);
+    driver_init(STD);
+    static const int ops[3] = { DISKFILE_WRITE, DISKFILE_READ, DISKFILE_FLUSH };
+    for (int h = 0; h < 3; h++) {
+        gate.fail_op = ops[h];
+        gate.fail_rc = -EIO;
+        uint32_t type = h == 0 ? VIRTIO_BLK_T_OUT : h == 1 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_FLUSH;
+        submit(simple(h, type, 0, DATA, 4096));
+        serve_threaded();
+        cr_assert_eq(status_of(h), VIRTIO_BLK_S_IOERR, "request %d", h);
+    }
+    cr_assert_eq(blk.st.errors, 3);
+    cr_assert_eq(used_idx(), 3);
+    cr_assert_eq(gate.on_main, 0);
+    close_threaded();
+}
+
+/* A reset while a read is held on the thread: the request is dropped,
+ * and the buffer stays the thread's: a write taken after the new set-up
+ * is not copied into it nor submitted until the read is done, so the
+ * image gets the write's data (not what the read put in the buffer). */
+Test(vblk, threaded_reset_in_flight, .timeout = 60)
+{
+    open_threaded(0);
+    driver_init(STD);
+    gate_set(true);
+    submit(simple(0, VIRTIO_BLK_T_IN, 0, DATA, 4096));
+    cr_assert_eq(virtio_blk_work(&blk), VBLK_WAIT);
+    gate_wait_entered(1);
+    wr(VIRTIO_MMIO_STATUS, 0);           /* reset with the read in flight */
+    avail_idx = 0;
+    phys_write(&ram, AVAIL + 2, 2, 0);
+    phys_write(&ram, USED + 2, 2, 0);
+    driver_init(STD);
+    for (uint32_t i = 0; i < 4096; i++)
+        phys_write(&ram, DATA + 0x8000 + i, 1, 0x5a);
+    submit(simple(1, VIRTIO_BLK_T_OUT, 16, DATA + 0x8000, 4096));
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(virtio_blk_work(&blk), VBLK_WAIT, "waits for the dropped read");
+    cr_assert_eq(gate.entered, 1, "nothing submitted while the buffer is the thread's");
+    gate_set(false);
+    serve_threaded();
+    cr_assert_eq(used_idx(), 1, "only the write completed");
+    cr_assert_eq(status_of(1), VIRTIO_BLK_S_OK);
+    cr_assert_eq(status_of(0), 0xee, "the dropped read has no status");
+    uint8_t f[4096];
+    int fd = open(img, O_RDONLY);
+    cr_assert_eq(pread(fd, f, sizeof f, 16 * 512), (ssize_t)sizeof f);
+    close(fd);
+    for (uint32_t i = 0; i < sizeof f; i++)
+        cr_assert_eq(f[i], 0x5a, "image byte %u: the write's data", i);
+    close_threaded();
+}
+
+/* The end with a flush held on the thread: virtio_blk_free waits for it
+ * (joins) and returns once it is done; nothing is left running. */
+static void *release_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = { 0, 200000000 };
+    nanosleep(&ts, NULL);
+    gate_set(false);
+    return NULL;
+}
+
+Test(vblk, threaded_free_waits_for_the_flush, .timeout = 60)
+{
+    open_threaded(0);
+    driver_init(STD);
+    gate_set(true);
+    submit(simple(0, VIRTIO_BLK_T_FLUSH, 0, DATA, 512));
+    cr_assert_eq(virtio_blk_work(&blk), VBLK_WAIT);
+    gate_wait_entered(1);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, release_later, NULL), 0);
+    virtio_blk_free(&blk);
+    pthread_mutex_lock(&gate.mu);
+    int left = gate.left;
+    pthread_mutex_unlock(&gate.mu);
+    cr_assert_eq(left, 1, "free returned before the flush was done");
+    pthread_join(t, NULL);
+    close(wake_fd);
+    wake_fd = -1;
+    memset(&blk, 0, sizeof blk);         /* teardown's free: nothing open */
+    blk.disk.fd = -1;
+}
+
+/* A read the host's page cache holds (the image was just written) is
+ * served in place: no hand-over to the thread (held here), done at once. */
+Test(vblk, threaded_cached_read_in_place, .timeout = 60)
+{
+    open_threaded(0);
+    blk.read_nowait = true;
+    driver_init(STD);
+    int fd = open(img, O_RDONLY);
+    uint8_t f[8192];
+    cr_assert_eq(pread(fd, f, sizeof f, 0), (ssize_t)sizeof f);   /* cached */
+    close(fd);
+    gate_set(true);
+    submit(simple(0, VIRTIO_BLK_T_IN, 0, DATA, 8192));
+    cr_assert_neq(virtio_blk_work(&blk), VBLK_WAIT);
+    cr_assert_eq(status_of(0), VIRTIO_BLK_S_OK, "completed in place");
+    cr_assert_eq(gate.entered, 0, "nothing went to the thread");
+    cr_assert_eq(blk.st.nowait_reads, 1);
+    for (uint32_t i = 0; i < 8192; i += 511)
+        cr_assert_eq(phys_read(&ram, DATA + i, 1), pattern(i));
+    close_threaded();
 }
