@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "io/diskfile.h"
 
+#include "io/imagefile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,32 +18,13 @@ int diskfile_open(struct diskfile *d, const char *path, bool ro, char *err, size
     memset(d, 0, sizeof *d);
     d->fd = -1;
     d->ro = ro;
-    /* O_NONBLOCK: a FIFO named by mistake must not hang the open */
-    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
+    int fd = image_open_regular(path, ro ? O_RDONLY : O_RDWR, &st, err, errlen);
+    if (fd < 0)
         return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
     if ((uint64_t)st.st_size < DISK_SECTOR) {
         snprintf(err, errlen, "%s: %s", path, st.st_size == 0 ? "empty (zero length)"
                  : "shorter than one 512-byte sector");
-        close(fd);
-        return -1;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

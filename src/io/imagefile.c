@@ -19,32 +19,43 @@ static const char *kind_of(mode_t m)
                        : "not a plain file";
 }
 
-int image_open(struct image_file *f, const char *path, char *err, size_t errlen)
+int image_open_regular(const char *path, int oflags, struct stat *st, char *err, size_t errlen)
 {
-    memset(f, 0, sizeof(*f));
-    f->name = path;
-    f->fd = -1;
     /* O_NONBLOCK: opening a FIFO without a writer would wait for one. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, oflags | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, st) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file (%s)", path, kind_of(st->st_mode));
         close(fd);
         return -1;
     }
     /* Regular files ignore O_NONBLOCK; clear it all the same. */
     int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int image_open(struct image_file *f, const char *path, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof(*f));
+    f->name = path;
+    f->fd = -1;
+    struct stat st;
+    int fd = image_open_regular(path, O_RDONLY, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     f->fd = fd;
     f->size = (uint64_t)st.st_size;
     return 0;

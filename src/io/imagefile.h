@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 struct image_file {
     const char *name;           /* for messages (borrowed) */
@@ -21,6 +22,12 @@ struct image_file {
 /* Open `path`: 0, or -1 with "PATH: No such file or directory",
  * "PATH: not a regular file (a directory)" etc. in err. */
 int image_open(struct image_file *f, const char *path, char *err, size_t errlen);
+/* The open behind image_open, for other users of host files (disk
+ * images): opens `path` with `oflags` (O_RDONLY, O_RDWR) and O_CLOEXEC,
+ * without waiting on a FIFO, and requires a regular file. Returns the fd
+ * (blocking again) with its fstat() in *st, or -1 with "PATH: cause" /
+ * "PATH: not a regular file (a directory)" etc. in err. */
+int image_open_regular(const char *path, int oflags, struct stat *st, char *err, size_t errlen);
 /* `len` bytes at `data` (borrowed), named `name` in messages. */
 void image_from_memory(struct image_file *f, const char *name, const void *data, size_t len);
 /* `len` bytes at offset `off` into buf: 0, or -1 with "NAME: read error

@@ -47,16 +47,6 @@ done
 # a private copy: its path names this run's processes only
 cp "$VSMP" "$T/vsmp"; VSMP=$T/vsmp
 
-PASS=0 FAIL=0
-pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
-fail() { # NAME REASON: with the last 30 console lines and vsmp's stderr
-    FAIL=$((FAIL + 1))
-    printf 'FAIL  %s: %s\n' "$1" "$2"
-    echo "      last 30 console lines:"; linux_tail 30
-    if [ -s "$T/err" ]; then
-        echo "      stderr:"; grep -v -e '^-*$' "$T/err" | head -n 12 | sed 's/^/        | /'
-    fi
-}
 con() { linux_console; }
 
 # mkcfg NAME CMD [ro] [DISK...]: $T/NAME.cfg booting from $T/root.img

@@ -211,3 +211,16 @@ linux_kill() {
 
 # linux_tail [N]: the last N (30) console lines, indented.
 linux_tail() { linux_console | tail -n "${1:-30}" | sed 's/^/        | /'; }
+
+# A test script's verdicts: pass NAME, fail NAME REASON (with the last 30
+# console lines and vsmp's stderr); PASS and FAIL count them.
+PASS=0 FAIL=0
+pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
+fail() {
+    FAIL=$((FAIL + 1))
+    printf 'FAIL  %s: %s\n' "$1" "$2"
+    echo "      last 30 console lines:"; linux_tail 30
+    if [ -s "$T/err" ]; then
+        echo "      stderr:"; grep -v -e '^-*$' "$T/err" | head -n 12 | sed 's/^/        | /'
+    fi
+}

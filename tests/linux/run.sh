@@ -47,16 +47,6 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/vsmp-linux.XXXXXX")
 VSMP_SRC=$VSMP
 linux_setup check-linux
 
-PASS=0 FAIL=0
-pass() { PASS=$((PASS + 1)); printf 'PASS  %s\n' "$1"; }
-fail() { # NAME REASON: with the last 30 console lines and vsmp's stderr
-    FAIL=$((FAIL + 1))
-    printf 'FAIL  %s: %s\n' "$1" "$2"
-    echo "      last 30 console lines:"; linux_tail 30
-    if [ -s "$T/err" ]; then
-        echo "      stderr:"; grep -v -e '^-*$' "$T/err" | head -n 12 | sed 's/^/        | /'
-    fi
-}
 
 # expected_digest SEED MIB (cached)
 expected_digest() {
