@@ -135,8 +135,8 @@ case_readonly() {
     local mode name before after
     # the read-only disk: a small ext4 file system with one file
     rm -rf "$T/rofs"; mkdir -p "$T/rofs"; echo "read-only-content-17" >"$T/rofs/hello"
-    rm -f "$T/ro.img"
-    mke2fs -q -F -t ext4 -d "$T/rofs" -E root_owner=0:0 "$T/ro.img" 8M || { fail "disk readonly" "mke2fs failed"; return; }
+    rm -f "$T/ro.img"; truncate -s 8M "$T/ro.img"
+    mke2fs -q -F -t ext4 -d "$T/rofs" -E root_owner=0:0 "$T/ro.img" || { fail "disk readonly" "mke2fs failed"; return; }
     before=$(sha256sum <"$T/ro.img")
     # the command: every line it prints is compared between the engines
     local cmd="echo getro=\$(blockdev --getro /dev/vdb); "
