@@ -68,7 +68,8 @@ int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile 
     hostio_init(&b->io, &b->disk, false, -1);
     strncpy(b->serial, serial ? serial : "", sizeof b->serial);
     uint64_t f = 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_BLK_F_SEG_MAX |
-                 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH;
+                 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
+                 1ull << VIRTIO_BLK_F_TOPOLOGY;
     if (disk->ro)
         f |= 1ull << VIRTIO_BLK_F_RO;
     virtio_mmio_init(&b->mmio, VIRTIO_ID_BLOCK, f, 1, &blk_ops, b, irq);
@@ -76,6 +77,9 @@ int virtio_blk_init(struct virtio_blk *b, struct phys *p, const struct diskfile 
     put_le(b->config + 8, 0, 4);                        /* size_max (not offered) */
     put_le(b->config + 12, VIRTQ_MAX_SEGS - 2, 4);      /* seg_max */
     put_le(b->config + 20, DISK_SECTOR, 4);             /* blk_size */
+    /* topology: physical_block_exp 0, alignment_offset 0, min_io_size 0
+     * (24-27, left zero), opt_io_size in logical blocks */
+    put_le(b->config + 28, VIRTIO_BLK_OPT_IO / DISK_SECTOR, 4);
     return 0;
 }
 

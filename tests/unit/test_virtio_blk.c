@@ -229,6 +229,10 @@ Test(vblk, registers_and_features)
     cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 4, 4), 0);
     cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 20, 4), 512, "blk_size");
     cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 12, 4), VIRTQ_MAX_SEGS - 2);
+    /* topology: the optimal I/O size in 512-byte blocks, the rest zero */
+    cr_assert(f & (1u << VIRTIO_BLK_F_TOPOLOGY));
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 24, 4), 0);
+    cr_assert_eq(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG + 28, 4), VIRTIO_BLK_OPT_IO / 512);
     /* without VERSION_1: FEATURES_OK does not stay */
     wr(VIRTIO_MMIO_STATUS, 3);
     wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
