@@ -257,9 +257,7 @@ void board_mark_pending(struct machine *m, int handle)
 {
     if (handle < 0 || handle >= m->nwork)
         return;
-    m->work[handle].pending = true;
-    m->work[handle].waiting = false;
-    m->work_pending = true;
+    board_continue(m, handle);
     m->cpu.exit_request = 1;             /* do it at the end of this slice */
 }
 

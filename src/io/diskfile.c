@@ -60,6 +60,27 @@ static bool in_range(const struct diskfile *d, size_t len, uint64_t off)
     return d->fd >= 0 && off <= end && len <= end - off;
 }
 
+/* All of len bytes at off, through short transfers and EINTR: 0, or
+ * -errno (-EIO when the file ends first: the image shrank under us). */
+static int transfer(int fd, void *buf, size_t len, uint64_t off, bool write)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
 {
     if (!in_range(d, len, off))
@@ -69,21 +90,7 @@ int diskfile_read(struct diskfile *d, void *buf, size_t len, uint64_t off)
         if (rc)
             return rc;
     }
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pread(d->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;                 /* the image shrank under us */
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return transfer(d->fd, buf, len, off, false);
 }
 
 int diskfile_read_nowait(struct diskfile *d, void *buf, size_t len, uint64_t off)
@@ -108,21 +115,7 @@ int diskfile_write(struct diskfile *d, const void *buf, size_t len, uint64_t off
         if (rc)
             return rc;
     }
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(d->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return transfer(d->fd, (void *)buf, len, off, true);
 }
 
 int diskfile_flush(struct diskfile *d)
