@@ -21,7 +21,7 @@ endif
 # The core (CPU, memory, devices, config, machine) builds without MPI so
 # that unit tests link it alone; src/main.c and src/mpi/*.c make the MPI
 # program.
-CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c src/boot/*.c) src/config.c src/board.c src/xrank.c src/runloop.c src/stats.c src/slicer.c \
+CORE_SRC = $(wildcard src/cpu/*.c src/mem/*.c src/io/*.c src/boot/*.c src/snap/*.c) src/config.c src/board.c src/xrank.c src/runloop.c src/stats.c src/slicer.c \
            src/watchdog.c
 APP_SRC  = src/main.c $(wildcard src/mpi/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
