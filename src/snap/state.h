@@ -1,0 +1,27 @@
+/* state.h - a rank's share of a memory image's state block
+ * (docs/image-format.md): its CPU (src/snap/rank_state.c) and, on rank 0,
+ * the platform devices (src/snap/dev_state.c). Each writes sections with
+ * snapw (snap/snapbuf.h); each load checks every value and returns false
+ * with the reason in r->why. */
+#ifndef VSMP_SNAP_STATE_H
+#define VSMP_SNAP_STATE_H
+
+#include <stdbool.h>
+
+#include "snap/snapbuf.h"
+
+struct machine;
+
+/* This rank's CPU: registers, FPU, MSRs, local APIC and its timer, and
+ * what the machine holds for the CPU (queued INIT/STARTUP, halt state,
+ * pending interrupt lines). */
+void rank_state_save(const struct machine *m, struct snapw *w);
+bool rank_state_load(struct machine *m, struct snapr *r);
+
+/* Rank 0: every platform device (PIC, PIT, UART, IOAPIC, RTC, ACPI PM,
+ * debug-exit, the virtio disks with their image paths and sizes). The
+ * load checks the disks against the machine's and refuses another set. */
+void devices_save(const struct machine *m, struct snapw *w);
+bool devices_load(struct machine *m, struct snapr *r);
+
+#endif
