@@ -17,7 +17,7 @@
 # are relative to the source root. The guest programs are compiled here
 # for i686 without MMX/SSE; nothing 32-bit runs on the host.
 IMG_OUT    := images/build
-IMG_PROGS  := atomics hashwork forkexec diskio
+IMG_PROGS  := atomics hashwork forkexec diskio vsmpctl
 IMG_GUEST  := $(IMG_PROGS:%=$(IMG_OUT)/guest/%)
 IMG_SCRIPTS := images/guest/init $(wildcard images/guest/bin/*)
 IMG_GUEST_CFLAGS := -m32 -static -s -march=i686 -mno-sse -mno-mmx -mfpmath=387 -O2 \
