@@ -19,8 +19,16 @@
  * device at the port, another hypervisor or real hardware) is refused:
  * "vsmpctl: no vsmp control port (port 0xf5 reads 0xNN)", exit 2.
  * Needs root (ioperm): otherwise "vsmpctl: ioperm(0xf5): ... (run as
- * root)", exit 2. Usage errors exit 2 too. */
+ * root)", exit 2. Usage errors exit 2 too.
+ * It moves itself to CPU 0 first (when it can): that CPU is rank 0's, the
+ * port's own, where vsmp takes the request before the next instruction,
+ * so the state read right after the OUT is the outcome of this request.
+ * From another CPU the OUT is forwarded to rank 0 and the CPU goes on
+ * until rank 0 stops it, so a read right after could still see the state
+ * from before (vsmp's port has no "requested" state). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/io.h>
@@ -83,6 +91,10 @@ int main(int argc, char **argv)
     else
         return usage();
 
+    cpu_set_t cpu0;
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    (void)sched_setaffinity(0, sizeof cpu0, &cpu0);   /* best effort */
     if (ioperm(CTL_PORT, 1, 1) != 0) {
         fprintf(stderr, "vsmpctl: ioperm(0x%x): %s (run as root)\n", CTL_PORT, strerror(errno));
         return 2;
