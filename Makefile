@@ -92,7 +92,7 @@ run: vsmp images
 	    -np $(RUN_CPUS) ./vsmp $(RUN_CONFIG)
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
-       check-linux check-disk
+       check-linux check-disk check-ckpt
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate

@@ -20,3 +20,12 @@ check-linux: vsmp images
 .PHONY: check-disk
 check-disk: vsmp images
 	@bash tests/linux/disk.sh
+
+# make check-ckpt (issue 17 item 4): memory images of a booted Linux at
+# 1, 2, 4 ranks (tests/linux/ckpt.sh): checkpoint by SIGTERM, SIGUSR2 and
+# the guest's vsmpctl, restore in a new job (files, a counter, clocks,
+# console input, the disk), SIGUSR1 checkpoint-and-continue, corrupted
+# and mismatched images refused with status 2.
+.PHONY: check-ckpt
+check-ckpt: vsmp images
+	@bash tests/linux/ckpt.sh
