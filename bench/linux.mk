@@ -25,3 +25,11 @@ bench: bench-linux-hot
 bench-disk: vsmp images
 	@BUILD=$(BUILD) bash bench/disk.sh
 bench: bench-disk
+
+# make bench-ckpt (bench/ckpt.sh, also run by `make bench`): memory images
+# of the default guest at 1, 2, 4 ranks: size, write and restore times,
+# a usable shell from an image vs a cold boot. See docs/checkpoint.md.
+.PHONY: bench-ckpt
+bench-ckpt: vsmp images
+	@BUILD=$(BUILD) bash bench/ckpt.sh
+bench: bench-ckpt
