@@ -204,8 +204,9 @@ power_off() {
     [ "$got" = disk-file-42 ] || { fail "$1" "/root/ckpt-disk.txt in the disk image after the power down: \"$got\", expected disk-file-42"; return 1; }
 }
 
-# one_chain NAME MODE HOW: boot, checkpoint by HOW, restore, checks; sets
-# IMG1 (the image)
+# boot_and_checkpoint NAME MODE HOW IMGNAME: boots, starts the counter
+# and the files, checkpoints by HOW to IMG1=$T/IMGNAME.vsmp (a copy kept
+# as $T/keep-IMGNAME.vsmp)
 boot_and_checkpoint() {
     local name=$1 mode=$2 how=$3
     IMG1=$T/$4.vsmp
@@ -216,9 +217,12 @@ boot_and_checkpoint() {
     trigger "$how"
     ended_by_checkpoint "$name" "$IMG1" || return 1
     WRITE_LINE=$(grep -m1 '^vsmp: checkpoint ' "$T/err")
+    cp "$IMG1" "$T/keep-$4.vsmp"   # for the refusals
 }
 
-case_chain() { # NAME-PREFIX MODE HOW IMGNAME
+# case_chain PREFIX MODE HOW IMGNAME: boot_and_checkpoint, then a restore
+# with the checks (the restored job left running)
+case_chain() {
     local pre=$1 mode=$2 how=$3 name
     name="$pre, boot and checkpoint by $(how_label "$how")"
     boot_and_checkpoint "$name" "$mode" "$how" "$4" || return 1
@@ -235,7 +239,6 @@ case_chain() { # NAME-PREFIX MODE HOW IMGNAME
 case_ckpt2() {
     local pre="ckpt vsmp sm np=2" name
     case_chain "$pre" sm:2 term img2 || return
-    cp "$IMG1" "$T/keep2.vsmp"
     # the restored job checkpoints again, asked by the guest
     name="$pre, restored job checkpoints by vsmpctl checkpoint-exit"
     trigger ctl
@@ -333,7 +336,7 @@ refused() {
 }
 
 case_refuse() {
-    local img=$T/keep2.vsmp size
+    local img=$T/keep-img2.vsmp size
     [ -s "$img" ] || { fail "ckpt refusals" "no image of 2 CPUs (the ckpt2 case failed or did not run)"; return; }
     size=$(stat -c %s "$img")
     cp --sparse=always "$ROOTFS" "$T/root.img"
