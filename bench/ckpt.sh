@@ -70,10 +70,12 @@ linux_cfg_read images/linux.cfg
     echo "cmdline $CFG_CMDLINE"
 } >"$T/guest.cfg"
 
-die_job() { linux_kill; echo "bench-ckpt: $*" >&2; linux_tail 20 >&2; sed 's/^/        | /' "$T/err" | head -n 10 >&2; exit 1; }
+# (on stdout: lib.sh's linux_kill leaves stderr on /dev/null)
+die_job() { linux_kill; echo "bench-ckpt: $*"; linux_tail 20; sed 's/^/        | /' "$T/err" | head -n 10; exit 1; }
 
 # stamp_of ERE: the host time of the first console line matching ERE
-stamp_of() { tr -d '\r' <"$T/stamped" | awk -v re="$1" '{ t = $1; sub(/^[^ ]* /, "") } $0 ~ re { print t; exit }'; }
+# (lib.sh's stamping loop has taken the carriage returns off)
+stamp_of() { awk -v re="$1" '{ t = $1; sub(/^[^ ]* /, "") } $0 ~ re { print t; exit }' "$T/stamped"; }
 
 # wait_stamp ERE: polls (every 20 ms) until a console line matches ERE;
 # prints its host time
@@ -88,13 +90,14 @@ wait_stamp() {
     done
 }
 
-# wait_prompt: polls (20 ms) until the console shows the prompt
+# wait_prompt: polls (20 ms) until the console shows the prompt (a bad
+# line looked for once a second)
 wait_prompt() {
     local i=0
-    while ! tr -d '\r' <"$T/console" | grep -q 'vsmp-guest# '; do
+    while ! grep -q -F 'vsmp-guest# ' "$T/console"; do
         kill -0 "$LINUX_PID" 2>/dev/null || return 1
-        linux_bad && return 1
         i=$((i + 1)); [ $i -lt $((GUARD * 50)) ] || return 1
+        if [ $((i % 50)) = 0 ] && linux_bad; then return 1; fi
         sleep 0.02
     done
 }
