@@ -4,12 +4,13 @@
 # from a copy of images/build/rootfs.img into the interactive shell; the
 # test types at its console (lib.sh). Cases:
 #   ckpt2   vsmp sm np=2 with --checkpoint: the guest starts a counter (a
-#           background loop writing 1, 2, ... to /tmp/counter (by rename) every 0.2 s),
-#           writes a file to tmpfs (/tmp) and one to the root disk (not
+#           background loop writing 1, 2, ... to /tmp/counter, by rename,
+#           every 0.2 s), writes a file to tmpfs (/tmp) and one to the root disk (not
 #           synced: it is in the guest's page cache), prints a probe line
 #           (counter, /proc/uptime, date +%s: busybox's date has no %N).
-#           SIGTERM to every rank (as Slurm does at a time limit): the job ends with status 0 and
-#           vsmp's "vsmp: checkpoint PATH: ..." line. A new job --restore:
+#           SIGTERM to every rank (as Slurm does at a time limit): the
+#           job ends with status 0 and vsmp's "vsmp: checkpoint PATH: ..."
+#           line, no PATH.tmp.* left. A new job --restore:
 #           the probe typed at once shows the counter at or after its value
 #           before (not reset) and no further than the guest's time since
 #           allows (not jumped), uptime and date not gone back; a second
