@@ -14,6 +14,9 @@
  *       and prints "vsmpctl: resumed from the checkpoint" (0) - or, when
  *       the write failed and the machine went on, "vsmpctl: checkpoint
  *       failed" (1).
+ * After the request, a job restored from the image may have no checkpoint
+ * path (the port reads 0): that is the image this request wrote, and the
+ * program says so as above.
  * The port reads 0 = no checkpoint PATH, 1 = idle / the last one written,
  * 2 = one in progress, 3 = the last one failed; anything else (0xff: no
  * device at the port, another hypervisor or real hardware) is refused:
@@ -117,7 +120,9 @@ int main(int argc, char **argv)
         printf("vsmpctl: checkpoint failed\n");
         return 1;
     }
-    if (v != CTL_IDLE) {
+    /* 0 (no path): this is a restored job started without --checkpoint,
+     * going on from the image this request wrote */
+    if (v != CTL_IDLE && v != CTL_NO_PATH) {
         fprintf(stderr, "vsmpctl: unexpected state 0x%02x of port 0x%x after the request\n", v, CTL_PORT);
         return 2;
     }
