@@ -35,9 +35,9 @@
 #   refuse  the image of ckpt2's first job, restored with: a byte flipped
 #           in its last page, a byte flipped in its header, cut to half
 #           its length, at 4 ranks and at 1 (it is of 2 CPUs), with
-#           `memory 128M` (it is of 256M): each job ends with status 2 on
-#           a line "vsmp: restore ..." within the guard, the guest never
-#           runs, and the disk's bytes do not change.
+#           `memory 128M` (it is of 256M): each job ends with status 2
+#           and one line "vsmp: ..." naming the image within the guard,
+#           the guest never runs, and the disk's bytes do not change.
 # Any of lib.sh's bad lines (panic, oops, lockup, stall) fails a case.
 # Environment: CKPT_CASES ("ckpt2 ckpt1 ckpt4 usr1 nopath refuse"; refuse
 # uses ckpt2's image), LINUX_TIMEOUT (900 s per job, a hang guard), VSMP,
@@ -318,7 +318,8 @@ case_nopath() {
 }
 
 # refused NAME MODE IMG [MEMORY]: a restore of IMG that must end with
-# status 2 and a "vsmp: restore" line, the guest not run, the disk as it was
+# status 2 and one line "vsmp: ..." naming IMG, the guest not run, the
+# disk as it was
 refused() {
     local name=$1 mode=$2 img=$3 before after
     mkcfg refuse "${4:-256M}"
@@ -326,10 +327,12 @@ refused() {
     job "$mode" "$T/refuse.cfg" --restore "$img" || { fail "$name" "cannot start"; return; }
     linux_finish
     after=$(sha256sum <"$T/root.img")
-    local line
-    line=$(grep -m1 '^vsmp: restore ' "$T/err")
+    # one line "vsmp: ..." naming the image (mpirun's notes aside)
+    local line n
+    n=$(grep -c -F "$img" <(grep '^vsmp: ' "$T/err"))
+    line=$(grep '^vsmp: ' "$T/err" | grep -m1 -F "$img")
     if [ "$LINUX_RC" != 2 ]; then fail "$name" "status $LINUX_RC, expected 2"
-    elif [ -z "$line" ]; then fail "$name" "no \"vsmp: restore ...\" line on stderr"
+    elif [ "$n" != 1 ]; then fail "$name" "$n lines \"vsmp: ...\" naming $img on stderr, expected one"
     elif con | grep -q -E 'vsmp-guest|Linux version|probe'; then fail "$name" "the guest ran"
     elif [ "$before" != "$after" ]; then fail "$name" "the disk image changed"
     else pass "$name ($line)"
