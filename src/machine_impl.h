@@ -189,7 +189,7 @@ void xrank_apic_changed(struct machine *m, const struct apic *a);
  * guest that can never wake up (status 6). */
 static inline bool machine_halt_was_asked(const struct machine *m)
 {
-    return m->panicwatch.halted;
+    return m->panicwatch.s.halted;
 }
 void machine_end_run(struct machine *m, int status);
 /* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and
