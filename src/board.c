@@ -398,6 +398,11 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         }
         d->live = true;
         m->ndisks = i + 1;
+        d->path = realpath(c->path, NULL);       /* the same file from any folder */
+        if (!d->path) {
+            snprintf(err, errlen, "%s:%d: %s: %s", cfg->file, c->line, c->path, strerror(errno));
+            return -1;
+        }
         if (m->io_wake_fd < 0)
             m->io_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (m->io_wake_fd < 0 || virtio_blk_start_io(&d->blk, m->io_wake_fd)) {
@@ -670,9 +675,11 @@ void machine_destroy(struct machine *m)
         return;
     if (m->devices)
         uart_flush(&m->uart);
-    for (int i = 0; i < m->ndisks; i++)     /* joins the I/O threads */
+    for (int i = 0; i < m->ndisks; i++) {   /* joins the I/O threads */
         if (m->disk[i].live)
             virtio_blk_free(&m->disk[i].blk);
+        free(m->disk[i].path);
+    }
     if (m->io_wake_fd >= 0)
         close(m->io_wake_fd);
     if (m->has_cpu)

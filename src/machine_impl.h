@@ -77,6 +77,7 @@ struct board_disk {
     struct machine *m;
     int work;                    /* board_add_work handle */
     bool live;                   /* initialised (free it) */
+    char *path;                  /* the image's absolute path (memory images) */
     struct virtio_blk blk;
 };
 
