@@ -91,11 +91,18 @@ bool devices_load(struct machine *m, struct snapr *r)
         !ioapic_load(&ioapic, r) || !cmos_load(&cmos, r) || !acpi_pm_load(&pm, r) ||
         !panicwatch_load(&pw, r) || !check_disks(m, r))
         return false;
-    /* the transports: each load installs only a valid state (the machine
-     * is not run after a failed load) */
+    /* the transports (each load installs only a valid state: the ones
+     * before a refused one are put back) */
+    struct virtio_mmio_state old[PLATFORM_MAX_DISKS];
     for (int i = 0; i < m->ndisks; i++)
-        if (!virtio_blk_load(&m->disk[i].blk, r))
+        old[i] = m->disk[i].blk.mmio.s;
+    for (int i = 0; i < m->ndisks; i++) {
+        if (!virtio_blk_load(&m->disk[i].blk, r)) {
+            for (int j = 0; j < i; j++)
+                m->disk[j].blk.mmio.s = old[j];
             return false;
+        }
+    }
     m->pic.s = pic;
     m->pit.s = pit;
     m->uart.s = uart;
