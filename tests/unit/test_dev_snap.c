@@ -189,6 +189,18 @@ Test(dev_snap, pic_with_isr_bits)
     iobus_out(&b.bus, 0xa0, 1, 0x20);          /* slave EOI: IRQ10 */
     cr_assert_eq(b.intr, 1, "IRQ10 still asserted (level): the line survived the load");
     cr_assert_eq(pic_ack(&b.pic), 0x2a);
+
+    /* nothing pending: INTR is still driven (low), whatever the other
+     * side held */
+    struct pic_fix c;
+    pic_setup(&c);
+    pic_program(&c);
+    pic_setup(&b);
+    round_trip(pic_sv, pic_ld, &c.pic.s, &b.pic.s);
+    b.intr = 1;
+    pic_redrive(&b.pic);
+    cr_assert_eq(b.calls, 1);
+    cr_assert_eq(b.intr, 0);
 }
 
 Test(dev_snap, pic_refuses_bad_values)
@@ -326,6 +338,15 @@ Test(dev_snap, uart_with_fifo_bytes_and_an_interrupt)
         cr_assert_eq(iobus_in(&b.bus, 0x3f8, 1), (uint32_t)('a' + i));
     cr_assert_eq(iobus_in(&b.bus, 0x3f8, 1), 'Z');
     cr_assert_eq(iobus_in(&b.bus, 0x3fd, 1) & 0x01, 0, "empty");
+    cr_assert_eq(b.irq.level, 0);
+
+    /* no interrupt pending: the line is still driven (low) */
+    uart_setup(&b);
+    round_trip(uart_sv, uart_ld, &a.u.s, &b.u.s);
+    b.u.s.rx_count = 0;
+    b.u.s.lsr_err = 0;
+    b.irq.level = 1;
+    uart_redrive(&b.u);
     cr_assert_eq(b.irq.level, 0);
 }
 
@@ -717,6 +738,7 @@ static void board_state(struct machine *m)
     vm_write(v, VIRTIO_MMIO_QUEUE_READY, 1);
     v->s.vq[0].last_avail = 3;
     v->s.vq[0].used_idx = 3;
+    vm_write(&m->disk[0].blk.mmio, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 }
 
 Test(dev_snap, board_round_trip)
@@ -761,6 +783,7 @@ Test(dev_snap, board_round_trip)
 
     /* every prefix refused without installing anything */
     struct machine *c = board_machine(&f);
+    cr_assert_eq(c->disk[0].blk.mmio.s.drv_sel, 0);
     struct virtio_mmio_state fresh = c->disk[0].blk.mmio.s;
     for (size_t len = 0; len < w.len; len++) {
         snapr_init(&r, w.buf, len);
@@ -826,6 +849,13 @@ Test(dev_snap, board_refuses_another_disk_set)
     g.cfg.disk[0].path = f.disk[1];
     g.cfg.disk[1].path = f.disk[0];
     board_refused(&f, &g, "disk 0 (vda) is /");
+
+    g = f;                                         /* another file of the same size */
+    char other[64];
+    make_file(other, "/tmp/vsmp-test-devsnap-XXXXXX", NULL, 0, 2 << 20);
+    g.cfg.disk[1].path = other;
+    board_refused(&f, &g, "disk 1 (vdb) is /");
+    unlink(other);
 
     g = f;                                         /* read-only */
     g.cfg.disk[1].ro = 1;
