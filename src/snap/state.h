@@ -11,12 +11,19 @@
 #include "snap/snapbuf.h"
 
 struct machine;
+struct apic_peer;
 
 /* This rank's CPU: registers, FPU, MSRs, local APIC and its timer, and
  * what the machine holds for the CPU (queued INIT/STARTUP, halt state,
  * pending interrupt lines). */
 void rank_state_save(const struct machine *m, struct snapw *w);
 bool rank_state_load(struct machine *m, struct snapr *r);
+
+/* Another rank's CPU state (its rank_state_save): moves r past it and
+ * gives what a router needs of its APIC (ID, LDR, DFR, TPR, enables), so
+ * every rank can fill its peer table from the image. The load itself
+ * checks the sections as rank_state_load does. */
+bool rank_state_peer(struct snapr *r, int rank, int ncpus, struct apic_peer *p);
 
 /* Rank 0: every platform device (PIC, PIT, UART, IOAPIC, RTC, ACPI PM,
  * debug-exit, the virtio disks with their image paths and sizes). The
