@@ -12,8 +12,9 @@
  * The state is saved mid-REP, loaded into another CPU (fresh, or one that
  * ran other code on other page tables), saved again (byte-identical), and
  * both CPUs run on equal copies of the memory: their states and memory
- * must stay identical. Corrupted sections are refused, leaving the CPU as
- * it was. */
+ * must stay identical (interpreter, and translator for the used CPU).
+ * Corrupted sections are refused, leaving the CPU as it was; a moved APIC
+ * window follows; rank_state round-trips the machine's queued STARTUPs. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ static void w_out(void *ctx, uint16_t port, int size, uint32_t v)
     (void)ctx, (void)port, (void)size, (void)v;
 }
 
-static struct world *world_new(void)
+/* jit: run translated code (else the interpreter). */
+static struct world *world_new(bool jit)
 {
     struct world *w = calloc(1, sizeof *w);
     cr_assert_not_null(w);
@@ -68,7 +70,7 @@ static struct world *world_new(void)
     struct cpu_bus bus = { .ctx = w, .io_in = w_in, .io_out = w_out, .intr_ack = w_ack,
                            .clock_ns = w_now, .wall_ns = w_now };
     cpu_init(&w->cpu, &w->phys, &bus);
-    w->cpu.use_jit = false;         /* same steps on both sides, exactly */
+    w->cpu.use_jit = jit;
     w->cpu.apic = &w->apic;
     w->cpu.apic_base = apic_get_base(&w->apic);
     w->cpu.intr = w->apic.out;
@@ -204,9 +206,9 @@ static void assert_same_state(const struct world *a, const struct world *b, cons
 }
 
 /* A world built and run to the REP MOVSD's first batch. */
-static struct world *run_to_mid_rep(void)
+static struct world *run_to_mid_rep(bool jit)
 {
-    struct world *a = world_new();
+    struct world *a = world_new(jit);
     build(a, V_MAIN);
     cr_assert_eq(cpu_run(&a->cpu, 8), CPU_EXIT_BUDGET);
     cr_assert_eq(a->cpu.eip, REP_AT, "stopped at the REP (EIP %#x)", a->cpu.eip);
@@ -259,8 +261,8 @@ static void load_and_run_both(struct world *a, struct world *b)
 
 Test(cpu_snap, round_trip_into_a_fresh_cpu_runs_the_same)
 {
-    struct world *a = run_to_mid_rep();
-    struct world *b = world_new();
+    struct world *a = run_to_mid_rep(false);
+    struct world *b = world_new(false);
     load_and_run_both(a, b);
     world_free(a);
     world_free(b);
@@ -271,8 +273,8 @@ Test(cpu_snap, round_trip_into_a_fresh_cpu_runs_the_same)
  * survive the load. */
 Test(cpu_snap, load_into_a_used_cpu_drops_its_decoded_code_and_tlb)
 {
-    struct world *a = run_to_mid_rep();
-    struct world *b = world_new();
+    struct world *a = run_to_mid_rep(false);
+    struct world *b = world_new(false);
     build(b, V_OTHER_TABLES);
     for (int i = 0; i < 20; i++) {
         b->now += 7000;
@@ -285,13 +287,33 @@ Test(cpu_snap, load_into_a_used_cpu_drops_its_decoded_code_and_tlb)
     world_free(b);
 }
 
+/* The same with the translator: translations of the other program at
+ * the same addresses (and its jump cache) must not survive the load. */
+Test(cpu_snap, load_into_a_used_cpu_drops_its_translations)
+{
+    struct world *a = run_to_mid_rep(true);
+    struct world *b = world_new(true);
+    build(b, V_OTHER_TABLES);
+    for (int i = 0; i < 20; i++) {
+        b->now += 7000;
+        apic_poll(&b->apic);
+        cpu_run(&b->cpu, 25);
+    }
+    cr_assert_gt(get32(b, LOOPS), 0, "the other program reached its loop");
+    cr_assert_gt(b->cpu.jit_stats.blocks, 0, "it ran translated code");
+    load_and_run_both(a, b);
+    cr_assert_gt(b->cpu.jit_stats.entries, 0, "the loaded CPU ran translated code");
+    world_free(a);
+    world_free(b);
+}
+
 /* The other CPU stopped in a REP STOSD at the same EIP, ESP and ECX: its
  * record of that instruction must not make the loaded REP MOVSD resume
  * as a STOSD. */
 Test(cpu_snap, rep_stopped_mid_way_resumes_as_itself)
 {
-    struct world *a = run_to_mid_rep();
-    struct world *b = world_new();
+    struct world *a = run_to_mid_rep(false);
+    struct world *b = world_new(false);
     build(b, V_STOSD);
     cr_assert_eq(cpu_run(&b->cpu, 8), CPU_EXIT_BUDGET);
     cr_assert(b->cpu.rep.active && b->cpu.eip == a->cpu.eip &&
@@ -303,8 +325,8 @@ Test(cpu_snap, rep_stopped_mid_way_resumes_as_itself)
 
 Test(cpu_snap, fpu_and_apic_values_are_in_the_image)
 {
-    struct world *a = run_to_mid_rep();
-    struct world *b = world_new();
+    struct world *a = run_to_mid_rep(false);
+    struct world *b = world_new(false);
     struct snapw s;
     save(a, &s);
     cr_assert(load(b, s.buf, s.len, NULL, 0));
@@ -347,7 +369,7 @@ static size_t diff_offset(const struct snapw *x, const struct snapw *y)
  * the target's state as it was. */
 static void assert_refused(const uint8_t *buf, size_t len, const char *what)
 {
-    struct world *b = world_new();
+    struct world *b = world_new(false);
     build(b, V_MAIN);
     struct snapw before, after;
     save(b, &before);
@@ -370,7 +392,7 @@ static void assert_refused(const uint8_t *buf, size_t len, const char *what)
 
 static void assert_apic_refused(const uint8_t *buf, size_t len, const char *what)
 {
-    struct world *b = world_new();
+    struct world *b = world_new(false);
     build(b, V_MAIN);
     struct apic before = b->apic;
     struct snapr r;
@@ -383,13 +405,13 @@ static void assert_apic_refused(const uint8_t *buf, size_t len, const char *what
 
 Test(cpu_snap, truncated_state_is_refused_at_every_length)
 {
-    struct world *a = run_to_mid_rep();
+    struct world *a = run_to_mid_rep(false);
     struct snapw s;
     snapw_init(&s);
     cpu_save(&a->cpu, &s);
     size_t cpu_len = s.len;
     apic_save(&a->apic, &s);
-    struct world *b = world_new();
+    struct world *b = world_new(false);
     build(b, V_MAIN);
     struct snapw before;
     save(b, &before);
@@ -420,7 +442,7 @@ Test(cpu_snap, truncated_state_is_refused_at_every_length)
 
 Test(cpu_snap, bad_cpl_is_refused)
 {
-    struct world *a = run_to_mid_rep();
+    struct world *a = run_to_mid_rep(false);
     struct snapw good, odd;
     snapw_init(&good);
     cpu_save(&a->cpu, &good);
@@ -442,7 +464,7 @@ Test(cpu_snap, bad_cpl_is_refused)
 
 Test(cpu_snap, bad_vector_in_the_apic_is_refused)
 {
-    struct world *a = run_to_mid_rep();
+    struct world *a = run_to_mid_rep(false);
     struct snapw good, odd;
     snapw_init(&good);
     apic_save(&a->apic, &good);
@@ -458,7 +480,7 @@ Test(cpu_snap, bad_vector_in_the_apic_is_refused)
 
 Test(cpu_snap, other_corruptions_are_refused)
 {
-    struct world *a = run_to_mid_rep();
+    struct world *a = run_to_mid_rep(false);
     struct snapw s;
     /* an unmasked x87 exception flag without ES: would fault on the host */
     a->cpu.fpu.cw &= (uint16_t)~FSW_ZE;
@@ -598,4 +620,29 @@ Test(cpu_snap, rank_state_round_trip_with_queued_startups)
     snapw_free(&s2);
     machine_destroy(m1);
     machine_destroy(m2);
+}
+
+/* A guest that moved its APIC window (IA32_APIC_BASE, above RAM): the
+ * loaded APIC's window is moved there too; a window in RAM is refused. */
+Test(cpu_snap, moved_apic_window_follows)
+{
+    struct world *a = world_new(false), *b = world_new(false);
+    apic_set_base(&a->apic, 0xfe000000u | APIC_BASE_ENABLE | APIC_BASE_BSP);
+    cr_assert_eq(a->phys.mmio[a->apic.mmio_index].base, 0xfe000000u);
+    struct snapw s;
+    snapw_init(&s);
+    apic_save(&a->apic, &s);
+    struct snapr r;
+    snapr_init(&r, s.buf, s.len);
+    cr_assert(apic_load(&b->apic, &r), "%s", r.why);
+    cr_assert_eq(b->phys.mmio[b->apic.mmio_index].base, 0xfe000000u);
+    cr_assert_eq(apic_get_base(&b->apic), 0xfe000000u | APIC_BASE_ENABLE | APIC_BASE_BSP);
+    snapw_free(&s);
+    a->phys.mmio[a->apic.mmio_index].base = 0x100000;   /* in RAM */
+    snapw_init(&s);
+    apic_save(&a->apic, &s);
+    assert_apic_refused(s.buf, s.len, "cannot be placed");
+    snapw_free(&s);
+    world_free(a);
+    world_free(b);
 }
