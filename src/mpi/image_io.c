@@ -18,6 +18,7 @@
  * Every step that can fail on one rank ends with agree(): the lowest
  * failing rank's message goes to every rank, which then all leave through
  * the same cleanup (collective close, rank 0 removes the temporary file). */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "mpi/image_io.h"
 
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +38,9 @@
 
 #define ERRMAX 512
 #define PATHMAX 4096
-#define ROUND_PAGES 65536u          /* pages per collective call (256 MiB) */
-#define RUN_MAX_PAGES 65536u        /* a datatype block stays below 2^31 */
+#define RUN_MAX_PAGES 16384u        /* 64 MiB per transfer call */
+#define IOV_BATCH 512               /* iovecs per call (below IOV_MAX) */
+#define DIRECT_MIN_PAGES 64u        /* smaller file runs: buffered */
 
 /* The parts' places in the file, all derived from (npages, stored,
  * state_len): the reader requires the header to hold exactly these. */
@@ -186,33 +189,6 @@ static uint64_t page_sum(const uint8_t *p, uint64_t pn)
     return snap_sum(p, IMAGE_PAGE, IMAGE_SEED_PAGE + pn);
 }
 
-/* Blocks of a datatype: runs of consecutive pages. */
-struct runs {
-    int n;
-    int *len;
-    MPI_Aint *disp;
-};
-
-static void runs_add(struct runs *r, MPI_Aint at)
-{
-    if (r->n > 0 && r->len[r->n - 1] < (int)(RUN_MAX_PAGES * IMAGE_PAGE) &&
-        r->disp[r->n - 1] + r->len[r->n - 1] == at) {
-        r->len[r->n - 1] += IMAGE_PAGE;
-        return;
-    }
-    r->disp[r->n] = at;
-    r->len[r->n] = IMAGE_PAGE;
-    r->n++;
-}
-
-static int make_type(const struct runs *r, MPI_Datatype *t)
-{
-    int rc = MPI_Type_create_hindexed(r->n, r->len, r->disp, MPI_BYTE, t);
-    if (rc == MPI_SUCCESS)
-        rc = MPI_Type_commit(t);
-    return rc;
-}
-
 static void seal_header(uint8_t *h)
 {
     put64(h + IMAGE_H_HEADER_SUM, snap_sum(h, IMAGE_H_HEADER_SUM, IMAGE_SEED_HEADER));
@@ -280,6 +256,112 @@ static int read_bytes(MPI_File fh, uint64_t off, uint8_t *p, uint64_t len, bool 
     return MPI_SUCCESS;
 }
 
+/* One vectored transfer at off with preadv/pwritev (short transfers and
+ * EINTR retried; iov is consumed): 0, or an errno (ENODATA for the end of
+ * the file). */
+static int xferv(int fd, bool wr, struct iovec *iov, int cnt, uint64_t off)
+{
+    while (cnt > 0) {
+        ssize_t r = wr ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno;
+        if (r == 0)
+            return ENODATA;
+        off += (uint64_t)r;
+        while (cnt > 0 && (size_t)r >= iov->iov_len) {
+            r -= (ssize_t)iov->iov_len;
+            iov++, cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + r;
+            iov->iov_len -= (size_t)r;
+        }
+    }
+    return 0;
+}
+
+/* Moves this rank's pages between ram and the file: pairs[2k] is a page
+ * number, pairs[2k+1] its stored index (both ascending). The pages go in
+ * file runs (consecutive stored indices, up to 64 MiB): a run of at least
+ * DIRECT_MIN_PAGES is one preadv/pwritev on the file opened again with
+ * O_DIRECT, its iovecs the runs of consecutive pages in RAM (guest RAM is
+ * page-aligned, and so are the file's pages): no copy through the page
+ * cache, which on this kind of host is most of a write's cost, and few
+ * large requests. Shorter runs (pages held in small pieces), and all runs
+ * where O_DIRECT is refused (a filesystem without it, RAM not
+ * page-aligned), go through independent MPI-IO calls on fh, one per run
+ * of pages consecutive in both. Failures go to le. True when O_DIRECT
+ * moved pages. */
+static bool move_pages(MPI_File fh, const char *file, bool wr, uint8_t *ram, const uint64_t *pairs,
+                       uint64_t count, uint64_t pages_off, const char *path, int me, char *le)
+{
+    bool direct = false, first = true;
+    int fd = -1;
+    if (count && (uintptr_t)ram % IMAGE_PAGE == 0)
+        fd = open(file, (wr ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
+    struct iovec iov[IOV_BATCH];
+    for (uint64_t k = 0; k < count && !le[0];) {
+        uint64_t i0 = pairs[2 * k + 1], m = 1;
+        while (k + m < count && m < RUN_MAX_PAGES && pairs[2 * (k + m) + 1] == i0 + m)
+            m++;
+        uint64_t off = pages_off + i0 * IMAGE_PAGE;
+        /* the RAM runs of this file run, at most IOV_BATCH of them */
+        int cnt = 0;
+        uint64_t used = 0;
+        while (used < m) {
+            uint64_t p = pairs[2 * (k + used)];
+            if (cnt > 0 && (uint8_t *)iov[cnt - 1].iov_base + iov[cnt - 1].iov_len == ram + p * IMAGE_PAGE) {
+                iov[cnt - 1].iov_len += IMAGE_PAGE;
+            } else {
+                if (cnt == IOV_BATCH)
+                    break;
+                iov[cnt].iov_base = ram + p * IMAGE_PAGE;
+                iov[cnt].iov_len = IMAGE_PAGE;
+                cnt++;
+            }
+            used++;
+        }
+        k += used;
+        if (fd >= 0 && used >= DIRECT_MIN_PAGES) {
+            struct iovec save[IOV_BATCH];
+            memcpy(save, iov, (size_t)cnt * sizeof *iov);
+            int e = xferv(fd, wr, iov, cnt, off);
+            if (e == 0) {
+                first = false;
+                direct = true;
+                continue;
+            }
+            if (!(first && e == EINVAL)) {
+                if (e == ENODATA)
+                    fail(le, "%s: the image is truncated (rank %d read past its end)", path, me);
+                else
+                    fail(le, "%s: rank %d: %s failed: %s", path, me, wr ? "write" : "read",
+                         strerror(e));
+                break;
+            }
+            close(fd);      /* O_DIRECT opened but refused: MPI-IO from here */
+            fd = -1;
+            memcpy(iov, save, (size_t)cnt * sizeof *iov);
+        }
+        for (int j = 0; j < cnt && !le[0]; j++) {
+            bool shrt = false;
+            uint8_t *buf = iov[j].iov_base;
+            int rc = wr ? write_bytes(fh, off, buf, iov[j].iov_len)
+                        : read_bytes(fh, off, buf, iov[j].iov_len, &shrt);
+            if (rc != MPI_SUCCESS)
+                fail_mpi(le, path, me, wr ? "write failed" : "read failed", rc);
+            else if (shrt)
+                fail(le, "%s: the image is truncated (rank %d read past its end)", path, me);
+            off += iov[j].iov_len;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return direct;
+}
+
 static void dir_of(const char *path, char *dir)
 {
     snprintf(dir, PATHMAX, "%s", path);
@@ -310,7 +392,6 @@ int image_write(MPI_Comm comm, const char *path_arg, const struct image_geometry
     int32_t *owner = NULL;
     uint64_t *bitmap = NULL, *sums = NULL, *mypages = NULL;
     uint8_t *meta = NULL;
-    struct runs fr = { 0, NULL, NULL }, mr = { 0, NULL, NULL };
     MPI_File fh = MPI_FILE_NULL;
     bool created = false;
     int ret = -1, rc;
@@ -407,14 +488,6 @@ int image_write(MPI_Comm comm, const char *path_arg, const struct image_geometry
     }
     free(sums);
     sums = NULL;
-    uint64_t rlen = mine < ROUND_PAGES ? mine : ROUND_PAGES;
-    fr.len = malloc((rlen ? rlen : 1) * sizeof *fr.len);
-    fr.disp = malloc((rlen ? rlen : 1) * sizeof *fr.disp);
-    mr.len = malloc((rlen ? rlen : 1) * sizeof *mr.len);
-    mr.disp = malloc((rlen ? rlen : 1) * sizeof *mr.disp);
-    if (!fr.len || !fr.disp || !mr.len || !mr.disp)
-        fail(le, "%s: rank %d: out of memory", path, me);
-
     /* The temporary file: PATH.tmp.<pid of rank 0>. */
     long pid = (long)getpid();
     MPI_Bcast(&pid, 1, MPI_LONG, 0, comm);
@@ -437,44 +510,10 @@ int image_write(MPI_Comm comm, const char *path_arg, const struct image_geometry
     if (me == 0 && !le[0] && (rc = write_bytes(fh, 0, meta, L.pages_off)) != MPI_SUCCESS)
         fail_mpi(le, path, me, "write failed", rc);
 
-    /* The pages, in rounds of up to ROUND_PAGES of each rank's. */
-    uint64_t rounds = (mine + ROUND_PAGES - 1) / ROUND_PAGES;
-    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
-    for (uint64_t r = 0; r < rounds; r++) {
-        uint64_t lo = r * ROUND_PAGES, hi = lo + ROUND_PAGES;
-        if (hi > mine)
-            hi = mine;
-        fr.n = mr.n = 0;
-        for (uint64_t k = lo; k < hi; k++) {
-            runs_add(&mr, (MPI_Aint)(mypages[2 * k] * IMAGE_PAGE));
-            runs_add(&fr, (MPI_Aint)(L.pages_off + mypages[2 * k + 1] * IMAGE_PAGE));
-        }
-        MPI_Datatype ft = MPI_BYTE, mt = MPI_BYTE;
-        int count = 0;
-        if (fr.n > 0) {
-            rc = make_type(&fr, &ft);
-            if (rc == MPI_SUCCESS)
-                rc = make_type(&mr, &mt);
-            if (rc != MPI_SUCCESS) {
-                fail_mpi(le, path, me, "datatype", rc);
-                ft = mt = MPI_BYTE;
-            } else {
-                count = 1;
-            }
-        }
-        rc = MPI_File_set_view(fh, 0, MPI_BYTE, ft, "native", MPI_INFO_NULL);
-        if (rc != MPI_SUCCESS)
-            fail_mpi(le, path, me, "set_view", rc);
-        MPI_Status st;
-        /* A rank that failed still takes part, writing nothing. */
-        rc = MPI_File_write_at_all(fh, 0, ram, le[0] ? 0 : count, mt, &st);
-        if (rc != MPI_SUCCESS)
-            fail_mpi(le, path, me, "write failed", rc);
-        if (ft != MPI_BYTE)
-            MPI_Type_free(&ft);
-        if (mt != MPI_BYTE)
-            MPI_Type_free(&mt);
-    }
+    /* The pages (each rank its own; see move_pages). */
+    bool direct = false;
+    if (!le[0])
+        direct = move_pages(fh, tmp, true, (uint8_t *)(uintptr_t)ram, mypages, mine, L.pages_off, path, me, le);
     if (agree(comm, me, n, le, err, errlen))
         goto out;
     double ts = now();
@@ -512,6 +551,7 @@ int image_write(MPI_Comm comm, const char *path_arg, const struct image_geometry
         out->bytes_stored = stored * IMAGE_PAGE;
         out->file_bytes = L.file_len;
         out->sync_seconds = tsync;
+        out->direct = direct;
         out->seconds = now() - t0;
     }
 out:
@@ -524,10 +564,6 @@ out:
     free(sums);
     free(mypages);
     free(meta);
-    free(fr.len);
-    free(fr.disp);
-    free(mr.len);
-    free(mr.disp);
     return ret;
 }
 
@@ -646,7 +682,6 @@ int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry 
     uint8_t hdr[IMAGE_HEADER_BYTES];
     uint8_t *meta = NULL, *st = NULL;
     uint64_t *mypages = NULL;
-    struct runs mr = { 0, NULL, NULL };
     MPI_File fh = MPI_FILE_NULL;
     int ret = -1, rc;
     struct layout L;
@@ -740,11 +775,8 @@ int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry 
     uint64_t lo = L.stored * (uint64_t)me / (uint64_t)n;
     uint64_t hi = L.stored * (uint64_t)(me + 1) / (uint64_t)n;
     mine = hi - lo;
-    mypages = malloc((mine ? mine : 1) * sizeof *mypages);
-    uint64_t rlen = mine < ROUND_PAGES ? mine : ROUND_PAGES;
-    mr.len = malloc((rlen ? rlen : 1) * sizeof *mr.len);
-    mr.disp = malloc((rlen ? rlen : 1) * sizeof *mr.disp);
-    if (!mypages || !mr.len || !mr.disp)
+    mypages = malloc((mine ? mine : 1) * 2 * sizeof *mypages);
+    if (!mypages)
         fail(le, "%s: rank %d: out of memory", path, me);
     if (agree(comm, me, n, le, err, errlen))
         goto out;
@@ -752,39 +784,15 @@ int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry 
         uint64_t idx = 0, k = 0;
         for (uint64_t w = 0; w < L.nwords && idx < hi; w++)
             for (uint64_t b = get64(bm + 8 * w); b && idx < hi; b &= b - 1, idx++)
-                if (idx >= lo)
-                    mypages[k++] = w * 64 + (uint64_t)__builtin_ctzll(b);
+                if (idx >= lo) {
+                    mypages[2 * k] = w * 64 + (uint64_t)__builtin_ctzll(b);
+                    mypages[2 * k + 1] = idx;
+                    k++;
+                }
     }
-    uint64_t rounds = (mine + ROUND_PAGES - 1) / ROUND_PAGES;
-    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm);
-    for (uint64_t r = 0; r < rounds; r++) {
-        uint64_t a = r * ROUND_PAGES, b = a + ROUND_PAGES;
-        if (b > mine)
-            b = mine;
-        mr.n = 0;
-        for (uint64_t k = a; k < b; k++)
-            runs_add(&mr, (MPI_Aint)(mypages[k] * IMAGE_PAGE));
-        MPI_Datatype mt = MPI_BYTE;
-        int count = 0;
-        if (mr.n > 0) {
-            rc = make_type(&mr, &mt);
-            if (rc != MPI_SUCCESS) {
-                fail_mpi(le, path, me, "datatype", rc);
-                mt = MPI_BYTE;
-            } else {
-                count = 1;
-            }
-        }
-        MPI_Status stt;
-        rc = MPI_File_read_at_all(fh, (MPI_Offset)(L.pages_off + (lo + a) * IMAGE_PAGE), ram,
-                                  le[0] ? 0 : count, mt, &stt);
-        if (rc != MPI_SUCCESS)
-            fail_mpi(le, path, me, "read failed", rc);
-        if (mt != MPI_BYTE)
-            MPI_Type_free(&mt);
-    }
+    bool direct = move_pages(fh, path, false, ram, mypages, mine, L.pages_off, path, me, le);
     for (uint64_t k = 0; k < mine && !le[0]; k++) {
-        uint64_t p = mypages[k];
+        uint64_t p = mypages[2 * k];
         if (page_sum(ram + p * IMAGE_PAGE, p) != get64(sm + 8 * (lo + k)))
             fail(le, "%s: page 0x%llx fails its checksum (image corrupted)", path,
                  (unsigned long long)p);
@@ -792,7 +800,7 @@ int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry 
     if (agree(comm, me, n, le, err, errlen))
         goto out;
     for (uint64_t k = 0; k < mine; k++)
-        owned[mypages[k]] = 1;
+        owned[mypages[2 * k]] = 1;
     *state = st;
     *state_len = L.state_len;
     st = NULL;
@@ -801,6 +809,7 @@ int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry 
         out->pages_stored = L.stored;
         out->bytes_stored = L.stored * IMAGE_PAGE;
         out->pages_here = mine;
+        out->direct = direct;
         out->seconds = now() - t0;
     }
 out:
@@ -809,7 +818,5 @@ out:
     free(meta);
     free(st);
     free(mypages);
-    free(mr.len);
-    free(mr.disp);
     return ret;
 }

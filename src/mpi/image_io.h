@@ -29,6 +29,7 @@ struct image_write_result {
     uint64_t file_bytes;    /* the length of the file written */
     double seconds;         /* the whole call, sync included */
     double sync_seconds;    /* of which the MPI_File_sync (fsync) */
+    int direct;             /* this rank's pages went through O_DIRECT */
 };
 
 struct image_read_result {
@@ -36,6 +37,7 @@ struct image_read_result {
     uint64_t pages_stored;
     uint64_t pages_here;    /* pages this rank read (owned[p] = 1) */
     double seconds;
+    int direct;             /* this rank's pages came through O_DIRECT */
 };
 
 /* Collective. valid[p] nonzero: this rank holds a valid copy of page p.
