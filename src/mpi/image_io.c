@@ -1,19 +1,19 @@
-/* image_io.c - collective MPI-IO write and read of a memory image
+/* image_io.c - collective write and read of a memory image over MPI
  * (docs/image-format.md; the API in image_io.h).
  *
  * Writing: the ranks agree on each page's writer (the lowest rank holding
  * it, an allreduce MIN), each writer drops its all-zero pages, an
  * allreduce OR joins the stored-page bitmap, and every rank derives the
- * same file layout from it. Rank 0 writes the header, state, bitmap and
- * page sums (reduced to it) in one call; every rank writes its own pages
- * in one collective MPI_File_write_at_all per round of up to 256 MiB, with
- * a file view and a memory datatype whose blocks are runs of consecutive
- * pages (in the file and in RAM, coalesced separately).
+ * same file layout from it. The file is created, sized, synced and closed
+ * with collective MPI-IO calls; rank 0 writes the header, state, bitmap
+ * and page sums (reduced to it) in one call; every rank writes its own
+ * pages at their fixed offsets (move_pages: large O_DIRECT requests, or
+ * independent MPI-IO calls).
  *
  * Reading: rank 0 validates the header against the geometry and the file
  * size and the checksums of the state, bitmap and sums before anything is
  * broadcast or used; each rank then reads one contiguous run of the stored
- * pages into its RAM with a memory datatype and checks each page's sum.
+ * pages into its RAM and checks each page's sum.
  *
  * Every step that can fail on one rank ends with agree(): the lowest
  * failing rank's message goes to every rank, which then all leave through
