@@ -405,7 +405,7 @@ static void test_all(size_t off)
             any = true;
             last = p;
         }
-    char want[64];
+    char want[128];
 
     snprintf(bad, sizeof bad, "%s/none.vsmp", dir);
     refuse(bad, g, "cannot open", "missing file");
@@ -419,9 +419,11 @@ static void test_all(size_t off)
     variant(bad, good, glen, m_trunc, &(size_t){ 2000 });
     refuse(bad, g, "truncated", "truncated inside the header");
     variant(bad, good, glen, m_trunc, &(size_t){ 4096 });
-    refuse(bad, g, "truncated", "truncated to the header");
+    snprintf(want, sizeof want, "the image is truncated (4096 of %zu bytes)", glen);
+    refuse(bad, g, want, "truncated to the header");
     variant(bad, good, glen, m_trunc, &(size_t){ glen - 1 });
-    refuse(bad, g, "truncated", "truncated by a byte");
+    snprintf(want, sizeof want, "the image is truncated (%zu of %zu bytes)", glen - 1, glen);
+    refuse(bad, g, want, "truncated by a byte");
     variant(bad, good, glen, m_append, NULL);
     refuse(bad, g, "after the image's end", "a byte appended");
     variant(bad, good, glen, m_flip, &(size_t){ IMAGE_H_STORED });
@@ -461,6 +463,9 @@ static void test_all(size_t off)
         { IMAGE_H_FILE_LEN, 1ull << 50 },
         { IMAGE_H_NPAGES, NPAGES + 1 },
         { IMAGE_H_STATE_OFF, 0 },
+        { IMAGE_H_USED + 8, 1 },                        /* a reserved byte */
+        { IMAGE_H_HEADER_BYTES, 8192 | (uint64_t)PAGE << 32 },
+        { IMAGE_H_HEADER_BYTES, 4096 | (uint64_t)512 << 32 },  /* page bytes */
     };
     for (unsigned k = 0; k < sizeof craft / sizeof craft[0]; k++) {
         variant(bad, good, glen, m_set64, craft[k]);
