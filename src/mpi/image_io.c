@@ -379,10 +379,10 @@ static double now(void)
     return MPI_Wtime();
 }
 
-int image_write(MPI_Comm comm, const char *path_arg, const struct image_geometry *g,
-                const uint8_t *ram, const uint8_t *valid,
-                const void *state, size_t state_len,
-                struct image_write_result *out, char *err, size_t errlen)
+int image_io_write(MPI_Comm comm, const char *path_arg, const struct image_geometry *g,
+                   const uint8_t *ram, const uint8_t *valid,
+                   const void *state, size_t state_len,
+                   struct image_write_result *out, char *err, size_t errlen)
 {
     double t0 = now(), tsync = 0;
     int me, n;
@@ -670,9 +670,9 @@ static bool check_meta(const uint8_t *h, const uint8_t *m, const struct layout *
     return true;
 }
 
-int image_read(MPI_Comm comm, const char *path_arg, const struct image_geometry *g,
-               uint8_t *ram, uint8_t *owned, void **state, size_t *state_len,
-               struct image_read_result *out, char *err, size_t errlen)
+int image_io_read(MPI_Comm comm, const char *path_arg, const struct image_geometry *g,
+                  uint8_t *ram, uint8_t *owned, void **state, size_t *state_len,
+                  struct image_read_result *out, char *err, size_t errlen)
 {
     double t0 = now();
     int me, n;

@@ -9,7 +9,9 @@
  * corrupted or mismatched image) makes the call return -1 on EVERY rank
  * with the same one-line message in err, which begins with the path, e.g.
  *   "img.vsmp: page 0x1234 fails its checksum (image corrupted)"
- * No rank is left waiting in a collective. */
+ * No rank is left waiting in a collective. (image_io_write/read: the
+ * plan's image_write/image_read, renamed because src/io/imagefile.h has an
+ * image_read of its own in the same program.) */
 #ifndef VSMP_IMAGE_IO_H
 #define VSMP_IMAGE_IO_H
 
@@ -47,10 +49,10 @@ struct image_read_result {
  * it, renames it to path and syncs the directory: the old file at path
  * stays intact until the rename. 0 on success; else -1 on every rank with
  * one line in err (the same on every rank). out may be NULL. */
-int image_write(MPI_Comm comm, const char *path, const struct image_geometry *g,
-                const uint8_t *ram, const uint8_t *valid,
-                const void *state, size_t state_len,
-                struct image_write_result *out, char *err, size_t errlen);
+int image_io_write(MPI_Comm comm, const char *path, const struct image_geometry *g,
+                   const uint8_t *ram, const uint8_t *valid,
+                   const void *state, size_t state_len,
+                   struct image_write_result *out, char *err, size_t errlen);
 
 /* Collective. Checks the header against g (CPUs, memory size), the file's
  * length and every checksum; reads the state block into a malloc'd buffer
@@ -62,9 +64,9 @@ int image_write(MPI_Comm comm, const char *path, const struct image_geometry *g,
  * pages on every rank. -1 on every rank with one line in err on any
  * mismatch, corruption or I/O error; then *state is NULL, owned[] is all
  * zero and the stored pages' bytes in ram are unspecified. */
-int image_read(MPI_Comm comm, const char *path, const struct image_geometry *g,
-               uint8_t *ram, uint8_t *owned, void **state, size_t *state_len,
-               struct image_read_result *out, char *err, size_t errlen);
+int image_io_read(MPI_Comm comm, const char *path, const struct image_geometry *g,
+                  uint8_t *ram, uint8_t *owned, void **state, size_t *state_len,
+                  struct image_read_result *out, char *err, size_t errlen);
 
 /* ---- the format (docs/image-format.md), for tests and tools ---- */
 #define IMAGE_MAGIC "VSMPIMG"          /* 8 bytes with its NUL */

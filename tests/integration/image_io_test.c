@@ -199,7 +199,7 @@ static void refuse(const char *path, struct image_geometry g, const char *want, 
     void *st = (void *)1;
     size_t sl = 99;
     char err[512] = "";
-    int rc = image_read(MPI_COMM_WORLD, path, &g, ram, owned, &st, &sl, NULL, err, sizeof err);
+    int rc = image_io_read(MPI_COMM_WORLD, path, &g, ram, owned, &st, &sl, NULL, err, sizeof err);
     CHECK(rc == -1, "%s: read returned %d", what, rc);
     CHECK(st == NULL && sl == 0, "%s: a state came back", what);
     bool zero = true;
@@ -285,7 +285,7 @@ static void test_all(size_t off)
     /* (1) round trip */
     struct image_write_result wr;
     memset(&wr, 0, sizeof wr);
-    int rc = image_write(MPI_COMM_WORLD, path, &g, ram, valid, me == 0 ? state : NULL,
+    int rc = image_io_write(MPI_COMM_WORLD, path, &g, ram, valid, me == 0 ? state : NULL,
                          me == 0 ? STATE_LEN : 0, &wr, err, sizeof err);
     CHECK(rc == 0, "write: %s", err);
     uint64_t expect = 0;
@@ -305,7 +305,7 @@ static void test_all(size_t off)
     size_t sl = 0;
     struct image_read_result rr;
     memset(&rr, 0, sizeof rr);
-    rc = image_read(MPI_COMM_WORLD, path, &g, ram2, owned, &st, &sl, &rr, err, sizeof err);
+    rc = image_io_read(MPI_COMM_WORLD, path, &g, ram2, owned, &st, &sl, &rr, err, sizeof err);
     CHECK(rc == 0, "read: %s", err);
     CHECK(rc == 0 && sl == STATE_LEN && st && memcmp(st, state, STATE_LEN) == 0, "state block");
     free(st);
@@ -371,7 +371,7 @@ static void test_all(size_t off)
         if (wf[k].kind == 3)
             snprintf(p2, sizeof p2, "%s/nothere/img.vsmp", dir);
         err[0] = 0;
-        rc = image_write(MPI_COMM_WORLD, p2, &g2, ram, valid, state, STATE_LEN, NULL, err, sizeof err);
+        rc = image_io_write(MPI_COMM_WORLD, p2, &g2, ram, valid, state, STATE_LEN, NULL, err, sizeof err);
         CHECK(rc == -1, "%s: write returned %d", wf[k].name, rc);
         same_err(err, wf[k].name);
         if (me == 0 && getenv("IMAGE_IO_TEST_VERBOSE"))
@@ -478,7 +478,7 @@ static void test_all(size_t off)
     refuse(bad, g, "page bitmap holds", "bitmap bit cleared");
     /* the good image still reads */
     memset(owned, 0, NPAGES);
-    rc = image_read(MPI_COMM_WORLD, path, &g, ram2, owned, &st, &sl, NULL, err, sizeof err);
+    rc = image_io_read(MPI_COMM_WORLD, path, &g, ram2, owned, &st, &sl, NULL, err, sizeof err);
     CHECK(rc == 0, "read again: %s", err);
     free(st);
     if (me == 0) {
@@ -524,7 +524,7 @@ static void bench(uint64_t mib, int mode)
     uint8_t state[4096] = { 1 };
     struct image_write_result wr;
     MPI_Barrier(MPI_COMM_WORLD);
-    int rc = image_write(MPI_COMM_WORLD, path, &g, ram, valid, state, sizeof state, &wr, err, sizeof err);
+    int rc = image_io_write(MPI_COMM_WORLD, path, &g, ram, valid, state, sizeof state, &wr, err, sizeof err);
     if (rc) {
         if (me == 0)
             fprintf(stderr, "image_io_test: bench write: %s\n", err);
@@ -543,7 +543,7 @@ static void bench(uint64_t mib, int mode)
         void *st = NULL;
         size_t sl = 0;
         MPI_Barrier(MPI_COMM_WORLD);
-        rc = image_read(MPI_COMM_WORLD, path, &g, ram, owned, &st, &sl, &rr, err, sizeof err);
+        rc = image_io_read(MPI_COMM_WORLD, path, &g, ram, owned, &st, &sl, &rr, err, sizeof err);
         if (rc) {
             if (me == 0)
                 fprintf(stderr, "image_io_test: bench read: %s\n", err);
