@@ -488,6 +488,7 @@ int image_io_write(MPI_Comm comm, const char *path_arg, const struct image_geome
     }
     free(sums);
     sums = NULL;
+    double tprep = now() - t0;
     /* The temporary file: PATH.tmp.<pid of rank 0>. */
     long pid = (long)getpid();
     MPI_Bcast(&pid, 1, MPI_LONG, 0, comm);
@@ -551,6 +552,7 @@ int image_io_write(MPI_Comm comm, const char *path_arg, const struct image_geome
         out->bytes_stored = stored * IMAGE_PAGE;
         out->file_bytes = L.file_len;
         out->sync_seconds = tsync;
+        out->prep_seconds = tprep;
         out->direct = direct;
         out->seconds = now() - t0;
     }

@@ -30,6 +30,8 @@ struct image_write_result {
     uint64_t pages_stored;
     uint64_t file_bytes;    /* the length of the file written */
     double seconds;         /* the whole call, sync included */
+    double prep_seconds;    /* of which before the first byte is written:
+                               writers, zero test, sums, layout */
     double sync_seconds;    /* of which the MPI_File_sync (fsync) */
     int direct;             /* this rank's pages went through O_DIRECT */
 };

@@ -559,8 +559,9 @@ static void bench(uint64_t mib, int mode)
         double mb = (double)wr.bytes_stored / 1e6;
         printf("image_io bench: %d ranks (%s), %llu MiB RAM, %.0f MB stored, file %.0f MB\n",
                n, mode == 1 ? "cyclic" : mode == 2 ? "rank0" : "block", (unsigned long long)mib, mb, wr.file_bytes / 1e6);
-        printf("  write %.3f s = %.0f MB/s (of which sync %.3f s; without it %.0f MB/s)%s\n",
-               wmax, mb / wmax, wr.sync_seconds, mb / (wmax - wr.sync_seconds),
+        printf("  write %.3f s = %.0f MB/s (of which rank 0: prepare %.3f s, sync %.3f s; "
+               "without the sync %.0f MB/s)%s\n",
+               wmax, mb / wmax, wr.prep_seconds, wr.sync_seconds, mb / (wmax - wr.sync_seconds),
                wr.direct ? " O_DIRECT" : "");
         printf("  read cold %.3f s = %.0f MB/s, warm %.3f s = %.0f MB/s%s\n",
                rs[0], mb / rs[0], rs[1], mb / rs[1], rr.direct ? " O_DIRECT" : "");
