@@ -1192,6 +1192,17 @@ void dsm_free(struct dsm *d)
     free(d);
 }
 
+int dsm_install_page(struct dsm *d, uint64_t page)
+{
+    if (page >= d->npages || d->busy || d->in_lose)
+        return -1;
+    int home = dsm_home(page, d->nranks);
+    fop(d, home, dsm_dir_index(page, d->nranks), DSM_OP_SWAP, dsm_meta_owned_by(d->rank));
+    d->state[page] = DSM_WRITE;
+    set_hint(d, page, d->rank, false);
+    return 0;
+}
+
 uint64_t dsm_npages(const struct dsm *d)
 {
     return d->npages;

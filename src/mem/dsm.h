@@ -413,6 +413,14 @@ bool dsm_copyset_in_meta(const struct dsm *d);
  * were handled. */
 int dsm_poll(struct dsm *d);
 
+/* A memory image's restore (src/snap/checkpoint.c), before any rank
+ * runs: this rank's copy of `page` (already in its copy area) becomes the
+ * only one: local state DSM_WRITE, and the page's directory entry at its
+ * home says "owned by this rank, no copyset". Every rank installs only
+ * pages no other rank installs, and nobody faults until all are done.
+ * 0, or -1 for a page out of range or a call during a fault. */
+int dsm_install_page(struct dsm *d, uint64_t page);
+
 const struct dsm_stats *dsm_get_stats(const struct dsm *d);
 
 #endif
