@@ -1,0 +1,108 @@
+/* ckpt.c - integration-test guest for memory images (issue 17,
+ * tests/integration/ckpt.sh): every CPU counts in memory for a while of
+ * virtual time, and checks as it goes what a checkpoint and a restore
+ * must keep:
+ *   - its counter, on a page of its own, always holds the value the CPU
+ *     keeps in a register (RAM and CPU state saved at the same point);
+ *   - every 1024 counts it adds one to a shared total with LOCK XADD
+ *     (pages moving between CPUs while the checkpoint stops them); at
+ *     the end the total must be the sum of the CPUs' shares;
+ *   - its TSC never goes back and never jumps more than MAX_GAP_MS ahead
+ *     between two counts (the clock continues from the saved value).
+ * The BSP prints "ckpt: counting on N CPUs for M ms" when the counting
+ * starts (the test sends its signals after that line) and "ckpt: ok on N
+ * CPUs" at the end (exit status 1), or FAIL with what went wrong.
+ * Command line: ms=M (default 4000) is how long to count; port=1 or
+ * port=2 makes the last CPU write that value to the vsmp control port
+ * 0xF5 halfway (forwarded to rank 0 from another rank): 1 asks for a
+ * checkpoint and goes on (the port must then read 1: written), 2 asks
+ * for a checkpoint and the end of the job. */
+#include "lib/smp.h"
+
+#define PAGE __attribute__((aligned(4096)))
+#define MAX_GAP_MS 3000u
+#define CKPT_PORT 0xf5
+
+struct slot {
+    volatile uint32_t count;         /* the counter in memory */
+    volatile uint32_t final;         /* its last value */
+    volatile uint32_t back;          /* the TSC went back */
+    volatile uint32_t gap_ms;        /* the largest step of the TSC, ms */
+    uint8_t pad[4096 - 16];
+};
+static struct slot slot[SMP_MAX_CPUS] PAGE;
+static struct {
+    volatile uint32_t total;
+} shared PAGE;
+static volatile uint64_t t_start, t_end, tsc_ms;
+static uint32_t port_mode;
+static int N;
+
+static void count(int cpu)
+{
+    struct slot *s = &slot[cpu];
+    uint32_t local = 0, wrote = port_mode == 0 || cpu != N - 1;
+    uint64_t last = rdtsc(), gap = 0;
+    uint64_t half = t_start + (t_end - t_start) / 2;
+    for (;;) {
+        if (s->count != local)
+            fail(0x31, "ckpt: cpu %d: the counter reads %u, the CPU counted %u", cpu, s->count,
+                 local);
+        local++;
+        s->count = local;
+        if ((local & 1023) == 0)
+            __atomic_fetch_add(&shared.total, 1, __ATOMIC_SEQ_CST);
+        uint64_t t = rdtsc();
+        if (t < last)
+            s->back = 1;
+        else if (t - last > gap)
+            gap = t - last;
+        last = t;
+        if (!wrote && t >= half) {
+            wrote = 1;
+            outb(CKPT_PORT, (uint8_t)port_mode);
+            if (port_mode == 1 && inb(CKPT_PORT) != 1)
+                fail(0x32, "ckpt: cpu %d: port 0x%x reads %u after the checkpoint", cpu,
+                     CKPT_PORT, inb(CKPT_PORT));
+        }
+        if (t >= t_end)
+            break;
+    }
+    s->gap_ms = (uint32_t)(gap / tsc_ms);
+    s->final = local;
+}
+
+int main(uint32_t magic, uint32_t mbi)
+{
+    (void)magic;
+    uint32_t ms = mb_cmdline_uint(mbi, "ms=", 4000);
+    port_mode = mb_cmdline_uint(mbi, "port=", 0);
+    pic_remap(0x20, 0x28);
+    smp_init(mbi);
+    N = smp.ncpus;
+    uint64_t c0 = rdtsc();
+    tb_delay(TB_MS(20));
+    tsc_ms = (rdtsc() - c0) / 20;
+    if (!tsc_ms)
+        tsc_ms = 1;
+    t_start = rdtsc();
+    t_end = t_start + ms * tsc_ms;
+    printf("ckpt: counting on %d CPUs for %u ms\n", N, ms);
+    if (smp_run_all(count, 0x7fffffffu))
+        fail(0x33, "ckpt: the CPUs did not all finish");
+    uint32_t want = 0;
+    for (int i = 0; i < N; i++) {
+        if (slot[i].back)
+            fail(0x34, "ckpt: cpu %d: the TSC went back", i);
+        if (slot[i].gap_ms > MAX_GAP_MS)
+            fail(0x35, "ckpt: cpu %d: the TSC jumped %u ms ahead", i, slot[i].gap_ms);
+        if (slot[i].final == 0 || slot[i].count != slot[i].final)
+            fail(0x36, "ckpt: cpu %d: counted %u, memory says %u", i, slot[i].final,
+                 slot[i].count);
+        want += slot[i].final / 1024;
+    }
+    if (shared.total != want)
+        fail(0x37, "ckpt: the shared total is %u, the CPUs added %u", shared.total, want);
+    printf("ckpt: ok on %d CPUs\n", N);
+    return 0;
+}
