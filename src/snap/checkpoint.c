@@ -391,6 +391,8 @@ static int check_platform(const struct machine *m, struct snapr *r, const char *
                  "%u MiB (memory)", path, ram >> 20, m->phys.ram_size >> 20);
         return -1;
     }
+    if (!m->devices)
+        return 0;                        /* the disks are rank 0's */
     if (ndisks != (uint32_t)m->ndisks) {
         snprintf(err, errlen, "restore %s: the image has %u disk%s, the config %d", path, ndisks,
                  ndisks == 1 ? "" : "s", m->ndisks);
@@ -524,11 +526,15 @@ int ckpt_restore(struct machine *m, const char *path, char *err, size_t errlen)
         free(owned);
         return -1;
     }
-    /* the same block on every rank: the same verdict everywhere */
+    /* the same block on every rank; the disks only rank 0 can check */
     struct snapr r, s;
     uint32_t version;
     snapr_init(&r, state, state_len);
     int rc = check_platform(m, &r, path, err, errlen);
+    if (o->max(o->ctx, rc != 0) && rc == 0) {
+        snprintf(err, errlen, "restore %s: refused by another rank", path);
+        rc = -1;
+    }
     uint64_t saved = 0, saved_wall = 0;
     if (rc == 0) {
         if (!snapr_section(&r, SNAP_TAG("CLCK"), CLCK_VERSION, &s, &version)) {
