@@ -47,6 +47,7 @@ $(INTEG_MAXRSS): $(INTEG_SRC)/maxrss.c
 
 check-integration: vsmp guests integration-guests $(INTEG_MAXRSS)
 	@BUILD=$(BUILD) bash $(INTEG_SRC)/run.sh
+	@BUILD=$(BUILD) bash $(INTEG_SRC)/ckpt.sh
 
 # mpirun -np 2 ./vsmp images/demo.cfg with the environment Open MPI 4.1.4
 # needs here: the vader fix always, the root flags only as root, and

@@ -1,6 +1,6 @@
 /* ckpt.c - integration-test guest for memory images (issue 17,
- * tests/integration/ckpt.sh): every CPU counts in memory for a while of
- * virtual time, and checks as it goes what a checkpoint and a restore
+ * tests/integration/ckpt.sh): every CPU counts in memory until the run
+ * is told to end, and checks as it goes what a checkpoint and a restore
  * must keep:
  *   - its counter, on a page of its own, always holds the value the CPU
  *     keeps in a register (RAM and CPU state saved at the same point);
@@ -9,19 +9,26 @@
  *     the end the total must be the sum of the CPUs' shares;
  *   - its TSC never goes back and never jumps more than MAX_GAP_MS ahead
  *     between two counts (the clock continues from the saved value).
- * The BSP prints "ckpt: counting on N CPUs for M ms" when the counting
- * starts (the test sends its signals after that line) and "ckpt: ok on N
- * CPUs" at the end (exit status 1), or FAIL with what went wrong.
- * Command line: ms=M (default 4000) is how long to count; port=1 or
- * port=2 makes the last CPU write that value to the vsmp control port
- * 0xF5 halfway (forwarded to rank 0 from another rank): 1 asks for a
- * checkpoint and goes on (the port must then read 1: written), 2 asks
- * for a checkpoint and the end of the job. */
+ * The run ends half a second after the BSP receives a byte on COM1 (so
+ * console input must work after a restore), or after the port request
+ * below; a run that gets neither fails after LIMIT_MS. The BSP prints
+ * "ckpt: counting on N CPUs" when the counting starts (the test sends its
+ * signals after that line) and "ckpt: ok on N CPUs" at the end (exit
+ * status 1), or FAIL with what went wrong.
+ * Command line: port=1 or port=2 makes the last CPU write that value to
+ * the vsmp control port 0xF5 after 2^16 counts (forwarded to rank 0 from
+ * another rank) and then end the run: 1 asks for a checkpoint and goes on
+ * (the port must then read 1: written), 2 asks for a checkpoint and the
+ * end of the job (a restore goes on after the OUT). */
 #include "lib/smp.h"
 
 #define PAGE __attribute__((aligned(4096)))
-#define MAX_GAP_MS 3000u
+#define MAX_GAP_MS 5000u
+#define LIMIT_MS 300000u
+#define END_AFTER_MS 500u
+#define PORT_AFTER (1u << 16)
 #define CKPT_PORT 0xf5
+#define COM1_LSR 0x3fd
 
 struct slot {
     volatile uint32_t count;         /* the counter in memory */
@@ -34,16 +41,24 @@ static struct slot slot[SMP_MAX_CPUS] PAGE;
 static struct {
     volatile uint32_t total;
 } shared PAGE;
-static volatile uint64_t t_start, t_end, tsc_ms;
+static struct {
+    volatile uint64_t end;           /* TSC at which every CPU stops; 0: not yet */
+} stop PAGE;
+static volatile uint64_t t_limit, tsc_ms;
 static uint32_t port_mode;
 static int N;
+
+static void end_soon(void)
+{
+    if (!stop.end)
+        stop.end = rdtsc() + END_AFTER_MS * tsc_ms;
+}
 
 static void count(int cpu)
 {
     struct slot *s = &slot[cpu];
     uint32_t local = 0, wrote = port_mode == 0 || cpu != N - 1;
     uint64_t last = rdtsc(), gap = 0;
-    uint64_t half = t_start + (t_end - t_start) / 2;
     for (;;) {
         if (s->count != local)
             fail(0x31, "ckpt: cpu %d: the counter reads %u, the CPU counted %u", cpu, s->count,
@@ -58,14 +73,18 @@ static void count(int cpu)
         else if (t - last > gap)
             gap = t - last;
         last = t;
-        if (!wrote && t >= half) {
+        if (cpu == 0 && (local & 255) == 0 && (inb(COM1_LSR) & 1))
+            end_soon();
+        if (!wrote && local >= PORT_AFTER) {
             wrote = 1;
             outb(CKPT_PORT, (uint8_t)port_mode);
             if (port_mode == 1 && inb(CKPT_PORT) != 1)
                 fail(0x32, "ckpt: cpu %d: port 0x%x reads %u after the checkpoint", cpu,
                      CKPT_PORT, inb(CKPT_PORT));
+            end_soon();
         }
-        if (t >= t_end)
+        uint64_t e = stop.end;
+        if ((e && t >= e) || t >= t_limit)
             break;
     }
     s->gap_ms = (uint32_t)(gap / tsc_ms);
@@ -75,7 +94,6 @@ static void count(int cpu)
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
-    uint32_t ms = mb_cmdline_uint(mbi, "ms=", 4000);
     port_mode = mb_cmdline_uint(mbi, "port=", 0);
     pic_remap(0x20, 0x28);
     smp_init(mbi);
@@ -85,11 +103,14 @@ int main(uint32_t magic, uint32_t mbi)
     tsc_ms = (rdtsc() - c0) / 20;
     if (!tsc_ms)
         tsc_ms = 1;
-    t_start = rdtsc();
-    t_end = t_start + ms * tsc_ms;
-    printf("ckpt: counting on %d CPUs for %u ms\n", N, ms);
+    while (inb(COM1_LSR) & 1)        /* nothing typed before counts */
+        (void)inb(0x3f8);
+    t_limit = rdtsc() + (uint64_t)LIMIT_MS * tsc_ms;
+    printf("ckpt: counting on %d CPUs\n", N);
     if (smp_run_all(count, 0x7fffffffu))
         fail(0x33, "ckpt: the CPUs did not all finish");
+    if (!stop.end)
+        fail(0x38, "ckpt: no input and no port request within %u ms", LIMIT_MS);
     uint32_t want = 0;
     for (int i = 0; i < N; i++) {
         if (slot[i].back)
