@@ -109,8 +109,6 @@ int main(uint32_t magic, uint32_t mbi)
     printf("ckpt: counting on %d CPUs\n", N);
     if (smp_run_all(count, 0x7fffffffu))
         fail(0x33, "ckpt: the CPUs did not all finish");
-    if (!stop.end)
-        fail(0x38, "ckpt: no input and no port request within %u ms", LIMIT_MS);
     uint32_t want = 0;
     for (int i = 0; i < N; i++) {
         if (slot[i].back)
@@ -122,6 +120,8 @@ int main(uint32_t magic, uint32_t mbi)
                  slot[i].count);
         want += slot[i].final / 1024;
     }
+    if (!stop.end)
+        fail(0x38, "ckpt: no input and no port request within %u ms", LIMIT_MS);
     if (shared.total != want)
         fail(0x37, "ckpt: the shared total is %u, the CPUs added %u", shared.total, want);
     printf("ckpt: ok on %d CPUs\n", N);
