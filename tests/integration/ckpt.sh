@@ -5,7 +5,10 @@
 # The guest (tests/integration/guests/ckpt.c) counts on every CPU with
 # its counter in memory and in a register, a shared LOCK XADD total and
 # TSC checks (no step back, no jump ahead), until a byte arrives on its
-# console. Cases, at 1, 2 and 4 ranks (singleton, mpirun over shared
+# console; in the signal cases every CPU also keeps sending IPIs to the
+# next, one in flight at a time, each counted on both sides (interrupts
+# pending or in flight at a checkpoint are neither lost nor doubled).
+# Cases, at 1, 2 and 4 ranks (singleton, mpirun over shared
 # memory and over TCP):
 #   signals   --checkpoint: SIGUSR1 (to mpirun, which forwards it; to the
 #             process when alone) writes an image and the guest goes on;
@@ -113,10 +116,10 @@ write_cfg() { # NAME MEMORY DISK|- [EXTRA LINE]
         [ -z "${4:-}" ] || echo "$4"
     } >"$T/cfg/$1.cfg"
 }
-write_cfg base 64M "$T/disk1.img"
+write_cfg base 64M "$T/disk1.img" "cmdline ipi=1"
 write_cfg port1 64M "$T/disk1.img" "cmdline port=1"
 write_cfg port2 64M "$T/disk1.img" "cmdline port=2"
-write_cfg mem32 32M "$T/disk1.img"
+write_cfg mem32 32M "$T/disk1.img" "cmdline ipi=1"
 write_cfg bigdisk 64M "$T/disk2.img"
 write_cfg nodisk 64M -
 write_cfg image 64M "$T/disk1.img" "image $T/img.sm2"

@@ -19,7 +19,14 @@
  * the vsmp control port 0xF5 after 2^16 counts (forwarded to rank 0 from
  * another rank) and then end the run: 1 asks for a checkpoint and goes on
  * (the port must then read 1: written), 2 asks for a checkpoint and the
- * end of the job (a restore goes on after the OUT). */
+ * end of the job (a restore goes on after the OUT). ipi=1: every CPU also
+ * sends a fixed IPI to the next one (CPU i -> i + 1 mod N) every 256
+ * counts once the next one has counted the previous (one in flight at a
+ * time: two of the same vector pending would be one, as on hardware),
+ * with interrupts enabled; the handler counts it. After the
+ * count each CPU waits (interrupts on, bounded) until it received as
+ * many as its predecessor sent: interrupts pending or in flight at a
+ * checkpoint must be neither lost nor doubled. */
 #include "lib/smp.h"
 
 #define PAGE __attribute__((aligned(4096)))
@@ -35,7 +42,8 @@ struct slot {
     volatile uint32_t final;         /* its last value */
     volatile uint32_t back;          /* the TSC went back */
     volatile uint32_t gap_ms;        /* the largest step of the TSC, ms */
-    uint8_t pad[4096 - 16];
+    volatile uint32_t sent, recv;    /* ipi=1: IPIs sent to the next CPU, received */
+    uint8_t pad[4096 - 24];
 };
 static struct slot slot[SMP_MAX_CPUS] PAGE;
 static struct {
@@ -45,8 +53,19 @@ static struct {
     volatile uint64_t end;           /* TSC at which every CPU stops; 0: not yet */
 } stop PAGE;
 static volatile uint64_t t_limit, tsc_ms;
-static uint32_t port_mode;
+static uint32_t port_mode, ipi_mode;
 static int N;
+
+#define IPI_VECTOR 0x40
+#define IPI_EVERY 255u               /* mask: every 256 counts */
+#define IPI_WAIT_MS 5000u
+
+static void on_ipi(struct frame *f)
+{
+    (void)f;
+    slot[smp_cpu()].recv++;
+    lapic_eoi();
+}
 
 static void end_soon(void)
 {
@@ -59,6 +78,9 @@ static void count(int cpu)
     struct slot *s = &slot[cpu];
     uint32_t local = 0, wrote = port_mode == 0 || cpu != N - 1;
     uint64_t last = rdtsc(), gap = 0;
+    int next = (cpu + 1) % N;
+    if (ipi_mode)
+        sti();
     for (;;) {
         if (s->count != local)
             fail(0x31, "ckpt: cpu %d: the counter reads %u, the CPU counted %u", cpu, s->count,
@@ -67,6 +89,11 @@ static void count(int cpu)
         s->count = local;
         if ((local & 1023) == 0)
             __atomic_fetch_add(&shared.total, 1, __ATOMIC_SEQ_CST);
+        if (ipi_mode && (local & IPI_EVERY) == 0 && slot[next].recv == s->sent) {
+            s->sent++;
+            if (lapic_ipi(smp.apic_id[next], ICR_FIXED | IPI_VECTOR))
+                fail(0x39, "ckpt: cpu %d: the IPI to cpu %d stayed busy", cpu, next);
+        }
         uint64_t t = rdtsc();
         if (t < last)
             s->back = 1;
@@ -89,12 +116,26 @@ static void count(int cpu)
     }
     s->gap_ms = (uint32_t)(gap / tsc_ms);
     s->final = local;
+    if (ipi_mode) {
+        int prev = (cpu + N - 1) % N;
+        if (smp_barrier(cpu))
+            fail(0x3a, "ckpt: cpu %d: the barrier after the count failed", cpu);
+        uint64_t until = rdtsc() + (uint64_t)IPI_WAIT_MS * tsc_ms;
+        while (s->recv != slot[prev].sent && rdtsc() < until)
+            cpu_relax();
+        cli();
+        if (s->recv != slot[prev].sent)
+            fail(0x3b, "ckpt: cpu %d: received %u IPIs, cpu %d sent %u", cpu, s->recv, prev,
+                 slot[prev].sent);
+    }
 }
 
 int main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;
     port_mode = mb_cmdline_uint(mbi, "port=", 0);
+    ipi_mode = mb_cmdline_uint(mbi, "ipi=", 0);
+    idt_set(IPI_VECTOR, on_ipi, 0, 0);
     pic_remap(0x20, 0x28);
     smp_init(mbi);
     N = smp.ncpus;
@@ -124,6 +165,10 @@ int main(uint32_t magic, uint32_t mbi)
         fail(0x38, "ckpt: no input and no port request within %u ms", LIMIT_MS);
     if (shared.total != want)
         fail(0x37, "ckpt: the shared total is %u, the CPUs added %u", shared.total, want);
+    if (ipi_mode)
+        for (int i = 0; i < N; i++)
+            if (slot[i].sent == 0)
+                fail(0x3c, "ckpt: cpu %d sent no IPI", i);
     printf("ckpt: ok on %d CPUs\n", N);
     return 0;
 }
