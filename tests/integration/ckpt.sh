@@ -17,6 +17,8 @@
 #             another and ends the job with status 0 before the guest
 #             finished. A new job --restore's it, gets console input and
 #             finishes the count correctly (status 1), without booting.
+#             Also with an AP halted (halt=1) and with the APs waiting
+#             for STARTUP (solo=1) at the checkpoint.
 #   clock     the same restore with the new job's clock 1000 s ahead
 #             (VSMP_TEST_CLOCK_SKEW): the guest's TSC must continue from
 #             the saved value all the same.
@@ -117,6 +119,8 @@ write_cfg() { # NAME MEMORY DISK|- [EXTRA LINE]
     } >"$T/cfg/$1.cfg"
 }
 write_cfg base 64M "$T/disk1.img" "cmdline ipi=1"
+write_cfg halt 64M "$T/disk1.img" "cmdline halt=1"
+write_cfg solo 64M "$T/disk1.img" "cmdline solo=1"
 write_cfg port1 64M "$T/disk1.img" "cmdline port=1"
 write_cfg port2 64M "$T/disk1.img" "cmdline port=2"
 write_cfg mem32 32M "$T/disk1.img" "cmdline ipi=1"
@@ -191,16 +195,16 @@ vsmp_lines() { grep -c '^vsmp:' "$T/err" || true; }
 ckpt_lines() { grep -c "^vsmp: checkpoint $1: .* MiB of RAM in use" "$T/err" || true; }
 
 # restore_ok NAME MODE NP [ARGS...] CONFIG: a restored job gets its input
-# and finishes the count (status 1, "ok", no boot)
+# and finishes the count (status 1, "ok" on CPUS CPUs (default NP), no boot)
 restore_ok() {
-    local name=$1 mode=$2 np=$3
+    local name=$1 mode=$2 np=$3 cpus=${CPUS:-$3}
     shift 3
     start "$mode" "$np" "$@"
     send_input
     finish
     check_common "$name" 1 || return 1
     if grep -q 'counting' "$T/out"; then fail "$name" "the guest booted again"; return 1; fi
-    if ! grep -q "^ckpt: ok on $np CPUs" "$T/out"; then fail "$name" "no 'ckpt: ok'"; return 1; fi
+    if ! grep -q "^ckpt: ok on $cpus CPUs" "$T/out"; then fail "$name" "no 'ckpt: ok'"; return 1; fi
     if [ "$(grep -c '^vsmp:' "$T/err" || true)" != "$(grep -c '^vsmp: restore ' "$T/err" || true)" ]; then
         fail "$name" "vsmp printed something else than the restore line"; return 1
     fi
@@ -208,10 +212,13 @@ restore_ok() {
 }
 
 # ---------------------------------------------------------------- signals
-signal_case() { # MODE NP
-    local mode=$1 np=$2 name="signals $1 np=$2" img=$T/img.$1$2
+signal_case() { # MODE NP [VARIANT: base, halt (an AP halted), solo (APs wait for STARTUP)]
+    local mode=$1 np=$2 v=${3:-base} name="signals $1 np=$2" img=$T/img.$1$2
+    [ "$v" = base ] || { name="$name $v"; img=$img.$v; }
+    local cpus=$np
+    [ "$v" = solo ] && cpus=1
     rm -f "$img"
-    start "$mode" "$np" --checkpoint "$img" "$T/cfg/base.cfg"
+    start "$mode" "$np" --checkpoint "$img" "$T/cfg/$v.cfg"
     if ! wait_for "$T/out" '^ckpt: counting' 1; then finish; fail "$name" "the guest did not start"; return; fi
     kill -USR1 "$(launcher_pid "$mode")"
     if ! wait_for "$T/err" "^vsmp: checkpoint $img: " 1; then
@@ -232,8 +239,8 @@ signal_case() { # MODE NP
     if [ "$(vsmp_lines)" != "$(ckpt_lines "$img")" ]; then fail "$name" "other vsmp lines"; return; fi
     if compgen -G "$img.tmp.*" >/dev/null; then fail "$name" "a temporary file is left"; return; fi
     pass "$name ($ends)"
-    restore_ok "restore $mode np=$np" "$mode" "$np" --restore "$img" "$T/cfg/base.cfg"
-    if [ "$mode $np" = "sm 2" ] || [ "$mode" = single ]; then
+    CPUS=$cpus restore_ok "restore ${name#signals }" "$mode" "$np" --restore "$img" "$T/cfg/$v.cfg"
+    if [ "$v" = base ] && { [ "$mode $np" = "sm 2" ] || [ "$mode" = single ]; }; then
         VSMP_TEST_CLOCK_SKEW=1000 restore_ok "restore $mode np=$np, the host clock 1000 s ahead" \
             "$mode" "$np" --restore "$img" "$T/cfg/base.cfg"
     fi
@@ -245,6 +252,9 @@ signal_cases() {
         # shellcheck disable=SC2086
         signal_case $c
     done
+    signal_case sm 2 halt
+    signal_case sm 2 solo
+    [ "${INTEG_QUICK:-0}" = 1 ] || signal_case tcp 4 halt
 }
 
 # config keyword `image` (the sm np=2 image; made here when missing)

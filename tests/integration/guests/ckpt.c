@@ -26,7 +26,11 @@
  * with interrupts enabled; the handler counts it. After the
  * count each CPU waits (interrupts on, bounded) until it received as
  * many as its predecessor sent: interrupts pending or in flight at a
- * checkpoint must be neither lost nor doubled. */
+ * checkpoint must be neither lost nor doubled. halt=1: the last CPU
+ * does not count but halts (STI; HLT) until the end, woken by an IPI
+ * from the BSP then (a checkpoint of a halted CPU). solo=1: the APs are
+ * never started (they wait for STARTUP through the checkpoint); the BSP
+ * counts alone. */
 #include "lib/smp.h"
 
 #define PAGE __attribute__((aligned(4096)))
@@ -53,7 +57,7 @@ static struct {
     volatile uint64_t end;           /* TSC at which every CPU stops; 0: not yet */
 } stop PAGE;
 static volatile uint64_t t_limit, tsc_ms;
-static uint32_t port_mode, ipi_mode;
+static uint32_t port_mode, ipi_mode, halt_mode;
 static int N;
 
 #define IPI_VECTOR 0x40
@@ -69,13 +73,31 @@ static void on_ipi(struct frame *f)
 
 static void end_soon(void)
 {
-    if (!stop.end)
+    if (!stop.end) {
         stop.end = rdtsc() + END_AFTER_MS * tsc_ms;
+        if (halt_mode && N > 1)      /* wake the halted CPU */
+            lapic_ipi(smp.apic_id[N - 1], ICR_FIXED | IPI_VECTOR);
+    }
+}
+
+/* halt=1, the last CPU: halted until the end (it counts its wake-ups) */
+static void halt_until_end(int cpu)
+{
+    struct slot *s = &slot[cpu];
+    while (!stop.end) {
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        s->count++;
+    }
+    s->final = s->count;
 }
 
 static void count(int cpu)
 {
     struct slot *s = &slot[cpu];
+    if (halt_mode && cpu == N - 1 && N > 1) {
+        halt_until_end(cpu);
+        return;
+    }
     uint32_t local = 0, wrote = port_mode == 0 || cpu != N - 1;
     uint64_t last = rdtsc(), gap = 0;
     int next = (cpu + 1) % N;
@@ -135,9 +157,18 @@ int main(uint32_t magic, uint32_t mbi)
     (void)magic;
     port_mode = mb_cmdline_uint(mbi, "port=", 0);
     ipi_mode = mb_cmdline_uint(mbi, "ipi=", 0);
+    halt_mode = mb_cmdline_uint(mbi, "halt=", 0);
+    int solo = (int)mb_cmdline_uint(mbi, "solo=", 0);
     idt_set(IPI_VECTOR, on_ipi, 0, 0);
     pic_remap(0x20, 0x28);
-    smp_init(mbi);
+    if (solo) {
+        smp.ncpus = 1;
+        smp.apic_id[0] = (uint8_t)lapic_id();
+        tb_init();
+        lapic_enable();
+    } else {
+        smp_init(mbi);
+    }
     N = smp.ncpus;
     uint64_t c0 = rdtsc();
     tb_delay(TB_MS(20));
@@ -148,7 +179,9 @@ int main(uint32_t magic, uint32_t mbi)
         (void)inb(0x3f8);
     t_limit = rdtsc() + (uint64_t)LIMIT_MS * tsc_ms;
     printf("ckpt: counting on %d CPUs\n", N);
-    if (smp_run_all(count, 0x7fffffffu))
+    if (solo)
+        count(0);
+    else if (smp_run_all(count, 0x7fffffffu))
         fail(0x33, "ckpt: the CPUs did not all finish");
     uint32_t want = 0;
     for (int i = 0; i < N; i++) {
@@ -156,7 +189,8 @@ int main(uint32_t magic, uint32_t mbi)
             fail(0x34, "ckpt: cpu %d: the TSC went back", i);
         if (slot[i].gap_ms > MAX_GAP_MS)
             fail(0x35, "ckpt: cpu %d: the TSC jumped %u ms ahead", i, slot[i].gap_ms);
-        if (slot[i].final == 0 || slot[i].count != slot[i].final)
+        int halted = halt_mode && i == N - 1 && N > 1;
+        if ((slot[i].final == 0 && !halted) || slot[i].count != slot[i].final)
             fail(0x36, "ckpt: cpu %d: counted %u, memory says %u", i, slot[i].final,
                  slot[i].count);
         want += slot[i].final / 1024;
