@@ -596,6 +596,9 @@ int main(int argc, char **argv)
     int r = parse_options(argc, argv, &opt);
     if (r)
         return r - 1;
+    /* The signals count from the start (a SIGUSR1 during the start-up
+     * must not end the process); again below, once MPI runs. */
+    install_signals(&opt, launcher_rank());
 
     /* Singleton runs crash in Open MPI's vader BTL without this. */
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
@@ -650,7 +653,7 @@ int main(int argc, char **argv)
         opt.m.restore = restore != NULL;
     }
     opt.m.signals = &signal_counts;
-    install_signals(&opt, rank);
+    install_signals(&opt, rank);       /* MPI_Init may have set its own */
 
     /* Rank 0 creates the statistics file now, so that a bad path ends
      * the job before the guest runs, not after. */

@@ -17,7 +17,7 @@
 #include "snap/state.h"
 
 /* The state block's own sections (the CPU's and the devices' are inside
- * RANK and DEVS, written by snap/state.h's functions). */
+ * RCPU and DEVS, written by snap/state.h's functions). */
 #define PLAT_VERSION 1
 #define CLCK_VERSION 1
 #define RANK_VERSION 1
@@ -123,7 +123,9 @@ int ckpt_port_register(struct machine *m)
 
 /* ---- quiescence ---- */
 
-/* One round of a wait: serve what arrived, else back off. */
+/* One round of a wait: serve what arrived, else back off; with the
+ * answer timeout, the liveness check now and then (a rank that stopped
+ * ends the job instead of leaving the others in this wait for ever). */
 static void serve_round(struct machine *m, unsigned *spins)
 {
     if (!m->dsm)
@@ -132,6 +134,8 @@ static void serve_round(struct machine *m, unsigned *spins)
         *spins = 0;
     else
         m->tr->idle(m->tr->ctx, (*spins)++);
+    if (m->answer_limit_ns && ++m->wait_rounds % DSM_WAIT_LOOK_ROUNDS == 0)
+        xrank_liveness(m, host_now_ns(NULL));
 }
 
 /* Every rank comes, each serving DSM and platform messages meanwhile. */
@@ -201,7 +205,11 @@ static void drain_messages(struct machine *m)
     if (!m->dsm)
         return;
     int n = m->ncpus;
-    uint64_t expect[n];
+    uint64_t *expect = calloc((size_t)n, sizeof *expect);
+    if (!expect) {
+        fprintf(stderr, "vsmp: rank %d: out of memory for a checkpoint\n", m->rank);
+        exit(VSMP_EXIT_INTERNAL);
+    }
     for (;;) {
         uint64_t before = total(m->ck.sent_to, n);
         o->alltoall(o->ctx, m->ck.sent_to, expect);
@@ -212,6 +220,7 @@ static void drain_messages(struct machine *m)
         if (!o->max(o->ctx, total(m->ck.sent_to, n) != before))
             break;
     }
+    free(expect);
 }
 
 /* ---- the state block ---- */
@@ -246,7 +255,7 @@ static int build_state(struct machine *m, const uint8_t *parts, const uint64_t *
     snapw_u64(w, vclock_wall_ns(&m->clock));
     snapw_end(w);
     for (int r = 0; r < m->ncpus; r++) {
-        snapw_begin(w, SNAP_TAG("RANK"), RANK_VERSION);
+        snapw_begin(w, SNAP_TAG("RCPU"), RANK_VERSION);
         snapw_u32(w, (uint32_t)r);
         snapw_bytes(w, parts, (size_t)lens[r]);
         snapw_end(w);
@@ -291,8 +300,8 @@ static int write_image(struct machine *m, struct ckpt_io_result *res, char *err,
     rank_state_save(m, &mine);
     uint8_t *valid = valid_pages(m, npages);
     uint8_t *parts = NULL;
-    uint64_t lens[m->ncpus];
-    int bad = o->max(o->ctx, mine.oom || !valid);
+    uint64_t *lens = calloc((size_t)m->ncpus, sizeof *lens);
+    int bad = o->max(o->ctx, mine.oom || !valid || !lens);
     int rc = -1;
     if (!bad)
         bad = o->gather(o->ctx, mine.buf, mine.len, &parts, lens) != 0;
@@ -305,6 +314,7 @@ static int write_image(struct machine *m, struct ckpt_io_result *res, char *err,
                       m->phys.ram, valid, all.buf, all.len, res, err, errlen);
     }
     free(parts);
+    free(lens);
     free(valid);
     snapw_free(&mine);
     snapw_free(&all);
@@ -448,7 +458,7 @@ static void continue_clock(struct machine *m, uint64_t saved_ns, uint64_t saved_
     m->clock.wall_base_ns = v[1];
 }
 
-/* This rank's RANK section and (rank 0) DEVS: 0, or -1 with err. */
+/* This rank's RCPU section and (rank 0) DEVS: 0, or -1 with err. */
 static int load_states(struct machine *m, struct snapr *r, const char *path, char *err,
                        size_t errlen)
 {
@@ -456,7 +466,7 @@ static int load_states(struct machine *m, struct snapr *r, const char *path, cha
     uint32_t version;
     bool mine_done = false;
     for (int i = 0; i < m->ncpus; i++) {
-        if (!snapr_section(r, SNAP_TAG("RANK"), RANK_VERSION, &s, &version))
+        if (!snapr_section(r, SNAP_TAG("RCPU"), RANK_VERSION, &s, &version))
             goto bad;
         uint32_t who = snapr_u32(&s);
         if (s.bad || who != (uint32_t)i) {
@@ -563,7 +573,6 @@ int ckpt_restore(struct machine *m, const char *path, char *err, size_t errlen)
             rc = load_states(m, &r, path, err, errlen);
     }
     if (rc == 0) {
-        m->aps_started = m->ncpus > 1;   /* any CPU may be running */
         if (m->dsm)
             xrank_apic_changed(m, &m->apic);
         if (m->devices && res.seconds > 0)

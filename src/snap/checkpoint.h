@@ -22,7 +22,8 @@
  *      per-peer sent counts are exchanged and each polls until it received
  *      as many as were sent to it, repeated until a round sends nothing;
  *   4. the state block ("PLAT", "CLCK", each rank's rank_state_save in
- *      rank order as "RANK" sections, rank 0's devices_save as "DEVS")
+ *      rank order, each wrapped in an "RCPU" section, rank 0's devices_save
+ *      wrapped in "DEVS")
  *      and every rank's valid pages go to ckpt_ops.write;
  *   5. the guest goes on (SIGUSR1, port value 1), or the run ends with
  *      status 0 on every rank (SIGTERM, SIGUSR2, port value 2; status 10
