@@ -24,6 +24,7 @@ void rank_state_save(const struct machine *m, struct snapw *w)
     snapw_bytes(w, &c->inhibit_irq, sizeof c->inhibit_irq);
     snapw_bytes(w, &c->icount, sizeof c->icount);
     snapw_bytes(w, &m->apic, offsetof(struct apic, ops));
+    snapw_bool(w, m->aps_started);
     snapw_end(w);
 }
 
@@ -42,6 +43,7 @@ bool rank_state_load(struct machine *m, struct snapr *r)
     snapr_bytes(&s, &c->inhibit_irq, sizeof c->inhibit_irq);
     snapr_bytes(&s, &c->icount, sizeof c->icount);
     snapr_bytes(&s, &m->apic, offsetof(struct apic, ops));
+    m->aps_started = snapr_bool(&s);
     cpu_update_mode(c);
     c->intr = m->apic.out;
     return snapr_done(&s, r);
