@@ -388,7 +388,6 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         char serial[VIRTIO_BLK_ID_BYTES + 1];
         snprintf(serial, sizeof serial, "vsmp-disk-%d", i);
         d->m = m;
-        d->path = c->path;
         d->work = board_add_work(m, disk_work, d);
         const struct acpi_virtio_mmio *v = &m->plat.virtio[i];
         struct irq_line irq = { ioapic_irq_line, &m->ioapic, (int)v->gsi };
@@ -400,6 +399,11 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         }
         d->live = true;
         m->ndisks = i + 1;
+        d->path = realpath(c->path, NULL);       /* the same file from any folder */
+        if (!d->path) {
+            snprintf(err, errlen, "%s:%d: %s: %s", cfg->file, c->line, c->path, strerror(errno));
+            return -1;
+        }
         if (m->io_wake_fd < 0)
             m->io_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (m->io_wake_fd < 0 || virtio_blk_start_io(&d->blk, m->io_wake_fd)) {
@@ -677,9 +681,11 @@ void machine_destroy(struct machine *m)
         return;
     if (m->devices)
         uart_flush(&m->uart);
-    for (int i = 0; i < m->ndisks; i++)     /* joins the I/O threads */
+    for (int i = 0; i < m->ndisks; i++) {   /* joins the I/O threads */
         if (m->disk[i].live)
             virtio_blk_free(&m->disk[i].blk);
+        free(m->disk[i].path);
+    }
     if (m->io_wake_fd >= 0)
         close(m->io_wake_fd);
     if (m->has_cpu)

@@ -78,9 +78,9 @@ struct board_work {
 /* Rank 0: one virtio-mmio disk (the config's disk line i) and its work. */
 struct board_disk {
     struct machine *m;
-    const char *path;            /* the config's (borrowed: it outlives the machine) */
     int work;                    /* board_add_work handle */
     bool live;                   /* initialised (free it) */
+    char *path;                  /* the image's absolute path (memory images) */
     struct virtio_blk blk;
 };
 
@@ -203,7 +203,7 @@ void xrank_apic_changed(struct machine *m, const struct apic *a);
  * guest that can never wake up (status 6). */
 static inline bool machine_halt_was_asked(const struct machine *m)
 {
-    return m->panicwatch.halted;
+    return m->panicwatch.s.halted;
 }
 void machine_end_run(struct machine *m, int status);
 /* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and

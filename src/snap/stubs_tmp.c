@@ -1,9 +1,8 @@
 /* stubs_tmp.c - TEMPORARY stand-ins for rank_state_save/load (issue 17
- * part B) and devices_save/load (part C) so that the checkpoint core can
- * be developed before those parts are merged. Raw bytes of the CPU's
- * architectural fields and of the APIC's registers, the UART's registers
- * and receive FIFO, no other device:
- * same binary only, no validation. The integrator deletes this file. */
+ * part B) so that the checkpoint core can be developed before that part
+ * is merged. Raw bytes of the CPU's architectural fields and of the
+ * APIC's registers: same binary only, no validation. The integrator
+ * deletes this file. */
 #include <stddef.h>
 #include <string.h>
 
@@ -46,22 +45,5 @@ bool rank_state_load(struct machine *m, struct snapr *r)
     m->aps_started = snapr_bool(&s);
     cpu_update_mode(c);
     c->intr = m->apic.out;
-    return snapr_done(&s, r);
-}
-
-void devices_save(const struct machine *m, struct snapw *w)
-{
-    snapw_begin(w, SNAP_TAG("TMPD"), 1);
-    snapw_bytes(w, &m->uart.ier, SPAN(struct uart, ier, out));
-    snapw_end(w);
-}
-
-bool devices_load(struct machine *m, struct snapr *r)
-{
-    struct snapr s;
-    uint32_t v;
-    if (!snapr_section(r, SNAP_TAG("TMPD"), 1, &s, &v))
-        return false;
-    snapr_bytes(&s, &m->uart.ier, SPAN(struct uart, ier, out));
     return snapr_done(&s, r);
 }
