@@ -419,6 +419,11 @@ static int check_platform(const struct machine *m, struct snapr *r, const char *
             return -1;
         }
         const struct board_disk *d = &m->disk[i];
+        if (strcmp(dpath, d->path ? d->path : "") != 0) {
+            snprintf(err, errlen, "restore %s: disk %u is %s in the image, %s here", path, i + 1,
+                     dpath, d->path ? d->path : "?");
+            return -1;
+        }
         if (bytes != disk_bytes(d)) {
             snprintf(err, errlen, "restore %s: disk %u: the image's (%s) has %" PRIu64
                      " bytes, %s has %" PRIu64, path, i + 1, dpath, bytes, d->path, disk_bytes(d));

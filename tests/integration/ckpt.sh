@@ -30,7 +30,7 @@
 #             reads 0 (the guest fails on purpose: status 101) and a note.
 #   refusals  status 2 and one line: another rank count (1 and 4 for a
 #             2-CPU image), another memory size, another disk set (size,
-#             count), a truncated image, a damaged page, a damaged header,
+#             file, count), a truncated image, a damaged page, a damaged header,
 #             a missing image (--restore and `image`).
 #   unwritable  --checkpoint into a folder that cannot be: SIGUSR1 says so
 #             in one line and the guest goes on; SIGTERM says so and the
@@ -110,6 +110,7 @@ send_input() { printf 'go\n' >&7; }
 mkdir -p "$T/cfg"
 truncate -s 1M "$T/disk1.img"
 truncate -s 2M "$T/disk2.img"
+truncate -s 1M "$T/disk3.img"
 write_cfg() { # NAME MEMORY DISK|- [EXTRA LINE]
     {
         echo "memory $2"
@@ -125,6 +126,7 @@ write_cfg port1 64M "$T/disk1.img" "cmdline port=1"
 write_cfg port2 64M "$T/disk1.img" "cmdline port=2"
 write_cfg mem32 32M "$T/disk1.img" "cmdline ipi=1"
 write_cfg bigdisk 64M "$T/disk2.img"
+write_cfg otherdisk 64M "$T/disk3.img"
 write_cfg nodisk 64M -
 write_cfg image 64M "$T/disk1.img" "image $T/img.sm2"
 write_cfg noimage 64M "$T/disk1.img" "image $T/no-such.img"
@@ -352,6 +354,8 @@ refusal_cases() {
         --restore "$img" "$T/cfg/mem32.cfg"
     refuse "refuse: a disk of another size" sm 2 "restore .*disk 1" \
         --restore "$img" "$T/cfg/bigdisk.cfg"
+    refuse "refuse: another disk file of the same size" sm 2 "restore .*disk 1 is .*disk1.img in the image, .*disk3.img here" \
+        --restore "$img" "$T/cfg/otherdisk.cfg"
     refuse "refuse: no disk" sm 2 "restore .*1 disk, the config 0" \
         --restore "$img" "$T/cfg/nodisk.cfg"
     cp "$img" "$bad"
