@@ -479,10 +479,18 @@ static int load_states(struct machine *m, struct snapr *r, const char *path, cha
                      path, who, i);
             return -1;
         }
-        if (who != (uint32_t)m->rank)
-            continue;
         struct snapr cpu;
         snapr_init(&cpu, s.p + s.pos, s.len - s.pos);
+        if (who != (uint32_t)m->rank) {
+            /* another CPU: its APIC addressing for this rank's peer table
+             * (lowest-priority routing), before any rank runs */
+            if (m->peers && !rank_state_peer(&cpu, i, m->ncpus, &m->peers[i])) {
+                snprintf(err, errlen, "restore %s: CPU %d: %s", path, i,
+                         cpu.why[0] ? cpu.why : "its state does not load");
+                return -1;
+            }
+            continue;
+        }
         if (!rank_state_load(m, &cpu) || cpu.bad) {
             snprintf(err, errlen, "restore %s: CPU %d: %s", path, m->rank,
                      cpu.why[0] ? cpu.why : "its state does not load");
@@ -578,8 +586,6 @@ int ckpt_restore(struct machine *m, const char *path, char *err, size_t errlen)
             rc = load_states(m, &r, path, err, errlen);
     }
     if (rc == 0) {
-        if (m->dsm)
-            xrank_apic_changed(m, &m->apic);
         if (m->devices && res.seconds > 0)
             fprintf(stderr, "vsmp: restore %s: %.1f MiB of RAM (%" PRIu64 " pages) read in "
                     "%.3f s\n", path, (double)res.pages * DSM_PAGE_SIZE / (1024.0 * 1024.0),
