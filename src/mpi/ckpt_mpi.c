@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpi/image_io_tmp.h"
+#include "mpi/image_io.h"
 #include "snap/checkpoint.h"
 
 struct ckpt_mpi {
@@ -80,6 +80,27 @@ static int gather(void *ctx, const void *mine, size_t len, uint8_t **all, uint64
     return 0;
 }
 
+/* image_io's lines begin with the path; the checkpoint's line names it
+ * already ("vsmp: checkpoint PATH: ..."). */
+static void drop_path(char *err, const char *path)
+{
+    size_t n = strlen(path);
+    if (!strncmp(err, path, n) && err[n] == ':' && err[n + 1] == ' ')
+        memmove(err, err + n + 2, strlen(err + n + 2) + 1);
+}
+
+/* "PATH: ..." -> "restore PATH: ..." (the restore's lines, docs/checkpoint.md) */
+static void restore_prefix(char *err, size_t errlen)
+{
+    static const char pre[] = "restore ";
+    size_t n = strlen(err), k = sizeof pre - 1;
+    if (n + k + 1 > errlen)
+        n = errlen - k - 1;
+    memmove(err + k, err, n);
+    err[n + k] = 0;
+    memcpy(err, pre, k);
+}
+
 static int write_image(void *ctx, const char *path, uint32_t ncpus, uint64_t ram_bytes,
                        const uint8_t *ram, const uint8_t *valid, const void *state,
                        size_t state_len, struct ckpt_io_result *out, char *err, size_t errlen)
@@ -88,7 +109,9 @@ static int write_image(void *ctx, const char *path, uint32_t ncpus, uint64_t ram
     struct image_geometry g = { .ncpus = ncpus, .ram_bytes = ram_bytes };
     struct image_write_result r;
     memset(&r, 0, sizeof r);
-    int rc = image_write(c->comm, path, &g, ram, valid, state, state_len, &r, err, errlen);
+    int rc = image_io_write(c->comm, path, &g, ram, valid, state, state_len, &r, err, errlen);
+    if (rc)
+        drop_path(err, path);
     out->pages = r.pages_stored;
     out->seconds = r.seconds;
     return rc;
@@ -102,7 +125,9 @@ static int read_image(void *ctx, const char *path, uint32_t ncpus, uint64_t ram_
     struct image_geometry g = { .ncpus = ncpus, .ram_bytes = ram_bytes };
     struct image_read_result r;
     memset(&r, 0, sizeof r);
-    int rc = image_read(c->comm, path, &g, ram, owned, state, state_len, &r, err, errlen);
+    int rc = image_io_read(c->comm, path, &g, ram, owned, state, state_len, &r, err, errlen);
+    if (rc)
+        restore_prefix(err, errlen);
     out->pages = r.pages_stored;
     out->seconds = r.seconds;
     return rc;
