@@ -51,6 +51,16 @@ static void bcast(void *ctx, void *buf, size_t len)
     MPI_Bcast(buf, (int)len, MPI_BYTE, 0, c->comm);
 }
 
+static void max_u16(void *ctx, uint16_t *v, size_t n)
+{
+    struct ckpt_mpi *c = ctx;
+    for (size_t off = 0; off < n;) {             /* counts are ints */
+        size_t k = n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX;
+        MPI_Allreduce(MPI_IN_PLACE, v + off, (int)k, MPI_UINT16_T, MPI_MAX, c->comm);
+        off += k;
+    }
+}
+
 static int gather(void *ctx, const void *mine, size_t len, uint8_t **all, uint64_t *lens)
 {
     struct ckpt_mpi *c = ctx;
@@ -150,7 +160,7 @@ struct ckpt_mpi *ckpt_mpi_open(void)
     c->barrier = MPI_REQUEST_NULL;
     c->ops = (struct ckpt_ops){
         .ctx = c, .barrier_start = barrier_start, .barrier_test = barrier_test,
-        .alltoall = alltoall, .max = max, .bcast = bcast, .gather = gather,
+        .alltoall = alltoall, .max = max, .bcast = bcast, .max_u16 = max_u16, .gather = gather,
         .write = write_image, .read = read_image,
     };
     return c;

@@ -531,6 +531,31 @@ bad:
     return -1;
 }
 
+/* N > 1: each page this rank read becomes its exclusive copy; the
+ * directory entries of the pages homed here name their readers (learnt
+ * with one max over every rank's "reader + 1" per page), set with local
+ * atomics. Collective. 0, or -1 (on every rank) out of memory. */
+static int install_pages(struct machine *m, const uint8_t *owned, uint64_t npages)
+{
+    const struct ckpt_ops *o = m->opts.ckpt;
+    uint16_t *owner = malloc((npages ? npages : 1) * sizeof *owner);
+    if (o->max(o->ctx, owner == NULL)) {
+        free(owner);
+        return -1;
+    }
+    for (uint64_t p = 0; p < npages; p++) {
+        owner[p] = owned[p] ? (uint16_t)(m->rank + 1) : 0;
+        if (owned[p])
+            dsm_install_copy(m->dsm, p);
+    }
+    o->max_u16(o->ctx, owner, npages);
+    for (uint64_t p = (uint64_t)m->rank; p < npages; p += (uint64_t)m->ncpus)   /* homed here */
+        if (owner[p])
+            dsm_install_owner(m->dsm, p, owner[p] - 1);
+    free(owner);
+    return 0;
+}
+
 int ckpt_restore(struct machine *m, const char *path, char *err, size_t errlen)
 {
     const struct ckpt_ops *o = m->opts.ckpt;
@@ -573,14 +598,10 @@ int ckpt_restore(struct machine *m, const char *path, char *err, size_t errlen)
         }
     }
     if (rc == 0) {
-        if (m->dsm)
-            for (uint64_t p = 0; p < npages; p++)
-                if (owned[p] && dsm_install_page(m->dsm, p)) {
-                    snprintf(err, errlen, "restore %s: page 0x%" PRIx64 " cannot be installed",
-                             path, p);
-                    rc = -1;
-                    break;
-                }
+        if (m->dsm && install_pages(m, owned, npages)) {
+            snprintf(err, errlen, "restore %s: out of memory for the page owners", path);
+            rc = -1;
+        }
         continue_clock(m, saved, saved_wall);
         if (rc == 0)
             rc = load_states(m, &r, path, err, errlen);

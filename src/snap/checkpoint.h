@@ -70,6 +70,8 @@ struct ckpt_ops {
     void (*alltoall)(void *ctx, const uint64_t *send, uint64_t *recv);
     int (*max)(void *ctx, int value);
     void (*bcast)(void *ctx, void *buf, size_t len);   /* rank 0's bytes to all */
+    /* v[i] = the largest of every rank's v[i], on every rank */
+    void (*max_u16)(void *ctx, uint16_t *v, size_t n);
     /* Rank 0 gets every rank's bytes in rank order, concatenated, in a
      * malloc'd *all, and each rank's length in lens[rank]; other ranks
      * get nothing. 0, or -1 on every rank (out of memory). */
