@@ -7,7 +7,9 @@
 # TSC checks (no step back, no jump ahead), until a byte arrives on its
 # console; in the signal cases every CPU also keeps sending IPIs to the
 # next, one in flight at a time, each counted on both sides (interrupts
-# pending or in flight at a checkpoint are neither lost nor doubled).
+# pending or in flight at a checkpoint are neither lost nor doubled), and
+# the BSP filled 8 MiB of RAM with a pattern it checks at the end (pages
+# restored on one rank, homed on another: their ownership).
 # Cases, at 1, 2 and 4 ranks (singleton, mpirun over shared
 # memory and over TCP):
 #   signals   --checkpoint: SIGUSR1 (to mpirun, which forwards it; to the
@@ -119,12 +121,12 @@ write_cfg() { # NAME MEMORY DISK|- [EXTRA LINE]
         [ -z "${4:-}" ] || echo "$4"
     } >"$T/cfg/$1.cfg"
 }
-write_cfg base 64M "$T/disk1.img" "cmdline ipi=1"
+write_cfg base 64M "$T/disk1.img" "cmdline ipi=1 fill=8"
 write_cfg halt 64M "$T/disk1.img" "cmdline halt=1"
 write_cfg solo 64M "$T/disk1.img" "cmdline solo=1"
 write_cfg port1 64M "$T/disk1.img" "cmdline port=1"
 write_cfg port2 64M "$T/disk1.img" "cmdline port=2"
-write_cfg mem32 32M "$T/disk1.img" "cmdline ipi=1"
+write_cfg mem32 32M "$T/disk1.img" "cmdline ipi=1 fill=8"
 write_cfg bigdisk 64M "$T/disk2.img"
 write_cfg otherdisk 64M "$T/disk3.img"
 write_cfg nodisk 64M -

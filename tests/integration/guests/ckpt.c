@@ -30,7 +30,9 @@
  * does not count but halts (STI; HLT) until the end, woken by an IPI
  * from the BSP then (a checkpoint of a halted CPU). solo=1: the APs are
  * never started (they wait for STARTUP through the checkpoint); the BSP
- * counts alone. */
+ * counts alone. fill=M: before counting the BSP writes M MiB of RAM from
+ * 16 MiB up (every word: its address, mixed), and checks every word at
+ * the end (bulk RAM across an image; and an image large enough to time). */
 #include "lib/smp.h"
 
 #define PAGE __attribute__((aligned(4096)))
@@ -57,7 +59,13 @@ static struct {
     volatile uint64_t end;           /* TSC at which every CPU stops; 0: not yet */
 } stop PAGE;
 static volatile uint64_t t_limit, tsc_ms;
-static uint32_t port_mode, ipi_mode, halt_mode;
+static uint32_t port_mode, ipi_mode, halt_mode, fill_mib;
+#define FILL_BASE (16u << 20)
+
+static uint32_t fill_word(uint32_t addr)
+{
+    return addr * 2654435761u ^ 0x5a5a5a5au;
+}
 static int N;
 
 #define IPI_VECTOR 0x40
@@ -159,6 +167,9 @@ int main(uint32_t magic, uint32_t mbi)
     ipi_mode = mb_cmdline_uint(mbi, "ipi=", 0);
     halt_mode = mb_cmdline_uint(mbi, "halt=", 0);
     int solo = (int)mb_cmdline_uint(mbi, "solo=", 0);
+    fill_mib = mb_cmdline_uint(mbi, "fill=", 0);
+    for (uint32_t a = FILL_BASE; a < FILL_BASE + (fill_mib << 20); a += 4)
+        *(volatile uint32_t *)a = fill_word(a);
     idt_set(IPI_VECTOR, on_ipi, 0, 0);
     pic_remap(0x20, 0x28);
     if (solo) {
@@ -197,6 +208,10 @@ int main(uint32_t magic, uint32_t mbi)
     }
     if (!stop.end)
         fail(0x38, "ckpt: no input and no port request within %u ms", LIMIT_MS);
+    for (uint32_t a = FILL_BASE; a < FILL_BASE + (fill_mib << 20); a += 4)
+        if (*(volatile uint32_t *)a != fill_word(a))
+            fail(0x3d, "ckpt: RAM at 0x%08x reads %08x, not %08x", a, *(volatile uint32_t *)a,
+                 fill_word(a));
     if (shared.total != want)
         fail(0x37, "ckpt: the shared total is %u, the CPUs added %u", shared.total, want);
     if (ipi_mode)
