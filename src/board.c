@@ -38,6 +38,7 @@
 #include "cpu/coherence.h"
 #include "cpu/system.h"
 #include "machine_impl.h"
+#include "snap/checkpoint.h"
 #include "watchdog.h"
 
 _Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the answer timeout");
@@ -435,7 +436,8 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     panicwatch_init(&m->panicwatch, guest_panicked, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
-        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
+        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io) ||
+        ckpt_port_register(m))
         return -1;
     m->devices = true;
     bool stdio = cfg->console == CONSOLE_STDIO;
@@ -523,12 +525,14 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     }
     m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
     m->done_from = calloc((size_t)m->ncpus, sizeof *m->done_from);
+    m->ck.sent_to = calloc((size_t)m->ncpus, sizeof *m->ck.sent_to);
+    m->ck.recv_from = calloc((size_t)m->ncpus, sizeof *m->ck.recv_from);
     if (m->devices) {
         m->text = calloc((size_t)m->ncpus, sizeof *m->text);
         m->stuck = calloc((size_t)m->ncpus, sizeof *m->stuck);
     }
     m->dsm = dsm_create(t, &dc);
-    if (!m->peers || !m->done_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
+    if (!m->peers || !m->done_from || !m->ck.sent_to || !m->ck.recv_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
         snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
         return -1;
     }
@@ -590,7 +594,9 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         machine_destroy(m);
         return NULL;
     }
-    if (cfg->rom) {
+    if (m->opts.restore) {
+        /* RAM, CPU and devices come from the image (ckpt_restore) */
+    } else if (cfg->rom) {
         if (rom_load(&m->phys, cfg->rom, err, errlen)) {
             machine_destroy(m);
             return NULL;
@@ -624,7 +630,7 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         }
     }
     attach_apic(m);
-    if (!cfg->rom) {
+    if (!cfg->rom && !m->opts.restore) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
          * interrupt controllers: write the MP table (ROMs bring their own). */
         struct mptable_config mp = platform_mptable(&m->plat);
@@ -691,5 +697,7 @@ void machine_destroy(struct machine *m)
     free(m->done_from);
     free(m->text);
     free(m->stuck);
+    free(m->ck.sent_to);
+    free(m->ck.recv_from);
     free(m);
 }
