@@ -597,7 +597,8 @@ static bool check_header(const uint8_t *h, uint64_t fsize, const struct image_ge
     uint32_t ncpus = get32(h + IMAGE_H_NCPUS);
     uint64_t ram = get64(h + IMAGE_H_RAM_BYTES);
     if (ncpus != g->ncpus) {
-        fail(le, "%s: the image is of %u CPUs, this job has %u ranks", path, ncpus, g->ncpus);
+        fail(le, "%s: the image is of %u CPU%s, this job has %u rank%s", path, ncpus,
+             ncpus == 1 ? "" : "s", g->ncpus, g->ncpus == 1 ? "" : "s");
         return false;
     }
     if (ram != g->ram_bytes) {

@@ -112,6 +112,7 @@ static void port_write(void *ctx, uint16_t port, int size, uint32_t value)
         m->ck.announced_once = true;
         return;
     }
+    m->ck.port = CKPT_PORT_PENDING;
     ckpt_request(m, v);
 }
 

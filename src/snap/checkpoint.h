@@ -43,8 +43,10 @@
 enum ckpt_kind { CKPT_NONE = 0, CKPT_CONTINUE = 1, CKPT_EXIT = 2 };
 
 /* Port 0xF5 reads: no checkpoint PATH, idle (or the last one written),
- * the last one failed. */
-enum { CKPT_PORT_NO_PATH = 0, CKPT_PORT_IDLE = 1, CKPT_PORT_FAILED = 3 };
+ * a checkpoint the port asked for is not written yet (from the write
+ * that asked until the image is written: a CPU on another rank, whose
+ * OUT rank 0 served, reads it until then), the last one failed. */
+enum { CKPT_PORT_NO_PATH = 0, CKPT_PORT_IDLE = 1, CKPT_PORT_PENDING = 2, CKPT_PORT_FAILED = 3 };
 
 /* The signal handlers' counts (main.c): each handler only adds one; the
  * machine compares them with what it has acted on. */

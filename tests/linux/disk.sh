@@ -217,7 +217,7 @@ case_kill() {
         if kill -0 "$LINUX_PID" 2>/dev/null; then
             linux_kill; fail "$name" "the job did not end within 60 s of the kill"; continue
         fi
-        exec {LINUX_IN}>&- 2>/dev/null || true
+        { exec {LINUX_IN}>&-; } 2>/dev/null || true
         if left=$(pgrep -f "^$VSMP "); then
             pkill -KILL -f "^$VSMP "; fail "$name" "ranks left running after the kill: $(echo "$left" | paste -sd ' ')"; continue
         fi

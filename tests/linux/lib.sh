@@ -205,7 +205,7 @@ linux_signal() { pkill "-$1" -s "$LINUX_PID" 2>/dev/null || true; }
 linux_kill() {
     linux_signal KILL
     while kill -0 "$LINUX_PID" 2>/dev/null; do sleep 0.1; done
-    exec {LINUX_IN}>&- 2>/dev/null || true
+    { exec {LINUX_IN}>&-; } 2>/dev/null || true
     LINUX_RC=$(cat "$T/rc" 2>/dev/null || echo killed)
 }
 
