@@ -76,6 +76,7 @@ include tests/integration/mpi_transport.mk
 include bench/bench.mk
 include images/images.mk
 include tests/linux/linux.mk
+include tests/slurm/slurm.mk
 include bench/linux.mk
 
 # make run: build what is missing (vsmp, the Debian guest images) and boot
@@ -92,7 +93,7 @@ run: vsmp images
 	    -np $(RUN_CPUS) ./vsmp $(RUN_CONFIG)
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
-       check-linux check-disk
+       check-linux check-disk check-slurm
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate
