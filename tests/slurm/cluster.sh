@@ -30,7 +30,9 @@
 #     2-core machine;
 #   - AuthInfo cred_expire=10: a requeued job may start again 10 s after
 #     it ended instead of Slurm's default 120 s;
-#   - MinJobAge=3600: ended jobs stay visible to scontrol for an hour.
+#   - MinJobAge=3600: ended jobs stay visible to scontrol for an hour;
+#   - the schedulers run every 5 s (sched_interval, bf_interval), so a
+#     requeued job starts soon after it may (Slurm's defaults: 60 s, 30 s).
 # Environment: SLURM_CLUSTER_CPUS (4), SLURM_CLUSTER_TIMEOUT (seconds to
 # wait for the node to come up, 60), SLURM_CLUSTER_KEEP=1 (stop leaves DIR).
 set -euo pipefail
@@ -142,6 +144,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=5,bf_interval=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 EnforcePartLimits=ALL

@@ -21,9 +21,12 @@
 #               the job's folder is gone.
 #   impossible  sbatch -n 5 and sbatch -N 2 on the 4-CPU node: refused by
 #               sbatch at once (EnforcePartLimits=ALL), no job queued.
+#   requeue-L   jobs/requeue.sbatch with a one-minute limit: checkpoints,
+#               requeues itself and resumes until the guest is done
+#               (tests/slurm/requeue.sh).
 # Environment: SLURM_TEST_TIMEOUT (seconds for all jobs to end, default
-# 1800: a hang guard only), SLURM_CASES (default "smp linux impossible"),
-# VSMP.
+# 1800: a hang guard only), SLURM_CASES (default "smp linux impossible";
+# "requeue" needs vsmp's --checkpoint/--restore), VSMP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 SRC=$(pwd)
@@ -159,6 +162,8 @@ if has_case impossible; then
 fi
 
 # ---- the requeue script ----
+# shellcheck source=tests/slurm/requeue.sh
+if has_case requeue; then . tests/slurm/requeue.sh; requeue_submit; fi
 
 wait_all || FAILS=$((FAILS + 1))
 
@@ -203,6 +208,7 @@ if has_case linux; then
         fail "linux DISK_COPY" "images/build/disk.img changed"
     fi
 fi
+if has_case requeue; then requeue_check; fi
 
 if [ "$FAILS" -gt 0 ]; then
     echo "check-slurm: $FAILS failure(s)"
