@@ -21,12 +21,22 @@
 #               the job's folder is gone.
 #   impossible  sbatch -n 5 and sbatch -N 2 on the 4-CPU node: refused by
 #               sbatch at once (EnforcePartLimits=ALL), no job queued.
+#   signals-L   jobs/linux.sbatch at 2 ranks with --checkpoint IMAGE and a
+#               two-minute limit, the command sleeping: once the command
+#               runs, `scancel -b -s USR1` (to the batch shell only, which
+#               forwards it): one image is written and the job goes on;
+#               then Slurm's time limit: its SIGTERM reaches the ranks
+#               (with mpirun: VSMP_MPIRUN_KILL_WAIT=slurm), another image
+#               replaces the first, the job is TIMEOUT. srun: vsmp's
+#               status 0 and its "checkpoint" line; mpirun ends with 1
+#               after a SIGTERM whatever the ranks did, and rank 0's
+#               last stderr line does not get through it: exit code 1:0.
 #   requeue-L   jobs/requeue.sbatch with a one-minute limit: checkpoints,
 #               requeues itself and resumes until the guest is done
 #               (tests/slurm/requeue.sh).
 # Environment: SLURM_TEST_TIMEOUT (seconds for all jobs to end, default
 # 1800: a hang guard only), SLURM_CASES (default "smp linux impossible";
-# "requeue" needs vsmp's --checkpoint/--restore), VSMP.
+# "signals" and "requeue" need vsmp's --checkpoint/--restore), VSMP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 SRC=$(pwd)
@@ -139,6 +149,16 @@ if has_case linux; then
     done
 fi
 
+if has_case signals; then
+    for l in srun mpirun; do
+        kw=
+        [ "$l" = srun ] || kw=slurm
+        VSMP_LAUNCHER=$l VSMP_MPIRUN_KILL_WAIT=$kw DISK_COPY=yes WORKDIR=$T \
+            VSMP_OPTS="--checkpoint $T/signals-$l.vsmp" \
+            submit "signals-$l" -n 2 --time=2 jobs/linux.sbatch 'echo signals-ready; sleep 600'
+    done
+fi
+
 # ---- refused at once (no waiting: sbatch itself must say no) ----
 if has_case impossible; then
     for req in "-n 5" "-N 2"; do
@@ -164,6 +184,46 @@ fi
 # ---- the requeue script ----
 # shellcheck source=tests/slurm/requeue.sh
 if has_case requeue; then . tests/slurm/requeue.sh; requeue_submit; fi
+
+# signals: SIGUSR1 to the batch shell once the command runs; the first
+# image must follow while the job goes on
+if has_case signals; then
+    declare -A POKED=() IMGID=()
+    t0=$SECONDS
+    while :; do
+        left=0
+        for l in srun mpirun; do
+            name=signals-$l
+            if [ -z "${JOB[$name]:-}" ] || [ -n "${POKED[$name]:-}" ]; then continue; fi
+            left=1
+            if final_state "$(field "${JOB[$name]}" JobState)"; then
+                POKED[$name]=ended
+            elif tr -d '\r' 2>/dev/null <"$T/$name.out" | grep -q -x 'signals-ready'; then
+                scancel -b -s USR1 "${JOB[$name]}"
+                POKED[$name]=$SECONDS
+            fi
+        done
+        if [ "$left" = 0 ] || [ $((SECONDS - t0)) -ge "$GUARD" ]; then break; fi
+        sleep 1
+    done
+    for l in srun mpirun; do
+        name=signals-$l
+        [ -n "${JOB[$name]:-}" ] || continue
+        case ${POKED[$name]:-} in
+        ''|ended) fail "$name" "the job ended (or the guard ran out) before the command ran"; show "$name"; unset "JOB[$name]"; continue ;;
+        esac
+        while [ "$(grep -c '^vsmp: checkpoint ' "$T/$name.err")" -lt 1 ] && [ $((SECONDS - POKED[$name])) -lt 120 ]; do
+            sleep 1
+        done
+        if [ "$(grep -c '^vsmp: checkpoint ' "$T/$name.err")" -lt 1 ]; then
+            fail "$name" "no image after SIGUSR1 to the batch shell"; show "$name"; unset "JOB[$name]"; continue
+        fi
+        if final_state "$(field "${JOB[$name]}" JobState)"; then
+            fail "$name" "the job ended after SIGUSR1 (the guest should go on)"; show "$name"; unset "JOB[$name]"; continue
+        fi
+        IMGID[$name]=$(stat -c '%i %y' "$T/$name.vsmp" 2>/dev/null || echo none)
+    done
+fi
 
 wait_all || FAILS=$((FAILS + 1))
 
@@ -207,6 +267,24 @@ if has_case linux; then
     else
         fail "linux DISK_COPY" "images/build/disk.img changed"
     fi
+fi
+if has_case signals; then
+    for l in srun mpirun; do
+        name=signals-$l
+        [ -n "${JOB[$name]:-}" ] || continue
+        if [ "$l" = srun ]; then check_end "$name" TIMEOUT 0:0 || continue
+        else check_end "$name" TIMEOUT 1:0 || continue
+        fi
+        n=$(grep -c '^vsmp: checkpoint ' "$T/$name.err")
+        why=
+        [ "$(stat -c '%i %y' "$T/$name.vsmp" 2>/dev/null || echo none)" != "${IMGID[$name]}" ] ||
+            why="no new image at the time limit (SIGTERM)"
+        [ -n "$why" ] || [ "$l" = mpirun ] || [ "$n" -ge 2 ] || why="$n \"vsmp: checkpoint\" line(s): none at the time limit"
+        [ -n "$why" ] || grep -q -x -F "linux.sbatch: vsmp ended after SIGTERM before the command did" "$T/$name.err" ||
+            [ "$l" = mpirun ] || why="the batch shell did not see vsmp end with 0 after SIGTERM"
+        if [ -n "$why" ]; then fail "$name" "$why"; show "$name"; continue; fi
+        pass "$name" "SIGUSR1 forwarded: an image, the guest went on; the time limit's SIGTERM: a new image"
+    done
 fi
 if has_case requeue; then requeue_check; fi
 
