@@ -21,11 +21,12 @@
 #               the job's folder is gone.
 #   impossible  sbatch -n 5 and sbatch -N 2 on the 4-CPU node: refused by
 #               sbatch at once (EnforcePartLimits=ALL), no job queued.
-#   signals-L   jobs/linux.sbatch at 2 ranks with --checkpoint IMAGE and a
-#               two-minute limit, the command sleeping: once the command
-#               runs, `scancel -b -s USR1` (to the batch shell only, which
-#               forwards it): one image is written and the job goes on;
-#               then Slurm's time limit: its SIGTERM reaches the ranks
+#   signals-L   jobs/linux.sbatch at 2 ranks with --checkpoint IMAGE, the
+#               command sleeping: once the command runs, `scancel -b -s
+#               USR1` (to the batch shell only, which forwards it): one
+#               image is written and the job goes on; then its time limit
+#               is set to one minute (scontrol update), which it has run
+#               already: Slurm's SIGTERM reaches the ranks
 #               (with mpirun: VSMP_MPIRUN_KILL_WAIT=slurm), another image
 #               replaces the first, the job is TIMEOUT. srun: vsmp's
 #               status 0 and its "checkpoint" line; mpirun ends with 1
@@ -155,7 +156,7 @@ if has_case signals; then
         [ "$l" = srun ] || kw=slurm
         VSMP_LAUNCHER=$l VSMP_MPIRUN_KILL_WAIT=$kw DISK_COPY=yes WORKDIR=$T \
             VSMP_OPTS="--checkpoint $T/signals-$l.vsmp" \
-            submit "signals-$l" -n 2 --time=2 jobs/linux.sbatch 'echo signals-ready; sleep 600'
+            submit "signals-$l" -n 2 --time=20 jobs/linux.sbatch 'echo signals-ready; sleep 600'
     done
 fi
 
@@ -212,16 +213,20 @@ if has_case signals; then
         case ${POKED[$name]:-} in
         ''|ended) fail "$name" "the job ended (or the guard ran out) before the command ran"; show "$name"; unset "JOB[$name]"; continue ;;
         esac
-        while [ "$(grep -c '^vsmp: checkpoint ' "$T/$name.err")" -lt 1 ] && [ $((SECONDS - POKED[$name])) -lt 120 ]; do
+        while [ "$(grep -c '^vsmp: checkpoint ' "$T/$name.err")" -lt 1 ] && [ $((SECONDS - POKED[$name])) -lt 120 ] &&
+              ! final_state "$(field "${JOB[$name]}" JobState)"; do
             sleep 1
         done
         if [ "$(grep -c '^vsmp: checkpoint ' "$T/$name.err")" -lt 1 ]; then
-            fail "$name" "no image after SIGUSR1 to the batch shell"; show "$name"; unset "JOB[$name]"; continue
+            fail "$name" "no image after SIGUSR1 to the batch shell"; show "$name"; scancel "${JOB[$name]}"; unset "JOB[$name]"; continue
         fi
         if final_state "$(field "${JOB[$name]}" JobState)"; then
             fail "$name" "the job ended after SIGUSR1 (the guest should go on)"; show "$name"; unset "JOB[$name]"; continue
         fi
         IMGID[$name]=$(stat -c '%i %y' "$T/$name.vsmp" 2>/dev/null || echo none)
+        # the time limit, now: at most a minute from the start, so Slurm's
+        # next check (every 30 s or so) ends it
+        scontrol update JobId="${JOB[$name]}" TimeLimit=1
     done
 fi
 
