@@ -6,6 +6,9 @@
 # slurm-client (.ci/run installs them), ./vsmp, the test guests (make
 # guests) and the Linux images (make images).
 #
+# Without root it prints "check-slurm: skipped (needs root ...)" and
+# passes, as tests/integration/netns.sh does.
+#
 # Cases (job states from `scontrol show job`: no accounting, so no sacct):
 #   smp-L-N     jobs/vsmp.sbatch tests/slurm/smp.cfg (the SMP test guest
 #               without its `time` part: see that file) with sbatch -n N
@@ -60,7 +63,16 @@ fail() { echo "FAIL: $1: $2"; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $1${2:+: $2}"; }
 has_case() { local c; for c in "${CASES[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
 
-[ "$(id -u)" = 0 ] || { echo "check-slurm: FAIL: needs root (munged runs as user munge, slurmd as root)"; exit 1; }
+# Like netns.sh: without root, say so and pass (CI runs as root); as root
+# the packages must be there (.ci/run installs them).
+if [ "$(id -u)" != 0 ]; then
+    echo "check-slurm: skipped (needs root: munged runs as user munge, slurmd as root)"
+    exit 0
+fi
+for t in munged mungekey slurmctld slurmd sbatch scontrol; do
+    command -v "$t" >/dev/null ||
+        { echo "check-slurm: FAIL: $t not found (apt-get install munge slurmctld slurmd slurm-client)"; exit 1; }
+done
 for f in "$VSMP" build/tests/guests/smp.elf images/build/vmlinuz images/build/initrd.cpio.gz images/build/disk.img; do
     [ -e "$f" ] || { echo "check-slurm: FAIL: $f missing (make, make guests, make images)"; exit 1; }
 done
