@@ -104,8 +104,7 @@ cmd_start() {
     # munged (user munge) must reach DIR/munge; its checks want no
     # group/other-writable folder on the way (sticky /tmp is fine).
     chmod 0755 "$d"
-    mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run" "$d/jobs"
-    chmod 0777 "$d/jobs"
+    mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/run"
     chown munge:munge "$d/munge"
     # munged wants execute permission for all on its socket's folder
     chmod 0711 "$d/munge"
