@@ -8,7 +8,8 @@
 #   vsmp_launch ARGS...    starts `vsmp ARGS...` on NTASKS ranks with the
 #                          launcher; sets VSMP_PID (the launcher's PID)
 #   vsmp_forward SIG       sends SIG to the launcher (srun and mpirun
-#                          forward SIGUSR1 and SIGUSR2 to every rank)
+#                          forward SIGUSR1 and SIGUSR2 to every rank) once
+#                          the ranks here can take it (vsmp_ready)
 #   vsmp_wait              waits for the launcher through trapped signals;
 #                          sets VSMP_STATUS (its exit status)
 #
@@ -105,7 +106,33 @@ vsmp_launch() {
 
 vsmp_forward() {
     [ -n "${VSMP_PID:-}" ] || return 0
+    vsmp_ready
     kill -s "$1" "$VSMP_PID" 2>/dev/null || true
+}
+
+# vsmp_ready: returns once the vsmp processes of this job on this node
+# catch SIGUSR2 (SigCgt in /proc: vsmp has installed its handlers), the
+# launcher ended, or 30 s passed. A signal forwarded sooner - a warning
+# that comes seconds after the start - finds a rank still starting and
+# ends it (SIGUSR1/SIGUSR2's default action), as it did once under mpirun
+# here. Ranks on other nodes start at the same time; they are not seen.
+vsmp_ready() {
+    local exe i p n ok mask
+    exe=$(readlink -f "$VSMP")
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$VSMP_PID" 2>/dev/null || return 0
+        n=0 ok=1
+        for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] || continue
+            tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -q -x -- "SLURM_JOB_ID=${SLURM_JOB_ID:-}" || continue
+            n=$((n + 1))
+            mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "$p/status" 2>/dev/null)
+            [ -n "$mask" ] && (( (16#$mask >> 11) & 1 )) || ok=0
+        done
+        [ "$n" -gt 0 ] && [ "$ok" = 1 ] && return 0
+        sleep 0.1
+    done
+    return 0
 }
 
 vsmp_wait() {
