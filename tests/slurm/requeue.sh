@@ -3,10 +3,12 @@
 #
 # jobs/requeue.sbatch at 2 ranks, with srun and with mpirun, runs the Linux
 # guest (the initramfs alone: no disk) with a command that prints
-# "tick 0" ... "tick 29" a second apart, under --time=1 (one minute) and
-# --signal=B:USR1@50: every start is warned before its limit, writes its
-# image, requeues itself, and the next start resumes from the image, until
-# the command ends and the guest powers off. Checks: the job ends
+# "tick 0" ... "tick 59" a second apart, under --time=2 and
+# --signal=B:USR1@40: Slurm warns when at most 40 s + its 30 s check
+# period are left, at a check (every 30 s), so 50-80 s into each start,
+# 40-70 s before its limit; the start writes its image, requeues itself,
+# and the next start resumes from the image, until the command ends and
+# the guest powers off (boot and 60 ticks: more than one start). Checks: the job ends
 # COMPLETED with exit code 0:0 after at least one restart (Restarts=N >=
 # 1); its stderr has N "resuming from" lines and N "requeueing" lines;
 # the console (stdout, appended across starts) has the boot banner once
@@ -14,7 +16,7 @@
 # guest went on where it stopped); the image is gone at the end.
 # shellcheck shell=bash
 
-RQ_TICKS=30
+RQ_TICKS=60
 
 requeue_submit() {
     local l
@@ -26,8 +28,8 @@ kernel $SRC/images/build/vmlinuz
 initrd $SRC/images/build/initrd.cpio.gz
 cmdline console=ttyS0 vsmp.cmd="i=0; while [ \$i -lt $RQ_TICKS ]; do echo tick \$i; i=\$((i+1)); sleep 1; done"
 EOF
-        VSMP_LAUNCHER=$l IMAGE=$T/requeue-$l.vsmp submit "requeue-$l" -n 2 --time=1 \
-            --signal=B:USR1@50 jobs/requeue.sbatch "$T/requeue-$l.cfg"
+        VSMP_LAUNCHER=$l IMAGE=$T/requeue-$l.vsmp submit "requeue-$l" -n 2 --time=2 \
+            --signal=B:USR1@40 jobs/requeue.sbatch "$T/requeue-$l.cfg"
     done
 }
 

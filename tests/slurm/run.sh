@@ -34,7 +34,7 @@
 #               status 0 and its "checkpoint" line; mpirun ends with 1
 #               after a SIGTERM whatever the ranks did, and rank 0's
 #               last stderr line does not get through it: exit code 1:0.
-#   requeue-L   jobs/requeue.sbatch with a one-minute limit: checkpoints,
+#   requeue-L   jobs/requeue.sbatch with a two-minute limit: checkpoints,
 #               requeues itself and resumes until the guest is done
 #               (tests/slurm/requeue.sh).
 # Environment: SLURM_TEST_TIMEOUT (seconds for all jobs to end, default
