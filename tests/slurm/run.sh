@@ -38,12 +38,13 @@
 #               requeues itself and resumes until the guest is done
 #               (tests/slurm/requeue.sh).
 # Environment: SLURM_TEST_TIMEOUT (seconds for all jobs to end, default
-# 1800: a hang guard only), SLURM_CASES (default "smp linux impossible";
-# "signals" and "requeue" need vsmp's --checkpoint/--restore), VSMP.
+# 1800: a hang guard only), SLURM_CASES (default "smp linux impossible
+# signals requeue"; the last two need vsmp's --checkpoint/--restore, issue
+# 17 part D2), VSMP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 SRC=$(pwd)
-read -r -a CASES <<<"${SLURM_CASES:-smp linux impossible}"
+read -r -a CASES <<<"${SLURM_CASES:-smp linux impossible signals requeue}"
 GUARD=${SLURM_TEST_TIMEOUT:-1800}
 export VSMP=${VSMP:-./vsmp}
 
