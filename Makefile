@@ -28,7 +28,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB = $(BUILD)/libvsmpcore.a
 
-.PHONY: all run check check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport bench install clean distclean
+.PHONY: all run check check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport check-image-io bench install clean distclean
 all: vsmp
 
 config.mk:
@@ -73,6 +73,7 @@ include tests/guests/guests.mk
 include bench/mpi.mk
 include tests/integration/integration.mk
 include tests/integration/mpi_transport.mk
+include tests/integration/image_io.mk
 include bench/bench.mk
 include images/images.mk
 include tests/linux/linux.mk
@@ -93,7 +94,7 @@ run: vsmp images
 	    -np $(RUN_CPUS) ./vsmp $(RUN_CONFIG)
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
-       check-linux check-disk check-slurm
+       check-image-io check-linux check-disk check-slurm
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate

@@ -38,6 +38,7 @@
 #include "cpu/coherence.h"
 #include "cpu/system.h"
 #include "machine_impl.h"
+#include "snap/checkpoint.h"
 #include "watchdog.h"
 
 _Static_assert(VSMP_EXIT_NO_ANSWER == WATCHDOG_EXIT_STATUS, "one status for the answer timeout");
@@ -398,6 +399,11 @@ static int setup_disks(struct machine *m, const struct config *cfg, char *err, s
         }
         d->live = true;
         m->ndisks = i + 1;
+        d->path = realpath(c->path, NULL);       /* the same file from any folder */
+        if (!d->path) {
+            snprintf(err, errlen, "%s:%d: %s: %s", cfg->file, c->line, c->path, strerror(errno));
+            return -1;
+        }
         if (m->io_wake_fd < 0)
             m->io_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (m->io_wake_fd < 0 || virtio_blk_start_io(&d->blk, m->io_wake_fd)) {
@@ -430,7 +436,8 @@ static int setup_devices(struct machine *m, const struct config *cfg)
     panicwatch_init(&m->panicwatch, guest_panicked, m);
     if (pic_register(&m->pic, &m->io) || pit_register(&m->pit, &m->io) ||
         uart_register(&m->uart, &m->io) || cmos_register(&m->cmos, &m->io) ||
-        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io))
+        debugexit_register(&m->dbg, &m->io) || acpi_pm_register(&m->acpi_pm, &m->io) ||
+        ckpt_port_register(m))
         return -1;
     m->devices = true;
     bool stdio = cfg->console == CONSOLE_STDIO;
@@ -518,12 +525,14 @@ static int setup_smp(struct machine *m, const struct config *cfg, char *err, siz
     }
     m->peers = calloc((size_t)m->ncpus, sizeof *m->peers);
     m->done_from = calloc((size_t)m->ncpus, sizeof *m->done_from);
+    m->ck.sent_to = calloc((size_t)m->ncpus, sizeof *m->ck.sent_to);
+    m->ck.recv_from = calloc((size_t)m->ncpus, sizeof *m->ck.recv_from);
     if (m->devices) {
         m->text = calloc((size_t)m->ncpus, sizeof *m->text);
         m->stuck = calloc((size_t)m->ncpus, sizeof *m->stuck);
     }
     m->dsm = dsm_create(t, &dc);
-    if (!m->peers || !m->done_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
+    if (!m->peers || !m->done_from || !m->ck.sent_to || !m->ck.recv_from || (m->devices && (!m->text || !m->stuck)) || !m->dsm) {
         snprintf(err, errlen, "%s: cannot set up the shared memory", cfg->file);
         return -1;
     }
@@ -585,7 +594,9 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         machine_destroy(m);
         return NULL;
     }
-    if (cfg->rom) {
+    if (m->opts.restore) {
+        /* RAM, CPU and devices come from the image (ckpt_restore) */
+    } else if (cfg->rom) {
         if (rom_load(&m->phys, cfg->rom, err, errlen)) {
             machine_destroy(m);
             return NULL;
@@ -619,7 +630,7 @@ struct machine *machine_create(const struct config *cfg, const struct machine_op
         }
     }
     attach_apic(m);
-    if (!cfg->rom) {
+    if (!cfg->rom && !m->opts.restore) {
         /* A Multiboot kernel has no firmware to describe the CPUs and
          * interrupt controllers: write the MP table (ROMs bring their own). */
         struct mptable_config mp = platform_mptable(&m->plat);
@@ -670,9 +681,11 @@ void machine_destroy(struct machine *m)
         return;
     if (m->devices)
         uart_flush(&m->uart);
-    for (int i = 0; i < m->ndisks; i++)     /* joins the I/O threads */
+    for (int i = 0; i < m->ndisks; i++) {   /* joins the I/O threads */
         if (m->disk[i].live)
             virtio_blk_free(&m->disk[i].blk);
+        free(m->disk[i].path);
+    }
     if (m->io_wake_fd >= 0)
         close(m->io_wake_fd);
     if (m->has_cpu)
@@ -684,5 +697,7 @@ void machine_destroy(struct machine *m)
     free(m->done_from);
     free(m->text);
     free(m->stuck);
+    free(m->ck.sent_to);
+    free(m->ck.recv_from);
     free(m);
 }

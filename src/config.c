@@ -11,20 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum { K_MEMORY, K_KERNEL, K_INITRD, K_CMDLINE, K_ROM, K_CONSOLE, K_CPUS, K_JIT_CACHE, K_IMAGE,
+       K_COUNT, K_SEEN = 16 };
+_Static_assert(K_COUNT <= K_SEEN, "seen[] holds every keyword");
+
 /* Parser state for one file. */
 struct parse {
     struct config *cfg;
     const char *path;
     char *dir;                 /* folder of the config file, with '/' */
     int line;
-    int seen[8];               /* line where each keyword was set */
+    int seen[K_SEEN];          /* line where each keyword was set */
+    bool restoring;            /* --restore: nothing to boot is fine */
     char *err;
     size_t errlen;
 };
 
-enum { K_MEMORY, K_KERNEL, K_INITRD, K_CMDLINE, K_ROM, K_CONSOLE, K_CPUS, K_JIT_CACHE, K_COUNT };
 static const char *const keywords[K_COUNT] = {
-    "memory", "kernel", "initrd", "cmdline", "rom", "console", "cpus", "jit-cache",
+    "memory", "kernel", "initrd", "cmdline", "rom", "console", "cpus", "jit-cache", "image",
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -204,6 +208,9 @@ static int setting(struct parse *ps, int k, char *arg, int nargs)
     case K_KERNEL: return take_path(ps, kw, arg, &cfg->kernel);
     case K_INITRD: return take_path(ps, kw, arg, &cfg->initrd);
     case K_ROM:    return take_path(ps, kw, arg, &cfg->rom);
+    case K_IMAGE:
+        cfg->image_line = ps->line;
+        return take_path(ps, kw, arg, &cfg->image);
     case K_CMDLINE:
         cfg->cmdline = xstrdup(arg);
         return 0;
@@ -277,8 +284,6 @@ static int parse_line(struct parse *ps, char *s)
             return setting(ps, k, s, nargs);
     if (!strcmp(kw, "disk"))
         return take_disk(ps, s, nargs);
-    if (!strcmp(kw, "image"))
-        return perr(ps, ps->line, "'%s' is not supported yet", kw);
     return perr(ps, ps->line, "unknown keyword '%s'", kw);
 }
 
@@ -291,7 +296,7 @@ static int check_whole(struct parse *ps)
         return perr(ps, later, "give either 'kernel' or 'rom', not both (kernel on line %d, rom on line %d)",
                     ps->seen[K_KERNEL], ps->seen[K_ROM]);
     }
-    if (!cfg->kernel && !cfg->rom)
+    if (!cfg->kernel && !cfg->rom && !cfg->image && !ps->restoring)
         return perr(ps, end, "no 'kernel' or 'rom' setting: nothing to boot");
     if (cfg->rom && (cfg->initrd || cfg->cmdline)) {
         int k = cfg->initrd ? K_INITRD : K_CMDLINE;
@@ -327,10 +332,17 @@ static int read_line(struct parse *ps, FILE *f, char *buf, size_t *total)
 
 int config_parse(const char *path, struct config *cfg, char *err, size_t errlen)
 {
+    return config_parse_restoring(path, cfg, false, err, errlen);
+}
+
+int config_parse_restoring(const char *path, struct config *cfg, bool restoring, char *err,
+                           size_t errlen)
+{
     memset(cfg, 0, sizeof(*cfg));
     cfg->memory = CONFIG_MEM_DEFAULT;
     cfg->console = CONSOLE_STDIO;
-    struct parse ps = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
+    struct parse ps = { .cfg = cfg, .path = path, .err = err, .errlen = errlen,
+                        .restoring = restoring };
 
     FILE *f = fopen(path, "r");
     if (!f)
@@ -375,6 +387,7 @@ void config_free(struct config *cfg)
     free(cfg->initrd);
     free(cfg->rom);
     free(cfg->cmdline);
+    free(cfg->image);
     for (int i = 0; i < cfg->ndisks; i++)
         free(cfg->disk[i].path);
     memset(cfg, 0, sizeof(*cfg));

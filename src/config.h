@@ -15,6 +15,10 @@
  *                      (up to CONFIG_MAX_DISKS lines; line i in file order
  *                      is the guest's vda, vdb, ...); `ro`: read-only.
  *                      The image must not be empty (docs/devices.md).
+ *   image PATH         start from this memory image (docs/checkpoint.md)
+ *                      instead of booting: kernel, initrd, cmdline and rom
+ *                      are then not loaded (and not needed); vsmp
+ *                      --restore PATH overrides it
  *
  * Relative paths are relative to the folder holding the config file, and
  * each file must exist, be readable and be a regular file when the config
@@ -26,6 +30,7 @@
 #ifndef VSMP_CONFIG_H
 #define VSMP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +55,8 @@ struct config {
     char *file;                 /* the config file as named */
     uint32_t memory;            /* bytes */
     char *kernel, *initrd, *rom, *cmdline;  /* NULL when not given */
+    char *image;                /* `image PATH`, NULL when not given */
+    int image_line;
     enum console_kind console;
     int cpus;                   /* 0: not given */
     int cpus_line;              /* line of `cpus` (for its error message) */
@@ -62,6 +69,10 @@ struct config {
 /* 0, or -1 with "FILE:LINE: message" (or "FILE: message") in err.
  * On error cfg holds nothing to free. */
 int config_parse(const char *path, struct config *cfg, char *err, size_t errlen);
+/* The same for a run that restores a memory image (--restore): a config
+ * with nothing to boot (no kernel or rom) is then fine. */
+int config_parse_restoring(const char *path, struct config *cfg, bool restoring, char *err,
+                           size_t errlen);
 void config_free(struct config *cfg);
 
 /* "64M", "1G", "4096", "512k" -> bytes. 0, or -1 if malformed/overflow. */

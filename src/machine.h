@@ -47,6 +47,8 @@
 #include "mem/dsm.h"
 
 struct watchdog;
+struct ckpt_ops;
+struct ckpt_signals;
 
 enum {
     VSMP_EXIT_CONFIG = 2,
@@ -92,6 +94,13 @@ struct machine_opts {
     struct watchdog *watchdog;
     bool console_escapes;       /* rank 0: stdin is a terminal in raw mode:
                                  * Ctrl-A commands (src/io/console.h) */
+    /* Memory images (src/snap/checkpoint.h, docs/checkpoint.md). */
+    const char *ckpt_path;      /* --checkpoint PATH; NULL: none */
+    const struct ckpt_ops *ckpt;    /* the collective steps (main.c), with a path */
+    const struct ckpt_signals *signals;   /* the handlers' counts; NULL: none */
+    bool restore;               /* the RAM and CPU state come from an image
+                                 * (ckpt_restore): nothing is loaded, no
+                                 * firmware tables are written */
 };
 
 /* What one rank did, for --stats / --stats-json (plain data: rank 0

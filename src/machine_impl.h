@@ -9,6 +9,9 @@
  *   src/runloop.c    the run loop: slices, polls between them, the one
  *                    wait for a wake-up
  *   src/stats.c      statistics
+ *   src/snap/checkpoint.c  memory images: the quiescence, the state
+ *                    block, the restore (and the other src/snap/ files
+ *                    that save and load a rank's state)
  * Nothing outside these files (and unit tests of them) includes it. */
 #ifndef VSMP_MACHINE_IMPL_H
 #define VSMP_MACHINE_IMPL_H
@@ -77,6 +80,7 @@ struct board_disk {
     struct machine *m;
     int work;                    /* board_add_work handle */
     bool live;                   /* initialised (free it) */
+    char *path;                  /* the image's absolute path (memory images) */
     struct virtio_blk blk;
 };
 
@@ -144,6 +148,16 @@ struct machine {
         struct waitclock wc;
     } ping;
     struct machine_stats st;
+    /* memory images (src/snap/checkpoint.c) */
+    struct {
+        int seen_cont, seen_exit;    /* signal counts acted on */
+        int request;                 /* rank 0: asked, not yet announced */
+        int due;                     /* announced: run at the next boundary */
+        int port;                    /* port 0xF5 reads this (CKPT_PORT_*) */
+        bool announced_once;         /* rank != 0: noted "no PATH" once */
+        uint64_t *sent_to;           /* N > 1: platform messages, by peer */
+        uint64_t *recv_from;
+    } ck;
 };
 
 static inline uint64_t host_now_ns(void *ctx)
@@ -189,7 +203,7 @@ void xrank_apic_changed(struct machine *m, const struct apic *a);
  * guest that can never wake up (status 6). */
 static inline bool machine_halt_was_asked(const struct machine *m)
 {
-    return m->panicwatch.halted;
+    return m->panicwatch.s.halted;
 }
 void machine_end_run(struct machine *m, int status);
 /* This rank's CPU cannot go on: rank 0 prints "vsmp: rank R: TEXT" and
@@ -202,6 +216,9 @@ bool xrank_overdue(const struct machine *m, struct waitclock *wc, uint64_t now);
 void xrank_liveness(struct machine *m, uint64_t now);
 bool xrank_check_stuck(struct machine *m);
 void xrank_stop(struct machine *m);
+/* Memory images: a rank's signal to rank 0; rank 0's announcement. */
+void xrank_ckpt_ask(struct machine *m, int kind);
+void xrank_ckpt_begin(struct machine *m, int kind);
 /* The DSM's callbacks (struct dsm_config). */
 void xrank_on_msg(void *arg, int src, const struct dsm_msg *q);
 void xrank_on_stall(void *arg, const struct dsm_stall *s);

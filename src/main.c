@@ -9,14 +9,24 @@
  *   vsmp [--interp] [--jit-cache SIZE] [--max-insns N] [--slice N]
  *        [--idle auto|spin|backoff] [--push auto|put|message]
  *        [--take auto|home|never] [--stats] [--stats-json FILE]
- *        [--baseline MS] [--answer-timeout SECONDS] CONFIG
+ *        [--baseline MS] [--answer-timeout SECONDS] [--checkpoint PATH]
+ *        [--restore PATH] CONFIG
  *   mpirun -np N vsmp CONFIG      (one virtual CPU per rank)
  *
  * Open MPI 4.1.4 crashes in btl/vader unless
  * OMPI_MCA_btl_vader_single_copy_mechanism=none is set. Under mpirun that
  * is the caller's business (mpirun passes its environment on); for a
  * plain ./vsmp main() sets it before MPI starts (a plain ./vsmp without a
- * launcher in the environment does not start MPI at all: rt_init_local). */
+ * launcher in the environment does not start MPI at all: rt_init_local,
+ * unless it writes or reads a memory image).
+ *
+ * Memory images (docs/checkpoint.md): with --checkpoint PATH, SIGUSR1
+ * writes an image and the guest goes on; SIGTERM and SIGUSR2 write one
+ * and end the job with status 0. The handlers only count (struct
+ * ckpt_signals); the machine acts on the counts between slices. Without
+ * --checkpoint, SIGUSR1 and SIGUSR2 are ignored with a note and SIGTERM
+ * ends the job as it always did. --restore PATH (or the config's `image`)
+ * starts the machine from an image. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -30,9 +40,11 @@
 #include "io/terminal.h"
 #include "machine.h"
 #include "mem/dsm.h"
+#include "mpi/ckpt_mpi.h"
 #include "mpi/clocksync.h"
 #include "mpi/dsm_mpi.h"
 #include "mpi/runtime.h"
+#include "snap/checkpoint.h"
 #include "watchdog.h"
 
 #define VSMP_VERSION "0.1"
@@ -84,6 +96,12 @@ static void usage(FILE *f)
             "                   long for another rank's answer (a page, a device\n"
             "                   request, a liveness check) names the rank and ends the\n"
             "                   job with status 14 (default 60; 0: wait for ever)\n"
+            "  --checkpoint PATH  memory images to PATH: SIGUSR1 writes one and the guest\n"
+            "                   goes on; SIGTERM or SIGUSR2 writes one and ends the job\n"
+            "                   with status 0 (docs/checkpoint.md); the guest can ask\n"
+            "                   through port 0xF5\n"
+            "  --restore PATH   start from the memory image PATH instead of booting (the\n"
+            "                   config's kernel, initrd, cmdline and rom are not loaded)\n"
             "  --help           show this help\n"
             "  --version        show the version\n"
             "\n"
@@ -108,6 +126,7 @@ static int launcher_rank(void)
 struct options {
     struct machine_opts m;
     const char *config;
+    const char *restore;        /* --restore PATH */
     const char *stats_json;
     enum dsm_mpi_idle_policy idle;
     enum dsm_mpi_data_path push;
@@ -179,7 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_INTERP = 256, OPT_JIT_CACHE, OPT_MAX_INSNS, OPT_STATS, OPT_HELP, OPT_VERSION,
            OPT_STATS_JSON, OPT_SLICE, OPT_IDLE, OPT_PUSH, OPT_TAKE, OPT_MIGRATORY, OPT_BASELINE,
-           OPT_ANSWER_TIMEOUT };
+           OPT_ANSWER_TIMEOUT, OPT_CHECKPOINT, OPT_RESTORE };
     static const struct option longopts[] = {
         { "interp", no_argument, NULL, OPT_INTERP },
         { "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
@@ -193,6 +212,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         { "migratory", required_argument, NULL, OPT_MIGRATORY },
         { "baseline", required_argument, NULL, OPT_BASELINE },
         { "answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT },
+        { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+        { "restore", required_argument, NULL, OPT_RESTORE },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -280,6 +301,19 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (answer_timeout(optarg, quiet, &o->answer_timeout_ns))
                 return 3;
             break;
+        case OPT_CHECKPOINT:
+        case OPT_RESTORE:
+            if (!optarg[0]) {
+                if (!quiet)
+                    fprintf(stderr, "vsmp: --%s needs a file name\n",
+                            c == OPT_CHECKPOINT ? "checkpoint" : "restore");
+                return 3;
+            }
+            if (c == OPT_CHECKPOINT)
+                o->m.ckpt_path = optarg;
+            else
+                o->restore = optarg;
+            break;
         case 'h':
         case OPT_HELP:
             if (!quiet)
@@ -308,6 +342,65 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     o->config = argv[optind];
     return 0;
+}
+
+/* ---- signals (docs/checkpoint.md) ----
+ * The handlers' counts: the one piece of state a handler can reach,
+ * handed to the machine as machine_opts.signals. */
+static struct ckpt_signals signal_counts;
+static char ignored_note[2][96];    /* SIGUSR1, SIGUSR2 without --checkpoint */
+static size_t ignored_len[2];
+
+static void on_checkpoint_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        signal_counts.cont++;
+    else
+        signal_counts.exit++;
+}
+
+static void on_ignored_signal(int sig)
+{
+    int i = sig == SIGUSR1 ? 0 : 1;
+    if (write(STDERR_FILENO, ignored_note[i], ignored_len[i]) < 0) {
+        /* nothing to do in a handler */
+    }
+}
+
+/* With a checkpoint PATH: USR1, USR2 and TERM count; without: USR1 and
+ * USR2 print a note, TERM keeps its default (the end of the process). */
+static void install_signals(const struct options *o, int rank)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (o->m.ckpt_path) {
+        sa.sa_handler = on_checkpoint_signal;
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGUSR2, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        int n = snprintf(ignored_note[i], sizeof ignored_note[i],
+                         "vsmp: rank %d: %s ignored: no --checkpoint PATH\n", rank,
+                         i == 0 ? "SIGUSR1" : "SIGUSR2");
+        ignored_len[i] = n > 0 && (size_t)n < sizeof ignored_note[i] ? (size_t)n : 0;
+    }
+    sa.sa_handler = on_ignored_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+}
+
+/* For the integration tests: VSMP_TEST_CLOCK_SKEW=SECONDS moves this
+ * job's virtual clock that far ahead, as a restore long after the
+ * checkpoint would find it (the restore must continue from the saved
+ * value all the same). */
+static int64_t test_clock_skew_ns(void)
+{
+    const char *t = getenv("VSMP_TEST_CLOCK_SKEW");
+    return t ? (int64_t)atoll(t) * 1000000000 : 0;
 }
 
 /* Every rank ends here with the job's status. */
@@ -394,7 +487,7 @@ static bool any_rank_failed(struct runtime *rt, int rank, bool bad, const char *
 }
 
 static int run_smp(struct runtime *rt, const struct config *cfg, struct options *opt,
-                   FILE *stats_f)
+                   const char *restore, FILE *stats_f)
 {
     int rank = rt_rank(rt), n = rt_size(rt);
     struct watchdog *w = opt->watchdog;
@@ -426,7 +519,7 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
         opt->m.between_slices = baseline_tick;
         opt->m.between_slices_arg = dm;
     }
-    opt->m.clock_offset_ns = cs.offset_ns;
+    opt->m.clock_offset_ns = cs.offset_ns + test_clock_skew_ns();
     if (!opt->m.transport)
         rt_abort(rt, VSMP_EXIT_INTERNAL, "DSM transport: message size mismatch");
 
@@ -435,6 +528,11 @@ static int run_smp(struct runtime *rt, const struct config *cfg, struct options 
     k = step(opt, rank, "machine", "the machine check at start-up");
     bool failed = any_rank_failed(rt, rank, m == NULL, err);
     watch_end(w, k);
+    if (!failed && restore) {
+        k = step(opt, rank, "restore", "the restore of the memory image at start-up");
+        failed = any_rank_failed(rt, rank, ckpt_restore(m, restore, err, sizeof err) != 0, err);
+        watch_end(w, k);
+    }
     if (failed) {
         machine_destroy(m);
         k = step(opt, rank, "close", "the freeing of the shared memory at the end");
@@ -498,6 +596,9 @@ int main(int argc, char **argv)
     int r = parse_options(argc, argv, &opt);
     if (r)
         return r - 1;
+    /* The signals count from the start (a SIGUSR1 during the start-up
+     * must not end the process); again below, once MPI runs. */
+    install_signals(&opt, launcher_rank());
 
     /* Singleton runs crash in Open MPI's vader BTL without this. */
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
@@ -528,7 +629,8 @@ int main(int argc, char **argv)
     /* Every rank reads the config; all agree before going on. */
     char err[1024];
     struct config cfg;
-    bool parsed = config_parse(opt.config, &cfg, err, sizeof(err)) == 0;
+    bool parsed = config_parse_restoring(opt.config, &cfg, opt.restore != NULL, err,
+                                         sizeof(err)) == 0;
     bool bad = !parsed || config_check_cpus(&cfg, rt_size(rt), err, sizeof(err)) != 0;
     struct watch_mark k = step(&opt, rank, "config", "the configuration check at start-up");
     bool failed = any_rank_failed(rt, rank, bad, err);
@@ -538,6 +640,20 @@ int main(int argc, char **argv)
             config_free(&cfg);
         return finish(rt, opt.watchdog, VSMP_EXIT_CONFIG);
     }
+
+    /* Memory images: the image code is MPI-IO over its own communicator
+     * (a one-CPU run without a launcher starts MPI for it), and the
+     * signals are counted from here on. */
+    const char *restore = opt.restore ? opt.restore : cfg.image;
+    struct ckpt_mpi *ckpt = NULL;
+    if (opt.m.ckpt_path || restore) {
+        if (rt_need_mpi(rt) || !(ckpt = ckpt_mpi_open()))
+            rt_abort(rt, VSMP_EXIT_INTERNAL, "cannot set up the memory image I/O");
+        opt.m.ckpt = ckpt_mpi_ops(ckpt);
+        opt.m.restore = restore != NULL;
+    }
+    opt.m.signals = &signal_counts;
+    install_signals(&opt, rank);       /* MPI_Init may have set its own */
 
     /* Rank 0 creates the statistics file now, so that a bad path ends
      * the job before the guest runs, not after. */
@@ -555,6 +671,7 @@ int main(int argc, char **argv)
     failed = any_rank_failed(rt, rank, no_stats, err);
     watch_end(opt.watchdog, k);
     if (failed) {
+        ckpt_mpi_close(ckpt);
         config_free(&cfg);
         return finish(rt, opt.watchdog, VSMP_EXIT_STATS);
     }
@@ -570,7 +687,12 @@ int main(int argc, char **argv)
     int nranks = rt_size(rt);
     opt.m.ncpus = nranks;
     if (nranks == 1) {
+        opt.m.clock_offset_ns = test_clock_skew_ns();
         struct machine *m = machine_create(&cfg, &opt.m, err, sizeof(err));
+        if (m && restore && ckpt_restore(m, restore, err, sizeof(err))) {
+            machine_destroy(m);
+            m = NULL;
+        }
         if (!m) {
             fprintf(stderr, "vsmp: %s\n", err);
             status = VSMP_EXIT_CONFIG;
@@ -590,9 +712,10 @@ int main(int argc, char **argv)
             machine_destroy(m);
         }
     } else {
-        status = run_smp(rt, &cfg, &opt, stats_f);
+        status = run_smp(rt, &cfg, &opt, restore, stats_f);
     }
     terminal_restore();
+    ckpt_mpi_close(ckpt);
     config_free(&cfg);
     return finish(rt, opt.watchdog, status);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "machine_impl.h"
+#include "snap/checkpoint.h"
 
 /* A rank that has served nothing for QUIET_NS stretches its quantum so
  * that its empty polls take at most 1/POLL_SHARE of its time, up to
@@ -69,6 +70,7 @@ static int poll_devices(struct machine *m, uint64_t now)
         m->last_served_ns = now;         /* not quiet (see QUIET_NS) */
     if (m->dsm)
         xrank_liveness(m, now);
+    ckpt_poll(m);
     if (m->opts.between_slices) {
         uint64_t h0 = host_now_ns(NULL);
         m->opts.between_slices(m->opts.between_slices_arg);
@@ -185,6 +187,8 @@ static void wait_wakeup(struct machine *m)
     for (;;) {
         int n = smp ? poll_devices(m, host_now_ns(NULL)) : 0;
         apply_cpu_events(m);
+        if (ckpt_due(m))                 /* a memory image, halted CPUs too */
+            ckpt_run(m);
         if (m->stop)
             break;
         if (smp && xrank_check_stuck(m))
@@ -239,6 +243,10 @@ int machine_run(struct machine *m)
             continue;
         }
         apply_cpu_events(m);
+        if (ckpt_due(m)) {               /* a memory image, between slices */
+            ckpt_run(m);
+            continue;
+        }
         uint64_t start = host_now_ns(NULL);
         uint64_t deadline = next_timer_ns(m);
         if (served && start + SMP_QUANTUM_NS / 4 < deadline)
@@ -307,6 +315,8 @@ int machine_run(struct machine *m)
             break;
         }
     }
+    if (ckpt_due(m))                     /* announced before the end: every rank takes part */
+        ckpt_run(m);
     if (smp)
         xrank_stop(m);
     if (m->devices)

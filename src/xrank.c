@@ -29,6 +29,12 @@
  *                 has every other rank's DONE; until then it keeps
  *                 serving (DSM requests, rank 0's device requests), so
  *                 no rank can be left waiting for one that stopped.
+ *   MSG_CKPT_ASK  -> rank 0: a signal asked this rank for a checkpoint
+ *                 (arg: enum ckpt_kind); rank 0 decides
+ *   MSG_CKPT_BEGIN  rank 0 -> all: a checkpoint runs at your next slice
+ *                 boundary (arg: its kind; src/snap/checkpoint.c). Every
+ *                 platform message is counted by peer, sent and received,
+ *                 so that the checkpoint can drain those in flight
  *   MSG_PING, MSG_PONG  with --answer-timeout: every rank asks the next
  *                 one (rank + 1 mod N) every eighth of the timeout whether
  *                 it still runs; the answer comes from its next poll. A
@@ -52,6 +58,7 @@
 #include <string.h>
 
 #include "machine_impl.h"
+#include "snap/checkpoint.h"
 #include "watchdog.h"
 
 /* Platform message types (struct dsm_msg.type): the one list. */
@@ -69,6 +76,8 @@ enum {
     MSG_STUCK,
     MSG_PING,
     MSG_PONG,
+    MSG_CKPT_ASK,
+    MSG_CKPT_BEGIN,
 };
 #define IPIF_ROUTED 0x01u            /* MSG_IPI: deliver, do not filter */
 #define IOF_WRITE 0x01u              /* MSG_IO/MMIO flags: bit 0 write, */
@@ -79,6 +88,8 @@ enum {
 static void send_msg(struct machine *m, int rank, struct dsm_msg *q)
 {
     m->st.msgs_sent++;
+    if (m->ck.sent_to && rank >= 0 && rank < m->ncpus)
+        m->ck.sent_to[rank]++;
     dsm_send(m->dsm, rank, q);
 }
 
@@ -395,6 +406,8 @@ static void serve_io(struct machine *m, int src, const struct dsm_msg *q)
 void xrank_on_msg(void *arg, int src, const struct dsm_msg *q)
 {
     struct machine *m = arg;
+    if (m->ck.recv_from && src >= 0 && src < m->ncpus)
+        m->ck.recv_from[src]++;
     switch (q->type) {
     case MSG_IPI: {
         struct apic_msg a = unpack_apic_msg(q->page);
@@ -476,6 +489,14 @@ void xrank_on_msg(void *arg, int src, const struct dsm_msg *q)
             m->ping.next_ns = host_now_ns(NULL) + m->opts.answer_timeout_ns / 8;
         }
         break;
+    case MSG_CKPT_ASK:
+        if (m->devices && q->arg <= CKPT_EXIT)
+            ckpt_request(m, (int)q->arg);
+        break;
+    case MSG_CKPT_BEGIN:
+        if (src == 0 && q->arg <= CKPT_EXIT)
+            ckpt_begin(m, (int)q->arg);
+        break;
     case MSG_STUCK:
         if (m->stuck && src > 0 && src < m->ncpus)
             m->stuck[src] = (struct stuck){ q->flags != 0, q->page, q->tag };
@@ -483,6 +504,22 @@ void xrank_on_msg(void *arg, int src, const struct dsm_msg *q)
     default:
         break;
     }
+}
+
+/* ---- memory images ---- */
+
+/* Rank != 0: a signal asked for a checkpoint of `kind`. */
+void xrank_ckpt_ask(struct machine *m, int kind)
+{
+    struct dsm_msg q = { .type = MSG_CKPT_ASK, .arg = (uint64_t)kind };
+    send_msg(m, 0, &q);
+}
+
+/* Rank 0: every other rank runs the checkpoint at its next boundary. */
+void xrank_ckpt_begin(struct machine *m, int kind)
+{
+    struct dsm_msg q = { .type = MSG_CKPT_BEGIN, .arg = (uint64_t)kind };
+    send_all(m, &q);
 }
 
 /* ---- stuck CPUs and the end of the run (N > 1) ---- */

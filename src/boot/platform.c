@@ -12,6 +12,7 @@
 #include "io/debugexit.h"
 #include "io/ioapic.h"
 #include "io/virtio_mmio.h"
+#include "snap/checkpoint.h"
 
 static void add_window(struct platform *p, const char *name, enum platform_space space,
                        enum platform_where where, uint32_t base, uint32_t size)
@@ -55,6 +56,7 @@ void platform_describe(struct platform *p, int ncpus, uint32_t ram_bytes, int nd
     add_window(p, "debug-exit", PW_PORT, PW_RANK0, DEBUGEXIT_PORT, 1);
     add_window(p, "ACPI PM1a event+control", PW_PORT, PW_RANK0, ACPI_PM1A_EVT, 6);
     add_window(p, "ACPI reset", PW_PORT, PW_RANK0, ACPI_RESET_PORT, 1);
+    add_window(p, "vsmp control", PW_PORT, PW_RANK0, CKPT_PORT, 1);
     static const char *const names[PLATFORM_MAX_DISKS] = {
         "virtio-mmio disk 0", "virtio-mmio disk 1", "virtio-mmio disk 2", "virtio-mmio disk 3",
     };

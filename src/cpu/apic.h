@@ -177,6 +177,17 @@ void apic_init(struct apic *a, uint8_t id, bool bsp, const struct apic_ops *ops,
 /* Registers to the power-up/INIT state; keeps the ID and IA32_APIC_BASE. */
 void apic_reset(struct apic *a);
 
+struct snapw;
+struct snapr;
+/* The APIC in a memory image: section "APIC" (apic_snap.c). The timer
+ * fields stay in the now_ns clock (the machine's virtual clock). The load
+ * checks every value and leaves the APIC alone when it refuses; on success
+ * it keeps the attachments (ops, ctx, the window's phys), moves the window
+ * where the image has it and tells ops.intr_out the INTR level. It does
+ * not call ops.changed: the owner re-announces the addressing state. */
+void apic_save(const struct apic *a, struct snapw *w);
+bool apic_load(struct apic *a, struct snapr *r);
+
 /* Map the register page at the IA32_APIC_BASE address into phys. */
 int apic_map(struct apic *a, struct phys *phys);
 /* IA32_APIC_BASE (RDMSR/WRMSR). Clearing EN resets the APIC and makes it

@@ -68,6 +68,12 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, SEG_COUNT, SEG_NONE = 7 };
 #define CR4_PCE 0x0100u
 #define CR4_OSFXSR 0x0200u
 #define CR4_OSXMMEXCPT 0x0400u
+/* CR4 bits a guest may set (PAE, VME and PVI are not implemented). */
+#define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | \
+                   CR4_OSFXSR | CR4_OSXMMEXCPT)
+/* CR0 bits that exist; writes to the others are ignored. ET is fixed at 1. */
+#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | \
+                   CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 
 /* Exception vectors. */
 enum {

@@ -5,6 +5,7 @@
 #ifndef VSMP_FPU_H
 #define VSMP_FPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu/fpu_state.h"
@@ -56,6 +57,13 @@ static inline void fpu_update_es(struct fpu *f)
     else
         f->sw &= (uint16_t)~(FSW_ES | FSW_B);
 }
+
+struct snapw;
+struct snapr;
+/* The x87 state and MXCSR in a memory image: section "FPU " (fpu_snap.c).
+ * The load checks the values first and leaves *f alone when it refuses. */
+void fpu_save(const struct fpu *f, struct snapw *w);
+bool fpu_load(struct fpu *f, struct snapr *r);
 
 void fpu_reset(struct fpu *f);  /* power-on/RESET state (INIT keeps the FPU) */
 void fpu_init(struct fpu *f);   /* FNINIT */

@@ -46,12 +46,6 @@
  * C-state): the TSC counts the virtual clock at a fixed 1 GHz. */
 #define CPUID_80000007_INVARIANT_TSC (1u << 8)
 
-/* CR4 bits a guest may set (PAE, VME and PVI are not implemented). */
-#define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | \
-                   CR4_OSFXSR | CR4_OSXMMEXCPT)
-/* CR0 bits that exist; writes to the others are ignored. ET is fixed at 1. */
-#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | \
-                   CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 
 /* Microcode revision MSR (read by Linux with a plain RDMSR on family 6). */
 #define MSR_BIOS_SIGN_ID 0x08b

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "io/iobus.h"
+#include "snap/snapbuf.h"
 
 #define ACPI_PM1A_EVT    0x600
 #define ACPI_PM1A_CNT    0x604
@@ -42,8 +43,13 @@
 
 enum acpi_pm_event { ACPI_PM_POWER_OFF, ACPI_PM_RESET };
 
-struct acpi_pm {
+/* The registers (plain data: saved in memory images). */
+struct acpi_pm_state {
     uint16_t sts, en, cnt;
+};
+
+struct acpi_pm {
+    struct acpi_pm_state s;
     uint8_t s5_type;            /* SLP_TYP value that means S5 */
     void (*on_event)(void *ctx, enum acpi_pm_event ev);
     void *ctx;
@@ -55,5 +61,11 @@ uint32_t acpi_pm_io_read(void *pm, uint16_t port, int size);
 void acpi_pm_io_write(void *pm, uint16_t port, int size, uint32_t value);
 /* Registers both port ranges; 0 or -1 (a range taken). */
 int acpi_pm_register(struct acpi_pm *pm, struct iobus *bus);
+
+/* Memory images: section "ACPI" (the load refuses bits that cannot be
+ * set). */
+void acpi_pm_save(const struct acpi_pm_state *s, struct snapw *w);
+bool acpi_pm_load(struct acpi_pm_state *s, struct snapr *r);
+
 
 #endif

@@ -29,22 +29,22 @@ void cmos_init(struct cmos *c, uint32_t ram_size,
     memset(c, 0, sizeof(*c));
     c->wall = wall;
     c->wall_ctx = wall_ctx;
-    c->ram[R_A] = 0x26;                 /* 32.768 kHz base, 1024 Hz rate */
-    c->ram[R_B] = B_24H;                /* BCD, 24-hour */
-    c->ram[R_D] = 0x80;                 /* valid RAM and time */
-    c->ram[0x14] = 0x02;                /* equipment: FPU, VGA, no floppy */
-    c->ram[0x15] = 640 & 0xff;          /* base memory in KiB */
-    c->ram[0x16] = 640 >> 8;
+    c->s.ram[R_A] = 0x26;                 /* 32.768 kHz base, 1024 Hz rate */
+    c->s.ram[R_B] = B_24H;                /* BCD, 24-hour */
+    c->s.ram[R_D] = 0x80;                 /* valid RAM and time */
+    c->s.ram[0x14] = 0x02;                /* equipment: FPU, VGA, no floppy */
+    c->s.ram[0x15] = 640 & 0xff;          /* base memory in KiB */
+    c->s.ram[0x16] = 640 >> 8;
     uint32_t ext_kb = ram_size > 0x100000 ? (ram_size - 0x100000) / 1024 : 0;
     if (ext_kb > 0xfc00)
         ext_kb = 0xfc00;                /* 1 MiB .. 64 MiB, in KiB */
-    c->ram[0x17] = c->ram[0x30] = (uint8_t)ext_kb;
-    c->ram[0x18] = c->ram[0x31] = (uint8_t)(ext_kb >> 8);
+    c->s.ram[0x17] = c->s.ram[0x30] = (uint8_t)ext_kb;
+    c->s.ram[0x18] = c->s.ram[0x31] = (uint8_t)(ext_kb >> 8);
     uint32_t above16 = ram_size > 0x1000000 ? (ram_size - 0x1000000) / 65536 : 0;
     if (above16 > 0xffff)
         above16 = 0xffff;               /* above 16 MiB, in 64 KiB blocks */
-    c->ram[0x34] = (uint8_t)above16;
-    c->ram[0x35] = (uint8_t)(above16 >> 8);
+    c->s.ram[0x34] = (uint8_t)above16;
+    c->s.ram[0x35] = (uint8_t)(above16 >> 8);
 }
 
 static uint8_t to_bcd(int v)
@@ -59,17 +59,17 @@ static int from_bcd(uint8_t v)
 
 static uint8_t encode(const struct cmos *c, int v)
 {
-    return (c->ram[R_B] & B_BINARY) ? (uint8_t)v : to_bcd(v);
+    return (c->s.ram[R_B] & B_BINARY) ? (uint8_t)v : to_bcd(v);
 }
 
 static int decode(const struct cmos *c, uint8_t v)
 {
-    return (c->ram[R_B] & B_BINARY) ? v : from_bcd(v);
+    return (c->s.ram[R_B] & B_BINARY) ? v : from_bcd(v);
 }
 
 static uint8_t encode_hour(const struct cmos *c, int h)
 {
-    if (c->ram[R_B] & B_24H)
+    if (c->s.ram[R_B] & B_24H)
         return encode(c, h);
     int h12 = h % 12 == 0 ? 12 : h % 12;
     return (uint8_t)(encode(c, h12) | (h >= 12 ? 0x80 : 0));
@@ -77,7 +77,7 @@ static uint8_t encode_hour(const struct cmos *c, int h)
 
 static int decode_hour(const struct cmos *c, uint8_t v)
 {
-    if (c->ram[R_B] & B_24H)
+    if (c->s.ram[R_B] & B_24H)
         return decode(c, v);
     int h = decode(c, v & 0x7f) % 12;
     return (v & 0x80) ? h + 12 : h;
@@ -88,7 +88,7 @@ static void guest_tm(const struct cmos *c, struct tm *tm, long *nsec)
 {
     struct timespec ts;
     c->wall(c->wall_ctx, &ts);
-    time_t t = (time_t)(ts.tv_sec + c->offset_s);
+    time_t t = (time_t)(ts.tv_sec + c->s.offset_s);
     gmtime_r(&t, tm);
     if (nsec)
         *nsec = ts.tv_nsec;
@@ -97,14 +97,14 @@ static void guest_tm(const struct cmos *c, struct tm *tm, long *nsec)
 /* Write the time registers of `tm` into ram[] (for the SET snapshot). */
 static void store_tm(struct cmos *c, const struct tm *tm)
 {
-    c->ram[R_SEC] = encode(c, tm->tm_sec);
-    c->ram[R_MIN] = encode(c, tm->tm_min);
-    c->ram[R_HOUR] = encode_hour(c, tm->tm_hour);
-    c->ram[R_WDAY] = encode(c, tm->tm_wday + 1);
-    c->ram[R_MDAY] = encode(c, tm->tm_mday);
-    c->ram[R_MON] = encode(c, tm->tm_mon + 1);
-    c->ram[R_YEAR] = encode(c, tm->tm_year % 100);
-    c->ram[R_CENTURY] = encode(c, (tm->tm_year + 1900) / 100);
+    c->s.ram[R_SEC] = encode(c, tm->tm_sec);
+    c->s.ram[R_MIN] = encode(c, tm->tm_min);
+    c->s.ram[R_HOUR] = encode_hour(c, tm->tm_hour);
+    c->s.ram[R_WDAY] = encode(c, tm->tm_wday + 1);
+    c->s.ram[R_MDAY] = encode(c, tm->tm_mday);
+    c->s.ram[R_MON] = encode(c, tm->tm_mon + 1);
+    c->s.ram[R_YEAR] = encode(c, tm->tm_year % 100);
+    c->s.ram[R_CENTURY] = encode(c, (tm->tm_year + 1900) / 100);
 }
 
 /* Set the offset so that the guest time is what ram[] holds. */
@@ -112,43 +112,43 @@ static void adopt_tm(struct cmos *c)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
-    tm.tm_sec = decode(c, c->ram[R_SEC]);
-    tm.tm_min = decode(c, c->ram[R_MIN]);
-    tm.tm_hour = decode_hour(c, c->ram[R_HOUR]);
-    tm.tm_mday = decode(c, c->ram[R_MDAY]);
-    tm.tm_mon = decode(c, c->ram[R_MON]) - 1;
-    tm.tm_year = decode(c, c->ram[R_CENTURY]) * 100 + decode(c, c->ram[R_YEAR]) - 1900;
+    tm.tm_sec = decode(c, c->s.ram[R_SEC]);
+    tm.tm_min = decode(c, c->s.ram[R_MIN]);
+    tm.tm_hour = decode_hour(c, c->s.ram[R_HOUR]);
+    tm.tm_mday = decode(c, c->s.ram[R_MDAY]);
+    tm.tm_mon = decode(c, c->s.ram[R_MON]) - 1;
+    tm.tm_year = decode(c, c->s.ram[R_CENTURY]) * 100 + decode(c, c->s.ram[R_YEAR]) - 1900;
     struct timespec ts;
     c->wall(c->wall_ctx, &ts);
-    c->offset_s = (int64_t)timegm(&tm) - (int64_t)ts.tv_sec;
+    c->s.offset_s = (int64_t)timegm(&tm) - (int64_t)ts.tv_sec;
 }
 
 uint8_t cmos_read(struct cmos *c, uint8_t reg)
 {
     reg &= 0x7f;
-    if (is_time_reg(reg) && !(c->ram[R_B] & B_SET)) {
+    if (is_time_reg(reg) && !(c->s.ram[R_B] & B_SET)) {
         struct tm tm;
         guest_tm(c, &tm, NULL);
         store_tm(c, &tm);
-        return c->ram[reg];
+        return c->s.ram[reg];
     }
     switch (reg) {
     case R_A: {
         struct tm tm;
         long ns;
         guest_tm(c, &tm, &ns);
-        bool uip = !(c->ram[R_B] & B_SET) && ns >= 1000000000L - UIP_NS;
-        return (uint8_t)((c->ram[R_A] & 0x7f) | (uip ? A_UIP : 0));
+        bool uip = !(c->s.ram[R_B] & B_SET) && ns >= 1000000000L - UIP_NS;
+        return (uint8_t)((c->s.ram[R_A] & 0x7f) | (uip ? A_UIP : 0));
     }
     case R_C: {
-        uint8_t v = c->ram[R_C];
-        c->ram[R_C] = 0;                /* flags clear on read */
+        uint8_t v = c->s.ram[R_C];
+        c->s.ram[R_C] = 0;                /* flags clear on read */
         return v;
     }
     case R_D:
         return 0x80;
     default:
-        return c->ram[reg];
+        return c->s.ram[reg];
     }
 }
 
@@ -156,33 +156,33 @@ void cmos_write(struct cmos *c, uint8_t reg, uint8_t value)
 {
     reg &= 0x7f;
     if (is_time_reg(reg)) {
-        if (!(c->ram[R_B] & B_SET)) {
+        if (!(c->s.ram[R_B] & B_SET)) {
             struct tm tm;
             guest_tm(c, &tm, NULL);
             store_tm(c, &tm);
-            c->ram[reg] = value;
+            c->s.ram[reg] = value;
             adopt_tm(c);
         } else {
-            c->ram[reg] = value;
+            c->s.ram[reg] = value;
         }
         return;
     }
     switch (reg) {
     case R_A:
-        c->ram[R_A] = value & 0x7f;
+        c->s.ram[R_A] = value & 0x7f;
         break;
     case R_B: {
-        uint8_t old = c->ram[R_B];
+        uint8_t old = c->s.ram[R_B];
         if ((value & B_SET) && !(old & B_SET)) {
             struct tm tm;                /* freeze: snapshot the time */
             guest_tm(c, &tm, NULL);
-            c->ram[R_B] = value;
+            c->s.ram[R_B] = value;
             store_tm(c, &tm);
         } else if (!(value & B_SET) && (old & B_SET)) {
             adopt_tm(c);                 /* decoded with the old format */
-            c->ram[R_B] = value;
+            c->s.ram[R_B] = value;
         } else {
-            c->ram[R_B] = value;
+            c->s.ram[R_B] = value;
         }
         break;
     }
@@ -190,7 +190,7 @@ void cmos_write(struct cmos *c, uint8_t reg, uint8_t value)
     case R_D:
         break;                           /* read-only */
     default:
-        c->ram[reg] = value;
+        c->s.ram[reg] = value;
         break;
     }
 }
@@ -201,7 +201,7 @@ uint32_t cmos_io_read(void *opaque, uint16_t port, int size)
     (void)size;
     if (port == 0x70)
         return 0xff;                     /* index port is write-only */
-    return cmos_read(c, c->index);
+    return cmos_read(c, c->s.index);
 }
 
 void cmos_io_write(void *opaque, uint16_t port, int size, uint32_t value)
@@ -209,14 +209,46 @@ void cmos_io_write(void *opaque, uint16_t port, int size, uint32_t value)
     struct cmos *c = opaque;
     (void)size;
     if (port == 0x70) {
-        c->index = value & 0x7f;
-        c->nmi_masked = value & 0x80;
+        c->s.index = value & 0x7f;
+        c->s.nmi_masked = value & 0x80;
     } else {
-        cmos_write(c, c->index, (uint8_t)value);
+        cmos_write(c, c->s.index, (uint8_t)value);
     }
 }
 
 int cmos_register(struct cmos *c, struct iobus *bus)
 {
     return iobus_register(bus, 0x70, 2, 1, c, cmos_io_read, cmos_io_write);
+}
+
+/* ---- memory images ---- */
+
+void cmos_save(const struct cmos_state *s, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("CMOS"), 1);
+    snapw_u8(w, s->index);
+    snapw_bool(w, s->nmi_masked);
+    snapw_bytes(w, s->ram, sizeof s->ram);
+    snapw_i64(w, s->offset_s);
+    snapw_end(w);
+}
+
+bool cmos_load(struct cmos_state *s, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("CMOS"), 1, &sub, &version))
+        return false;
+    struct cmos_state n;
+    memset(&n, 0, sizeof n);
+    n.index = snapr_u8(&sub);
+    n.nmi_masked = snapr_bool(&sub);
+    snapr_bytes(&sub, n.ram, sizeof n.ram);
+    n.offset_s = snapr_i64(&sub);
+    if (!sub.bad && n.index >= sizeof n.ram)
+        snapr_fail(&sub, "CMOS: index 0x%02x", n.index);
+    if (!snapr_done(&sub, r))
+        return false;
+    *s = n;
+    return true;
 }

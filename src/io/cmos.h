@@ -13,12 +13,21 @@
 #include <time.h>
 
 #include "io/iobus.h"
+#include "snap/snapbuf.h"
 
-struct cmos {
+/* The state (plain data: saved in memory images): the registers, the
+ * CMOS RAM (the alarm registers among them) and the guest's time as an
+ * offset from the wall clock (the machine's virtual clock's wall time,
+ * which a restore keeps continuous). */
+struct cmos_state {
     uint8_t index;
     bool nmi_masked;
     uint8_t ram[128];           /* everything that is plain storage */
-    int64_t offset_s;           /* guest time - host time */
+    int64_t offset_s;           /* guest time - wall clock time */
+};
+
+struct cmos {
+    struct cmos_state s;
     void (*wall)(void *ctx, struct timespec *ts);
     void *wall_ctx;
 };
@@ -32,5 +41,10 @@ void cmos_write(struct cmos *c, uint8_t reg, uint8_t value);
 uint32_t cmos_io_read(void *cmos, uint16_t port, int size);
 void cmos_io_write(void *cmos, uint16_t port, int size, uint32_t value);
 int cmos_register(struct cmos *c, struct iobus *bus);
+
+/* Memory images: section "CMOS" (the load refuses an index over 127). */
+void cmos_save(const struct cmos_state *s, struct snapw *w);
+bool cmos_load(struct cmos_state *s, struct snapr *r);
+
 
 #endif

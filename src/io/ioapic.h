@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "mem/phys.h"
+#include "snap/snapbuf.h"
 
 #define IOAPIC_DEFAULT_BASE 0xfec00000u
 #define IOAPIC_MMIO_SIZE    0x20u
@@ -55,11 +56,16 @@
 typedef void (*ioapic_deliver_fn)(void *ctx, uint8_t dest, bool logical, int mode,
                                   uint8_t vector, bool trigger_level);
 
-struct ioapic {
+/* The state (plain data: saved in memory images). */
+struct ioapic_state {
     uint8_t id;                 /* 4 bits */
     uint8_t regsel;
     uint64_t rte[IOAPIC_PINS];
     uint32_t lines;             /* input levels, bit per pin */
+};
+
+struct ioapic {
+    struct ioapic_state s;
     ioapic_deliver_fn deliver;
     void *ctx;
 };
@@ -82,6 +88,16 @@ void ioapic_write_reg(struct ioapic *io, uint8_t index, uint32_t value);
 uint32_t ioapic_mmio_read(void *io, uint32_t offset, int size);
 void ioapic_mmio_write(void *io, uint32_t offset, int size, uint32_t value);
 int ioapic_map(struct ioapic *io, struct phys *phys, uint32_t base);
+
+/* Memory images: section "IOAP". IOREGSEL may hold any byte (a register
+ * access checks the index); the load refuses an ID over 15, input levels
+ * of pins that do not exist and entry bits that cannot be set. */
+void ioapic_save(const struct ioapic_state *s, struct snapw *w);
+bool ioapic_load(struct ioapic_state *s, struct snapr *r);
+/* After a load: level-triggered entries whose line is asserted, unmasked
+ * and not in service are delivered (as after an EOI). */
+void ioapic_redrive(struct ioapic *io);
+
 
 /* PC wiring of ISA IRQ `irq` to an IOAPIC input: the PIT's IRQ0 is on
  * pin 2 (pin 0 carries the 8259's INTR for ExtINT), the rest identity. */

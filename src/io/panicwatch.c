@@ -32,27 +32,64 @@ static size_t step(const char *m, size_t len, size_t k, char c)
 
 void panicwatch_feed(struct panicwatch *w, const uint8_t *buf, size_t n)
 {
-    for (size_t i = 0; i < n && !w->fired; i++) {
+    for (size_t i = 0; i < n && !w->s.fired; i++) {
         char c = (char)buf[i];
         if (c == '\n') {
-            if (w->armed[1])
-                w->halted = true;
-            if (w->armed[0]) {
-                w->fired = true;
+            if (w->s.armed[1])
+                w->s.halted = true;
+            if (w->s.armed[0]) {
+                w->s.fired = true;
                 if (w->on_panic)
                     w->on_panic(w->ctx);
             }
-            memset(w->matched, 0, sizeof w->matched);
-            memset(w->armed, 0, sizeof w->armed);
+            memset(w->s.matched, 0, sizeof w->s.matched);
+            memset(w->s.armed, 0, sizeof w->s.armed);
             continue;
         }
         for (int k = 0; k < 2; k++) {
             size_t len = strlen(markers[k]);
-            w->matched[k] = step(markers[k], len, w->matched[k], c);
-            if (w->matched[k] == len) {
-                w->armed[k] = true;
-                w->matched[k] = 0;
+            w->s.matched[k] = step(markers[k], len, w->s.matched[k], c);
+            if (w->s.matched[k] == len) {
+                w->s.armed[k] = true;
+                w->s.matched[k] = 0;
             }
         }
     }
+}
+
+/* ---- memory images ---- */
+
+void panicwatch_save(const struct panicwatch_state *s, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("PANW"), 1);
+    for (int k = 0; k < 2; k++) {
+        snapw_u32(w, (uint32_t)s->matched[k]);
+        snapw_bool(w, s->armed[k]);
+    }
+    snapw_bool(w, s->fired);
+    snapw_bool(w, s->halted);
+    snapw_end(w);
+}
+
+bool panicwatch_load(struct panicwatch_state *s, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("PANW"), 1, &sub, &version))
+        return false;
+    struct panicwatch_state n;
+    memset(&n, 0, sizeof n);
+    for (int k = 0; k < 2; k++) {
+        n.matched[k] = snapr_u32(&sub);
+        n.armed[k] = snapr_bool(&sub);
+        if (!sub.bad && n.matched[k] >= strlen(markers[k]))
+            snapr_fail(&sub, "console watch: %zu bytes of a %zu-byte marker matched",
+                       n.matched[k], strlen(markers[k]));
+    }
+    n.fired = snapr_bool(&sub);
+    n.halted = snapr_bool(&sub);
+    if (!snapr_done(&sub, r))
+        return false;
+    *s = n;
+    return true;
 }

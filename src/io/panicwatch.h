@@ -25,14 +25,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snap/snapbuf.h"
+
 #define PANICWATCH_MARKER "---[ end Kernel panic - not syncing: "
 #define PANICWATCH_HALT   "reboot: System halted"
 
-struct panicwatch {
+/* The line state (plain data: saved in memory images). */
+struct panicwatch_state {
     size_t matched[2];          /* bytes matched so far: panic, halt marker */
     bool armed[2];              /* ... the marker is in the current line */
     bool fired;                 /* on_panic called */
     bool halted;                /* a line held the halt marker */
+};
+
+struct panicwatch {
+    struct panicwatch_state s;
     void (*on_panic)(void *ctx);
     void *ctx;
 };
@@ -40,5 +47,11 @@ struct panicwatch {
 void panicwatch_init(struct panicwatch *w, void (*on_panic)(void *ctx), void *ctx);
 /* Console output bytes, in order. Calls on_panic at most once. */
 void panicwatch_feed(struct panicwatch *w, const uint8_t *buf, size_t n);
+
+/* Memory images: section "PANW" (the load refuses a match longer than
+ * its marker). */
+void panicwatch_save(const struct panicwatch_state *s, struct snapw *w);
+bool panicwatch_load(struct panicwatch_state *s, struct snapr *r);
+
 
 #endif

@@ -18,8 +18,10 @@ static void chip_reset(struct pic_chip *c, uint8_t elcr_mask)
 void pic_init(struct pic *p, void (*intr_out)(void *ctx, int level), void *ctx)
 {
     memset(p, 0, sizeof(*p));
-    chip_reset(&p->chip[0], 0xf8);
-    chip_reset(&p->chip[1], 0xde);
+    chip_reset(&p->s.chip
+[0], 0xf8);
+    chip_reset(&p->s.chip
+[1], 0xde);
     p->intr_out = intr_out;
     p->ctx = ctx;
 }
@@ -60,16 +62,19 @@ static int chip_pending(const struct pic_chip *c)
 
 static bool cascaded(const struct pic *p)
 {
-    return !p->chip[0].single;
+    return !p->s.chip
+[0].single;
 }
 
 static void update(struct pic *p)
 {
-    struct pic_chip *m = &p->chip[0];
+    struct pic_chip *m = &p->s.chip
+[0];
     if (cascaded(p)) {
         /* The slave's INT output is wired to master IR2; treat it as a
          * level so a request that stays asserted is never lost. */
-        if (chip_pending(&p->chip[1]) >= 0)
+        if (chip_pending(&p->s.chip
+[1]) >= 0)
             m->irr |= 0x04;
         else
             m->irr &= (uint8_t)~0x04;
@@ -91,7 +96,8 @@ void pic_set_irq(struct pic *p, int irq, int level)
 {
     if (irq < 0 || irq > 15)
         return;
-    struct pic_chip *c = &p->chip[irq >> 3];
+    struct pic_chip *c = &p->s.chip
+[irq >> 3];
     uint8_t bit = (uint8_t)(1u << (irq & 7));
     if (is_level(c, bit)) {
         if (level)
@@ -125,7 +131,9 @@ static void chip_ack(struct pic_chip *c, int irq)
 
 int pic_ack(struct pic *p)
 {
-    struct pic_chip *m = &p->chip[0], *s = &p->chip[1];
+    struct pic_chip *m = &p->s.chip
+[0], *s = &p->s.chip
+[1];
     int vector;
     int irq = chip_pending(m);
     if (irq < 0) {
@@ -150,7 +158,8 @@ int pic_ack(struct pic *p)
 /* Poll command (OCW3 P): acknowledge like INTA, return 0x80|irq or 0. */
 static uint8_t chip_poll(struct pic *p, int which)
 {
-    struct pic_chip *c = &p->chip[which];
+    struct pic_chip *c = &p->s.chip
+[which];
     int irq = chip_pending(c);
     if (irq < 0)
         return 0;
@@ -228,9 +237,11 @@ uint32_t pic_io_read(void *opaque, uint16_t port, int size)
     struct pic *p = opaque;
     (void)size;
     if (port == 0x4d0 || port == 0x4d1)
-        return p->chip[port & 1].elcr;
+        return p->s.chip
+[port & 1].elcr;
     int which = (port & 0x80) ? 1 : 0;
-    struct pic_chip *c = &p->chip[which];
+    struct pic_chip *c = &p->s.chip
+[which];
     if (c->poll) {
         c->poll = false;
         return chip_poll(p, which);
@@ -246,12 +257,14 @@ void pic_io_write(void *opaque, uint16_t port, int size, uint32_t value)
     (void)size;
     uint8_t v = (uint8_t)value;
     if (port == 0x4d0 || port == 0x4d1) {
-        struct pic_chip *c = &p->chip[port & 1];
+        struct pic_chip *c = &p->s.chip
+[port & 1];
         c->elcr = v & c->elcr_mask;
         update(p);
         return;
     }
-    struct pic_chip *c = &p->chip[(port & 0x80) ? 1 : 0];
+    struct pic_chip *c = &p->s.chip
+[(port & 0x80) ? 1 : 0];
     if (port & 1)
         write_data(p, c, v);
     else
@@ -265,4 +278,86 @@ int pic_register(struct pic *p, struct iobus *bus)
         iobus_register(bus, 0x4d0, 2, 1, p, pic_io_read, pic_io_write))
         return -1;
     return 0;
+}
+
+/* ---- memory images ---- */
+
+void pic_save(const struct pic_state *s, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("PIC "), 1);
+    for (int i = 0; i < 2; i++) {
+        const struct pic_chip *c = &s->chip[i];
+        snapw_u8(w, c->irr);
+        snapw_u8(w, c->isr);
+        snapw_u8(w, c->imr);
+        snapw_u8(w, c->lines);
+        snapw_u8(w, c->elcr);
+        snapw_u8(w, c->vector_base);
+        snapw_u8(w, c->icw3);
+        snapw_u8(w, c->prio_base);
+        snapw_u8(w, (uint8_t)c->init_step);
+        snapw_bool(w, c->icw4_needed);
+        snapw_bool(w, c->single);
+        snapw_bool(w, c->ltim);
+        snapw_bool(w, c->auto_eoi);
+        snapw_bool(w, c->rotate_on_aeoi);
+        snapw_bool(w, c->sfnm);
+        snapw_bool(w, c->read_isr);
+        snapw_bool(w, c->poll);
+        snapw_bool(w, c->special_mask);
+    }
+    snapw_end(w);
+}
+
+bool pic_load(struct pic_state *s, struct snapr *r)
+{
+    static const uint8_t elcr_mask[2] = { 0xf8, 0xde };
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("PIC "), 1, &sub, &version))
+        return false;
+    struct pic_state n;
+    memset(&n, 0, sizeof n);
+    for (int i = 0; i < 2 && !sub.bad; i++) {
+        struct pic_chip *c = &n.chip[i];
+        c->irr = snapr_u8(&sub);
+        c->isr = snapr_u8(&sub);
+        c->imr = snapr_u8(&sub);
+        c->lines = snapr_u8(&sub);
+        c->elcr = snapr_u8(&sub);
+        c->elcr_mask = elcr_mask[i];
+        c->vector_base = snapr_u8(&sub);
+        c->icw3 = snapr_u8(&sub);
+        c->prio_base = snapr_u8(&sub);
+        c->init_step = snapr_u8(&sub);
+        c->icw4_needed = snapr_bool(&sub);
+        c->single = snapr_bool(&sub);
+        c->ltim = snapr_bool(&sub);
+        c->auto_eoi = snapr_bool(&sub);
+        c->rotate_on_aeoi = snapr_bool(&sub);
+        c->sfnm = snapr_bool(&sub);
+        c->read_isr = snapr_bool(&sub);
+        c->poll = snapr_bool(&sub);
+        c->special_mask = snapr_bool(&sub);
+        if (sub.bad)
+            break;
+        if (c->init_step != 0 && (c->init_step < 2 || c->init_step > 4))
+            snapr_fail(&sub, "PIC %d: initialization step %d", i, c->init_step);
+        else if (c->prio_base > 7)
+            snapr_fail(&sub, "PIC %d: priority base %u", i, c->prio_base);
+        else if (c->elcr & (uint8_t)~c->elcr_mask)
+            snapr_fail(&sub, "PIC %d: ELCR 0x%02x sets bits that do not exist", i, c->elcr);
+        else if (c->vector_base & 7)
+            snapr_fail(&sub, "PIC %d: vector base 0x%02x", i, c->vector_base);
+    }
+    if (!snapr_done(&sub, r))
+        return false;
+    *s = n;
+    return true;
+}
+
+void pic_redrive(struct pic *p)
+{
+    p->intr = -1;               /* not a level: update calls intr_out */
+    update(p);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "io/iobus.h"
+#include "snap/snapbuf.h"
 
 struct pic_chip {
     uint8_t irr, isr, imr;
@@ -29,8 +30,13 @@ struct pic_chip {
     bool special_mask;      /* stored only */
 };
 
-struct pic {
+/* The state (plain data: saved in memory images). */
+struct pic_state {
     struct pic_chip chip[2];   /* [0] master, [1] slave */
+};
+
+struct pic {
+    struct pic_state s;
     void (*intr_out)(void *ctx, int level);
     void *ctx;
     int intr;                  /* last level given to intr_out */
@@ -48,5 +54,15 @@ int pic_ack(struct pic *p);
 uint32_t pic_io_read(void *pic, uint16_t port, int size);
 void pic_io_write(void *pic, uint16_t port, int size, uint32_t value);
 int pic_register(struct pic *p, struct iobus *bus);
+
+/* Memory images: section "PIC ". The load checks every field it later
+ * uses as an index (initialization step, priority base) and the ELCR
+ * bits that exist. */
+void pic_save(const struct pic_state *s, struct snapw *w);
+bool pic_load(struct pic_state *s, struct snapr *r);
+/* After a load: drive INTR from the state through intr_out (called once,
+ * whatever the level). */
+void pic_redrive(struct pic *p);
+
 
 #endif

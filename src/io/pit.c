@@ -110,7 +110,7 @@ uint32_t pit_counter_value(const struct pit *p, int i)
 {
     uint32_t count;
     bool out;
-    state(&p->c[i], now_ticks(p), &count, &out);
+    state(&p->s.c[i], now_ticks(p), &count, &out);
     return count;
 }
 
@@ -118,7 +118,7 @@ bool pit_counter_out(const struct pit *p, int i)
 {
     uint32_t count;
     bool out;
-    state(&p->c[i], now_ticks(p), &count, &out);
+    state(&p->s.c[i], now_ticks(p), &count, &out);
     return out;
 }
 
@@ -130,14 +130,14 @@ void pit_init(struct pit *p, uint64_t (*now_ns)(void *ctx), void *clock_ctx,
     p->clock_ctx = clock_ctx;
     p->irq0 = irq0;
     for (int i = 0; i < 3; i++) {
-        p->c[i].rw = 3;
-        p->c[i].gate = i != 2;
+        p->s.c[i].rw = 3;
+        p->s.c[i].gate = i != 2;
     }
 }
 
 void pit_poll(struct pit *p)
 {
-    struct pit_counter *c = &p->c[0];
+    struct pit_counter *c = &p->s.c[0];
     uint64_t e = edges(c, now_ticks(p));
     if (e > c->edges_seen) {
         c->edges_seen = e;
@@ -148,7 +148,7 @@ void pit_poll(struct pit *p)
 
 uint64_t pit_next_event_ns(const struct pit *p)
 {
-    const struct pit_counter *c = &p->c[0];
+    const struct pit_counter *c = &p->s.c[0];
     if (!running(c) || c->frozen)
         return UINT64_MAX;
     uint64_t n = period(c), at;
@@ -290,13 +290,13 @@ static void write_control(struct pit *p, uint8_t v, uint64_t now)
             if (!(v & (2u << i)))
                 continue;
             if (!(v & 0x20))
-                latch_count(&p->c[i], now);
+                latch_count(&p->s.c[i], now);
             if (!(v & 0x10))
-                latch_status(&p->c[i], now);
+                latch_status(&p->s.c[i], now);
         }
         return;
     }
-    struct pit_counter *c = &p->c[sc];
+    struct pit_counter *c = &p->s.c[sc];
     int rw = (v >> 4) & 3;
     if (rw == 0) {
         latch_count(c, now);
@@ -361,14 +361,15 @@ uint32_t pit_io_read(void *opaque, uint16_t port, int size)
     if (port == 0x61) {
         uint32_t count;
         bool out;
-        state(&p->c[2], now, &count, &out);
+        state(&p->s.c[2], now, &count, &out);
         /* bit 4: DRAM refresh toggle, every 15.085 us */
         uint64_t ns = p->now_ns(p->clock_ctx);
-        return (p->port61 & 3) | ((ns / 15085) & 1 ? 0x10 : 0) | (out ? 0x20 : 0);
+        return (p->s.port61
+ & 3) | ((ns / 15085) & 1 ? 0x10 : 0) | (out ? 0x20 : 0);
     }
     if (port == 0x43)
         return 0xff;                     /* control word is write-only */
-    return read_counter(&p->c[port - 0x40], now);
+    return read_counter(&p->s.c[port - 0x40], now);
 }
 
 void pit_io_write(void *opaque, uint16_t port, int size, uint32_t value)
@@ -378,12 +379,13 @@ void pit_io_write(void *opaque, uint16_t port, int size, uint32_t value)
     uint64_t now = now_ticks(p);
     uint8_t v = (uint8_t)value;
     if (port == 0x61) {
-        p->port61 = v & 3;
-        set_gate(&p->c[2], v & 1, now);
+        p->s.port61
+ = v & 3;
+        set_gate(&p->s.c[2], v & 1, now);
     } else if (port == 0x43) {
         write_control(p, v, now);
     } else {
-        write_counter(&p->c[port - 0x40], v, now);
+        write_counter(&p->s.c[port - 0x40], v, now);
     }
 }
 
@@ -393,4 +395,84 @@ int pit_register(struct pit *p, struct iobus *bus)
         iobus_register(bus, 0x61, 1, 1, p, pit_io_read, pit_io_write))
         return -1;
     return 0;
+}
+
+/* ---- memory images ---- */
+
+void pit_save(const struct pit_state *s, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("PIT "), 1);
+    for (int i = 0; i < 3; i++) {
+        const struct pit_counter *c = &s->c[i];
+        snapw_u8(w, c->rw);
+        snapw_u8(w, c->mode);
+        snapw_bool(w, c->bcd);
+        snapw_u32(w, c->count);
+        snapw_bool(w, c->loaded);
+        snapw_bool(w, c->null_count);
+        snapw_bool(w, c->gate);
+        snapw_bool(w, c->triggered);
+        snapw_bool(w, c->frozen);
+        snapw_u64(w, c->start_tick);
+        snapw_u64(w, c->frozen_ticks);
+        snapw_u64(w, c->edges_seen);
+        snapw_bool(w, c->write_msb);
+        snapw_u8(w, c->lsb);
+        snapw_bool(w, c->read_msb);
+        snapw_bool(w, c->count_latched);
+        snapw_u16(w, c->latch);
+        snapw_bool(w, c->latch_msb);
+        snapw_bool(w, c->status_latched);
+        snapw_u8(w, c->status);
+    }
+    snapw_u8(w, s->port61);
+    snapw_end(w);
+}
+
+bool pit_load(struct pit_state *s, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("PIT "), 1, &sub, &version))
+        return false;
+    struct pit_state n;
+    memset(&n, 0, sizeof n);
+    for (int i = 0; i < 3 && !sub.bad; i++) {
+        struct pit_counter *c = &n.c[i];
+        c->rw = snapr_u8(&sub);
+        c->mode = snapr_u8(&sub);
+        c->bcd = snapr_bool(&sub);
+        c->count = snapr_u32(&sub);
+        c->loaded = snapr_bool(&sub);
+        c->null_count = snapr_bool(&sub);
+        c->gate = snapr_bool(&sub);
+        c->triggered = snapr_bool(&sub);
+        c->frozen = snapr_bool(&sub);
+        c->start_tick = snapr_u64(&sub);
+        c->frozen_ticks = snapr_u64(&sub);
+        c->edges_seen = snapr_u64(&sub);
+        c->write_msb = snapr_bool(&sub);
+        c->lsb = snapr_u8(&sub);
+        c->read_msb = snapr_bool(&sub);
+        c->count_latched = snapr_bool(&sub);
+        c->latch = snapr_u16(&sub);
+        c->latch_msb = snapr_bool(&sub);
+        c->status_latched = snapr_bool(&sub);
+        c->status = snapr_u8(&sub);
+        if (sub.bad)
+            break;
+        if (c->rw < 1 || c->rw > 3)
+            snapr_fail(&sub, "PIT counter %d: access mode %u", i, c->rw);
+        else if (c->mode > 5)
+            snapr_fail(&sub, "PIT counter %d: mode %u", i, c->mode);
+        else if (c->count >= modulus(c))
+            snapr_fail(&sub, "PIT counter %d: count %u", i, c->count);
+    }
+    n.port61 = snapr_u8(&sub);
+    if (!sub.bad && (n.port61 & ~3u))
+        snapr_fail(&sub, "PIT: port 0x61 bits 0x%02x", n.port61);
+    if (!snapr_done(&sub, r))
+        return false;
+    *s = n;
+    return true;
 }

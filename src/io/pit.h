@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "io/iobus.h"
+#include "snap/snapbuf.h"
 
 #define PIT_HZ 1193182u
 
@@ -43,9 +44,15 @@ struct pit_counter {
     uint8_t status;
 };
 
-struct pit {
+/* The state (plain data: saved in memory images). Tick counts are of the
+ * clock now_ns gives (the machine's virtual clock), at PIT_HZ. */
+struct pit_state {
     struct pit_counter c[3];
     uint8_t port61;         /* bits 0 (gate 2) and 1 (speaker enable) */
+};
+
+struct pit {
+    struct pit_state s;
     uint64_t (*now_ns)(void *ctx);
     void *clock_ctx;
     struct irq_line irq0;
@@ -65,5 +72,11 @@ bool pit_counter_out(const struct pit *p, int i);
 uint32_t pit_io_read(void *pit, uint16_t port, int size);
 void pit_io_write(void *pit, uint16_t port, int size, uint32_t value);
 int pit_register(struct pit *p, struct iobus *bus);
+
+/* Memory images: section "PIT ". The load checks the modes, access
+ * modes and counts (a count beyond the counter's modulus is refused). */
+void pit_save(const struct pit_state *s, struct snapw *w);
+bool pit_load(struct pit_state *s, struct snapr *r);
+
 
 #endif

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "io/iobus.h"
+#include "snap/snapbuf.h"
 
 #define UART_FIFO 16
 #define UART_OUTBUF 4096
@@ -43,8 +44,8 @@
 #define UART_MCR_OUT2 0x08
 #define UART_MCR_LOOP 0x10
 
-struct uart {
-    uint16_t base;
+/* The registers and the receiver (plain data: saved in memory images). */
+struct uart_state {
     uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
     uint8_t lsr_err;            /* OE (sticky until LSR is read) */
     uint8_t msr_lines;          /* MSR bits 4-7 last reported */
@@ -52,6 +53,13 @@ struct uart {
     bool thr_ipending;          /* THR-empty interrupt pending */
     uint8_t rx[UART_FIFO];
     int rx_head, rx_count;
+};
+
+/* The state, the port and the wiring; `out` is host-side output not yet
+ * handed to tx (not part of the state). */
+struct uart {
+    uint16_t base;
+    struct uart_state s;
     uint8_t out[UART_OUTBUF];
     size_t out_len;
     struct irq_line irq;
@@ -75,5 +83,14 @@ void uart_flush(struct uart *u);
 uint32_t uart_io_read(void *uart, uint16_t port, int size);
 void uart_io_write(void *uart, uint16_t port, int size, uint32_t value);
 int uart_register(struct uart *u, struct iobus *bus);
+
+/* Memory images: section "UART". The load checks the FIFO head and count
+ * (and the count against the FIFO's state). */
+void uart_save(const struct uart_state *s, struct snapw *w);
+bool uart_load(struct uart_state *s, struct snapr *r);
+/* After a load: drive the IRQ line from the state (set once, whatever
+ * the level). */
+void uart_redrive(struct uart *u);
+
 
 #endif

@@ -111,14 +111,14 @@ void virtio_blk_free(struct virtio_blk *b)
  * guest-RAM access may serve other ranks' messages, a reset among them.) */
 static bool stale(const struct virtio_blk *b)
 {
-    return !b->busy || b->epoch != b->mmio.resets;
+    return !b->busy || b->epoch != b->mmio.s.resets;
 }
 
 /* The request's end: its status byte (the chain's last writable byte),
  * the used ring, the interrupt. */
 static void complete(struct virtio_blk *b, uint8_t status, uint32_t written)
 {
-    struct virtq *q = &b->mmio.vq[0];
+    struct virtq *q = &b->mmio.s.vq[0];
     if (virtq_copy_in(b->phys, &b->ch, b->ch.in_len - 1, &status, 1) || stale(b)) {
         b->busy = false;                 /* reset meanwhile: dropped */
         return;
@@ -136,7 +136,7 @@ static void complete(struct virtio_blk *b, uint8_t status, uint32_t written)
  * 2 when a malformed one went back, 0 when none or the device stopped. */
 static int take(struct virtio_blk *b)
 {
-    struct virtq *q = &b->mmio.vq[0];
+    struct virtq *q = &b->mmio.s.vq[0];
     if (!q->ready || !virtq_layout_ok(q, b->phys->ram_size)) {
         if (q->ready)
             virtio_mmio_needs_reset(&b->mmio);
@@ -144,9 +144,9 @@ static int take(struct virtio_blk *b)
     }
     {
         uint16_t head;
-        uint32_t epoch = b->mmio.resets;
+        uint32_t epoch = b->mmio.s.resets;
         int r = virtq_next(b->phys, q, &head);
-        if (epoch != b->mmio.resets || r == 0)
+        if (epoch != b->mmio.s.resets || r == 0)
             return 0;
         if (r < 0) {
             virtio_mmio_needs_reset(&b->mmio);
@@ -159,7 +159,7 @@ static int take(struct virtio_blk *b)
         if (!bad && (b->ch.out_len < 16 || b->ch.in_len < 1 ||
                      virtq_copy_out(b->phys, &b->ch, 0, hdr, 16)))
             bad = 1;
-        if (epoch != b->mmio.resets)
+        if (epoch != b->mmio.s.resets)
             return 0;
         if (bad) {
             /* no status byte to trust: back with nothing written */
@@ -373,4 +373,30 @@ int virtio_blk_work(struct virtio_blk *b)
             b->st.max_service_ns = t;
     }
     return res;
+}
+
+/* ---- memory images ---- */
+
+void virtio_blk_save(const struct virtio_blk *b, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("VBLK"), 1);
+    snapw_bool(w, b->busy);
+    snapw_end(w);
+    virtio_mmio_save(&b->mmio, w);
+}
+
+bool virtio_blk_load(struct virtio_blk *b, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("VBLK"), 1, &sub, &version))
+        return false;
+    bool busy = snapr_bool(&sub);
+    if (!sub.bad && busy)
+        snapr_fail(&sub, "virtio-blk: a request was in progress when the image was written");
+    if (!snapr_done(&sub, r) || !virtio_mmio_load(&b->mmio, r))
+        return false;
+    b->busy = false;
+    b->staged = b->staged_at = 0;
+    return true;
 }

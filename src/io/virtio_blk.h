@@ -124,4 +124,12 @@ void virtio_blk_free(struct virtio_blk *b);
 /* Between slices: serve requests; enum vblk_work (VBLK_IDLE is 0). */
 int virtio_blk_work(struct virtio_blk *b);
 
+/* Memory images: section "VBLK", then the transport's (virtio_mmio_save).
+ * Saved between requests (the machine finishes the one in progress
+ * first): an image of a device in the middle of one is refused. The
+ * image file (size, read-only) is the machine's to check. */
+void virtio_blk_save(const struct virtio_blk *b, struct snapw *w);
+bool virtio_blk_load(struct virtio_blk *b, struct snapr *r);
+
+
 #endif

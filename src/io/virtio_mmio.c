@@ -6,7 +6,7 @@
 
 static void set_line(struct virtio_mmio *v)
 {
-    bool level = v->isr != 0;
+    bool level = v->s.isr != 0;
     if (level != v->level) {
         v->level = level;
         if (v->irq.set)
@@ -16,12 +16,12 @@ static void set_line(struct virtio_mmio *v)
 
 static void reset(struct virtio_mmio *v)
 {
-    v->driver_features = 0;
-    v->dev_sel = v->drv_sel = v->queue_sel = 0;
-    v->status = 0;
-    v->isr = 0;
-    memset(v->vq, 0, sizeof v->vq);
-    v->resets++;
+    v->s.driver_features = 0;
+    v->s.dev_sel = v->s.drv_sel = v->s.queue_sel = 0;
+    v->s.status = 0;
+    v->s.isr = 0;
+    memset(v->s.vq, 0, sizeof v->s.vq);
+    v->s.resets++;
     set_line(v);
     if (v->ops && v->ops->reset)
         v->ops->reset(v->ctx);
@@ -41,28 +41,28 @@ void virtio_mmio_init(struct virtio_mmio *v, uint32_t device_id, uint64_t featur
 
 bool virtio_mmio_running(const struct virtio_mmio *v)
 {
-    return (v->status & VIRTIO_STATUS_DRIVER_OK) &&
-           !(v->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+    return (v->s.status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(v->s.status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
 void virtio_mmio_interrupt(struct virtio_mmio *v, uint32_t bits)
 {
-    v->isr |= bits;
+    v->s.isr |= bits;
     set_line(v);
 }
 
 void virtio_mmio_needs_reset(struct virtio_mmio *v)
 {
-    if (v->status & VIRTIO_STATUS_NEEDS_RESET)
+    if (v->s.status & VIRTIO_STATUS_NEEDS_RESET)
         return;
-    v->status |= VIRTIO_STATUS_NEEDS_RESET;
-    if (v->status & VIRTIO_STATUS_DRIVER_OK)
+    v->s.status |= VIRTIO_STATUS_NEEDS_RESET;
+    if (v->s.status & VIRTIO_STATUS_DRIVER_OK)
         virtio_mmio_interrupt(v, VIRTIO_INT_CONFIG);
 }
 
 static struct virtq *selected(struct virtio_mmio *v)
 {
-    return v->queue_sel < (uint32_t)v->nq ? &v->vq[v->queue_sel] : NULL;
+    return v->s.queue_sel < (uint32_t)v->nq ? &v->s.vq[v->s.queue_sel] : NULL;
 }
 
 uint32_t virtio_mmio_read(void *ctx, uint32_t off, int size)
@@ -80,11 +80,11 @@ uint32_t virtio_mmio_read(void *ctx, uint32_t off, int size)
     case VIRTIO_MMIO_DEVICE_ID: return v->device_id;
     case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
     case VIRTIO_MMIO_DEVICE_FEATURES:
-        return v->dev_sel < 2 ? (uint32_t)(v->features >> (32 * v->dev_sel)) : 0;
+        return v->s.dev_sel < 2 ? (uint32_t)(v->features >> (32 * v->s.dev_sel)) : 0;
     case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? VIRTQ_MAX_SIZE : 0;
     case VIRTIO_MMIO_QUEUE_READY: return q && q->ready;
-    case VIRTIO_MMIO_INTERRUPT_STATUS: return v->isr;
-    case VIRTIO_MMIO_STATUS: return v->status;
+    case VIRTIO_MMIO_INTERRUPT_STATUS: return v->s.isr;
+    case VIRTIO_MMIO_STATUS: return v->s.status;
     case VIRTIO_MMIO_CONFIG_GENERATION: return 0;   /* the config never changes */
     default: return 0;
     }
@@ -93,7 +93,7 @@ uint32_t virtio_mmio_read(void *ctx, uint32_t off, int size)
 /* Features the driver may accept: offered ones, VERSION_1 among them. */
 static bool features_ok(const struct virtio_mmio *v)
 {
-    return !(v->driver_features & ~v->features) && virtio_mmio_has(v, VIRTIO_F_VERSION_1);
+    return !(v->s.driver_features & ~v->features) && virtio_mmio_has(v, VIRTIO_F_VERSION_1);
 }
 
 static void write_status(struct virtio_mmio *v, uint32_t value)
@@ -103,13 +103,13 @@ static void write_status(struct virtio_mmio *v, uint32_t value)
         return;
     }
     value &= 0xff;
-    if ((value & VIRTIO_STATUS_FEATURES_OK) && !(v->status & VIRTIO_STATUS_FEATURES_OK) &&
+    if ((value & VIRTIO_STATUS_FEATURES_OK) && !(v->s.status & VIRTIO_STATUS_FEATURES_OK) &&
         !features_ok(v))
         value &= ~VIRTIO_STATUS_FEATURES_OK;           /* refused: the driver reads it back */
     if ((value & VIRTIO_STATUS_DRIVER_OK) && !(value & VIRTIO_STATUS_FEATURES_OK))
         value &= ~VIRTIO_STATUS_DRIVER_OK;             /* not without the features agreed */
     /* NEEDS_RESET is the device's, kept until the reset */
-    v->status = value | (v->status & VIRTIO_STATUS_NEEDS_RESET);
+    v->s.status = value | (v->s.status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 static void set_half(uint64_t *a, bool high, uint32_t value)
@@ -126,13 +126,13 @@ void virtio_mmio_write(void *ctx, uint32_t off, int size, uint32_t value)
     struct virtq *q = selected(v);
     bool setup = q && !q->ready;         /* queue registers: only before ready */
     switch (off) {
-    case VIRTIO_MMIO_DEVICE_FEATURES_SEL: v->dev_sel = value; break;
+    case VIRTIO_MMIO_DEVICE_FEATURES_SEL: v->s.dev_sel = value; break;
     case VIRTIO_MMIO_DRIVER_FEATURES:
-        if (v->drv_sel < 2 && !(v->status & VIRTIO_STATUS_FEATURES_OK))
-            set_half(&v->driver_features, v->drv_sel == 1, value);
+        if (v->s.drv_sel < 2 && !(v->s.status & VIRTIO_STATUS_FEATURES_OK))
+            set_half(&v->s.driver_features, v->s.drv_sel == 1, value);
         break;
-    case VIRTIO_MMIO_DRIVER_FEATURES_SEL: v->drv_sel = value; break;
-    case VIRTIO_MMIO_QUEUE_SEL: v->queue_sel = value; break;
+    case VIRTIO_MMIO_DRIVER_FEATURES_SEL: v->s.drv_sel = value; break;
+    case VIRTIO_MMIO_QUEUE_SEL: v->s.queue_sel = value; break;
     case VIRTIO_MMIO_QUEUE_NUM:
         if (setup)
             q->num = value <= VIRTQ_MAX_SIZE ? (uint16_t)value : 0;
@@ -151,7 +151,7 @@ void virtio_mmio_write(void *ctx, uint32_t off, int size, uint32_t value)
             v->ops->notify(v->ctx, (int)value);
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:
-        v->isr &= ~value;
+        v->s.isr &= ~value;
         set_line(v);
         break;
     case VIRTIO_MMIO_STATUS: write_status(v, value); break;
@@ -169,4 +169,74 @@ void virtio_mmio_write(void *ctx, uint32_t off, int size, uint32_t value)
         break;
     default: break;
     }
+}
+
+/* ---- memory images ---- */
+
+void virtio_mmio_save(const struct virtio_mmio *v, struct snapw *w)
+{
+    const struct virtio_mmio_state *s = &v->s;
+    snapw_begin(w, SNAP_TAG("VMMI"), 1);
+    snapw_u32(w, v->device_id);
+    snapw_u64(w, v->features);
+    snapw_u32(w, (uint32_t)v->nq);
+    snapw_u64(w, s->driver_features);
+    snapw_u32(w, s->dev_sel);
+    snapw_u32(w, s->drv_sel);
+    snapw_u32(w, s->queue_sel);
+    snapw_u32(w, s->status);
+    snapw_u32(w, s->isr);
+    snapw_u32(w, s->resets);
+    snapw_u32(w, 0);            /* ConfigGeneration: the config never changes */
+    snapw_end(w);
+    for (int i = 0; i < v->nq; i++)
+        virtq_save(&s->vq[i], w);
+}
+
+bool virtio_mmio_load(struct virtio_mmio *v, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("VMMI"), 1, &sub, &version))
+        return false;
+    struct virtio_mmio_state n;
+    memset(&n, 0, sizeof n);
+    uint32_t id = snapr_u32(&sub);
+    uint64_t features = snapr_u64(&sub);
+    uint32_t nq = snapr_u32(&sub);
+    n.driver_features = snapr_u64(&sub);
+    n.dev_sel = snapr_u32(&sub);
+    n.drv_sel = snapr_u32(&sub);
+    n.queue_sel = snapr_u32(&sub);
+    n.status = snapr_u32(&sub);
+    n.isr = snapr_u32(&sub);
+    n.resets = snapr_u32(&sub);
+    uint32_t generation = snapr_u32(&sub);
+    if (!sub.bad) {
+        if (id != v->device_id || features != v->features || nq != (uint32_t)v->nq)
+            snapr_fail(&sub, "virtio device %u with features 0x%llx and %u queues in the image, "
+                       "device %u with features 0x%llx and %d queues here", id,
+                       (unsigned long long)features, nq, v->device_id,
+                       (unsigned long long)v->features, v->nq);
+        else if (n.status & ~0xffu)
+            snapr_fail(&sub, "virtio: device status 0x%x", n.status);
+        else if (n.isr & ~(VIRTIO_INT_USED | VIRTIO_INT_CONFIG))
+            snapr_fail(&sub, "virtio: interrupt status 0x%x", n.isr);
+        else if (generation != 0)
+            snapr_fail(&sub, "virtio: configuration generation %u", generation);
+    }
+    if (!snapr_done(&sub, r))
+        return false;
+    for (int i = 0; i < v->nq; i++)
+        if (!virtq_load(&n.vq[i], r))
+            return false;
+    v->s = n;
+    return true;
+}
+
+void virtio_mmio_redrive(struct virtio_mmio *v)
+{
+    v->level = v->s.isr != 0;
+    if (v->irq.set)
+        v->irq.set(v->irq.ctx, v->irq.irq, v->level);
 }

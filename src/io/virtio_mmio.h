@@ -24,6 +24,7 @@
 
 #include "io/iobus.h"
 #include "io/virtqueue.h"
+#include "snap/snapbuf.h"
 
 #define VIRTIO_MMIO_BASE      0xfeb00000u   /* device i at BASE + i * STRIDE */
 #define VIRTIO_MMIO_STRIDE    0x1000u
@@ -80,14 +81,21 @@ struct virtio_mmio_ops {
     void (*reset)(void *ctx);
 };
 
-struct virtio_mmio {
-    uint32_t device_id;
-    uint64_t features;          /* offered */
+/* What the driver set up (plain data: saved in memory images). */
+struct virtio_mmio_state {
     uint64_t driver_features;   /* accepted by the driver */
     uint32_t dev_sel, drv_sel, queue_sel;
     uint32_t status, isr;
     uint32_t resets;            /* resets so far */
     struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+/* The state, what the device is (ID, offered features, queues) and the
+ * wiring. */
+struct virtio_mmio {
+    struct virtio_mmio_state s;
+    uint32_t device_id;
+    uint64_t features;          /* offered */
     int nq;
     struct irq_line irq;
     bool level;                 /* the line's level now */
@@ -110,7 +118,17 @@ void virtio_mmio_needs_reset(struct virtio_mmio *v);
 /* Was feature `bit` accepted by the driver? */
 static inline bool virtio_mmio_has(const struct virtio_mmio *v, int bit)
 {
-    return (v->driver_features >> bit) & 1;
+    return (v->s.driver_features >> bit) & 1;
 }
+
+/* Memory images: section "VMMI" and one "VIRQ" per queue. The load
+ * refuses an image of another device (ID, offered features, queues) and
+ * status or interrupt bits that cannot be set. */
+void virtio_mmio_save(const struct virtio_mmio *v, struct snapw *w);
+bool virtio_mmio_load(struct virtio_mmio *v, struct snapr *r);
+/* After a load: drive the interrupt line from InterruptStatus (set once,
+ * whatever the level). */
+void virtio_mmio_redrive(struct virtio_mmio *v);
+
 
 #endif

@@ -205,3 +205,41 @@ int virtq_copy_in(struct phys *p, const struct virtq_chain *c, uint64_t off, con
 {
     return stream(p, c, c->nout, c->nin, off, (uint8_t *)(uintptr_t)buf, n, true);
 }
+
+/* ---- memory images ---- */
+
+void virtq_save(const struct virtq *q, struct snapw *w)
+{
+    snapw_begin(w, SNAP_TAG("VIRQ"), 1);
+    snapw_u16(w, q->num);
+    snapw_bool(w, q->ready);
+    snapw_u64(w, q->desc);
+    snapw_u64(w, q->avail);
+    snapw_u64(w, q->used);
+    snapw_u16(w, q->last_avail);
+    snapw_u16(w, q->used_idx);
+    snapw_end(w);
+}
+
+bool virtq_load(struct virtq *q, struct snapr *r)
+{
+    struct snapr sub;
+    uint32_t version;
+    if (!snapr_section(r, SNAP_TAG("VIRQ"), 1, &sub, &version))
+        return false;
+    struct virtq n;
+    memset(&n, 0, sizeof n);
+    n.num = snapr_u16(&sub);
+    n.ready = snapr_bool(&sub);
+    n.desc = snapr_u64(&sub);
+    n.avail = snapr_u64(&sub);
+    n.used = snapr_u64(&sub);
+    n.last_avail = snapr_u16(&sub);
+    n.used_idx = snapr_u16(&sub);
+    if (!sub.bad && (n.num > VIRTQ_MAX_SIZE || (n.num & (n.num - 1))))
+        snapr_fail(&sub, "virtqueue: size %u", n.num);
+    if (!snapr_done(&sub, r))
+        return false;
+    *q = n;
+    return true;
+}

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "mem/phys.h"
+#include "snap/snapbuf.h"
 
 #define VIRTQ_MAX_SIZE   256     /* QueueNumMax */
 #define VIRTQ_MAX_SEGS   256     /* segments of one chain (direct or indirect) */
@@ -29,6 +30,7 @@
 #define VIRTQ_DESC_F_WRITE    2u
 #define VIRTQ_DESC_F_INDIRECT 4u
 
+/* A queue's state is plain data (saved in memory images as it is). */
 struct virtq {
     uint16_t num;               /* the size the driver chose (QueueNum) */
     bool ready;                 /* QueueReady */
@@ -70,5 +72,12 @@ int virtq_copy_out(struct phys *p, const struct virtq_chain *c, uint64_t off, vo
                    uint64_t n);
 int virtq_copy_in(struct phys *p, const struct virtq_chain *c, uint64_t off, const void *buf,
                   uint64_t n);
+
+/* Memory images: section "VIRQ". The load refuses a size that is not 0
+ * or a power of two up to VIRTQ_MAX_SIZE; the ring addresses are checked
+ * against RAM at each use (virtq_layout_ok), as the driver's are. */
+void virtq_save(const struct virtq *q, struct snapw *w);
+bool virtq_load(struct virtq *q, struct snapr *r);
+
 
 #endif

@@ -1192,6 +1192,26 @@ void dsm_free(struct dsm *d)
     free(d);
 }
 
+int dsm_install_copy(struct dsm *d, uint64_t page)
+{
+    if (page >= d->npages || d->busy || d->in_lose)
+        return -1;
+    d->state[page] = DSM_WRITE;
+    set_hint(d, page, d->rank, false);
+    return 0;
+}
+
+int dsm_install_owner(struct dsm *d, uint64_t page, int owner)
+{
+    if (page >= d->npages || d->busy || d->in_lose || owner < 0 || owner >= d->nranks ||
+        dsm_home(page, d->nranks) != d->rank)
+        return -1;
+    fop(d, d->rank, dsm_dir_index(page, d->nranks), DSM_OP_SWAP, dsm_meta_owned_by(owner));
+    if (owner != d->rank)
+        set_hint(d, page, owner, false);
+    return 0;
+}
+
 uint64_t dsm_npages(const struct dsm *d)
 {
     return d->npages;

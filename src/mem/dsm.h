@@ -413,6 +413,17 @@ bool dsm_copyset_in_meta(const struct dsm *d);
  * were handled. */
 int dsm_poll(struct dsm *d);
 
+/* A memory image's restore (src/snap/checkpoint.c), before any rank
+ * runs: each restored page becomes the exclusive copy of the rank that
+ * read it into its copy area. That rank calls dsm_install_copy (local
+ * state DSM_WRITE); the page's home calls dsm_install_owner (its
+ * directory entry: "owned by `owner`, no copyset"), a local atomic, so
+ * that a restore costs no remote operation per page. Nobody may fault
+ * until every rank is done. 0, or -1 for a page out of range, a page
+ * homed elsewhere (owner), a bad owner or a call during a fault. */
+int dsm_install_copy(struct dsm *d, uint64_t page);
+int dsm_install_owner(struct dsm *d, uint64_t page, int owner);
+
 const struct dsm_stats *dsm_get_stats(const struct dsm *d);
 
 #endif

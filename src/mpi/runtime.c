@@ -60,6 +60,21 @@ struct runtime *rt_init(int *argc, char ***argv)
     return rt;
 }
 
+int rt_need_mpi(struct runtime *rt)
+{
+    if (!rt->local)
+        return 0;
+    int provided, argc = 0;
+    char **argv = NULL;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "vsmp: MPI_Init_thread failed\n");
+        return -1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    rt->local = false;
+    return 0;
+}
+
 int rt_rank(const struct runtime *rt)
 {
     return rt->rank;

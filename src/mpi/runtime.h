@@ -25,6 +25,10 @@ bool rt_launched(void);
  * and whose abort is exit(). A singleton MPI_Init spawns orted and scans
  * the hardware (0.2-0.4 s); a one-CPU machine needs none of it. */
 struct runtime *rt_init_local(int *argc, char ***argv);
+/* A job of rt_init_local without MPI starts it now (a one-CPU run that
+ * writes or reads a memory image: the image code is MPI-IO); otherwise
+ * nothing. 0, or -1 after a message. */
+int rt_need_mpi(struct runtime *rt);
 int rt_rank(const struct runtime *rt);
 int rt_size(const struct runtime *rt);
 void rt_barrier(struct runtime *rt);

@@ -10,7 +10,8 @@ INTEG_OUT    := $(BUILD)/tests/integration/guests
 INTEG_NASM   ?= nasm
 INTEG_LD     ?= ld
 INTEG_GUESTS := $(INTEG_OUT)/triplefault.elf $(INTEG_OUT)/clihlt.elf $(INTEG_OUT)/aptriple.elf \
-                $(INTEG_OUT)/allhalt.elf $(INTEG_OUT)/idle.elf $(INTEG_OUT)/console.elf
+                $(INTEG_OUT)/allhalt.elf $(INTEG_OUT)/idle.elf $(INTEG_OUT)/console.elf \
+                $(INTEG_OUT)/ckpt.elf
 
 .PHONY: check-integration integration-guests demo
 integration-guests: $(INTEG_GUESTS)
@@ -31,6 +32,13 @@ $(INTEG_OUT)/console.o: $(INTEG_SRC)/guests/console.c $(GUEST_HDRS)
 $(INTEG_OUT)/console.elf: $(INTEG_OUT)/console.o $(GUEST_LIB_OBJ) $(GUEST_SRC_DIR)/lib/guest.ld
 	$(CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB_OBJ) -lgcc
 
+# The memory-image guest (counts on every CPU): tests/integration/ckpt.sh
+$(INTEG_OUT)/ckpt.o: $(INTEG_SRC)/guests/ckpt.c $(GUEST_HDRS) $(GUEST_SRC_DIR)/lib/smp.h
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(INTEG_OUT)/ckpt.elf: $(INTEG_OUT)/ckpt.o $(GUEST_LIB_OBJ) $(GUEST_EXTRA_smp) $(GUEST_SRC_DIR)/lib/guest.ld
+	$(CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_EXTRA_smp) $(GUEST_LIB_OBJ) -lgcc
+
 # maxrss: runs a command, records its peak RSS (a 64-bit host program)
 INTEG_MAXRSS := $(BUILD)/tests/integration/maxrss
 $(INTEG_MAXRSS): $(INTEG_SRC)/maxrss.c
@@ -39,6 +47,7 @@ $(INTEG_MAXRSS): $(INTEG_SRC)/maxrss.c
 
 check-integration: vsmp guests integration-guests $(INTEG_MAXRSS)
 	@BUILD=$(BUILD) bash $(INTEG_SRC)/run.sh
+	@BUILD=$(BUILD) bash $(INTEG_SRC)/ckpt.sh
 
 # mpirun -np 2 ./vsmp images/demo.cfg with the environment Open MPI 4.1.4
 # needs here: the vader fix always, the root flags only as root, and

@@ -168,7 +168,29 @@ Test(config, bad_values)
     expect_error("kernel k.elf\nconsole tty\n", 2, "console must be 'stdio' or 'none'");
     expect_error("kernel k.elf\ncpus 0\n", 2, "bad cpus value '0'");
     expect_error("kernel k.elf\ncpus two\n", 2, "bad cpus value 'two'");
-    expect_error("kernel k.elf\nimage d.img\n", 2, "not supported yet");
+    expect_error("kernel k.elf\nimage d.img\n", 2, "image 'd.img': No such file");
+    expect_error("image k.elf\nimage r.bin\n", 2, "duplicate 'image'");
+}
+
+/* image PATH: relative to the config's folder; nothing else to boot is
+ * needed; without it, --restore (config_parse_restoring) needs nothing
+ * to boot either. */
+Test(config, image)
+{
+    struct config cfg;
+    char err[1024], want[300], path[256];
+    cr_assert_eq(parse("memory 64M\nimage r.bin\n", &cfg, err, sizeof(err)), 0, "%s", err);
+    snprintf(want, sizeof want, "%s/r.bin", dir);
+    cr_assert_str_eq(cfg.image, want);
+    cr_assert_eq(cfg.image_line, 2);
+    cr_assert_null(cfg.kernel);
+    config_free(&cfg);
+    snprintf(path, sizeof path, "%s/vm.cfg", dir);
+    write_file("vm.cfg", "memory 64M\n");
+    cr_assert_eq(config_parse(path, &cfg, err, sizeof err), -1);
+    cr_assert_eq(config_parse_restoring(path, &cfg, true, err, sizeof err), 0, "%s", err);
+    cr_assert_null(cfg.image);
+    config_free(&cfg);
 }
 
 /* disk PATH [ro]: up to 4 in file order, relative to the config's folder;

@@ -154,7 +154,7 @@ Test(console, input_waits_for_rts_and_survives_the_probe)
     size_t n = 0;
     for (int i = 0; i < 50 && n < 100; i++) {
         console_poll(&F.c, &F.u, 0);
-        cr_assert_leq(F.u.rx_count, UART_FIFO);
+        cr_assert_leq(F.u.s.rx_count, UART_FIFO);
         n = drain(got, n);
     }
     cr_assert_eq(n, 100);

@@ -50,9 +50,9 @@ Test(pic, init_clears_mask_and_sets_vectors)
     struct pic_fix f;
     pic_setup(&f);
     cr_assert_eq(iobus_in(&f.bus, 0x21, 1), 0x00);
-    cr_assert_eq(f.pic.chip[0].vector_base, 0x20);
-    cr_assert_eq(f.pic.chip[1].vector_base, 0x28);
-    cr_assert_eq(f.pic.chip[0].init_step, 0);
+    cr_assert_eq(f.pic.s.chip[0].vector_base, 0x20);
+    cr_assert_eq(f.pic.s.chip[1].vector_base, 0x28);
+    cr_assert_eq(f.pic.s.chip[0].init_step, 0);
     iobus_out(&f.bus, 0x21, 1, 0xfb);    /* OCW1 */
     cr_assert_eq(iobus_in(&f.bus, 0x21, 1), 0xfb);
     cr_assert_eq(f.intr, 0);
@@ -127,12 +127,12 @@ Test(pic, cascade_slave)
     pic_set_irq(&f.pic, 8, 1);
     cr_assert_eq(f.intr, 1);
     cr_assert_eq(pic_ack(&f.pic), 0x28);
-    cr_assert_eq(f.pic.chip[0].isr, 0x04);
-    cr_assert_eq(f.pic.chip[1].isr, 0x01);
+    cr_assert_eq(f.pic.s.chip[0].isr, 0x04);
+    cr_assert_eq(f.pic.s.chip[1].isr, 0x01);
     iobus_out(&f.bus, 0xa0, 1, 0x20);
     iobus_out(&f.bus, 0x20, 1, 0x20);
-    cr_assert_eq(f.pic.chip[0].isr, 0);
-    cr_assert_eq(f.pic.chip[1].isr, 0);
+    cr_assert_eq(f.pic.s.chip[0].isr, 0);
+    cr_assert_eq(f.pic.s.chip[1].isr, 0);
     /* slave masked */
     iobus_out(&f.bus, 0xa1, 1, 0x80);
     pic_set_irq(&f.pic, 15, 1);
@@ -144,7 +144,7 @@ Test(pic, spurious_irq7_and_irq15)
     struct pic_fix f;
     pic_setup(&f);
     cr_assert_eq(pic_ack(&f.pic), 0x27);
-    cr_assert_eq(f.pic.chip[0].isr, 0, "spurious sets no ISR bit");
+    cr_assert_eq(f.pic.s.chip[0].isr, 0, "spurious sets no ISR bit");
 }
 
 Test(pic, auto_eoi)
@@ -157,7 +157,7 @@ Test(pic, auto_eoi)
     iobus_out(&f.bus, 0x21, 1, 0x03);    /* ICW4: AEOI */
     pic_set_irq(&f.pic, 2 + 1, 1);
     cr_assert_eq(pic_ack(&f.pic), 0x0b);
-    cr_assert_eq(f.pic.chip[0].isr, 0);
+    cr_assert_eq(f.pic.s.chip[0].isr, 0);
 }
 
 Test(pic, level_triggered_via_elcr)
@@ -184,7 +184,7 @@ Test(pic, poll_command)
     pic_set_irq(&f.pic, 3, 1);
     iobus_out(&f.bus, 0x20, 1, 0x0c);    /* OCW3 poll */
     cr_assert_eq(iobus_in(&f.bus, 0x20, 1), 0x83);
-    cr_assert_eq(f.pic.chip[0].isr, 0x08);
+    cr_assert_eq(f.pic.s.chip[0].isr, 0x08);
 }
 
 Test(pic, rotate_on_eoi)
@@ -428,7 +428,7 @@ Test(uart, dlab_divisor_and_scratch)
     cr_assert_eq(iobus_in(&f.bus, 0x3fb, 1), 0x03);
     cr_assert_eq(f.out_len, 0, "divisor writes are not output");
     iobus_out(&f.bus, 0x3f9, 1, 0x00);
-    cr_assert_eq(f.u.ier, 0);
+    cr_assert_eq(f.u.s.ier, 0);
     iobus_out(&f.bus, 0x3ff, 1, 0x5a);
     cr_assert_eq(iobus_in(&f.bus, 0x3ff, 1), 0x5a);
 }
@@ -572,11 +572,11 @@ Test(cmos, memory_bytes_and_nmi)
     cr_assert_eq(cmos_in(&bus, 0x30) | cmos_in(&bus, 0x31) << 8, 0xfc00);
     cr_assert_eq(cmos_in(&bus, 0x34) | cmos_in(&bus, 0x35) << 8, (256 - 16) * 16);
     iobus_out(&bus, 0x70, 1, 0x8f);
-    cr_assert(c.nmi_masked);
-    cr_assert_eq(c.index, 0x0f);
+    cr_assert(c.s.nmi_masked);
+    cr_assert_eq(c.s.index, 0x0f);
     cmos_init(&c, 8u << 20, fake_wall, &w);
-    cr_assert_eq(c.ram[0x17] | c.ram[0x18] << 8, 7 * 1024);
-    cr_assert_eq(c.ram[0x34] | c.ram[0x35] << 8, 0);
+    cr_assert_eq(c.s.ram[0x17] | c.s.ram[0x18] << 8, 7 * 1024);
+    cr_assert_eq(c.s.ram[0x34] | c.s.ram[0x35] << 8, 0);
 }
 
 /* ---- debug-exit ---- */

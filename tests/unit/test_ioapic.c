@@ -86,7 +86,7 @@ Test(ioapic, mmio_ioregsel_iowin)
     cr_assert_eq(ioapic_read_reg(&f.io, 0x16), 0x00008035u);
     phys_write(&p, 0xfec00000, 1, 0x11 + 2 * 3);
     phys_write(&p, 0xfec00010, 4, 0x02000000u);
-    cr_assert_eq((uint32_t)(f.io.rte[3] >> 56), 2u);
+    cr_assert_eq((uint32_t)(f.io.s.rte[3] >> 56), 2u);
     phys_free(&p);
 }
 

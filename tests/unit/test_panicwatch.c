@@ -103,7 +103,7 @@ Test(panicwatch, no_callback)
     struct panicwatch w;
     panicwatch_init(&w, NULL, NULL);
     feed(&w, panic_log);
-    cr_assert(w.fired);
+    cr_assert(w.s.fired);
 }
 
 /* The halt line only sets `halted` (at its newline); it never reports a
@@ -117,9 +117,9 @@ Test(panicwatch, halt_line)
         fired = 0;
         panicwatch_init(&w, on_panic, NULL);
         panicwatch_feed(&w, (const uint8_t *)log, cut);
-        cr_assert_eq(w.halted, cut == n, "cut at %zu", cut);
+        cr_assert_eq(w.s.halted, cut == n, "cut at %zu", cut);
         panicwatch_feed(&w, (const uint8_t *)log + cut, n - cut);
-        cr_assert(w.halted, "cut at %zu", cut);
+        cr_assert(w.s.halted, "cut at %zu", cut);
         cr_assert_eq(fired, 0);
     }
     struct panicwatch w;
@@ -127,7 +127,7 @@ Test(panicwatch, halt_line)
     feed(&w, "reboot: System halte\n");
     feed(&w, "reboot: Power down\n");
     feed(&w, "System halted\n");
-    cr_assert_not(w.halted);
+    cr_assert_not(w.s.halted);
     feed(&w, panic_log);
-    cr_assert_not(w.halted);
+    cr_assert_not(w.s.halted);
 }

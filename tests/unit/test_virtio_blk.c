@@ -255,7 +255,7 @@ Test(vblk, registers_and_features)
     cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTQ_MAX_SIZE);
     /* queue registers are frozen while ready */
     wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
-    cr_assert_eq(blk.mmio.vq[0].desc, DESC);
+    cr_assert_eq(blk.mmio.s.vq[0].desc, DESC);
     /* a queue that does not exist */
     wr(VIRTIO_MMIO_QUEUE_SEL, 1);
     cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
@@ -264,8 +264,8 @@ Test(vblk, registers_and_features)
     /* reset clears everything */
     wr(VIRTIO_MMIO_STATUS, 0);
     cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
-    cr_assert_eq(blk.mmio.vq[0].ready, false);
-    cr_assert_eq(blk.mmio.driver_features, 0);
+    cr_assert_eq(blk.mmio.s.vq[0].ready, false);
+    cr_assert_eq(blk.mmio.s.driver_features, 0);
 }
 
 Test(vblk, read_write_flush_get_id)
