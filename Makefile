@@ -77,6 +77,7 @@ include tests/integration/image_io.mk
 include bench/bench.mk
 include images/images.mk
 include tests/linux/linux.mk
+include tests/slurm/slurm.mk
 include bench/linux.mk
 
 # make run: build what is missing (vsmp, the Debian guest images) and boot
@@ -93,7 +94,7 @@ run: vsmp images
 	    -np $(RUN_CPUS) ./vsmp $(RUN_CONFIG)
 
 check: vsmp check-unit check-sanitize check-diff check-guests check-integration check-mpi-transport \
-       check-image-io check-linux check-disk check-ckpt
+       check-image-io check-linux check-disk check-ckpt check-slurm
 	@echo "make check: all test groups passed"
 
 # The unit tests again, built with AddressSanitizer and UBSan in a separate
