@@ -1,4 +1,6 @@
-/* clocksync.h - one guest time base for all ranks: each rank learns the
+/* clocksync.h - one guest time base for all ranks: a rank on rank 0's
+ * host (the same kernel boot and time namespace) reads the same clock,
+ * offset 0; every other rank learns the
  * offset of rank 0's CLOCK_MONOTONIC against its own by ping-pong with
  * rank 0 (Cristian's method: of several rounds, the one with the smallest
  * round-trip time wins; the true offset then lies within half that RTT
@@ -16,6 +18,9 @@ struct clocksync {
     int64_t rtt_min_ns;  /* smallest round trip seen (0 on rank 0) */
     int64_t bound_ns;    /* same on every rank: any two ranks' clocks
                           * differ by at most this (the two largest err_ns) */
+    int same_clock;      /* this rank reads rank 0's CLOCK_MONOTONIC itself
+                          * (same kernel boot and time namespace): offset 0,
+                          * not measured (unless VSMP_CLOCKSYNC=measure) */
 };
 
 /* Collective over MPI_COMM_WORLD (after rt_init); rounds <= 0: 64.

@@ -475,6 +475,11 @@ struct dsm_mpi *dsm_mpi_open(const struct dsm_mpi_config *cfg,
     MPI_Barrier(m->comm);
     /* after the barrier: every window is allocated, every directory zero */
     probe_peers(m);
+    /* A probe's one-sided operations complete only while their target
+     * drives MPI (osc pt2pt over TCP): no rank leaves the opening while
+     * another still probes it (a rank that went on and stopped before its
+     * next collective would hold the prober inside the opening). */
+    MPI_Barrier(m->comm);
     m->guard_polls = GUARD_POLLS;
     m->guard_next_ns = m->host_first ? now_ns() + GUARD_NS : 0;
     return m;

@@ -357,7 +357,15 @@ static void test_clock(void)
            "(min RTT %lld ns); skew bound across ranks %lld ns\n",
            me, (long long)cs.offset_ns, (long long)cs.err_ns, (long long)cs.rtt_min_ns,
            (long long)cs.bound_ns);
-    /* one host: CLOCK_MONOTONIC is the same clock, so the true offset is 0 */
+    /* one host: CLOCK_MONOTONIC is the same clock, so the true offset is
+     * 0, and without VSMP_CLOCKSYNC=measure it is not measured but known */
+    const char *e = getenv("VSMP_CLOCKSYNC");
+    if (!(e && strcmp(e, "measure") == 0))
+        CHECK(cs.same_clock && cs.offset_ns == 0 && cs.err_ns == 0 && cs.bound_ns == 0,
+              "ranks of one host: offset %lld, error %lld, bound %lld (want 0: one clock)",
+              (long long)cs.offset_ns, (long long)cs.err_ns, (long long)cs.bound_ns);
+    else
+        CHECK(me == 0 || (!cs.same_clock && cs.rtt_min_ns > 0), "VSMP_CLOCKSYNC=measure: not measured");
     fflush(stdout);
 }
 
