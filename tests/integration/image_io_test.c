@@ -444,7 +444,8 @@ static void test_all(size_t off)
     refuse(bad, g, want, "flipped byte in the last page");
     struct image_geometry gx = g;
     gx.ncpus = (uint32_t)n + 1;
-    snprintf(want, sizeof want, "the image is of %d CPUs, this job has %d", n, n + 1);
+    snprintf(want, sizeof want, "the image is of %d CPU%s, this job has %d ranks", n, n == 1 ? "" : "s",
+             n + 1);
     refuse(path, gx, want, "wrong CPU count");
     gx = g;
     gx.ram_bytes += 16 * PAGE;
